@@ -1,0 +1,96 @@
+//! Engine settings. Defaults follow SuperTokens core (`spec.md` §5).
+
+use std::time::Duration;
+
+/// Signature algorithm for access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over a 2048-bit key: what every SuperTokens SDK verifies.
+    Rs256,
+    /// Ed25519: far cheaper to sign, for deployments where no SuperTokens SDK verifies the token.
+    EdDsa,
+}
+
+impl SigningAlgorithm {
+    /// The JOSE `alg` name.
+    pub fn jose_name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    /// Parses a JOSE `alg` name; `None` for anything Tessera does not sign with (including `none`).
+    pub fn from_jose_name(name: &str) -> Option<Self> {
+        match name {
+            "RS256" => Some(Self::Rs256),
+            "EdDSA" => Some(Self::EdDsa),
+            _ => None,
+        }
+    }
+}
+
+/// Which family of keys signs a new session's access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// Keys rotated every [`SessionConfig::signing_key_update_interval`]; `kid` is `d-<createdMs>`.
+    Dynamic,
+    /// One long-lived key; `kid` is `s-<uuid>`.
+    Static,
+}
+
+impl KeyKind {
+    pub(crate) fn kid_prefix(self) -> &'static str {
+        match self {
+            Self::Dynamic => "d-",
+            Self::Static => "s-",
+        }
+    }
+}
+
+/// Settings of a [`Sessions`](crate::Sessions) engine.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// How long an access token is valid (`access_token_validity`, default 3600 s).
+    pub access_token_validity: Duration,
+    /// How long a refresh token is valid after its session's last refresh
+    /// (`refresh_token_validity`, default 144 000 min = 100 days).
+    pub refresh_token_validity: Duration,
+    /// How often dynamic signing keys rotate
+    /// (`access_token_dynamic_signing_key_update_interval`, default 168 h).
+    pub signing_key_update_interval: Duration,
+    /// How long a superseded refresh token stays acceptable, so that parallel refreshes from
+    /// several tabs are not mistaken for theft (`refresh_token_rotation_grace_period`, default 30 s).
+    pub refresh_token_rotation_grace_period: Duration,
+    /// Algorithm for new access tokens (default RS256).
+    pub signing_algorithm: SigningAlgorithm,
+    /// Key family for new sessions unless the call says otherwise (default dynamic).
+    pub default_key_kind: KeyKind,
+    /// Whether new sessions get an anti-CSRF token unless the call says otherwise (default false:
+    /// SameSite=Lax cookies make it unnecessary for same-site apps).
+    pub anti_csrf: bool,
+    /// Revoke the session when theft is detected (default true). The 2020 libraries only reported it.
+    pub revoke_on_theft: bool,
+    /// `iss` claim of access tokens, if any.
+    pub issuer: Option<String>,
+    /// At most one signing-key reload from the store per this period when an unknown `kid` arrives
+    /// (default 1 s), so a flood of forged tokens cannot load the database.
+    pub unknown_kid_reload_interval: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            access_token_validity: Duration::from_secs(3600),
+            refresh_token_validity: Duration::from_secs(144_000 * 60),
+            signing_key_update_interval: Duration::from_secs(168 * 3600),
+            refresh_token_rotation_grace_period: Duration::from_secs(30),
+            signing_algorithm: SigningAlgorithm::Rs256,
+            default_key_kind: KeyKind::Dynamic,
+            anti_csrf: false,
+            revoke_on_theft: true,
+            issuer: None,
+            unknown_kid_reload_interval: Duration::from_secs(1),
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! [`Sessions`]: the session engine's API (`spec.md` §1).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::claims::{check_custom_payload, AccessTokenClaims};
+use crate::clock::{millis, Clock, SystemClock, UnixMillis};
+use crate::config::{KeyKind, SessionConfig};
+use crate::error::SessionError;
+use crate::jwt::{self, UnverifiedToken};
+use crate::keys::{Jwks, KeyRing, KeyRingSettings};
+use crate::rotation::RotationPolicy;
+use crate::secret::{
+    constant_time_eq, hash2_from_hash1, random_token, refresh_token_hash1, sha256_hex, AccessToken,
+    AntiCsrfToken, RefreshToken,
+};
+use crate::store::{
+    ChildToken, RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
+};
+use crate::types::{
+    Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
+    SessionTokens, VerifiedSession, VerifyOptions,
+};
+
+/// Refresh tokens carry 256 bits of randomness.
+const REFRESH_TOKEN_BYTES: usize = 32;
+/// Anything longer than this cannot be a refresh token Tessera issued.
+const MAX_REFRESH_TOKEN_LEN: usize = 512;
+
+/// The session engine. Cheap to clone; clones share the store, the key cache and the clock.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use tessera_core::{testing::MemoryStore, NewSession, SessionConfig, Sessions, VerifyOptions};
+///
+/// let sessions = Sessions::new(MemoryStore::default(), SessionConfig::default());
+/// let created = sessions.create_new_session(NewSession::new("alice")).await?;
+/// let verified = sessions
+///     .get_session(&created.access_token.token, None, VerifyOptions::default())
+///     .await?;
+/// assert_eq!(verified.user_id, "alice");
+///
+/// let refreshed = sessions.refresh_session(&created.refresh_token.token, None).await?;
+/// assert_ne!(refreshed.refresh_token.token, created.refresh_token.token);
+/// # Ok::<(), tessera_core::SessionError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn SessionStore>,
+    config: SessionConfig,
+    clock: Arc<dyn Clock>,
+    keys: KeyRing,
+}
+
+impl Sessions {
+    /// An engine over `store` reading the system clock.
+    pub fn new(store: impl SessionStore, config: SessionConfig) -> Self {
+        Self::with_clock(Arc::new(store), config, Arc::new(SystemClock))
+    }
+
+    /// An engine over a shared store with a chosen clock (tests pass a [`ManualClock`](crate::ManualClock)).
+    pub fn with_clock(
+        store: Arc<dyn SessionStore>,
+        config: SessionConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let keys = KeyRing::new(KeyRingSettings {
+            algorithm: config.signing_algorithm,
+            interval_ms: millis(config.signing_key_update_interval).max(1),
+            access_token_validity_ms: millis(config.access_token_validity),
+            unknown_kid_reload_ms: millis(config.unknown_kid_reload_interval),
+        });
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                clock,
+                keys,
+            }),
+        }
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &SessionConfig {
+        &self.inner.config
+    }
+
+    /// The store the engine writes to.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
+    }
+
+    fn now(&self) -> UnixMillis {
+        self.inner.clock.now()
+    }
+
+    /// Creates a session and its first tokens.
+    pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
+        check_custom_payload(&new.access_token_payload)?;
+        let config = &self.inner.config;
+        let now = self.now();
+        let refresh_token = RefreshToken::new(random_token(REFRESH_TOKEN_BYTES));
+        let hash1 = refresh_token_hash1(&refresh_token);
+        let anti_csrf = new
+            .anti_csrf
+            .unwrap_or(config.anti_csrf)
+            .then(|| AntiCsrfToken::new(uuid::Uuid::new_v4().to_string()));
+        let key_kind = new.key_kind.unwrap_or(config.default_key_kind);
+        let record = SessionRecord {
+            handle: uuid::Uuid::new_v4().to_string(),
+            user_id: new.user_id,
+            tenant_id: new.tenant_id,
+            current_hash2: hash2_from_hash1(&hash1),
+            rotated_at: now,
+            created_at: now,
+            expires_at: now.saturating_add(millis(config.refresh_token_validity)),
+            session_data: new.session_data,
+            access_token_payload: new.access_token_payload,
+            use_static_key: key_kind == KeyKind::Static,
+        };
+        let first_token = RefreshTokenRecord {
+            hash2: record.current_hash2.clone(),
+            session_handle: record.handle.clone(),
+            parent_hash2: None,
+            issued_at: now,
+            committed_at: Some(now),
+            superseded_at: None,
+            anti_csrf_hash: anti_csrf
+                .as_ref()
+                .map(|t| sha256_hex(t.expose().as_bytes())),
+        };
+        // Sign before writing so a key failure leaves no orphan session behind.
+        let access_token = self
+            .mint_access_token(&record, &hash1, anti_csrf.as_ref(), now, None)
+            .await?;
+        self.inner
+            .store
+            .create_session(record.clone(), first_token)
+            .await?;
+        tracing::debug!(session_handle = %record.handle, "session created");
+        Ok(SessionTokens {
+            refresh_token: Issued {
+                token: refresh_token,
+                expiry: record.expires_at,
+                created_at: now,
+            },
+            session: summary(record),
+            access_token,
+            anti_csrf_token: anti_csrf,
+        })
+    }
+
+    /// Verifies an access token. Without `check_database` this never touches the store for a
+    /// token signed by a known key.
+    pub async fn get_session(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedSession, SessionError> {
+        let now = self.now();
+        let claims = self.verify_signature(access_token, now).await?;
+        if claims.exp.saturating_mul(1000) <= now {
+            return Err(SessionError::try_refresh("access token expired"));
+        }
+        if options.do_anti_csrf_check {
+            if let Some(expected) = &claims.anti_csrf_token {
+                let matches = anti_csrf_token
+                    .is_some_and(|supplied| constant_time_eq(supplied.expose(), expected));
+                if !matches {
+                    return Err(SessionError::try_refresh("anti-csrf check failed"));
+                }
+            }
+        }
+        let mut verified = VerifiedSession {
+            handle: claims.session_handle.clone(),
+            user_id: claims.user_id.clone(),
+            tenant_id: claims.tenant_id.clone(),
+            access_token_payload: claims.payload.clone(),
+            access_token_expiry: claims.exp.saturating_mul(1000),
+            refresh_token_hash1: claims.refresh_token_hash1.clone(),
+            anti_csrf_token: claims.anti_csrf_token.clone().map(AntiCsrfToken::new),
+            new_access_token: None,
+        };
+        if !options.check_database {
+            return Ok(verified);
+        }
+        let store = &self.inner.store;
+        let Some(session) = store.session(&claims.session_handle, now).await? else {
+            return Err(SessionError::unauthorised(
+                "session does not exist or has expired",
+            ));
+        };
+        let token_hash2 = hash2_from_hash1(&claims.refresh_token_hash1);
+        if !constant_time_eq(&token_hash2, &session.current_hash2) {
+            // The access token proves its refresh token reached the client: commit it, so older
+            // refresh tokens become theft outside the grace window.
+            store
+                .commit_pending_child(&session.handle, &token_hash2, now)
+                .await?;
+        }
+        if session.access_token_payload != claims.payload {
+            let anti_csrf = claims.anti_csrf_token.clone().map(AntiCsrfToken::new);
+            let reissued = self
+                .mint_access_token(
+                    &session,
+                    &claims.refresh_token_hash1,
+                    anti_csrf.as_ref(),
+                    now,
+                    None,
+                )
+                .await?;
+            verified.access_token_payload = session.access_token_payload.clone();
+            verified.new_access_token = Some(reissued);
+        }
+        Ok(verified)
+    }
+
+    /// Rotates both tokens, checking the anti-CSRF token when the session has one.
+    pub async fn refresh_session(
+        &self,
+        refresh_token: &RefreshToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+    ) -> Result<SessionTokens, SessionError> {
+        self.refresh_session_with(refresh_token, anti_csrf_token, RefreshOptions::default())
+            .await
+    }
+
+    /// [`refresh_session`](Self::refresh_session) with options.
+    pub async fn refresh_session_with(
+        &self,
+        refresh_token: &RefreshToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: RefreshOptions,
+    ) -> Result<SessionTokens, SessionError> {
+        if refresh_token.expose().is_empty() || refresh_token.expose().len() > MAX_REFRESH_TOKEN_LEN
+        {
+            return Err(SessionError::unauthorised("malformed refresh token"));
+        }
+        let config = &self.inner.config;
+        let now = self.now();
+        let child_token = RefreshToken::new(random_token(REFRESH_TOKEN_BYTES));
+        let child_hash1 = refresh_token_hash1(&child_token);
+        let child_anti_csrf = AntiCsrfToken::new(uuid::Uuid::new_v4().to_string());
+        let request = RefreshRequest {
+            presented_hash2: hash2_from_hash1(&refresh_token_hash1(refresh_token)),
+            anti_csrf_hash: anti_csrf_token.map(|t| sha256_hex(t.expose().as_bytes())),
+            child: ChildToken {
+                hash2: hash2_from_hash1(&child_hash1),
+                anti_csrf_hash: Some(sha256_hex(child_anti_csrf.expose().as_bytes())),
+            },
+            now,
+            policy: RotationPolicy {
+                grace_ms: millis(config.refresh_token_rotation_grace_period),
+                refresh_validity_ms: millis(config.refresh_token_validity),
+                revoke_on_theft: config.revoke_on_theft,
+                check_anti_csrf: options.check_anti_csrf,
+            },
+        };
+        match self.inner.store.refresh(request).await? {
+            RefreshOutcome::Rotated {
+                session,
+                anti_csrf: with_anti_csrf,
+            } => {
+                let anti_csrf = with_anti_csrf.then_some(child_anti_csrf);
+                let access_token = self
+                    .mint_access_token(&session, &child_hash1, anti_csrf.as_ref(), now, None)
+                    .await?;
+                Ok(SessionTokens {
+                    refresh_token: Issued {
+                        token: child_token,
+                        expiry: session.expires_at,
+                        created_at: now,
+                    },
+                    session: summary(session),
+                    access_token,
+                    anti_csrf_token: anti_csrf,
+                })
+            }
+            RefreshOutcome::Rejected { reason } => Err(SessionError::unauthorised(reason)),
+            RefreshOutcome::TheftDetected {
+                user_id,
+                session_handle,
+            } => {
+                tracing::warn!(%session_handle, "refresh token theft detected");
+                Err(SessionError::TokenTheftDetected {
+                    user_id,
+                    session_handle,
+                })
+            }
+        }
+    }
+
+    /// Revokes one session; false if it did not exist.
+    pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, SessionError> {
+        let revoked = self
+            .inner
+            .store
+            .revoke_sessions(&[session_handle.to_owned()])
+            .await?;
+        Ok(!revoked.is_empty())
+    }
+
+    /// Revokes several sessions; returns the handles that existed.
+    pub async fn revoke_multiple_sessions(
+        &self,
+        session_handles: &[String],
+    ) -> Result<Vec<String>, SessionError> {
+        Ok(self.inner.store.revoke_sessions(session_handles).await?)
+    }
+
+    /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.
+    pub async fn revoke_all_sessions_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<String>, SessionError> {
+        Ok(self
+            .inner
+            .store
+            .revoke_sessions_for_user(tenant_id, user_id)
+            .await?)
+    }
+
+    /// Handles of a user's live sessions, in one tenant or (`None`) all.
+    pub async fn get_all_session_handles_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<String>, SessionError> {
+        Ok(self
+            .inner
+            .store
+            .session_handles_for_user(tenant_id, user_id, self.now())
+            .await?)
+    }
+
+    /// Everything stored about a live session; `Unauthorised` if there is none.
+    pub async fn get_session_info(
+        &self,
+        session_handle: &str,
+    ) -> Result<SessionInfo, SessionError> {
+        let session = self.live_session(session_handle).await?;
+        Ok(SessionInfo {
+            handle: session.handle,
+            user_id: session.user_id,
+            tenant_id: session.tenant_id,
+            session_data: session.session_data,
+            access_token_payload: session.access_token_payload,
+            expiry: session.expires_at,
+            created_at: session.created_at,
+        })
+    }
+
+    /// A live session's server-side data.
+    pub async fn get_session_data(&self, session_handle: &str) -> Result<Value, SessionError> {
+        Ok(self.live_session(session_handle).await?.session_data)
+    }
+
+    /// Replaces a live session's server-side data.
+    pub async fn update_session_data(
+        &self,
+        session_handle: &str,
+        data: Value,
+    ) -> Result<(), SessionError> {
+        let updated = self
+            .inner
+            .store
+            .update_session_data(session_handle, &data, self.now())
+            .await?;
+        updated
+            .then_some(())
+            .ok_or_else(|| SessionError::unauthorised("session does not exist or has expired"))
+    }
+
+    /// Replaces the claims that access tokens minted from now on will carry.
+    pub async fn update_access_token_payload(
+        &self,
+        session_handle: &str,
+        payload: Map<String, Value>,
+    ) -> Result<(), SessionError> {
+        check_custom_payload(&payload)?;
+        let updated = self
+            .inner
+            .store
+            .update_access_token_payload(session_handle, &payload, self.now())
+            .await?;
+        updated
+            .then_some(())
+            .ok_or_else(|| SessionError::unauthorised("session does not exist or has expired"))
+    }
+
+    /// Optionally replaces the stored payload, then re-signs the presented access token with the
+    /// stored payload and the same expiry. An expired (but genuine) token gets no new token.
+    pub async fn regenerate_access_token(
+        &self,
+        access_token: &AccessToken,
+        new_payload: Option<Map<String, Value>>,
+    ) -> Result<RegeneratedAccessToken, SessionError> {
+        let now = self.now();
+        let claims = self.verify_signature(access_token, now).await?;
+        if let Some(payload) = new_payload {
+            self.update_access_token_payload(&claims.session_handle, payload)
+                .await?;
+        }
+        let session = self.live_session(&claims.session_handle).await?;
+        let expiry = claims.exp.saturating_mul(1000);
+        let access_token = if expiry > now {
+            let anti_csrf = claims.anti_csrf_token.clone().map(AntiCsrfToken::new);
+            Some(
+                self.mint_access_token(
+                    &session,
+                    &claims.refresh_token_hash1,
+                    anti_csrf.as_ref(),
+                    now,
+                    Some(expiry),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        Ok(RegeneratedAccessToken {
+            session: summary(session),
+            access_token,
+        })
+    }
+
+    /// The public signing keys, for `/.well-known/jwks.json`.
+    pub async fn jwks(&self) -> Result<Jwks, SessionError> {
+        let inner = &self.inner;
+        inner
+            .keys
+            .jwks(
+                inner.store.as_ref(),
+                inner.config.default_key_kind,
+                self.now(),
+            )
+            .await
+    }
+
+    /// Deletes expired sessions and signing keys; returns how many sessions went.
+    pub async fn sweep_expired(&self) -> Result<u64, SessionError> {
+        let now = self.now();
+        let sessions = self.inner.store.delete_expired_sessions(now).await?;
+        self.inner.store.delete_expired_signing_keys(now).await?;
+        Ok(sessions)
+    }
+
+    /// Runs [`sweep_expired`](Self::sweep_expired) every `period` until the returned handle is
+    /// aborted or the runtime stops.
+    pub fn spawn_expiry_sweeper(&self, period: Duration) -> tokio::task::JoinHandle<()> {
+        let sessions = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match sessions.sweep_expired().await {
+                    Ok(0) => {}
+                    Ok(swept) => tracing::debug!(swept, "expired sessions deleted"),
+                    Err(error) => tracing::warn!(%error, "expiry sweep failed"),
+                }
+            }
+        })
+    }
+
+    async fn live_session(&self, session_handle: &str) -> Result<SessionRecord, SessionError> {
+        self.inner
+            .store
+            .session(session_handle, self.now())
+            .await?
+            .ok_or_else(|| SessionError::unauthorised("session does not exist or has expired"))
+    }
+
+    /// Checks the signature (not the expiry) and decodes the claims.
+    async fn verify_signature(
+        &self,
+        access_token: &AccessToken,
+        now: UnixMillis,
+    ) -> Result<AccessTokenClaims, SessionError> {
+        let token =
+            UnverifiedToken::parse(access_token.expose()).map_err(SessionError::try_refresh)?;
+        let inner = &self.inner;
+        let key = inner
+            .keys
+            .verification_key(inner.store.as_ref(), &token.kid, now)
+            .await?
+            .ok_or(SessionError::try_refresh(
+                "access token signed by an unknown key",
+            ))?;
+        token.verify(&key).map_err(SessionError::try_refresh)
+    }
+
+    async fn mint_access_token(
+        &self,
+        session: &SessionRecord,
+        refresh_token_hash1: &str,
+        anti_csrf: Option<&AntiCsrfToken>,
+        now: UnixMillis,
+        fixed_expiry: Option<UnixMillis>,
+    ) -> Result<Issued<AccessToken>, SessionError> {
+        let inner = &self.inner;
+        let kind = if session.use_static_key {
+            KeyKind::Static
+        } else {
+            KeyKind::Dynamic
+        };
+        let key = inner
+            .keys
+            .signing_key(inner.store.as_ref(), kind, now)
+            .await?;
+        let expiry_ms = fixed_expiry
+            .unwrap_or_else(|| now.saturating_add(millis(inner.config.access_token_validity)));
+        let claims = AccessTokenClaims {
+            user_id: session.user_id.clone(),
+            exp: expiry_ms.div_euclid(1000),
+            iat: now.div_euclid(1000),
+            session_handle: session.handle.clone(),
+            refresh_token_hash1: refresh_token_hash1.to_owned(),
+            parent_refresh_token_hash1: None,
+            anti_csrf_token: anti_csrf.map(|t| t.expose().to_owned()),
+            tenant_id: session.tenant_id.clone(),
+            recipe_user_id: session.user_id.clone(),
+            issuer: inner.config.issuer.clone(),
+            payload: session.access_token_payload.clone(),
+        };
+        Ok(Issued {
+            token: AccessToken::new(jwt::encode(&key, &claims)?),
+            expiry: claims.exp.saturating_mul(1000),
+            created_at: now,
+        })
+    }
+}
+
+fn summary(session: SessionRecord) -> SessionSummary {
+    SessionSummary {
+        handle: session.handle,
+        user_id: session.user_id,
+        tenant_id: session.tenant_id,
+        access_token_payload: session.access_token_payload,
+    }
+}

@@ -1,0 +1,218 @@
+//! Key material: generating, parsing, signing, verifying, and the public JWK form.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{
+    Ed25519KeyPair, KeyPair, ParsedPublicKey, ED25519, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde::Serialize;
+
+use crate::clock::UnixMillis;
+use crate::config::{KeyKind, SigningAlgorithm};
+use crate::error::GeneralError;
+use crate::store::StoredSigningKey;
+
+/// A public key in JWKS form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwk {
+    /// `RSA` or `OKP`.
+    pub kty: &'static str,
+    /// Key id.
+    pub kid: String,
+    /// `RS256` or `EdDSA`.
+    pub alg: &'static str,
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    /// RSA modulus, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA exponent, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// OKP curve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<&'static str>,
+    /// OKP public key, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+}
+
+/// A JSON Web Key Set, as served at `/.well-known/jwks.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Jwks {
+    /// The keys, newest first.
+    pub keys: Vec<Jwk>,
+}
+
+enum Signer {
+    Rsa(RsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+/// A parsed signing key: signs new tokens and verifies presented ones.
+pub(crate) struct SigningKey {
+    pub(crate) kid: String,
+    pub(crate) slot: String,
+    pub(crate) algorithm: SigningAlgorithm,
+    pub(crate) created_at: UnixMillis,
+    /// `base64url({"alg","typ","kid","version"})`, the same for every token this key signs.
+    pub(crate) encoded_header: String,
+    signer: Signer,
+    verifier: ParsedPublicKey,
+    jwk: Jwk,
+}
+
+const KEY_ERROR: GeneralError = GeneralError::Key("stored signing key is unusable");
+
+impl SigningKey {
+    pub(crate) fn parse(stored: &StoredSigningKey) -> Result<Self, GeneralError> {
+        let algorithm = SigningAlgorithm::from_jose_name(&stored.algorithm).ok_or(KEY_ERROR)?;
+        let der = STANDARD
+            .decode(&stored.private_key)
+            .map_err(|_| KEY_ERROR)?;
+        let (signer, verifier, jwk_fields) = match algorithm {
+            SigningAlgorithm::Rs256 => {
+                let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| KEY_ERROR)?;
+                let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+                let verifier = components
+                    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+                    .map_err(|_| KEY_ERROR)?;
+                let fields = (
+                    "RSA",
+                    Some(URL_SAFE_NO_PAD.encode(&components.n)),
+                    Some(URL_SAFE_NO_PAD.encode(&components.e)),
+                    None,
+                    None,
+                );
+                (Signer::Rsa(pair), verifier, fields)
+            }
+            SigningAlgorithm::EdDsa => {
+                let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|_| KEY_ERROR)?;
+                let public = pair.public_key().as_ref().to_vec();
+                let verifier = ParsedPublicKey::new(&ED25519, &public).map_err(|_| KEY_ERROR)?;
+                let fields = (
+                    "OKP",
+                    None,
+                    None,
+                    Some("Ed25519"),
+                    Some(URL_SAFE_NO_PAD.encode(&public)),
+                );
+                (Signer::Ed25519(pair), verifier, fields)
+            }
+        };
+        let (kty, n, e, crv, x) = jwk_fields;
+        let header = serde_json::json!({
+            "alg": algorithm.jose_name(),
+            "typ": "JWT",
+            "kid": stored.kid,
+            "version": "5",
+        });
+        Ok(Self {
+            kid: stored.kid.clone(),
+            slot: stored.slot.clone(),
+            algorithm,
+            created_at: stored.created_at,
+            encoded_header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            signer,
+            verifier,
+            jwk: Jwk {
+                kty,
+                kid: stored.kid.clone(),
+                alg: algorithm.jose_name(),
+                use_: "sig",
+                n,
+                e,
+                crv,
+                x,
+            },
+        })
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, GeneralError> {
+        match &self.signer {
+            Signer::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| GeneralError::Key("RSA signing failed"))?;
+                Ok(signature)
+            }
+            Signer::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier.verify_sig(message, signature).is_ok()
+    }
+
+    pub(crate) fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+}
+
+/// The rotation slot a key for `now` belongs to. Dynamic slots include the interval so a changed
+/// interval never reuses an old slot's key.
+pub(crate) fn slot_for(
+    kind: KeyKind,
+    algorithm: SigningAlgorithm,
+    interval_ms: i64,
+    now: UnixMillis,
+) -> String {
+    match kind {
+        KeyKind::Dynamic => format!(
+            "d:{}:{interval_ms}:{}",
+            algorithm.jose_name(),
+            now.div_euclid(interval_ms.max(1))
+        ),
+        KeyKind::Static => format!("s:{}", algorithm.jose_name()),
+    }
+}
+
+/// Creates a new key for `slot`. RSA generation takes tens of milliseconds: call it off the async
+/// threads.
+pub(crate) fn generate(
+    kind: KeyKind,
+    algorithm: SigningAlgorithm,
+    slot: String,
+    now: UnixMillis,
+    expires_at: Option<UnixMillis>,
+) -> Result<StoredSigningKey, GeneralError> {
+    let der = match algorithm {
+        SigningAlgorithm::Rs256 => {
+            let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+                .map_err(|_| GeneralError::Key("RSA key generation failed"))?;
+            let der = pair
+                .as_der()
+                .map_err(|_| GeneralError::Key("RSA key encoding failed"))?;
+            der.as_ref().to_vec()
+        }
+        SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| GeneralError::Key("Ed25519 key generation failed"))?
+            .as_ref()
+            .to_vec(),
+    };
+    let kid = match kind {
+        // Two algorithms can rotate in the same millisecond; the suffix keeps their kids apart.
+        KeyKind::Dynamic => match algorithm {
+            SigningAlgorithm::Rs256 => format!("{}{now}", kind.kid_prefix()),
+            SigningAlgorithm::EdDsa => format!("{}{now}-ed25519", kind.kid_prefix()),
+        },
+        KeyKind::Static => format!("{}{}", kind.kid_prefix(), uuid::Uuid::new_v4()),
+    };
+    Ok(StoredSigningKey {
+        kid,
+        slot,
+        algorithm: algorithm.jose_name().to_owned(),
+        private_key: STANDARD.encode(der),
+        created_at: now,
+        expires_at,
+    })
+}

@@ -1,0 +1,42 @@
+//! Tessera's session engine: sessions, access and refresh tokens, signing-key rotation and
+//! refresh-token theft detection. No HTTP and no SQL: storage goes through [`SessionStore`].
+//!
+//! The scheme is SuperTokens' (`shared/spec/spec.md`): a short-lived signed access token verified
+//! without the database, and a long-lived opaque refresh token, stored only as `H(H(token))`,
+//! rotated on every refresh. A refresh token that comes back after the client has moved past it is
+//! theft: the session is revoked and [`SessionError::TokenTheftDetected`] names the user and
+//! session. See [`rotation`] for the exact rules.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![warn(missing_docs)]
+
+mod claims;
+mod clock;
+mod config;
+mod engine;
+mod error;
+mod jwt;
+mod keys;
+pub mod rotation;
+mod secret;
+mod store;
+pub mod testing;
+mod types;
+
+pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
+pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
+pub use config::{KeyKind, SessionConfig, SigningAlgorithm};
+pub use engine::Sessions;
+pub use error::{GeneralError, SessionError, StoreError};
+pub use keys::{Jwk, Jwks};
+pub use secret::{
+    constant_time_eq, hash2_from_hash1, refresh_token_hash1, sha256_hex, AccessToken,
+    AntiCsrfToken, RefreshToken,
+};
+pub use store::{
+    ChildToken, RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
+    StoredSigningKey,
+};
+pub use types::{
+    Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
+    SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
+};

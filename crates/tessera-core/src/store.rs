@@ -1,0 +1,218 @@
+//! The storage contract. Stores hold rows and run transactions; every decision is made by
+//! [`rotation::decide`](crate::rotation::decide) so all stores behave alike.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::clock::UnixMillis;
+use crate::error::StoreError;
+use crate::rotation::RotationPolicy;
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// Primary key, a UUID.
+    pub handle: String,
+    /// The user the session belongs to.
+    pub user_id: String,
+    /// Tenant (`public` unless multi-tenancy is used).
+    pub tenant_id: String,
+    /// `H(H(t))` of the refresh token currently committed: the newest one proven to be in the
+    /// client's hands by being used.
+    pub current_hash2: String,
+    /// When the current token was committed.
+    pub rotated_at: UnixMillis,
+    /// When the session was created.
+    pub created_at: UnixMillis,
+    /// When the session expires unless refreshed.
+    pub expires_at: UnixMillis,
+    /// Server-side data, never sent to the client.
+    pub session_data: Value,
+    /// Custom claims put into access tokens minted from now on.
+    pub access_token_payload: Map<String, Value>,
+    /// Whether access tokens of this session are signed with the static key.
+    pub use_static_key: bool,
+}
+
+/// One issued refresh token, stored only by its double hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// `H(H(token))`, primary key.
+    pub hash2: String,
+    /// The session it belongs to.
+    pub session_handle: String,
+    /// `hash2` of the token it was minted from; `None` for a session's first token.
+    pub parent_hash2: Option<String>,
+    /// When it was minted.
+    pub issued_at: UnixMillis,
+    /// When it became the session's current token, if it ever did.
+    pub committed_at: Option<UnixMillis>,
+    /// When a newer token replaced it as current, if one did.
+    pub superseded_at: Option<UnixMillis>,
+    /// `H(anti-CSRF token)` issued with it, when anti-CSRF is on for the session.
+    pub anti_csrf_hash: Option<String>,
+}
+
+/// A refresh token minted for a refresh, before the store knows whether it will be accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildToken {
+    /// `H(H(token))` of the new token.
+    pub hash2: String,
+    /// `H(anti-CSRF token)` that goes with it.
+    pub anti_csrf_hash: Option<String>,
+}
+
+/// Everything a store needs to carry out one refresh in one transaction.
+#[derive(Debug, Clone)]
+pub struct RefreshRequest {
+    /// `H(H(t))` of the presented refresh token.
+    pub presented_hash2: String,
+    /// `H(anti-CSRF token)` sent with the request, if any.
+    pub anti_csrf_hash: Option<String>,
+    /// The token to store if the refresh is accepted.
+    pub child: ChildToken,
+    /// The engine's time for this refresh.
+    pub now: UnixMillis,
+    /// Grace window, expiry and theft settings.
+    pub policy: RotationPolicy,
+}
+
+/// What a store did with a [`RefreshRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshOutcome {
+    /// The child token was stored; `session` is the row as committed.
+    Rotated {
+        /// The session after the refresh.
+        session: SessionRecord,
+        /// Whether the new refresh token carries an anti-CSRF token.
+        anti_csrf: bool,
+    },
+    /// The presented token is unknown, expired, or its session is gone. Nothing was written.
+    Rejected {
+        /// Why, for the caller's error.
+        reason: &'static str,
+    },
+    /// A superseded token came back outside the grace window. The session was deleted when
+    /// `policy.revoke_on_theft`.
+    TheftDetected {
+        /// The robbed session's user.
+        user_id: String,
+        /// The robbed session.
+        session_handle: String,
+    },
+}
+
+/// A signing key as stored. The private key is PKCS#8 DER, base64 encoded.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    /// JOSE key id: `d-<createdMs>` or `s-<uuid>`.
+    pub kid: String,
+    /// Rotation slot, unique: two processes that create a key for the same slot at the same
+    /// moment insert one row between them.
+    pub slot: String,
+    /// JOSE algorithm name.
+    pub algorithm: String,
+    /// PKCS#8 DER of the private key, base64.
+    pub private_key: String,
+    /// When it was created.
+    pub created_at: UnixMillis,
+    /// After this, no token it signed can still be valid; `None` for static keys.
+    pub expires_at: Option<UnixMillis>,
+}
+
+impl std::fmt::Debug for StoredSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSigningKey")
+            .field("kid", &self.kid)
+            .field("slot", &self.slot)
+            .field("algorithm", &self.algorithm)
+            .field("private_key", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Persistence for sessions, refresh-token lineage and signing keys.
+///
+/// Implementations must make [`refresh`](SessionStore::refresh) atomic and serialised per session
+/// (row lock or equivalent) across every process sharing the database, and must call
+/// [`rotation::decide`](crate::rotation::decide) to choose what to write.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Inserts a new session and its first refresh token.
+    async fn create_session(
+        &self,
+        session: SessionRecord,
+        first_token: RefreshTokenRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The session with this handle, if it exists and has not expired at `now`.
+    async fn session(
+        &self,
+        handle: &str,
+        now: UnixMillis,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// The refresh-token row with this double hash, if any.
+    async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    /// Carries out one refresh atomically: lock the session, read the presented token, apply
+    /// [`rotation::decide`](crate::rotation::decide), write what it says.
+    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError>;
+
+    /// Makes `hash2` current if it is a not-yet-used child of the current token (an access token
+    /// minted with it was used). Returns whether anything changed.
+    async fn commit_pending_child(
+        &self,
+        session_handle: &str,
+        hash2: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes these sessions (and their tokens); returns the handles that existed.
+    async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// Deletes every session of a user, in one tenant or (`None`) all; returns their handles.
+    async fn revoke_sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Handles of a user's unexpired sessions, in one tenant or (`None`) all.
+    async fn session_handles_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Replaces a live session's server-side data; false if there is no such live session.
+    async fn update_session_data(
+        &self,
+        handle: &str,
+        data: &Value,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces a live session's access-token payload; false if there is no such live session.
+    async fn update_access_token_payload(
+        &self,
+        handle: &str,
+        payload: &Map<String, Value>,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError>;
+
+    /// All signing keys not expired at `now`.
+    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError>;
+
+    /// Inserts a key unless one already holds its slot; returns whether this key was inserted.
+    async fn insert_signing_key(&self, key: &StoredSigningKey) -> Result<bool, StoreError>;
+
+    /// Deletes keys that expired before `now`; returns how many.
+    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError>;
+}

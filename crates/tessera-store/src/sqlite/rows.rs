@@ -1,0 +1,64 @@
+//! Mapping between SQLite rows and the engine's records.
+
+use rusqlite::Row;
+use serde::Serialize;
+use tessera_core::{RefreshTokenRecord, SessionRecord, StoreError, StoredSigningKey};
+
+pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, current_hash2, rotated_at, \
+     created_at, expires_at, session_data, access_token_payload, use_static_key";
+
+pub(super) const TOKEN_COLUMNS: &str = "hash2, session_handle, parent_hash2, issued_at, \
+     committed_at, superseded_at, anti_csrf_hash";
+
+fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(error),
+        )
+    })
+}
+
+pub(super) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        handle: row.get(0)?,
+        user_id: row.get(1)?,
+        tenant_id: row.get(2)?,
+        current_hash2: row.get(3)?,
+        rotated_at: row.get(4)?,
+        created_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        session_data: json_column(row, 7)?,
+        access_token_payload: json_column(row, 8)?,
+        use_static_key: row.get(9)?,
+    })
+}
+
+pub(super) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<RefreshTokenRecord> {
+    Ok(RefreshTokenRecord {
+        hash2: row.get(0)?,
+        session_handle: row.get(1)?,
+        parent_hash2: row.get(2)?,
+        issued_at: row.get(3)?,
+        committed_at: row.get(4)?,
+        superseded_at: row.get(5)?,
+        anti_csrf_hash: row.get(6)?,
+    })
+}
+
+pub(super) fn key_from_row(row: &Row<'_>) -> rusqlite::Result<StoredSigningKey> {
+    Ok(StoredSigningKey {
+        kid: row.get(0)?,
+        slot: row.get(1)?,
+        algorithm: row.get(2)?,
+        private_key: row.get(3)?,
+        created_at: row.get(4)?,
+        expires_at: row.get(5)?,
+    })
+}
+
+pub(super) fn json_text(value: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}

@@ -1,0 +1,41 @@
+//! Embedded, numbered migrations, applied in order at open inside one write transaction.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use tessera_core::StoreError;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let failed = |error: rusqlite::Error| StoreError::Migration(error.to_string());
+    // Two processes opening a fresh file at once: the write lock makes one wait for the other.
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(failed)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS tessera_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(failed)?;
+    let newest: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM tessera_migrations", [], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(failed)?
+        .flatten();
+    let newest = newest.unwrap_or(0);
+    let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+    if newest > known {
+        return Err(StoreError::Migration(format!(
+            "the database is at schema version {newest}, newer than this build knows ({known})"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > newest) {
+        tx.execute_batch(sql).map_err(failed)?;
+        tx.execute(
+            "INSERT INTO tessera_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
+            params![version],
+        )
+        .map_err(failed)?;
+    }
+    tx.commit().map_err(failed)
+}

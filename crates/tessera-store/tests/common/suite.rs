@@ -1,0 +1,850 @@
+//! The conformance suite: every behaviour of the engine's API, run against every store by the
+//! `conformance!` macro in `tests/conformance.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tessera_core::{
+    AntiCsrfToken, KeyKind, NewSession, RefreshToken, SessionConfig, SessionError, SessionStore,
+    SigningAlgorithm, VerifyOptions,
+};
+
+use super::Harness;
+
+const GRACE: Duration = Duration::from_secs(30);
+
+fn config() -> SessionConfig {
+    SessionConfig::default()
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().expect("a JSON object")
+}
+
+fn is_theft(result: &Result<impl std::fmt::Debug, SessionError>, user: &str, handle: &str) -> bool {
+    matches!(result, Err(SessionError::TokenTheftDetected { user_id, session_handle })
+        if user_id == user && session_handle == handle)
+}
+
+fn is_unauthorised<T>(result: &Result<T, SessionError>) -> bool {
+    matches!(
+        result,
+        Err(SessionError::Unauthorised {
+            clear_tokens: true,
+            ..
+        })
+    )
+}
+
+fn is_try_refresh<T>(result: &Result<T, SessionError>) -> bool {
+    matches!(result, Err(SessionError::TryRefreshToken { .. }))
+}
+
+pub async fn create_then_verify_without_store(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(
+            NewSession::new("user-1").access_token_payload(object(json!({"role": "admin"}))),
+        )
+        .await
+        .unwrap();
+    let calls = h.store.calls();
+    for _ in 0..10 {
+        let verified = h
+            .sessions
+            .get_session(&created.access_token.token, None, VerifyOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(verified.user_id, "user-1");
+        assert_eq!(verified.handle, created.session.handle);
+        assert_eq!(
+            verified.access_token_payload,
+            object(json!({"role": "admin"}))
+        );
+        assert!(verified.new_access_token.is_none());
+    }
+    assert_eq!(
+        h.store.calls(),
+        calls,
+        "verification must not touch the store"
+    );
+}
+
+pub async fn check_database_sees_revocation(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let strict = VerifyOptions {
+        check_database: true,
+        ..VerifyOptions::default()
+    };
+    h.sessions
+        .get_session(&created.access_token.token, None, strict)
+        .await
+        .unwrap();
+    assert!(h
+        .sessions
+        .revoke_session(&created.session.handle)
+        .await
+        .unwrap());
+    let result = h
+        .sessions
+        .get_session(&created.access_token.token, None, strict)
+        .await;
+    assert!(is_unauthorised(&result), "{result:?}");
+    // Without check_database the (stateless) token still verifies until it expires.
+    assert!(h
+        .sessions
+        .get_session(&created.access_token.token, None, VerifyOptions::default())
+        .await
+        .is_ok());
+}
+
+pub async fn refresh_rotates_both_tokens(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(60));
+    let refreshed = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    assert_ne!(refreshed.refresh_token.token, created.refresh_token.token);
+    assert_ne!(refreshed.access_token.token, created.access_token.token);
+    assert_eq!(refreshed.session.handle, created.session.handle);
+    assert!(refreshed.refresh_token.expiry > created.refresh_token.expiry);
+    let verified = h
+        .sessions
+        .get_session(
+            &refreshed.access_token.token,
+            None,
+            VerifyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(verified.user_id, "u");
+}
+
+pub async fn reuse_after_child_used_is_theft(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("victim"))
+        .await
+        .unwrap();
+    let handle = created.session.handle.clone();
+    let first = created.refresh_token.token.clone();
+    let child = h.sessions.refresh_session(&first, None).await.unwrap();
+    // Using the child commits it.
+    let grandchild = h
+        .sessions
+        .refresh_session(&child.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(GRACE + Duration::from_secs(1));
+    let replay = h.sessions.refresh_session(&first, None).await;
+    assert!(is_theft(&replay, "victim", &handle), "{replay:?}");
+    // The session is gone: the victim's newest token no longer works either.
+    let after = h
+        .sessions
+        .refresh_session(&grandchild.refresh_token.token, None)
+        .await;
+    assert!(is_unauthorised(&after), "{after:?}");
+    assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
+}
+
+pub async fn replay_within_grace_is_accepted(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let first = created.refresh_token.token.clone();
+    let child = h.sessions.refresh_session(&first, None).await.unwrap();
+    h.sessions
+        .refresh_session(&child.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(GRACE - Duration::from_secs(1));
+    // A tab that sent the parent while the child was being used.
+    let late = h.sessions.refresh_session(&first, None).await.unwrap();
+    // Its child is a child of the current token, so it stays usable long after.
+    h.clock.advance(Duration::from_secs(3600));
+    h.sessions
+        .refresh_session(&late.refresh_token.token, None)
+        .await
+        .unwrap();
+}
+
+pub async fn lost_response_retry_is_not_theft(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let token = created.refresh_token.token.clone();
+    for _ in 0..3 {
+        // The response never arrives; the client retries with the same token much later.
+        h.sessions.refresh_session(&token, None).await.unwrap();
+        h.clock.advance(Duration::from_secs(7200));
+    }
+    let last = h.sessions.refresh_session(&token, None).await.unwrap();
+    h.sessions
+        .refresh_session(&last.refresh_token.token, None)
+        .await
+        .unwrap();
+}
+
+pub async fn parallel_siblings_are_not_theft(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let parent = created.refresh_token.token.clone();
+    // Two tabs refresh with the same token; one tab uses its child at once.
+    let tab_a = h.sessions.refresh_session(&parent, None).await.unwrap();
+    let tab_b = h.sessions.refresh_session(&parent, None).await.unwrap();
+    h.clock.advance(Duration::from_millis(200));
+    h.sessions
+        .refresh_session(&tab_a.refresh_token.token, None)
+        .await
+        .unwrap();
+    // Tab B's response arrived last, so its token is the one in the cookie jar, used an hour later.
+    h.clock.advance(Duration::from_secs(3600));
+    let from_b = h
+        .sessions
+        .refresh_session(&tab_b.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(3600));
+    h.sessions
+        .refresh_session(&from_b.refresh_token.token, None)
+        .await
+        .unwrap();
+}
+
+pub async fn access_token_use_commits_child(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let first = created.refresh_token.token.clone();
+    let child = h.sessions.refresh_session(&first, None).await.unwrap();
+    // The child's access token is used with check_database: the child is proven delivered.
+    h.sessions
+        .get_session(
+            &child.access_token.token,
+            None,
+            VerifyOptions {
+                check_database: true,
+                ..VerifyOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    h.clock.advance(GRACE + Duration::from_secs(1));
+    let replay = h.sessions.refresh_session(&first, None).await;
+    assert!(
+        is_theft(&replay, "u", &created.session.handle),
+        "{replay:?}"
+    );
+}
+
+pub async fn unknown_refresh_token_is_unauthorised(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    h.sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    for token in ["", "nope", &"x".repeat(100_000), "\u{0}\u{1}ÿ"] {
+        let result = h
+            .sessions
+            .refresh_session(&RefreshToken::new(token), None)
+            .await;
+        assert!(is_unauthorised(&result), "{result:?}");
+    }
+}
+
+pub async fn expired_access_token_needs_refresh(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(3599));
+    assert!(h
+        .sessions
+        .get_session(&created.access_token.token, None, VerifyOptions::default())
+        .await
+        .is_ok());
+    h.clock.advance(Duration::from_secs(1));
+    let result = h
+        .sessions
+        .get_session(&created.access_token.token, None, VerifyOptions::default())
+        .await;
+    assert!(is_try_refresh(&result), "{result:?}");
+    let refreshed = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    assert!(h
+        .sessions
+        .get_session(
+            &refreshed.access_token.token,
+            None,
+            VerifyOptions::default()
+        )
+        .await
+        .is_ok());
+}
+
+pub async fn expired_refresh_token_is_unauthorised(store: Arc<dyn SessionStore>) {
+    let config = SessionConfig {
+        refresh_token_validity: Duration::from_secs(86_400),
+        ..config()
+    };
+    let h = Harness::new(store, config);
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(86_400));
+    let result = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await;
+    assert!(is_unauthorised(&result), "{result:?}");
+    assert!(is_unauthorised(
+        &h.sessions.get_session_info(&created.session.handle).await
+    ));
+}
+
+pub async fn refresh_slides_expiry(store: Arc<dyn SessionStore>) {
+    let config = SessionConfig {
+        refresh_token_validity: Duration::from_secs(86_400),
+        ..config()
+    };
+    let h = Harness::new(store, config);
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let mut token = created.refresh_token.token;
+    for _ in 0..5 {
+        h.clock.advance(Duration::from_secs(80_000));
+        token = h
+            .sessions
+            .refresh_session(&token, None)
+            .await
+            .unwrap()
+            .refresh_token
+            .token;
+    }
+}
+
+pub async fn revoke_one_many_and_all(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let mut handles = Vec::new();
+    for user in ["a", "a", "a", "b"] {
+        let created = h
+            .sessions
+            .create_new_session(NewSession::new(user))
+            .await
+            .unwrap();
+        handles.push(created.session.handle);
+    }
+    let other_tenant = h
+        .sessions
+        .create_new_session(NewSession::new("a").tenant_id("t2"))
+        .await
+        .unwrap();
+    assert!(h.sessions.revoke_session(&handles[0]).await.unwrap());
+    assert!(!h.sessions.revoke_session(&handles[0]).await.unwrap());
+    let revoked = h
+        .sessions
+        .revoke_multiple_sessions(&[handles[1].clone(), "missing".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(revoked, vec![handles[1].clone()]);
+    let mut all_a = h
+        .sessions
+        .get_all_session_handles_for_user("a", None)
+        .await
+        .unwrap();
+    all_a.sort();
+    let mut expected = vec![handles[2].clone(), other_tenant.session.handle.clone()];
+    expected.sort();
+    assert_eq!(all_a, expected);
+    assert_eq!(
+        h.sessions
+            .get_all_session_handles_for_user("a", Some("public"))
+            .await
+            .unwrap(),
+        vec![handles[2].clone()]
+    );
+    let revoked = h
+        .sessions
+        .revoke_all_sessions_for_user("a", Some("public"))
+        .await
+        .unwrap();
+    assert_eq!(revoked, vec![handles[2].clone()]);
+    assert_eq!(
+        h.sessions
+            .get_all_session_handles_for_user("a", None)
+            .await
+            .unwrap(),
+        vec![other_tenant.session.handle.clone()]
+    );
+    assert_eq!(
+        h.sessions
+            .revoke_all_sessions_for_user("a", None)
+            .await
+            .unwrap(),
+        vec![other_tenant.session.handle]
+    );
+    assert_eq!(
+        h.sessions
+            .get_all_session_handles_for_user("b", None)
+            .await
+            .unwrap(),
+        vec![handles[3].clone()]
+    );
+}
+
+pub async fn handles_exclude_expired(store: Arc<dyn SessionStore>) {
+    let config = SessionConfig {
+        refresh_token_validity: Duration::from_secs(100),
+        ..config()
+    };
+    let h = Harness::new(store, config);
+    let old = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(50));
+    let young = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        h.sessions
+            .get_all_session_handles_for_user("u", None)
+            .await
+            .unwrap(),
+        vec![young.session.handle]
+    );
+    assert!(is_unauthorised(
+        &h.sessions.get_session_info(&old.session.handle).await
+    ));
+}
+
+pub async fn session_data_round_trip(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u").session_data(json!({"cart": [1, 2]})))
+        .await
+        .unwrap();
+    let handle = &created.session.handle;
+    assert_eq!(
+        h.sessions.get_session_data(handle).await.unwrap(),
+        json!({"cart": [1, 2]})
+    );
+    let data = json!({"cart": [], "note": "ünïcode ✓", "nested": {"deep": [null, true, 1.5]}});
+    h.sessions
+        .update_session_data(handle, data.clone())
+        .await
+        .unwrap();
+    assert_eq!(h.sessions.get_session_data(handle).await.unwrap(), data);
+    let info = h.sessions.get_session_info(handle).await.unwrap();
+    assert_eq!(info.session_data, data);
+    assert_eq!(info.user_id, "u");
+    assert_eq!(info.created_at, super::START);
+    assert!(is_unauthorised(
+        &h.sessions.update_session_data("missing", json!({})).await
+    ));
+    assert!(is_unauthorised(
+        &h.sessions.get_session_data("missing").await
+    ));
+}
+
+pub async fn payload_update_reaches_new_tokens(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u").access_token_payload(object(json!({"v": 1}))))
+        .await
+        .unwrap();
+    let handle = &created.session.handle;
+    h.sessions
+        .update_access_token_payload(handle, object(json!({"v": 2})))
+        .await
+        .unwrap();
+    // A database check notices the stale payload and mints a replacement.
+    let verified = h
+        .sessions
+        .get_session(
+            &created.access_token.token,
+            None,
+            VerifyOptions {
+                check_database: true,
+                ..VerifyOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(verified.access_token_payload, object(json!({"v": 2})));
+    let reissued = verified.new_access_token.expect("a re-minted access token");
+    let again = h
+        .sessions
+        .get_session(&reissued.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.access_token_payload, object(json!({"v": 2})));
+    let refreshed = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed.session.access_token_payload,
+        object(json!({"v": 2}))
+    );
+    let reserved = h
+        .sessions
+        .update_access_token_payload(handle, object(json!({"sub": "someone-else"})))
+        .await;
+    assert!(
+        matches!(reserved, Err(SessionError::General(_))),
+        "{reserved:?}"
+    );
+    assert!(is_unauthorised(
+        &h.sessions
+            .update_access_token_payload("missing", Map::new())
+            .await
+    ));
+}
+
+pub async fn regenerate_keeps_expiry(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(600));
+    let regenerated = h
+        .sessions
+        .regenerate_access_token(
+            &created.access_token.token,
+            Some(object(json!({"r": true}))),
+        )
+        .await
+        .unwrap();
+    let token = regenerated
+        .access_token
+        .expect("the old token had not expired");
+    assert_eq!(token.expiry, created.access_token.expiry);
+    let verified = h
+        .sessions
+        .get_session(&token.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(verified.access_token_payload, object(json!({"r": true})));
+    h.clock.advance(Duration::from_secs(3600));
+    let late = h
+        .sessions
+        .regenerate_access_token(&created.access_token.token, None)
+        .await
+        .unwrap();
+    assert!(late.access_token.is_none());
+    assert_eq!(
+        late.session.access_token_payload,
+        object(json!({"r": true}))
+    );
+}
+
+pub async fn anti_csrf_is_enforced(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u").anti_csrf(true))
+        .await
+        .unwrap();
+    let csrf = created.anti_csrf_token.clone().expect("an anti-CSRF token");
+    let check = VerifyOptions {
+        do_anti_csrf_check: true,
+        ..VerifyOptions::default()
+    };
+    let at = &created.access_token.token;
+    assert!(h.sessions.get_session(at, Some(&csrf), check).await.is_ok());
+    assert!(is_try_refresh(
+        &h.sessions.get_session(at, None, check).await
+    ));
+    let wrong = AntiCsrfToken::new("wrong");
+    assert!(is_try_refresh(
+        &h.sessions.get_session(at, Some(&wrong), check).await
+    ));
+    // Refresh needs the token too; a forged cross-site refresh cannot even trigger theft handling.
+    let rt = &created.refresh_token.token;
+    assert!(is_unauthorised(&h.sessions.refresh_session(rt, None).await));
+    assert!(is_unauthorised(
+        &h.sessions.refresh_session(rt, Some(&wrong)).await
+    ));
+    let refreshed = h.sessions.refresh_session(rt, Some(&csrf)).await.unwrap();
+    let new_csrf = refreshed.anti_csrf_token.expect("a new anti-CSRF token");
+    assert_ne!(new_csrf, csrf);
+    assert!(h
+        .sessions
+        .get_session(&refreshed.access_token.token, Some(&new_csrf), check)
+        .await
+        .is_ok());
+    let plain = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    assert!(plain.anti_csrf_token.is_none());
+}
+
+pub async fn key_rotation_keeps_old_tokens_valid(store: Arc<dyn SessionStore>) {
+    let config = SessionConfig {
+        signing_key_update_interval: Duration::from_secs(3600),
+        access_token_validity: Duration::from_secs(1800),
+        ..config()
+    };
+    let h = Harness::new(store, config);
+    // START is on an hour boundary: create the first token late in its rotation slot.
+    h.clock.advance(Duration::from_secs(3000));
+    let before = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let first_jwks = h.sessions.jwks().await.unwrap();
+    assert_eq!(first_jwks.keys.len(), 1);
+    assert!(first_jwks.keys[0].kid.starts_with("d-"));
+    assert_eq!(first_jwks.keys[0].alg, "RS256");
+    // Into the next rotation slot, while the first token is still valid.
+    h.clock.advance(Duration::from_secs(1200));
+    let after = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let jwks = h.sessions.jwks().await.unwrap();
+    assert_eq!(jwks.keys.len(), 2, "{jwks:?}");
+    assert_ne!(jwks.keys[0].kid, jwks.keys[1].kid);
+    let kid_of = |token: &str| -> String {
+        use base64::Engine;
+        let header = token.split('.').next().unwrap();
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap();
+        let header: Value = serde_json::from_slice(&header).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    assert_ne!(
+        kid_of(before.access_token.token.expose()),
+        kid_of(after.access_token.token.expose())
+    );
+    assert_eq!(jwks.keys[0].kid, kid_of(after.access_token.token.expose()));
+    for token in [&before.access_token.token, &after.access_token.token] {
+        h.sessions
+            .get_session(token, None, VerifyOptions::default())
+            .await
+            .unwrap();
+    }
+    // A process started now (empty cache) verifies the old token from the stored key.
+    let fresh = h.sibling(SessionConfig {
+        signing_key_update_interval: Duration::from_secs(3600),
+        access_token_validity: Duration::from_secs(1800),
+        ..SessionConfig::default()
+    });
+    fresh
+        .get_session(&before.access_token.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    // Once every token the old key signed has expired, the key is swept and leaves the JWKS.
+    h.clock.advance(Duration::from_secs(4 * 3600));
+    h.sessions.sweep_expired().await.unwrap();
+    let late = h.sessions.jwks().await.unwrap();
+    assert!(
+        late.keys.iter().all(|k| k.kid != first_jwks.keys[0].kid),
+        "{late:?}"
+    );
+}
+
+pub async fn concurrent_rotation_creates_one_key(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let engines: Vec<_> = (0..4).map(|_| h.sibling(config())).collect();
+    let tasks: Vec<_> = engines
+        .into_iter()
+        .map(|engine| {
+            tokio::spawn(async move { engine.create_new_session(NewSession::new("u")).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(h.sessions.jwks().await.unwrap().keys.len(), 1);
+}
+
+pub async fn static_key_sessions(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(400 * 3600));
+    let refreshed = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    let verified = h
+        .sessions
+        .get_session(
+            &refreshed.access_token.token,
+            None,
+            VerifyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(verified.user_id, "u");
+    let header = refreshed
+        .access_token
+        .token
+        .expose()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    use base64::Engine;
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        header["kid"].as_str().unwrap().starts_with("s-"),
+        "{header}"
+    );
+}
+
+pub async fn eddsa_signing(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(
+        store,
+        SessionConfig {
+            signing_algorithm: SigningAlgorithm::EdDsa,
+            ..config()
+        },
+    );
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.sessions
+        .get_session(&created.access_token.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    let jwks = h.sessions.jwks().await.unwrap();
+    assert_eq!(jwks.keys[0].kty, "OKP");
+    assert_eq!(jwks.keys[0].crv, Some("Ed25519"));
+}
+
+pub async fn sweep_removes_expired_sessions(store: Arc<dyn SessionStore>) {
+    let config = SessionConfig {
+        refresh_token_validity: Duration::from_secs(100),
+        ..config()
+    };
+    let h = Harness::new(store, config);
+    let old = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(60));
+    let young = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(50));
+    assert_eq!(h.sessions.sweep_expired().await.unwrap(), 1);
+    assert_eq!(h.sessions.sweep_expired().await.unwrap(), 0);
+    assert!(
+        h.store
+            .refresh_token(&tessera_core::hash2_from_hash1(
+                &tessera_core::refresh_token_hash1(&old.refresh_token.token)
+            ))
+            .await
+            .unwrap()
+            .is_none(),
+        "an expired session's tokens go with it"
+    );
+    h.sessions
+        .get_session_info(&young.session.handle)
+        .await
+        .unwrap();
+}
+
+pub async fn theft_can_be_reported_without_revoking(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(
+        store,
+        SessionConfig {
+            revoke_on_theft: false,
+            ..config()
+        },
+    );
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let child = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    let grandchild = h
+        .sessions
+        .refresh_session(&child.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(GRACE + Duration::from_secs(1));
+    let replay = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await;
+    assert!(is_theft(&replay, "u", &created.session.handle));
+    h.sessions
+        .refresh_session(&grandchild.refresh_token.token, None)
+        .await
+        .unwrap();
+}

@@ -1,0 +1,68 @@
+//! The conformance suite, once per store. A behaviour tested for one store is tested for all.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::suite;
+use tessera_core::SessionStore;
+
+macro_rules! conformance {
+    ($module:ident, $open:expr) => {
+        mod $module {
+            use super::*;
+            conformance!(@tests $open;
+                create_then_verify_without_store,
+                check_database_sees_revocation,
+                refresh_rotates_both_tokens,
+                reuse_after_child_used_is_theft,
+                replay_within_grace_is_accepted,
+                lost_response_retry_is_not_theft,
+                parallel_siblings_are_not_theft,
+                access_token_use_commits_child,
+                unknown_refresh_token_is_unauthorised,
+                expired_access_token_needs_refresh,
+                expired_refresh_token_is_unauthorised,
+                refresh_slides_expiry,
+                revoke_one_many_and_all,
+                handles_exclude_expired,
+                session_data_round_trip,
+                payload_update_reaches_new_tokens,
+                regenerate_keeps_expiry,
+                anti_csrf_is_enforced,
+                key_rotation_keeps_old_tokens_valid,
+                concurrent_rotation_creates_one_key,
+                static_key_sessions,
+                eddsa_signing,
+                sweep_removes_expired_sessions,
+                theft_can_be_reported_without_revoking
+            );
+        }
+    };
+    (@tests $open:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some((store, _guard)) = $open.await else { return };
+                suite::$name(store).await;
+            }
+        )*
+    };
+}
+
+type Opened = Option<(Arc<dyn SessionStore>, Box<dyn std::any::Any + Send>)>;
+
+async fn memory() -> Opened {
+    Some((
+        Arc::new(tessera_core::testing::MemoryStore::default()),
+        Box::new(()),
+    ))
+}
+
+async fn sqlite() -> Opened {
+    let (store, dir) = common::sqlite_store().await;
+    Some((store, Box::new(dir)))
+}
+
+conformance!(memory_store, memory());
+conformance!(sqlite_store, sqlite());
