@@ -129,6 +129,7 @@ impl Sessions {
             hash2: record.current_hash2.clone(),
             session_handle: record.handle.clone(),
             parent_hash2: None,
+            presented_hash2: None,
             issued_at: now,
             committed_at: Some(now),
             superseded_at: None,
@@ -200,10 +201,10 @@ impl Sessions {
         };
         let token_hash2 = hash2_from_hash1(&claims.refresh_token_hash1);
         if !constant_time_eq(&token_hash2, &session.current_hash2) {
-            // The access token proves its refresh token reached the client: commit it, so older
-            // refresh tokens become theft outside the grace window.
+            // The access token proves its refresh token reached the client, so the tokens before
+            // it become theft outside the grace window.
             store
-                .commit_pending_child(&session.handle, &token_hash2, now)
+                .record_token_use(&session.handle, &token_hash2, now)
                 .await?;
         }
         if session.access_token_payload != claims.payload {

@@ -6,13 +6,17 @@
 //!
 //! A presented token `X` is accepted when
 //! 1. `X` is the current token (a retry after a lost response, or parallel tabs): mint another child;
-//! 2. `X` is an unused child of the current token: commit `X`, mint its child;
+//! 2. `X` is an unused child of the current token (hangs off it, or was obtained by presenting it):
+//!    commit `X`, mint its child;
 //! 3. `X` was superseded (replaced as current, or already accepted once) less than the grace period
 //!    ago: a request that was in flight while another tab rotated — mint a child of the current token;
-//! 4. `X` was never used and was minted at most the grace period before the current token was
-//!    committed: a sibling from the same burst of parallel refreshes, which may be the one left in the
-//!    cookie jar — mint a child of the current token and mark `X` superseded.
+//! 4. `X` was never committed and was minted (or last adopted) at most the grace period before the
+//!    current token was committed: a sibling from the same burst of parallel refreshes, which may be
+//!    the one left in the cookie jar — adopt `X` as a pending child of the current token (so a retry
+//!    after a lost response still works) and mint a child of the current token.
 //!
+//! Whenever a token is used (presented and accepted, or its access token used with a database
+//! check), the token it was obtained with is marked superseded: the client has moved past it.
 //! Anything else from this session is a replay of a token the client has moved past: theft.
 //! Rules 3 and 4 hold for honest clients whose requests complete within half the grace period
 //! (see `docs/design.md` for the argument); rules 1 and 2 hold for any delay, so a lost response
@@ -42,6 +46,9 @@ pub struct RotationWrites {
     pub commit: Option<String>,
     /// Tokens to mark superseded now, where not already.
     pub supersede: Vec<String>,
+    /// Token to adopt as a pending child of the new current token: its parent becomes
+    /// `session.current_hash2` and its issue time now.
+    pub adopt: Option<String>,
     /// The new token row.
     pub child: RefreshTokenRecord,
     /// The session row as it must be after the refresh.
@@ -87,12 +94,9 @@ pub fn plan(
     }
 
     let is_current = constant_time_eq(&presented.hash2, &session.current_hash2);
-    let is_child_of_current = presented
-        .parent_hash2
-        .as_deref()
-        .is_some_and(|parent| constant_time_eq(parent, &session.current_hash2));
+    let is_child_of_current = is_child_of(presented, &session.current_hash2);
 
-    let (commit, supersede) = if is_current {
+    let (commit, adopt) = if is_current {
         (false, false)
     } else if is_child_of_current && presented.superseded_at.is_none() {
         (true, false)
@@ -110,20 +114,19 @@ pub fn plan(
     };
 
     let mut next = session.clone();
-    let mut writes_supersede = Vec::new();
+    let mut supersede = Vec::new();
     if commit {
-        writes_supersede.push(session.current_hash2.clone());
+        supersede.push(session.current_hash2.clone());
         next.current_hash2 = presented.hash2.clone();
         next.rotated_at = now;
     }
-    if supersede {
-        writes_supersede.push(presented.hash2.clone());
-    }
+    supersede.extend(presented.presented_hash2.iter().cloned());
     next.expires_at = now.saturating_add(policy.refresh_validity_ms);
     let child = RefreshTokenRecord {
         hash2: request.child.hash2.clone(),
         session_handle: session.handle.clone(),
         parent_hash2: Some(next.current_hash2.clone()),
+        presented_hash2: Some(presented.hash2.clone()),
         issued_at: now,
         committed_at: None,
         superseded_at: None,
@@ -134,7 +137,8 @@ pub fn plan(
     };
     Plan::Rotate(Box::new(RotationWrites {
         commit: commit.then(|| presented.hash2.clone()),
-        supersede: writes_supersede,
+        supersede,
+        adopt: adopt.then(|| presented.hash2.clone()),
         child,
         session: next,
     }))
@@ -157,27 +161,52 @@ impl Plan {
     }
 }
 
+/// Whether `token` hangs off `hash2` in the lineage, or was obtained by presenting it. An adopted
+/// sibling's children were obtained by presenting it while their lineage points at the token that
+/// was current then; once the sibling is committed they are its children all the same.
+fn is_child_of(token: &RefreshTokenRecord, hash2: &str) -> bool {
+    [&token.parent_hash2, &token.presented_hash2]
+        .into_iter()
+        .flatten()
+        .any(|parent| constant_time_eq(parent, hash2))
+}
+
 fn theft(policy: &RotationPolicy) -> Plan {
     Plan::Theft {
         revoke: policy.revoke_on_theft,
     }
 }
 
-/// Whether an access token minted with `token` proves that `token` reached the client, so it
-/// should be committed: it is an unused child of the current token.
-pub fn should_commit_on_use(session: &SessionRecord, token: &RefreshTokenRecord) -> bool {
-    token.superseded_at.is_none()
-        && token.committed_at.is_none()
-        && token
-            .parent_hash2
-            .as_deref()
-            .is_some_and(|parent| constant_time_eq(parent, &session.current_hash2))
+/// What a store must write when an access token minted with `token` is used (with a database
+/// check): the use proves `token` reached the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UseWrites {
+    /// Commit `token`, with the session row as it must be after, when it was an unused child of the
+    /// current token.
+    pub commit: Option<SessionRecord>,
+    /// Tokens to mark superseded now, where not already.
+    pub supersede: Vec<String>,
 }
 
-/// Stamps a commit on `session` as [`plan`] would, for [`should_commit_on_use`].
-pub fn committed_session(session: &SessionRecord, hash2: &str, now: UnixMillis) -> SessionRecord {
-    let mut next = session.clone();
-    next.current_hash2 = hash2.to_owned();
-    next.rotated_at = now;
-    next
+/// Decides what using `token` changes; `None` when nothing does.
+pub fn token_used(
+    session: &SessionRecord,
+    token: &RefreshTokenRecord,
+    now: UnixMillis,
+) -> Option<UseWrites> {
+    if token.session_handle != session.handle {
+        return None;
+    }
+    let pending_child = token.superseded_at.is_none()
+        && token.committed_at.is_none()
+        && is_child_of(token, &session.current_hash2);
+    let mut supersede: Vec<String> = token.presented_hash2.iter().cloned().collect();
+    let commit = pending_child.then(|| {
+        supersede.push(session.current_hash2.clone());
+        let mut next = session.clone();
+        next.current_hash2 = token.hash2.clone();
+        next.rotated_at = now;
+        next
+    });
+    (commit.is_some() || !supersede.is_empty()).then_some(UseWrites { commit, supersede })
 }

@@ -41,8 +41,12 @@ pub struct RefreshTokenRecord {
     pub hash2: String,
     /// The session it belongs to.
     pub session_handle: String,
-    /// `hash2` of the token it was minted from; `None` for a session's first token.
+    /// `hash2` of the committed token it hangs off in the session's lineage; `None` for a
+    /// session's first token.
     pub parent_hash2: Option<String>,
+    /// `hash2` of the token the client presented to obtain it; `None` for a session's first token.
+    /// Using this token proves the client moved past that one.
+    pub presented_hash2: Option<String>,
     /// When it was minted.
     pub issued_at: UnixMillis,
     /// When it became the session's current token, if it ever did.
@@ -161,9 +165,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// [`rotation::decide`](crate::rotation::decide), write what it says.
     async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError>;
 
-    /// Makes `hash2` current if it is a not-yet-used child of the current token (an access token
-    /// minted with it was used). Returns whether anything changed.
-    async fn commit_pending_child(
+    /// Records that an access token minted with refresh token `hash2` was used: as
+    /// [`rotation::token_used`](crate::rotation::token_used) says, commit it if it is an unused child
+    /// of the current token, and mark the token it was obtained with as superseded.
+    /// Returns whether anything changed.
+    async fn record_token_use(
         &self,
         session_handle: &str,
         hash2: &str,

@@ -48,6 +48,14 @@ fn live(session: &SessionRecord, now: UnixMillis) -> bool {
 }
 
 impl Tables {
+    fn supersede(&mut self, hashes: &[String], now: UnixMillis) {
+        for hash2 in hashes {
+            if let Some(token) = self.tokens.get_mut(hash2) {
+                token.superseded_at.get_or_insert(now);
+            }
+        }
+    }
+
     fn delete_sessions(&mut self, handles: &[String]) -> Vec<String> {
         let removed: Vec<String> = handles
             .iter()
@@ -125,9 +133,11 @@ impl SessionStore for MemoryStore {
                         token.committed_at = Some(now);
                     }
                 }
-                for hash2 in &writes.supersede {
+                tables.supersede(&writes.supersede, now);
+                if let Some(hash2) = &writes.adopt {
                     if let Some(token) = tables.tokens.get_mut(hash2) {
-                        token.superseded_at.get_or_insert(now);
+                        token.parent_hash2 = Some(writes.session.current_hash2.clone());
+                        token.issued_at = now;
                     }
                 }
                 tables
@@ -141,7 +151,7 @@ impl SessionStore for MemoryStore {
         Ok(plan.outcome(&session))
     }
 
-    async fn commit_pending_child(
+    async fn record_token_use(
         &self,
         session_handle: &str,
         hash2: &str,
@@ -154,21 +164,16 @@ impl SessionStore for MemoryStore {
         ) else {
             return Ok(false);
         };
-        if token.session_handle != session.handle
-            || !rotation::should_commit_on_use(&session, &token)
-        {
+        let Some(writes) = rotation::token_used(&session, &token, now) else {
             return Ok(false);
+        };
+        tables.supersede(&writes.supersede, now);
+        if let Some(next) = writes.commit {
+            if let Some(token) = tables.tokens.get_mut(hash2) {
+                token.committed_at = Some(now);
+            }
+            tables.sessions.insert(session.handle.clone(), next);
         }
-        if let Some(old) = tables.tokens.get_mut(&session.current_hash2) {
-            old.superseded_at.get_or_insert(now);
-        }
-        if let Some(token) = tables.tokens.get_mut(hash2) {
-            token.committed_at = Some(now);
-        }
-        tables.sessions.insert(
-            session.handle.clone(),
-            rotation::committed_session(&session, hash2, now),
-        );
         Ok(true)
     }
 

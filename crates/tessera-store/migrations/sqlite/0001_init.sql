@@ -18,6 +18,7 @@ CREATE TABLE refresh_tokens (
     hash2          TEXT PRIMARY KEY NOT NULL,
     session_handle TEXT NOT NULL REFERENCES sessions (handle) ON DELETE CASCADE,
     parent_hash2   TEXT,
+    presented_hash2 TEXT,
     issued_at      INTEGER NOT NULL,
     committed_at   INTEGER,
     superseded_at  INTEGER,

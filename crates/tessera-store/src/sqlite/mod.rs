@@ -167,13 +167,15 @@ fn insert_token(
 ) -> Result<(), rusqlite::Error> {
     connection
         .prepare_cached(
-            "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, issued_at, \
-             committed_at, superseded_at, anti_csrf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, presented_hash2, \
+             issued_at, committed_at, superseded_at, anti_csrf_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             token.hash2,
             token.session_handle,
             token.parent_hash2,
+            token.presented_hash2,
             token.issued_at,
             token.committed_at,
             token.superseded_at,
@@ -203,6 +205,20 @@ fn mark_superseded(
             "UPDATE refresh_tokens SET superseded_at = ?2 WHERE hash2 = ?1 AND superseded_at IS NULL",
         )?
         .execute(params![hash2, now])?;
+    Ok(())
+}
+
+fn adopt(
+    connection: &Connection,
+    hash2: &str,
+    parent_hash2: &str,
+    now: UnixMillis,
+) -> Result<(), rusqlite::Error> {
+    connection
+        .prepare_cached(
+            "UPDATE refresh_tokens SET parent_hash2 = ?2, issued_at = ?3 WHERE hash2 = ?1",
+        )?
+        .execute(params![hash2, parent_hash2, now])?;
     Ok(())
 }
 
@@ -335,6 +351,9 @@ impl SessionStore for SqliteStore {
                     for hash2 in &writes.supersede {
                         mark_superseded(&tx, hash2, request.now)?;
                     }
+                    if let Some(hash2) = &writes.adopt {
+                        adopt(&tx, hash2, &writes.session.current_hash2, request.now)?;
+                    }
                     insert_token(&tx, &writes.child)?;
                     update_rotation(&tx, &writes.session)?;
                 }
@@ -345,7 +364,7 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn commit_pending_child(
+    async fn record_token_use(
         &self,
         session_handle: &str,
         hash2: &str,
@@ -360,14 +379,16 @@ impl SessionStore for SqliteStore {
             else {
                 return Ok(false);
             };
-            if token.session_handle != session.handle
-                || !rotation::should_commit_on_use(&session, &token)
-            {
+            let Some(writes) = rotation::token_used(&session, &token, now) else {
                 return Ok(false);
+            };
+            for superseded in &writes.supersede {
+                mark_superseded(&tx, superseded, now)?;
             }
-            mark_superseded(&tx, &session.current_hash2, now)?;
-            mark_committed(&tx, &hash2, now)?;
-            update_rotation(&tx, &rotation::committed_session(&session, &hash2, now))?;
+            if let Some(next) = &writes.commit {
+                mark_committed(&tx, &hash2, now)?;
+                update_rotation(&tx, next)?;
+            }
             tx.commit()?;
             Ok(true)
         })

@@ -7,8 +7,8 @@ use tessera_core::{RefreshTokenRecord, SessionRecord, StoreError, StoredSigningK
 pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, current_hash2, rotated_at, \
      created_at, expires_at, session_data, access_token_payload, use_static_key";
 
-pub(super) const TOKEN_COLUMNS: &str = "hash2, session_handle, parent_hash2, issued_at, \
-     committed_at, superseded_at, anti_csrf_hash";
+pub(super) const TOKEN_COLUMNS: &str = "hash2, session_handle, parent_hash2, presented_hash2, \
+     issued_at, committed_at, superseded_at, anti_csrf_hash";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
@@ -41,10 +41,11 @@ pub(super) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<RefreshTokenReco
         hash2: row.get(0)?,
         session_handle: row.get(1)?,
         parent_hash2: row.get(2)?,
-        issued_at: row.get(3)?,
-        committed_at: row.get(4)?,
-        superseded_at: row.get(5)?,
-        anti_csrf_hash: row.get(6)?,
+        presented_hash2: row.get(3)?,
+        issued_at: row.get(4)?,
+        committed_at: row.get(5)?,
+        superseded_at: row.get(6)?,
+        anti_csrf_hash: row.get(7)?,
     })
 }
 

@@ -98,7 +98,7 @@ impl SessionStore for CountingStore {
         self.count();
         self.inner.refresh(request).await
     }
-    async fn commit_pending_child(
+    async fn record_token_use(
         &self,
         session_handle: &str,
         hash2: &str,
@@ -106,7 +106,7 @@ impl SessionStore for CountingStore {
     ) -> Result<bool, StoreError> {
         self.count();
         self.inner
-            .commit_pending_child(session_handle, hash2, now)
+            .record_token_use(session_handle, hash2, now)
             .await
     }
     async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {

@@ -1,0 +1,133 @@
+//! 64 tasks refreshing one session at once on one SQLite file, with no lock between them: each task
+//! reads the shared cookie jar, refreshes, and writes the jar back, like tabs sharing cookies.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use tessera_core::{NewSession, RefreshToken, SessionConfig, Sessions};
+use tokio::sync::Mutex;
+
+const TASKS: usize = 64;
+const REFRESHES_PER_TASK: usize = 8;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_tabs_refreshing_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tessera.db");
+    let store = tessera_store::SqliteStore::open(&path).await.unwrap();
+    let sessions = Sessions::new(store, SessionConfig::default());
+    let created = sessions
+        .create_new_session(NewSession::new("many-tabs"))
+        .await
+        .unwrap();
+    let handle = created.session.handle.clone();
+    let jar = Arc::new(Mutex::new(created.refresh_token.token));
+    let start = Arc::new(tokio::sync::Barrier::new(TASKS));
+
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let sessions = sessions.clone();
+            let jar = Arc::clone(&jar);
+            let start = Arc::clone(&start);
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut refreshed = 0;
+                for _ in 0..REFRESHES_PER_TASK {
+                    let token: RefreshToken = jar.lock().await.clone();
+                    let tokens = sessions.refresh_session(&token, None).await?;
+                    *jar.lock().await = tokens.refresh_token.token;
+                    refreshed += 1;
+                }
+                Ok::<usize, tessera_core::SessionError>(refreshed)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task
+            .await
+            .expect("no panic")
+            .expect("no honest tab is refused");
+    }
+    assert_eq!(total, TASKS * REFRESHES_PER_TASK);
+
+    // The jar's final token still works.
+    let last = jar.lock().await.clone();
+    sessions.refresh_session(&last, None).await.unwrap();
+    let total = total + 1;
+
+    let db = Connection::open(&path).unwrap();
+    let rows: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM refresh_tokens WHERE session_handle = ?1",
+            [&handle],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        rows as usize,
+        1 + total,
+        "every refresh stored exactly one token"
+    );
+
+    // The committed tokens form one chain, from the session's current token back to its first.
+    let mut statement = db
+        .prepare(
+            "SELECT hash2, parent_hash2, presented_hash2 FROM refresh_tokens \
+             WHERE session_handle = ?1 AND committed_at IS NOT NULL",
+        )
+        .unwrap();
+    let committed: HashMap<String, (Option<String>, Option<String>)> = statement
+        .query_map([&handle], |row| {
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(committed.len() > 1, "the storm committed nothing");
+    let current: String = db
+        .query_row(
+            "SELECT current_hash2 FROM sessions WHERE handle = ?1",
+            [&handle],
+            |row| row.get(0),
+        )
+        .unwrap();
+    // A committed token follows whichever of its lineage parent or presented-from token was
+    // current when it was committed: the longest path back must visit every committed token.
+    let chain = longest_chain(&committed, &current, &mut HashMap::new());
+    assert_eq!(
+        chain,
+        committed.len(),
+        "a committed token lies off the chain"
+    );
+    eprintln!(
+        "{TASKS} tasks, {total} refreshes, {} committed tokens, no theft",
+        committed.len()
+    );
+}
+
+fn longest_chain(
+    committed: &HashMap<String, (Option<String>, Option<String>)>,
+    from: &str,
+    memo: &mut HashMap<String, usize>,
+) -> usize {
+    if let Some(known) = memo.get(from) {
+        return *known;
+    }
+    let (parent, presented) = committed
+        .get(from)
+        .expect("only committed tokens are visited");
+    let longest = [parent, presented]
+        .into_iter()
+        .flatten()
+        .filter(|candidate| committed.contains_key(*candidate))
+        .map(|candidate| longest_chain(committed, candidate, memo))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    memo.insert(from.to_owned(), longest);
+    longest
+}
