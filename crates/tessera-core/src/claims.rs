@@ -1,6 +1,7 @@
 //! Access-token claims in the SuperTokens v5 layout (`spec.md` §2).
 
-use serde::Serialize;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::GeneralError;
@@ -58,39 +59,90 @@ pub struct AccessTokenClaims {
 
 impl AccessTokenClaims {
     /// Reads claims from a decoded token body; `None` if a required claim is missing or mistyped.
-    pub(crate) fn from_json(mut object: Map<String, Value>) -> Option<Self> {
-        let mut string = |name: &str| match object.remove(name) {
-            Some(Value::String(value)) => Some(value),
+    pub(crate) fn from_slice(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<WireClaims>(body).ok()?.0
+    }
+}
+
+/// Claims as read off the wire: the reserved ones straight into fields, the rest into the payload,
+/// without building an intermediate map of everything (the verify hot path).
+struct WireClaims(Option<AccessTokenClaims>);
+
+impl<'de> Deserialize<'de> for WireClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(WireClaimsVisitor)
+    }
+}
+
+struct WireClaimsVisitor;
+
+impl<'de> Visitor<'de> for WireClaimsVisitor {
+    type Value = WireClaims;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON object of access-token claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireClaims, A::Error> {
+        let (mut sub, mut exp, mut iat, mut handle, mut hash1, mut tenant, mut rsub) =
+            (None, None, None, None, None, None, None);
+        let (mut parent, mut anti_csrf, mut issuer) = (None, None, None);
+        let mut payload = Map::new();
+        let mut mistyped = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            // A duplicate or mistyped reserved claim makes the token invalid, not an error of the
+            // parser: keep reading, then refuse.
+            match key.as_ref() {
+                "sub" => mistyped |= sub.replace(map.next_value::<Value>()?).is_some(),
+                "exp" => mistyped |= exp.replace(map.next_value::<Value>()?).is_some(),
+                "iat" => mistyped |= iat.replace(map.next_value::<Value>()?).is_some(),
+                "sessionHandle" => mistyped |= handle.replace(map.next_value::<Value>()?).is_some(),
+                "refreshTokenHash1" => {
+                    mistyped |= hash1.replace(map.next_value::<Value>()?).is_some()
+                }
+                "tId" => mistyped |= tenant.replace(map.next_value::<Value>()?).is_some(),
+                "rsub" => mistyped |= rsub.replace(map.next_value::<Value>()?).is_some(),
+                "parentRefreshTokenHash1" => {
+                    mistyped |= parent.replace(map.next_value::<Value>()?).is_some()
+                }
+                "antiCsrfToken" => {
+                    mistyped |= anti_csrf.replace(map.next_value::<Value>()?).is_some()
+                }
+                "iss" => mistyped |= issuer.replace(map.next_value::<Value>()?).is_some(),
+                _ => {
+                    payload.insert(key.into_owned(), map.next_value()?);
+                }
+            }
+        }
+        if mistyped {
+            return Ok(WireClaims(None));
+        }
+        let text = |value: Option<Value>| match value {
+            Some(Value::String(text)) => Some(text),
             _ => None,
         };
-        let user_id = string("sub")?;
-        let session_handle = string("sessionHandle")?;
-        let refresh_token_hash1 = string("refreshTokenHash1")?;
-        let tenant_id = string("tId")?;
-        let recipe_user_id = string("rsub")?;
-        let mut nullable = |name: &str| match object.remove(name) {
-            Some(Value::String(value)) => Some(Some(value)),
-            Some(Value::Null) | None => Some(None),
+        let nullable = |value: Option<Value>| match value {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => Some(Some(text)),
             Some(_) => None,
         };
-        let parent_refresh_token_hash1 = nullable("parentRefreshTokenHash1")?;
-        let anti_csrf_token = nullable("antiCsrfToken")?;
-        let issuer = nullable("iss")?;
-        let exp = object.remove("exp")?.as_i64()?;
-        let iat = object.remove("iat")?.as_i64()?;
-        Some(Self {
-            user_id,
-            exp,
-            iat,
-            session_handle,
-            refresh_token_hash1,
-            parent_refresh_token_hash1,
-            anti_csrf_token,
-            tenant_id,
-            recipe_user_id,
-            issuer,
-            payload: object,
-        })
+        let number = |value: Option<Value>| value.and_then(|v| v.as_i64());
+        let claims = (|| {
+            Some(AccessTokenClaims {
+                user_id: text(sub)?,
+                exp: number(exp)?,
+                iat: number(iat)?,
+                session_handle: text(handle)?,
+                refresh_token_hash1: text(hash1)?,
+                parent_refresh_token_hash1: nullable(parent)?,
+                anti_csrf_token: nullable(anti_csrf)?,
+                tenant_id: text(tenant)?,
+                recipe_user_id: text(rsub)?,
+                issuer: nullable(issuer)?,
+                payload,
+            })
+        })();
+        Ok(WireClaims(claims))
     }
 }
 

@@ -181,25 +181,25 @@ impl Sessions {
             }
         }
         let mut verified = VerifiedSession {
-            handle: claims.session_handle.clone(),
-            user_id: claims.user_id.clone(),
-            tenant_id: claims.tenant_id.clone(),
-            access_token_payload: claims.payload.clone(),
+            handle: claims.session_handle,
+            user_id: claims.user_id,
+            tenant_id: claims.tenant_id,
+            access_token_payload: claims.payload,
             access_token_expiry: claims.exp.saturating_mul(1000),
-            refresh_token_hash1: claims.refresh_token_hash1.clone(),
-            anti_csrf_token: claims.anti_csrf_token.clone().map(AntiCsrfToken::new),
+            refresh_token_hash1: claims.refresh_token_hash1,
+            anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
             new_access_token: None,
         };
         if !options.check_database {
             return Ok(verified);
         }
         let store = &self.inner.store;
-        let Some(session) = store.session(&claims.session_handle, now).await? else {
+        let Some(session) = store.session(&verified.handle, now).await? else {
             return Err(SessionError::unauthorised(
                 "session does not exist or has expired",
             ));
         };
-        let token_hash2 = hash2_from_hash1(&claims.refresh_token_hash1);
+        let token_hash2 = hash2_from_hash1(&verified.refresh_token_hash1);
         if !constant_time_eq(&token_hash2, &session.current_hash2) {
             // The access token proves its refresh token reached the client, so the tokens before
             // it become theft outside the grace window.
@@ -207,18 +207,17 @@ impl Sessions {
                 .record_token_use(&session.handle, &token_hash2, now)
                 .await?;
         }
-        if session.access_token_payload != claims.payload {
-            let anti_csrf = claims.anti_csrf_token.clone().map(AntiCsrfToken::new);
+        if session.access_token_payload != verified.access_token_payload {
             let reissued = self
                 .mint_access_token(
                     &session,
-                    &claims.refresh_token_hash1,
-                    anti_csrf.as_ref(),
+                    &verified.refresh_token_hash1,
+                    verified.anti_csrf_token.as_ref(),
                     now,
                     None,
                 )
                 .await?;
-            verified.access_token_payload = session.access_token_payload.clone();
+            verified.access_token_payload = session.access_token_payload;
             verified.new_access_token = Some(reissued);
         }
         Ok(verified)
@@ -490,14 +489,23 @@ impl Sessions {
         let token =
             UnverifiedToken::parse(access_token.expose()).map_err(SessionError::try_refresh)?;
         let inner = &self.inner;
+        if let Some(key) = inner.keys.key_for_encoded_header(token.encoded_header) {
+            let algorithm = key.algorithm.jose_name();
+            return token
+                .verify(algorithm, &key)
+                .map_err(SessionError::try_refresh);
+        }
+        let header = token.header().map_err(SessionError::try_refresh)?;
         let key = inner
             .keys
-            .verification_key(inner.store.as_ref(), &token.kid, now)
+            .verification_key(inner.store.as_ref(), &header.kid, now)
             .await?
             .ok_or(SessionError::try_refresh(
                 "access token signed by an unknown key",
             ))?;
-        token.verify(&key).map_err(SessionError::try_refresh)
+        token
+            .verify(&header.algorithm, &key)
+            .map_err(SessionError::try_refresh)
     }
 
     async fn mint_access_token(

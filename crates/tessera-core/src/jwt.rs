@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::claims::AccessTokenClaims;
 use crate::error::GeneralError;
@@ -36,55 +36,71 @@ struct Header {
     crit: Option<Value>,
 }
 
-/// A token split into its parts, header decoded, signature not yet checked.
+/// A token split into its parts, signature not yet checked.
 pub(crate) struct UnverifiedToken<'a> {
-    pub(crate) algorithm: String,
-    pub(crate) kid: String,
+    pub(crate) encoded_header: &'a str,
     signing_input: &'a str,
     payload: &'a str,
-    signature: Vec<u8>,
+    signature: &'a str,
+}
+
+/// The parts of a header Tessera reads.
+pub(crate) struct ParsedHeader {
+    pub(crate) algorithm: String,
+    pub(crate) kid: String,
 }
 
 impl<'a> UnverifiedToken<'a> {
-    /// Splits and decodes the header; a static reason when the token is malformed.
+    /// Splits the token; a static reason when it is malformed.
     pub(crate) fn parse(token: &'a str) -> Result<Self, &'static str> {
         if token.len() > MAX_TOKEN_LEN {
             return Err("access token too long");
         }
         let (signing_input, signature) = token.rsplit_once('.').ok_or("malformed access token")?;
-        let (header, payload) = signing_input
+        let (encoded_header, payload) = signing_input
             .split_once('.')
             .ok_or("malformed access token")?;
         if payload.contains('.') {
             return Err("malformed access token");
         }
-        let header = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| "malformed access token header")?;
-        let header: Header =
-            serde_json::from_slice(&header).map_err(|_| "malformed access token header")?;
-        if header.crit.is_some() {
-            return Err("access token header has critical extensions");
-        }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| "malformed access token signature")?;
         Ok(Self {
-            algorithm: header.alg,
-            kid: header.kid.ok_or("access token has no key id")?,
+            encoded_header,
             signing_input,
             payload,
             signature,
         })
     }
 
-    /// Checks the signature with `key`, refusing any algorithm other than the key's own (so
+    /// Decodes the header, for tokens whose header segment is not one of the cached keys' own.
+    pub(crate) fn header(&self) -> Result<ParsedHeader, &'static str> {
+        let header = URL_SAFE_NO_PAD
+            .decode(self.encoded_header)
+            .map_err(|_| "malformed access token header")?;
+        let header: Header =
+            serde_json::from_slice(&header).map_err(|_| "malformed access token header")?;
+        if header.crit.is_some() {
+            return Err("access token header has critical extensions");
+        }
+        Ok(ParsedHeader {
+            algorithm: header.alg,
+            kid: header.kid.ok_or("access token has no key id")?,
+        })
+    }
+
+    /// Checks the signature with `key`, refusing any `algorithm` other than the key's own (so
     /// `alg: none` and algorithm confusion fail here), then decodes the claims.
-    pub(crate) fn verify(self, key: &SigningKey) -> Result<AccessTokenClaims, &'static str> {
-        if self.algorithm != key.algorithm.jose_name() {
+    pub(crate) fn verify(
+        self,
+        algorithm: &str,
+        key: &SigningKey,
+    ) -> Result<AccessTokenClaims, &'static str> {
+        if algorithm != key.algorithm.jose_name() {
             return Err("access token algorithm does not match its key");
         }
-        if !key.verify(self.signing_input.as_bytes(), &self.signature) {
+        let signature = URL_SAFE_NO_PAD
+            .decode(self.signature)
+            .map_err(|_| "malformed access token signature")?;
+        if !key.verify(self.signing_input.as_bytes(), &signature) {
             return Err("access token signature is invalid");
         }
         self.claims()
@@ -95,8 +111,6 @@ impl<'a> UnverifiedToken<'a> {
         let body = URL_SAFE_NO_PAD
             .decode(self.payload)
             .map_err(|_| "malformed access token body")?;
-        let object: Map<String, Value> =
-            serde_json::from_slice(&body).map_err(|_| "malformed access token body")?;
-        AccessTokenClaims::from_json(object).ok_or("access token claims missing or mistyped")
+        AccessTokenClaims::from_slice(&body).ok_or("access token claims missing or mistyped")
     }
 }

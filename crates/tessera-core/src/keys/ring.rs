@@ -21,6 +21,8 @@ const KEY_EXPIRY_MARGIN_MS: i64 = 60_000;
 struct KeySet {
     by_kid: HashMap<String, Arc<SigningKey>>,
     by_slot: HashMap<String, Arc<SigningKey>>,
+    /// Keyed by the exact base64url header segment each key puts on its tokens.
+    by_encoded_header: HashMap<String, Arc<SigningKey>>,
 }
 
 pub(crate) struct KeyRingSettings {
@@ -106,6 +108,16 @@ impl KeyRing {
             .ok_or_else(|| GeneralError::Key("signing key vanished after creation").into())
     }
 
+    /// The key whose tokens carry exactly this header segment, if it is cached. Such a header is
+    /// byte for byte one Tessera wrote, so its `alg` and `kid` need no parsing.
+    pub(crate) fn key_for_encoded_header(&self, encoded_header: &str) -> Option<Arc<SigningKey>> {
+        self.keys
+            .load()
+            .by_encoded_header
+            .get(encoded_header)
+            .cloned()
+    }
+
     /// The key with this `kid`, if it is known or appears after a rate-limited reload.
     pub(crate) async fn verification_key(
         &self,
@@ -186,6 +198,8 @@ impl KeyRing {
                 },
             };
             next.by_slot.insert(key.slot.clone(), Arc::clone(&key));
+            next.by_encoded_header
+                .insert(key.encoded_header.clone(), Arc::clone(&key));
             next.by_kid.insert(key.kid.clone(), key);
         }
         self.keys.store(Arc::new(next));

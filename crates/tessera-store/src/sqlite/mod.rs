@@ -74,19 +74,25 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `work` on the connection, off the async threads.
+    /// Runs `work` on the connection.
+    ///
+    /// The work runs on the calling thread: handing it to tokio's blocking pool cost a refresh
+    /// about a third of its throughput in thread wake-ups on the reference machine
+    /// (`BENCHMARKS.md`). On a multi-threaded runtime `block_in_place` first hands this worker's
+    /// other tasks to another thread, so a statement waiting on another process's write lock
+    /// stalls nothing else; a current-thread runtime has no other thread to hand them to.
     async fn call<T, F>(&self, work: F) -> Result<T, StoreError>
     where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error>,
     {
-        let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = lock(&connection);
+        let run = || {
+            let mut guard = lock(&self.connection);
             work(&mut guard).map_err(store_error)
-        })
-        .await
-        .map_err(|error| StoreError::Database(format!("store task failed: {error}")))?
+        };
+        match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+            _ => run(),
+        }
     }
 }
 
