@@ -6,8 +6,11 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(missing_docs)]
 
+mod config;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+
+pub use config::{open, StoreConfig};
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
