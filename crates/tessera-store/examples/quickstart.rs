@@ -20,7 +20,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sessions = Sessions::new(store, config);
 
-    let created = sessions.create_new_session(NewSession::new("alice")).await?;
+    let created = sessions
+        .create_new_session(NewSession::new("alice"))
+        .await?;
     println!("created session {} in {path}", created.session.handle);
 
     let verified = sessions
@@ -43,14 +45,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(SessionError::TokenTheftDetected {
             user_id,
             session_handle,
-        }) => println!("replayed old token: theft detected for {user_id}, session {session_handle} revoked"),
+        }) => println!(
+            "replayed old token: theft detected for {user_id}, session {session_handle} revoked"
+        ),
         other => return Err(format!("expected theft detection, got {other:?}").into()),
     }
     match sessions
         .refresh_session(&newest.refresh_token.token, None)
         .await
     {
-        Err(SessionError::Unauthorised { .. }) => println!("the newest token is dead too: sign in again"),
+        Err(SessionError::Unauthorised { .. }) => {
+            println!("the newest token is dead too: sign in again")
+        }
         other => return Err(format!("expected the session to be gone, got {other:?}").into()),
     }
     Ok(())
