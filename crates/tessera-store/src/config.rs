@@ -58,9 +58,38 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, StoreEr
         StoreConfig::Sqlite { .. } => Err(StoreError::Database(
             "this build has no SQLite support (feature `sqlite`)".to_owned(),
         )),
-        StoreConfig::Url { url, .. } => Err(StoreError::Database(format!(
-            "unsupported store URL scheme in `{}`",
-            url.split("://").next().unwrap_or_default()
-        ))),
+        StoreConfig::Url { url, pool_size } => {
+            let scheme = url.split("://").next().unwrap_or_default();
+            match scheme {
+                #[cfg(feature = "postgres")]
+                "postgres" | "postgresql" => Ok(Arc::new(
+                    crate::PostgresStore::connect(url, *pool_size).await?,
+                )),
+                #[cfg(feature = "mysql")]
+                "mysql" | "mariadb" => {
+                    // sqlx names the protocol `mysql` for both servers.
+                    let url = format!("mysql://{}", &url[scheme.len() + 3..]);
+                    Ok(Arc::new(
+                        crate::MySqlStore::connect(&url, *pool_size).await?,
+                    ))
+                }
+                _ => {
+                    let _ = pool_size;
+                    Err(StoreError::Database(format!(
+                        "unsupported store URL scheme `{scheme}` (this build supports: {})",
+                        supported_schemes()
+                    )))
+                }
+            }
+        }
+    }
+}
+
+fn supported_schemes() -> &'static str {
+    match (cfg!(feature = "postgres"), cfg!(feature = "mysql")) {
+        (true, true) => "postgresql, mysql, mariadb, sqlite",
+        (true, false) => "postgresql, sqlite",
+        (false, true) => "mysql, mariadb, sqlite",
+        (false, false) => "sqlite",
     }
 }

@@ -66,3 +66,20 @@ async fn sqlite() -> Opened {
 
 conformance!(memory_store, memory());
 conformance!(sqlite_store, sqlite());
+
+#[cfg(feature = "postgres")]
+async fn postgres() -> Opened {
+    let (store, scratch) = common::postgres_store().await?;
+    Some((store, Box::new(scratch)))
+}
+
+#[cfg(feature = "mysql")]
+async fn mysql() -> Opened {
+    let (store, scratch) = common::mysql_store().await?;
+    Some((store, Box::new(scratch)))
+}
+
+#[cfg(feature = "postgres")]
+conformance!(postgres_store, postgres());
+#[cfg(feature = "mysql")]
+conformance!(mysql_store, mysql());

@@ -180,3 +180,177 @@ pub async fn sqlite_store() -> (Arc<dyn SessionStore>, tempfile::TempDir) {
         .expect("open SQLite store");
     (Arc::new(store), dir)
 }
+
+/// Keeps a per-test database or schema alive; drops it when the test ends.
+pub struct Scratch {
+    drop_sql: String,
+    admin_url: String,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let (sql, url) = (self.drop_sql.clone(), self.admin_url.clone());
+        // Drop runs inside the test's runtime, which cannot block on another: use a thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                use sqlx::Executor;
+                if url.starts_with("postgres") {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = pool.execute(sqlx::AssertSqlSafe(sql)).await;
+                    }
+                } else if let Ok(pool) = sqlx::MySqlPool::connect(&url).await {
+                    let _ = pool.execute(sqlx::AssertSqlSafe(sql)).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Says once per test binary, on the real stderr (libtest captures `eprintln!`), that a store's
+/// tests were skipped and why. With `TESSERA_REQUIRE_DATABASES` set (CI), skipping is a failure.
+pub fn skip(store: &str, variable: &str) {
+    use std::io::Write;
+    use std::sync::Mutex;
+    static SAID: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    if std::env::var_os("TESSERA_REQUIRE_DATABASES").is_some() {
+        panic!("{variable} is not set, and TESSERA_REQUIRE_DATABASES forbids skipping the {store} tests");
+    }
+    let mut said = SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !said.iter().any(|s| s == store) {
+        said.push(store.to_owned());
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the {store} tests in this binary did not run: {variable} is not set"
+        );
+    }
+}
+
+fn scratch_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "tessera_t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default()
+    )
+}
+
+/// A PostgreSQL store in a schema of its own, or `None` (after saying so) without a database.
+#[cfg(feature = "postgres")]
+pub async fn postgres_store() -> Option<(Arc<dyn SessionStore>, Scratch)> {
+    let (store, scratch) = postgres_store_typed().await?;
+    Some((Arc::new(store), scratch))
+}
+
+#[cfg(feature = "postgres")]
+pub async fn postgres_store_typed() -> Option<(tessera_store::PostgresStore, Scratch)> {
+    let url = postgres_url()?;
+    let schema = scratch_name();
+    let store_url = postgres_schema_url(&url, &schema).await;
+    let store = tessera_store::PostgresStore::connect(&store_url, 4)
+        .await
+        .expect("connect to PostgreSQL");
+    Some((
+        store,
+        Scratch {
+            drop_sql: format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            admin_url: url,
+        },
+    ))
+}
+
+#[cfg(feature = "postgres")]
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            skip("PostgreSQL", "TESSERA_TEST_POSTGRES_URL");
+            None
+        }
+    }
+}
+
+/// Creates `schema` and returns a URL whose connections use it.
+#[cfg(feature = "postgres")]
+pub async fn postgres_schema_url(url: &str, schema: &str) -> String {
+    use sqlx::Executor;
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await
+        .expect("create schema");
+    admin.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// A MySQL/MariaDB store in a database of its own, or `None` (after saying so) without one.
+#[cfg(feature = "mysql")]
+pub async fn mysql_store() -> Option<(Arc<dyn SessionStore>, Scratch)> {
+    let (store, scratch) = mysql_store_typed().await?;
+    Some((Arc::new(store), scratch))
+}
+
+#[cfg(feature = "mysql")]
+pub async fn mysql_store_typed() -> Option<(tessera_store::MySqlStore, Scratch)> {
+    let url = mysql_url()?;
+    let database = scratch_name();
+    let store_url = mysql_database_url(&url, &database).await;
+    let store = tessera_store::MySqlStore::connect(&store_url, 4)
+        .await
+        .expect("connect to MySQL");
+    Some((
+        store,
+        Scratch {
+            drop_sql: format!("DROP DATABASE IF EXISTS {database}"),
+            admin_url: url,
+        },
+    ))
+}
+
+#[cfg(feature = "mysql")]
+pub fn mysql_url() -> Option<String> {
+    match std::env::var("TESSERA_TEST_MYSQL_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            skip("MySQL", "TESSERA_TEST_MYSQL_URL");
+            None
+        }
+    }
+}
+
+/// Creates `database` and returns a URL that connects to it.
+#[cfg(feature = "mysql")]
+pub async fn mysql_database_url(url: &str, database: &str) -> String {
+    use sqlx::Executor;
+    let admin = sqlx::MySqlPool::connect(url)
+        .await
+        .expect("connect to MySQL");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .await
+        .expect("create database");
+    admin.close().await;
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let server = match base.rsplit_once('/') {
+        Some((server, _)) if server.contains("://") && server.len() > "mysql://".len() => server,
+        _ => base,
+    };
+    format!("{server}/{database}{query}")
+}

@@ -1,0 +1,566 @@
+//! PostgreSQL and MySQL/MariaDB stores, on sqlx. One implementation (the `sqlx_store!` macro)
+//! instantiated per dialect: the transactions and rules are the same, only the SQL text differs.
+//!
+//! Every refresh locks its session row (`SELECT … FOR UPDATE`) before reading the presented token,
+//! so refreshes of one session are serialised across every process sharing the database.
+
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+
+use std::time::Duration;
+
+use tessera_core::StoreError;
+
+/// How long a call waits for a pooled connection before reporting the database unavailable.
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Maps sqlx's errors onto the store's: connection-level faults are `Unavailable` (worth retrying
+/// later), undecodable rows `Corrupt`, the rest `Database`.
+pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => StoreError::Unavailable(error.to_string()),
+        sqlx::Error::Database(database) if is_shutdown(database.code().as_deref()) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. } => StoreError::Corrupt(error.to_string()),
+        _ => StoreError::Database(error.to_string()),
+    }
+}
+
+/// Server-side codes meaning "the server is going away or not ready", not "your query is wrong":
+/// PostgreSQL admin shutdown / crash shutdown / cannot connect now / too many connections, and
+/// MySQL's shutdown-in-progress and too-many-connections.
+fn is_shutdown(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("57P01" | "57P02" | "57P03" | "53300" | "1053" | "1040" | "08S01")
+    )
+}
+
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(text).map_err(|error| sqlx::Error::Decode(Box::new(error)))
+}
+
+pub(crate) fn encode_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// Generates a store type over one sqlx database from a module of SQL constants.
+macro_rules! sqlx_store {
+    (
+        $(#[$doc:meta])*
+        store: $store:ident,
+        database: $database:ty,
+        pool_options: $pool_options:ty,
+        sql: $sql:ident,
+        migrator: $migrator:expr $(,)?
+    ) => {
+        use async_trait::async_trait;
+        use serde_json::{Map, Value};
+        use sqlx::Row;
+        use tessera_core::rotation::{self, Plan};
+        use tessera_core::{
+            RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
+            StoreError, StoredSigningKey, UnixMillis,
+        };
+
+        use super::{decode_json, encode_json, store_error, ACQUIRE_TIMEOUT};
+
+        type Pool = sqlx::Pool<$database>;
+        type DbRow = <$database as sqlx::Database>::Row;
+        type Transaction = sqlx::Transaction<'static, $database>;
+
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $store {
+            pool: Pool,
+        }
+
+        impl $store {
+            /// Connects a pool of `pool_size` connections and brings the schema up to date.
+            pub async fn connect(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+                let pool = <$pool_options>::new()
+                    .max_connections(pool_size.max(1))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(url)
+                    .await
+                    .map_err(store_error)?;
+                Self::from_pool(pool).await
+            }
+
+            /// Uses an existing pool, bringing the schema up to date.
+            pub async fn from_pool(pool: Pool) -> Result<Self, StoreError> {
+                $migrator
+                    .run(&pool)
+                    .await
+                    .map_err(|error| StoreError::Migration(error.to_string()))?;
+                Ok(Self { pool })
+            }
+
+            /// The connection pool.
+            pub fn pool(&self) -> &Pool {
+                &self.pool
+            }
+
+            async fn begin(&self) -> Result<Transaction, StoreError> {
+                self.pool.begin().await.map_err(store_error)
+            }
+        }
+
+        fn session_from_row(row: &DbRow) -> Result<SessionRecord, sqlx::Error> {
+            Ok(SessionRecord {
+                handle: row.try_get(0)?,
+                user_id: row.try_get(1)?,
+                tenant_id: row.try_get(2)?,
+                current_hash2: row.try_get(3)?,
+                rotated_at: row.try_get(4)?,
+                created_at: row.try_get(5)?,
+                expires_at: row.try_get(6)?,
+                session_data: decode_json(row.try_get(7)?)?,
+                access_token_payload: decode_json(row.try_get(8)?)?,
+                use_static_key: row.try_get(9)?,
+            })
+        }
+
+        fn token_from_row(row: &DbRow) -> Result<RefreshTokenRecord, sqlx::Error> {
+            Ok(RefreshTokenRecord {
+                hash2: row.try_get(0)?,
+                session_handle: row.try_get(1)?,
+                parent_hash2: row.try_get(2)?,
+                presented_hash2: row.try_get(3)?,
+                issued_at: row.try_get(4)?,
+                committed_at: row.try_get(5)?,
+                superseded_at: row.try_get(6)?,
+                anti_csrf_hash: row.try_get(7)?,
+            })
+        }
+
+        fn key_from_row(row: &DbRow) -> Result<StoredSigningKey, sqlx::Error> {
+            Ok(StoredSigningKey {
+                kid: row.try_get(0)?,
+                slot: row.try_get(1)?,
+                algorithm: row.try_get(2)?,
+                private_key: row.try_get(3)?,
+                created_at: row.try_get(4)?,
+                expires_at: row.try_get(5)?,
+            })
+        }
+
+        async fn locked_session(
+            tx: &mut Transaction,
+            handle: &str,
+        ) -> Result<Option<SessionRecord>, sqlx::Error> {
+            sqlx::query($sql::SELECT_SESSION_FOR_UPDATE)
+                .bind(handle)
+                .fetch_optional(&mut **tx)
+                .await?
+                .as_ref()
+                .map(session_from_row)
+                .transpose()
+        }
+
+        /// Reads a token under its session's lock. A locking read returns the newest committed
+        /// row even under MySQL's REPEATABLE READ, whose plain reads would see the snapshot taken
+        /// at the transaction's first read.
+        async fn locked_token(
+            tx: &mut Transaction,
+            hash2: &str,
+        ) -> Result<Option<RefreshTokenRecord>, sqlx::Error> {
+            sqlx::query($sql::SELECT_TOKEN_FOR_UPDATE)
+                .bind(hash2)
+                .fetch_optional(&mut **tx)
+                .await?
+                .as_ref()
+                .map(token_from_row)
+                .transpose()
+        }
+
+        async fn insert_token(
+            tx: &mut Transaction,
+            token: &RefreshTokenRecord,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query($sql::INSERT_TOKEN)
+                .bind(&token.hash2)
+                .bind(&token.session_handle)
+                .bind(&token.parent_hash2)
+                .bind(&token.presented_hash2)
+                .bind(token.issued_at)
+                .bind(token.committed_at)
+                .bind(token.superseded_at)
+                .bind(&token.anti_csrf_hash)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn mark_superseded(
+            tx: &mut Transaction,
+            hash2: &str,
+            now: UnixMillis,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query($sql::MARK_SUPERSEDED)
+                .bind(now)
+                .bind(hash2)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn mark_committed(
+            tx: &mut Transaction,
+            hash2: &str,
+            now: UnixMillis,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query($sql::MARK_COMMITTED)
+                .bind(now)
+                .bind(hash2)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn update_rotation(
+            tx: &mut Transaction,
+            session: &SessionRecord,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query($sql::UPDATE_ROTATION)
+                .bind(&session.current_hash2)
+                .bind(session.rotated_at)
+                .bind(session.expires_at)
+                .bind(&session.handle)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn delete_sessions(
+            tx: &mut Transaction,
+            handles: &[String],
+        ) -> Result<Vec<String>, sqlx::Error> {
+            let mut removed = Vec::new();
+            for handle in handles {
+                let result = sqlx::query($sql::DELETE_SESSION)
+                    .bind(handle)
+                    .execute(&mut **tx)
+                    .await?;
+                if result.rows_affected() > 0 {
+                    removed.push(handle.clone());
+                }
+            }
+            Ok(removed)
+        }
+
+        async fn user_handles<'e, E>(
+            executor: E,
+            tenant_id: Option<&str>,
+            user_id: &str,
+            live_at: UnixMillis,
+        ) -> Result<Vec<String>, sqlx::Error>
+        where
+            E: sqlx::Executor<'e, Database = $database>,
+        {
+            match tenant_id {
+                Some(tenant_id) => {
+                    sqlx::query_scalar($sql::USER_HANDLES_IN_TENANT)
+                        .bind(user_id)
+                        .bind(tenant_id)
+                        .bind(live_at)
+                        .fetch_all(executor)
+                        .await
+                }
+                None => {
+                    sqlx::query_scalar($sql::USER_HANDLES)
+                        .bind(user_id)
+                        .bind(live_at)
+                        .fetch_all(executor)
+                        .await
+                }
+            }
+        }
+
+        #[async_trait]
+        impl SessionStore for $store {
+            async fn create_session(
+                &self,
+                session: SessionRecord,
+                first_token: RefreshTokenRecord,
+            ) -> Result<(), StoreError> {
+                let data = encode_json(&session.session_data)?;
+                let payload = encode_json(&session.access_token_payload)?;
+                let mut tx = self.begin().await?;
+                sqlx::query($sql::INSERT_SESSION)
+                    .bind(&session.handle)
+                    .bind(&session.user_id)
+                    .bind(&session.tenant_id)
+                    .bind(&session.current_hash2)
+                    .bind(session.rotated_at)
+                    .bind(session.created_at)
+                    .bind(session.expires_at)
+                    .bind(data)
+                    .bind(payload)
+                    .bind(session.use_static_key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                insert_token(&mut tx, &first_token).await.map_err(store_error)?;
+                tx.commit().await.map_err(store_error)
+            }
+
+            async fn session(
+                &self,
+                handle: &str,
+                now: UnixMillis,
+            ) -> Result<Option<SessionRecord>, StoreError> {
+                let row = sqlx::query($sql::SELECT_LIVE_SESSION)
+                    .bind(handle)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                row.as_ref()
+                    .map(session_from_row)
+                    .transpose()
+                    .map_err(store_error)
+            }
+
+            async fn refresh_token(
+                &self,
+                hash2: &str,
+            ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+                let row = sqlx::query($sql::SELECT_TOKEN)
+                    .bind(hash2)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                row.as_ref()
+                    .map(token_from_row)
+                    .transpose()
+                    .map_err(store_error)
+            }
+
+            async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
+                let mut tx = self.begin().await?;
+                // The token's session never changes, so finding it needs no lock.
+                let handle: Option<String> = sqlx::query_scalar($sql::SELECT_TOKEN_SESSION)
+                    .bind(&request.presented_hash2)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                let Some(handle) = handle else {
+                    return Ok(RefreshOutcome::Rejected {
+                        reason: "unknown refresh token",
+                    });
+                };
+                let Some(session) = locked_session(&mut tx, &handle).await.map_err(store_error)?
+                else {
+                    return Ok(RefreshOutcome::Rejected {
+                        reason: "session does not exist",
+                    });
+                };
+                let Some(presented) = locked_token(&mut tx, &request.presented_hash2)
+                    .await
+                    .map_err(store_error)?
+                else {
+                    return Ok(RefreshOutcome::Rejected {
+                        reason: "session does not exist",
+                    });
+                };
+                let plan = rotation::plan(&session, &presented, &request);
+                match &plan {
+                    Plan::Reject(_) => return Ok(plan.outcome(&session)),
+                    Plan::Theft { revoke } => {
+                        if *revoke {
+                            delete_sessions(&mut tx, std::slice::from_ref(&session.handle))
+                                .await
+                                .map_err(store_error)?;
+                        }
+                    }
+                    Plan::Rotate(writes) => {
+                        let now = request.now;
+                        if let Some(hash2) = &writes.commit {
+                            mark_committed(&mut tx, hash2, now).await.map_err(store_error)?;
+                        }
+                        for hash2 in &writes.supersede {
+                            mark_superseded(&mut tx, hash2, now).await.map_err(store_error)?;
+                        }
+                        if let Some(hash2) = &writes.adopt {
+                            sqlx::query($sql::ADOPT)
+                                .bind(&writes.session.current_hash2)
+                                .bind(now)
+                                .bind(hash2)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(store_error)?;
+                        }
+                        insert_token(&mut tx, &writes.child).await.map_err(store_error)?;
+                        update_rotation(&mut tx, &writes.session)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                }
+                tx.commit().await.map_err(store_error)?;
+                Ok(plan.outcome(&session))
+            }
+
+            async fn record_token_use(
+                &self,
+                session_handle: &str,
+                hash2: &str,
+                now: UnixMillis,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.begin().await?;
+                let Some(session) = locked_session(&mut tx, session_handle)
+                    .await
+                    .map_err(store_error)?
+                else {
+                    return Ok(false);
+                };
+                let Some(token) = locked_token(&mut tx, hash2).await.map_err(store_error)? else {
+                    return Ok(false);
+                };
+                let Some(writes) = rotation::token_used(&session, &token, now) else {
+                    return Ok(false);
+                };
+                for superseded in &writes.supersede {
+                    mark_superseded(&mut tx, superseded, now)
+                        .await
+                        .map_err(store_error)?;
+                }
+                if let Some(next) = &writes.commit {
+                    mark_committed(&mut tx, hash2, now).await.map_err(store_error)?;
+                    update_rotation(&mut tx, next).await.map_err(store_error)?;
+                }
+                tx.commit().await.map_err(store_error)?;
+                Ok(true)
+            }
+
+            async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {
+                let mut tx = self.begin().await?;
+                let removed = delete_sessions(&mut tx, handles).await.map_err(store_error)?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(removed)
+            }
+
+            async fn revoke_sessions_for_user(
+                &self,
+                tenant_id: Option<&str>,
+                user_id: &str,
+            ) -> Result<Vec<String>, StoreError> {
+                let mut tx = self.begin().await?;
+                let handles = user_handles(&mut *tx, tenant_id, user_id, UnixMillis::MIN)
+                    .await
+                    .map_err(store_error)?;
+                let removed = delete_sessions(&mut tx, &handles).await.map_err(store_error)?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(removed)
+            }
+
+            async fn session_handles_for_user(
+                &self,
+                tenant_id: Option<&str>,
+                user_id: &str,
+                now: UnixMillis,
+            ) -> Result<Vec<String>, StoreError> {
+                user_handles(&self.pool, tenant_id, user_id, now)
+                    .await
+                    .map_err(store_error)
+            }
+
+            async fn update_session_data(
+                &self,
+                handle: &str,
+                data: &Value,
+                now: UnixMillis,
+            ) -> Result<bool, StoreError> {
+                let result = sqlx::query($sql::UPDATE_SESSION_DATA)
+                    .bind(encode_json(data)?)
+                    .bind(handle)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn update_access_token_payload(
+                &self,
+                handle: &str,
+                payload: &Map<String, Value>,
+                now: UnixMillis,
+            ) -> Result<bool, StoreError> {
+                let result = sqlx::query($sql::UPDATE_PAYLOAD)
+                    .bind(encode_json(payload)?)
+                    .bind(handle)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+                let result = sqlx::query($sql::DELETE_EXPIRED_SESSIONS)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected())
+            }
+
+            async fn signing_keys(
+                &self,
+                now: UnixMillis,
+            ) -> Result<Vec<StoredSigningKey>, StoreError> {
+                let rows = sqlx::query($sql::SIGNING_KEYS)
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                rows.iter()
+                    .map(key_from_row)
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)
+            }
+
+            async fn insert_signing_key(&self, key: &StoredSigningKey) -> Result<bool, StoreError> {
+                let result = sqlx::query($sql::INSERT_SIGNING_KEY)
+                    .bind(&key.kid)
+                    .bind(&key.slot)
+                    .bind(&key.algorithm)
+                    .bind(&key.private_key)
+                    .bind(key.created_at)
+                    .bind(key.expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn delete_expired_signing_keys(
+                &self,
+                now: UnixMillis,
+            ) -> Result<u64, StoreError> {
+                let result = sqlx::query($sql::DELETE_EXPIRED_SIGNING_KEYS)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use sqlx_store;

@@ -1,0 +1,56 @@
+//! The MySQL / MariaDB store.
+
+/// The statements, parameters in the order they appear (so both dialects bind alike).
+mod statements {
+    pub(super) const SELECT_SESSION_FOR_UPDATE: &str =
+        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = ? FOR UPDATE";
+    pub(super) const SELECT_LIVE_SESSION: &str =
+        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = ? AND expires_at > ?";
+    pub(super) const SELECT_TOKEN: &str =
+        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ?";
+    pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
+        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ? FOR UPDATE";
+    pub(super) const SELECT_TOKEN_SESSION: &str =
+        "SELECT session_handle FROM refresh_tokens WHERE hash2 = ?";
+    pub(super) const INSERT_SESSION: &str =
+        "INSERT INTO sessions (handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    pub(super) const INSERT_TOKEN: &str =
+        "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    pub(super) const MARK_COMMITTED: &str =
+        "UPDATE refresh_tokens SET committed_at = ? WHERE hash2 = ?";
+    pub(super) const MARK_SUPERSEDED: &str =
+        "UPDATE refresh_tokens SET superseded_at = ? WHERE hash2 = ? AND superseded_at IS NULL";
+    pub(super) const ADOPT: &str =
+        "UPDATE refresh_tokens SET parent_hash2 = ?, issued_at = ? WHERE hash2 = ?";
+    pub(super) const UPDATE_ROTATION: &str =
+        "UPDATE sessions SET current_hash2 = ?, rotated_at = ?, expires_at = ? WHERE handle = ?";
+    pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = ?";
+    pub(super) const USER_HANDLES: &str =
+        "SELECT handle FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY handle";
+    pub(super) const USER_HANDLES_IN_TENANT: &str =
+        "SELECT handle FROM sessions WHERE user_id = ? AND tenant_id = ? AND expires_at > ? ORDER BY handle";
+    pub(super) const UPDATE_SESSION_DATA: &str =
+        "UPDATE sessions SET session_data = ? WHERE handle = ? AND expires_at > ?";
+    pub(super) const UPDATE_PAYLOAD: &str =
+        "UPDATE sessions SET access_token_payload = ? WHERE handle = ? AND expires_at > ?";
+    pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= ?";
+    pub(super) const SIGNING_KEYS: &str =
+        "SELECT kid, slot, algorithm, private_key, created_at, expires_at FROM signing_keys WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at DESC";
+    pub(super) const INSERT_SIGNING_KEY: &str =
+        "INSERT IGNORE INTO signing_keys (kid, slot, algorithm, private_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)";
+    pub(super) const DELETE_EXPIRED_SIGNING_KEYS: &str =
+        "DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at <= ?";
+}
+
+super::sqlx_store! {
+    /// A [`SessionStore`] in MySQL or MariaDB (InnoDB), for several Tessera processes sharing one
+    /// database.
+    ///
+    /// Give Tessera its own database: its tables are `sessions`, `refresh_tokens` and
+    /// `signing_keys`.
+    store: MySqlStore,
+    database: sqlx::MySql,
+    pool_options: sqlx::mysql::MySqlPoolOptions,
+    sql: statements,
+    migrator: sqlx::migrate!("migrations/mysql"),
+}

@@ -1,0 +1,55 @@
+//! The PostgreSQL store.
+
+/// The statements, parameters numbered in the order they appear (so both dialects bind alike).
+mod statements {
+    pub(super) const SELECT_SESSION_FOR_UPDATE: &str =
+        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 FOR UPDATE";
+    pub(super) const SELECT_LIVE_SESSION: &str =
+        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 AND expires_at > $2";
+    pub(super) const SELECT_TOKEN: &str =
+        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1";
+    pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
+        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
+    pub(super) const SELECT_TOKEN_SESSION: &str =
+        "SELECT session_handle FROM refresh_tokens WHERE hash2 = $1";
+    pub(super) const INSERT_SESSION: &str =
+        "INSERT INTO sessions (handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    pub(super) const INSERT_TOKEN: &str =
+        "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub(super) const MARK_COMMITTED: &str =
+        "UPDATE refresh_tokens SET committed_at = $1 WHERE hash2 = $2";
+    pub(super) const MARK_SUPERSEDED: &str =
+        "UPDATE refresh_tokens SET superseded_at = $1 WHERE hash2 = $2 AND superseded_at IS NULL";
+    pub(super) const ADOPT: &str =
+        "UPDATE refresh_tokens SET parent_hash2 = $1, issued_at = $2 WHERE hash2 = $3";
+    pub(super) const UPDATE_ROTATION: &str =
+        "UPDATE sessions SET current_hash2 = $1, rotated_at = $2, expires_at = $3 WHERE handle = $4";
+    pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = $1";
+    pub(super) const USER_HANDLES: &str =
+        "SELECT handle FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY handle";
+    pub(super) const USER_HANDLES_IN_TENANT: &str =
+        "SELECT handle FROM sessions WHERE user_id = $1 AND tenant_id = $2 AND expires_at > $3 ORDER BY handle";
+    pub(super) const UPDATE_SESSION_DATA: &str =
+        "UPDATE sessions SET session_data = $1 WHERE handle = $2 AND expires_at > $3";
+    pub(super) const UPDATE_PAYLOAD: &str =
+        "UPDATE sessions SET access_token_payload = $1 WHERE handle = $2 AND expires_at > $3";
+    pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+    pub(super) const SIGNING_KEYS: &str =
+        "SELECT kid, slot, algorithm, private_key, created_at, expires_at FROM signing_keys WHERE expires_at IS NULL OR expires_at > $1 ORDER BY created_at DESC";
+    pub(super) const INSERT_SIGNING_KEY: &str =
+        "INSERT INTO signing_keys (kid, slot, algorithm, private_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+    pub(super) const DELETE_EXPIRED_SIGNING_KEYS: &str =
+        "DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at <= $1";
+}
+
+super::sqlx_store! {
+    /// A [`SessionStore`] in PostgreSQL, for several Tessera processes sharing one database.
+    ///
+    /// Give Tessera its own database or schema (`?options=-c%20search_path%3Dtessera` in the URL):
+    /// its tables are `sessions`, `refresh_tokens` and `signing_keys`.
+    store: PostgresStore,
+    database: sqlx::Postgres,
+    pool_options: sqlx::postgres::PgPoolOptions,
+    sql: statements,
+    migrator: sqlx::migrate!("migrations/postgres"),
+}
