@@ -49,6 +49,21 @@ fn is_shutdown(code: Option<&str>) -> bool {
     )
 }
 
+/// How many times a transaction aborted by a deadlock or serialisation failure is run again. The
+/// decision inside is a pure function of what the transaction reads, so a rerun is safe.
+pub(crate) const CONFLICT_ATTEMPTS: usize = 3;
+
+/// Whether the database aborted the transaction to resolve a conflict (SQLSTATE 40001:
+/// serialisation failure, and MySQL's deadlock; 40P01: PostgreSQL's deadlock).
+pub(crate) fn is_conflict(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(database) => {
+            matches!(database.code().as_deref(), Some("40001" | "40P01"))
+        }
+        _ => false,
+    }
+}
+
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
@@ -76,7 +91,9 @@ macro_rules! sqlx_store {
             StoreError, StoredSigningKey, UnixMillis,
         };
 
-        use super::{decode_json, encode_json, store_error, ACQUIRE_TIMEOUT};
+        use super::{
+            decode_json, encode_json, is_conflict, store_error, ACQUIRE_TIMEOUT, CONFLICT_ATTEMPTS,
+        };
 
         type Pool = sqlx::Pool<$database>;
         type DbRow = <$database as sqlx::Database>::Row;
@@ -116,6 +133,94 @@ macro_rules! sqlx_store {
 
             async fn begin(&self) -> Result<Transaction, StoreError> {
                 self.pool.begin().await.map_err(store_error)
+            }
+        }
+
+        impl $store {
+            /// One attempt at a refresh transaction.
+            async fn try_refresh(
+                &self,
+                request: &RefreshRequest,
+            ) -> Result<RefreshOutcome, sqlx::Error> {
+                let mut tx = self.pool.begin().await?;
+                // The token's session never changes, so finding it needs no lock.
+                let handle: Option<String> = sqlx::query_scalar($sql::SELECT_TOKEN_SESSION)
+                    .bind(&request.presented_hash2)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(handle) = handle else {
+                    return Ok(RefreshOutcome::Rejected {
+                        reason: "unknown refresh token",
+                    });
+                };
+                let Some(session) = locked_session(&mut tx, &handle).await? else {
+                    return Ok(RefreshOutcome::Rejected {
+                        reason: "session does not exist",
+                    });
+                };
+                let Some(presented) = locked_token(&mut tx, &request.presented_hash2).await? else {
+                    return Ok(RefreshOutcome::Rejected {
+                        reason: "session does not exist",
+                    });
+                };
+                let plan = rotation::plan(&session, &presented, request);
+                match &plan {
+                    Plan::Reject(_) => return Ok(plan.outcome(&session)),
+                    Plan::Theft { revoke } => {
+                        if *revoke {
+                            delete_sessions(&mut tx, std::slice::from_ref(&session.handle)).await?;
+                        }
+                    }
+                    Plan::Rotate(writes) => {
+                        let now = request.now;
+                        if let Some(hash2) = &writes.commit {
+                            mark_committed(&mut tx, hash2, now).await?;
+                        }
+                        for hash2 in &writes.supersede {
+                            mark_superseded(&mut tx, hash2, now).await?;
+                        }
+                        if let Some(hash2) = &writes.adopt {
+                            sqlx::query($sql::ADOPT)
+                                .bind(&writes.session.current_hash2)
+                                .bind(now)
+                                .bind(hash2)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        insert_token(&mut tx, &writes.child).await?;
+                        update_rotation(&mut tx, &writes.session).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(plan.outcome(&session))
+            }
+
+            /// One attempt at recording an access token's use.
+            async fn try_record_token_use(
+                &self,
+                session_handle: &str,
+                hash2: &str,
+                now: UnixMillis,
+            ) -> Result<bool, sqlx::Error> {
+                let mut tx = self.pool.begin().await?;
+                let Some(session) = locked_session(&mut tx, session_handle).await? else {
+                    return Ok(false);
+                };
+                let Some(token) = locked_token(&mut tx, hash2).await? else {
+                    return Ok(false);
+                };
+                let Some(writes) = rotation::token_used(&session, &token, now) else {
+                    return Ok(false);
+                };
+                for superseded in &writes.supersede {
+                    mark_superseded(&mut tx, superseded, now).await?;
+                }
+                if let Some(next) = &writes.commit {
+                    mark_committed(&mut tx, hash2, now).await?;
+                    update_rotation(&mut tx, next).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
         }
 
@@ -351,67 +456,15 @@ macro_rules! sqlx_store {
             }
 
             async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-                let mut tx = self.begin().await?;
-                // The token's session never changes, so finding it needs no lock.
-                let handle: Option<String> = sqlx::query_scalar($sql::SELECT_TOKEN_SESSION)
-                    .bind(&request.presented_hash2)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
-                let Some(handle) = handle else {
-                    return Ok(RefreshOutcome::Rejected {
-                        reason: "unknown refresh token",
-                    });
-                };
-                let Some(session) = locked_session(&mut tx, &handle).await.map_err(store_error)?
-                else {
-                    return Ok(RefreshOutcome::Rejected {
-                        reason: "session does not exist",
-                    });
-                };
-                let Some(presented) = locked_token(&mut tx, &request.presented_hash2)
-                    .await
-                    .map_err(store_error)?
-                else {
-                    return Ok(RefreshOutcome::Rejected {
-                        reason: "session does not exist",
-                    });
-                };
-                let plan = rotation::plan(&session, &presented, &request);
-                match &plan {
-                    Plan::Reject(_) => return Ok(plan.outcome(&session)),
-                    Plan::Theft { revoke } => {
-                        if *revoke {
-                            delete_sessions(&mut tx, std::slice::from_ref(&session.handle))
-                                .await
-                                .map_err(store_error)?;
+                let mut attempt = 1;
+                loop {
+                    match self.try_refresh(&request).await {
+                        Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
+                            attempt += 1;
                         }
-                    }
-                    Plan::Rotate(writes) => {
-                        let now = request.now;
-                        if let Some(hash2) = &writes.commit {
-                            mark_committed(&mut tx, hash2, now).await.map_err(store_error)?;
-                        }
-                        for hash2 in &writes.supersede {
-                            mark_superseded(&mut tx, hash2, now).await.map_err(store_error)?;
-                        }
-                        if let Some(hash2) = &writes.adopt {
-                            sqlx::query($sql::ADOPT)
-                                .bind(&writes.session.current_hash2)
-                                .bind(now)
-                                .bind(hash2)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(store_error)?;
-                        }
-                        insert_token(&mut tx, &writes.child).await.map_err(store_error)?;
-                        update_rotation(&mut tx, &writes.session)
-                            .await
-                            .map_err(store_error)?;
+                        result => return result.map_err(store_error),
                     }
                 }
-                tx.commit().await.map_err(store_error)?;
-                Ok(plan.outcome(&session))
             }
 
             async fn record_token_use(
@@ -420,30 +473,15 @@ macro_rules! sqlx_store {
                 hash2: &str,
                 now: UnixMillis,
             ) -> Result<bool, StoreError> {
-                let mut tx = self.begin().await?;
-                let Some(session) = locked_session(&mut tx, session_handle)
-                    .await
-                    .map_err(store_error)?
-                else {
-                    return Ok(false);
-                };
-                let Some(token) = locked_token(&mut tx, hash2).await.map_err(store_error)? else {
-                    return Ok(false);
-                };
-                let Some(writes) = rotation::token_used(&session, &token, now) else {
-                    return Ok(false);
-                };
-                for superseded in &writes.supersede {
-                    mark_superseded(&mut tx, superseded, now)
-                        .await
-                        .map_err(store_error)?;
+                let mut attempt = 1;
+                loop {
+                    match self.try_record_token_use(session_handle, hash2, now).await {
+                        Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
+                            attempt += 1;
+                        }
+                        result => return result.map_err(store_error),
+                    }
                 }
-                if let Some(next) = &writes.commit {
-                    mark_committed(&mut tx, hash2, now).await.map_err(store_error)?;
-                    update_rotation(&mut tx, next).await.map_err(store_error)?;
-                }
-                tx.commit().await.map_err(store_error)?;
-                Ok(true)
             }
 
             async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {

@@ -183,8 +183,16 @@ pub async fn sqlite_store() -> (Arc<dyn SessionStore>, tempfile::TempDir) {
 
 /// Keeps a per-test database or schema alive; drops it when the test ends.
 pub struct Scratch {
+    name: String,
     drop_sql: String,
     admin_url: String,
+}
+
+impl Scratch {
+    /// The schema or database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Drop for Scratch {
@@ -265,6 +273,7 @@ pub async fn postgres_store_typed() -> Option<(tessera_store::PostgresStore, Scr
         store,
         Scratch {
             drop_sql: format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            name: schema,
             admin_url: url,
         },
     ))
@@ -316,6 +325,7 @@ pub async fn mysql_store_typed() -> Option<(tessera_store::MySqlStore, Scratch)>
         store,
         Scratch {
             drop_sql: format!("DROP DATABASE IF EXISTS {database}"),
+            name: database,
             admin_url: url,
         },
     ))
@@ -344,6 +354,12 @@ pub async fn mysql_database_url(url: &str, database: &str) -> String {
         .await
         .expect("create database");
     admin.close().await;
+    mysql_url_for(url, database)
+}
+
+/// `url` with its database replaced by `database`.
+#[cfg(feature = "mysql")]
+pub fn mysql_url_for(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (url, String::new()),
