@@ -7,12 +7,10 @@ use tessera_core::DEFAULT_TENANT;
 
 use crate::error::ApiError;
 
-/// The tenant a request was addressed to: from the path prefix, else `public`.
+/// The tenant a request was addressed to: from the path prefix, else `public`. The un-prefixed
+/// forms mean "all tenants" or "the tenant of the token", which is `public` too for now.
 #[derive(Debug, Clone)]
-pub struct Tenant {
-    /// Whether the path carried a prefix (CDI uses the un-prefixed forms for "all tenants").
-    pub explicit: bool,
-}
+pub struct Tenant;
 
 impl Tenant {
     /// The tenant id.
@@ -26,13 +24,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
-            return Ok(Self { explicit: false });
+            return Ok(Self);
         };
         match params.iter().find(|(name, _)| *name == "tenant") {
-            None => Ok(Self { explicit: false }),
-            Some((_, value)) if value.eq_ignore_ascii_case(DEFAULT_TENANT) => {
-                Ok(Self { explicit: true })
-            }
+            None => Ok(Self),
+            Some((_, value)) if value.eq_ignore_ascii_case(DEFAULT_TENANT) => Ok(Self),
             Some((_, value)) => Err(ApiError::UnknownTenant(value.chars().take(64).collect())),
         }
     }
