@@ -14,7 +14,11 @@ use crate::state::AppState;
 /// for a CDI version this server does not speak. Like SuperTokens core, the key is read from
 /// `api-key`, else from `Authorization` (`Bearer <key>` or the bare key). A missing `cdi-version`
 /// means "the newest", which is what `/apiversion` callers send.
-pub async fn check_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn check_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !state.api_keys.is_empty() && !has_valid_key(request.headers(), &state.api_keys) {
         tracing::info!("request rejected: missing or invalid API key");
         return ApiError::InvalidApiKey.into_response();

@@ -69,7 +69,10 @@ Example:
 /// Logs go to stderr; stdout carries only the `listening on` line, for scripts.
 pub fn init_logging(cli: &Cli) {
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|error| {
-        eprintln!("tessera: bad log filter {:?} ({error}); using `info`", cli.log);
+        eprintln!(
+            "tessera: bad log filter {:?} ({error}); using `info`",
+            cli.log
+        );
         EnvFilter::new("info")
     });
     let builder = tracing_subscriber::fmt()

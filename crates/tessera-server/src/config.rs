@@ -162,6 +162,16 @@ impl ServerConfig {
             Some(path) => read_file(path)?,
             None => BTreeMap::new(),
         };
+        // Check each file key on its own so that the error names it (serde's messages for a
+        // whole mapping give the type but not the key).
+        for (key, value) in &keys {
+            from_map(BTreeMap::from([(key.clone(), value.clone())])).map_err(|message| {
+                ConfigError::File {
+                    path: path.map(Path::to_path_buf).unwrap_or_default(),
+                    message: format!("key `{key}`: {message}"),
+                }
+            })?;
+        }
         for (var, raw) in env {
             let Some(key) = var.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -200,11 +210,8 @@ impl ServerConfig {
             other => Ok(other),
         };
         let session = SessionConfig {
-            access_token_validity: positive(
-                "access_token_validity",
-                file.access_token_validity,
-            )?
-            .map_or(defaults.access_token_validity, Duration::from_secs),
+            access_token_validity: positive("access_token_validity", file.access_token_validity)?
+                .map_or(defaults.access_token_validity, Duration::from_secs),
             refresh_token_validity: positive(
                 "refresh_token_validity",
                 file.refresh_token_validity,
@@ -219,9 +226,10 @@ impl ServerConfig {
             .map_or(defaults.signing_key_update_interval, |h| {
                 Duration::from_secs(h.saturating_mul(3600))
             }),
-            refresh_token_rotation_grace_period: file
-                .refresh_token_rotation_grace_period
-                .map_or(defaults.refresh_token_rotation_grace_period, Duration::from_secs),
+            refresh_token_rotation_grace_period: file.refresh_token_rotation_grace_period.map_or(
+                defaults.refresh_token_rotation_grace_period,
+                Duration::from_secs,
+            ),
             ..defaults
         };
         let pool_size = match file.database_pool_size {
@@ -268,9 +276,8 @@ impl ServerConfig {
             Some(n) => n,
             None => 1024 * 1024,
         };
-        let expiry_sweep_interval =
-            positive("expiry_sweep_interval", file.expiry_sweep_interval)?
-                .map_or(Duration::from_secs(60), Duration::from_secs);
+        let expiry_sweep_interval = positive("expiry_sweep_interval", file.expiry_sweep_interval)?
+            .map_or(Duration::from_secs(60), Duration::from_secs);
         let host = file.host.unwrap_or_else(|| "127.0.0.1".to_owned());
         if host.trim().is_empty() {
             return Err(ConfigError::Invalid {
@@ -375,8 +382,14 @@ mod tests {
              refresh_token_rotation_grace_period: 1\napi_keys: \"k1, k2\"\n",
             &[],
         )?;
-        assert_eq!(config.session.access_token_validity, Duration::from_secs(60));
-        assert_eq!(config.session.refresh_token_validity, Duration::from_secs(600));
+        assert_eq!(
+            config.session.access_token_validity,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            config.session.refresh_token_validity,
+            Duration::from_secs(600)
+        );
         assert_eq!(
             config.session.signing_key_update_interval,
             Duration::from_secs(7200)
@@ -393,7 +406,10 @@ mod tests {
     fn env_overrides_file() -> Result<(), ConfigError> {
         let config = load_str(
             "port: 4000\napi_keys: [a, b]\n",
-            &[("TESSERA_PORT", "5000"), ("TESSERA_SQLITE_PATH", "/tmp/x.db")],
+            &[
+                ("TESSERA_PORT", "5000"),
+                ("TESSERA_SQLITE_PATH", "/tmp/x.db"),
+            ],
         )?;
         assert_eq!(config.port, 5000);
         assert_eq!(config.api_keys, ["a", "b"]);
@@ -408,13 +424,19 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let error = load_str("prot: 1\n", &[]).map(|_| ()).unwrap_err().to_string();
+        let error = load_str("prot: 1\n", &[])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("prot"), "{error}");
     }
 
     #[test]
     fn bad_value_is_named() {
-        let error = load_str("port: abc\n", &[]).map(|_| ()).unwrap_err().to_string();
+        let error = load_str("port: abc\n", &[])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("port"), "{error}");
         let error = load_str("", &[("TESSERA_ACCESS_TOKEN_VALIDITY", "soon")])
             .map(|_| ())

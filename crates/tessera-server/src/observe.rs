@@ -49,7 +49,10 @@ fn describe() {
         "tessera_errors_total",
         "Requests that failed on the server's side, by kind"
     );
-    metrics::describe_counter!("tessera_http_requests_total", "HTTP requests by route and status");
+    metrics::describe_counter!(
+        "tessera_http_requests_total",
+        "HTTP requests by route and status"
+    );
     metrics::describe_histogram!(
         "tessera_http_request_duration_seconds",
         metrics::Unit::Seconds,

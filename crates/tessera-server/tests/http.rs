@@ -20,7 +20,10 @@ async fn meta_endpoints() {
     assert!(body["versions"].as_array().unwrap().contains(&json!("5.4")));
 
     let (status, body) = server.get("/user/id?userId=alice").await;
-    assert_eq!((status, body), (200, json!({"status": "UNKNOWN_USER_ID_ERROR"})));
+    assert_eq!(
+        (status, body),
+        (200, json!({"status": "UNKNOWN_USER_ID_ERROR"}))
+    );
 
     let response = server
         .client
@@ -29,15 +32,20 @@ async fn meta_endpoints() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
+    let cache = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cache.starts_with("max-age="), "{cache}");
     let jwks: Value = response.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert!(!keys.is_empty());
-    assert!(keys.iter().any(|k| k["kid"].as_str().unwrap().starts_with("d-")
-        && k["alg"] == "RS256"
-        && k["kty"] == "RSA"
-        && k["use"] == "sig"));
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"].as_str().unwrap().starts_with("d-")
+            && k["alg"] == "RS256"
+            && k["kty"] == "RSA"
+            && k["use"] == "sig"));
 
     // A cdi-version the server does not speak.
     let (status, body) = server
@@ -51,7 +59,10 @@ async fn meta_endpoints() {
 async fn session_lifecycle() {
     let server = Server::start("").await;
     let created = server
-        .create("alice", json!({"role": "admin", "iss": "http://localhost/auth"}))
+        .create(
+            "alice",
+            json!({"role": "admin", "iss": "http://localhost/auth"}),
+        )
         .await;
     let session = &created["session"];
     let handle = session["handle"].as_str().unwrap().to_owned();
@@ -185,9 +196,15 @@ async fn session_lifecycle() {
         assert_eq!(handles, expected);
     }
     let (_, body) = server
-        .post("/recipe/session/remove", json!({"sessionHandles": [second_handle]}))
+        .post(
+            "/recipe/session/remove",
+            json!({"sessionHandles": [second_handle]}),
+        )
         .await;
-    assert_eq!(body, json!({"status": "OK", "sessionHandlesRevoked": [second_handle]}));
+    assert_eq!(
+        body,
+        json!({"status": "OK", "sessionHandlesRevoked": [second_handle]})
+    );
     let (_, body) = server
         .post(
             "/public/recipe/session/remove",
@@ -195,7 +212,10 @@ async fn session_lifecycle() {
                    "revokeAcrossAllTenants": false}),
         )
         .await;
-    assert_eq!(body, json!({"status": "OK", "sessionHandlesRevoked": [handle]}));
+    assert_eq!(
+        body,
+        json!({"status": "OK", "sessionHandlesRevoked": [handle]})
+    );
     let (_, body) = server
         .post(
             "/recipe/session/remove",
@@ -254,9 +274,13 @@ async fn anti_csrf() {
         }
         body
     };
-    let (_, body) = server.post("/recipe/session/verify", verify(Some(&csrf))).await;
+    let (_, body) = server
+        .post("/recipe/session/verify", verify(Some(&csrf)))
+        .await;
     assert_eq!(body["status"], "OK");
-    let (_, body) = server.post("/recipe/session/verify", verify(Some("wrong"))).await;
+    let (_, body) = server
+        .post("/recipe/session/verify", verify(Some("wrong")))
+        .await;
     assert_eq!(body["status"], "TRY_REFRESH_TOKEN");
     let (_, body) = server.post("/recipe/session/verify", verify(None)).await;
     assert_eq!(body["status"], "TRY_REFRESH_TOKEN");
@@ -284,15 +308,18 @@ async fn theft_is_detected_and_revokes() {
     let server = Server::start("refresh_token_rotation_grace_period: 0\n").await;
     let created = server.create("dave", json!({})).await;
     let handle = created["session"]["handle"].as_str().unwrap().to_owned();
-    let refresh = |token: String| {
-        json!({"refreshToken": token, "enableAntiCsrf": false, "useDynamicSigningKey": true})
-    };
+    let refresh = |token: String| json!({"refreshToken": token, "enableAntiCsrf": false, "useDynamicSigningKey": true});
     let rt0 = token(&created, "refreshToken");
-    let (_, first) = server.post("/recipe/session/refresh", refresh(rt0.clone())).await;
+    let (_, first) = server
+        .post("/recipe/session/refresh", refresh(rt0.clone()))
+        .await;
     assert_eq!(first["status"], "OK");
     // The victim uses the child token, which commits the rotation.
     let (_, second) = server
-        .post("/recipe/session/refresh", refresh(token(&first, "refreshToken")))
+        .post(
+            "/recipe/session/refresh",
+            refresh(token(&first, "refreshToken")),
+        )
         .await;
     assert_eq!(second["status"], "OK", "{second}");
     // The attacker replays the original token.
@@ -305,12 +332,18 @@ async fn theft_is_detected_and_revokes() {
     );
     // The session is gone for everyone.
     let (_, body) = server
-        .post("/recipe/session/refresh", refresh(token(&second, "refreshToken")))
+        .post(
+            "/recipe/session/refresh",
+            refresh(token(&second, "refreshToken")),
+        )
         .await;
     assert_eq!(body["status"], "UNAUTHORISED");
     let (_, body) = server.get("/metrics").await;
     let metrics = body.as_str().unwrap();
-    assert!(metrics.contains("tessera_token_theft_detected_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("tessera_token_theft_detected_total 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("tessera_sessions_created_total 1"));
     assert!(metrics.contains("tessera_http_request_duration_seconds_bucket"));
 }
@@ -321,10 +354,18 @@ async fn bad_input_gets_clear_4xx() {
     let json_ct = [("content-type", "application/json")];
     let check = |status: u16, body: &Value, expected: u16| {
         assert_eq!(status, expected, "{body}");
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
     };
     let (s, b) = server
-        .raw("POST", "/public/recipe/session", b"{not json".to_vec(), &json_ct)
+        .raw(
+            "POST",
+            "/public/recipe/session",
+            b"{not json".to_vec(),
+            &json_ct,
+        )
         .await;
     check(s, &b, 400);
     let (s, b) = server
@@ -349,7 +390,12 @@ async fn bad_input_gets_clear_4xx() {
         .await;
     check(s, &b, 400);
     let (s, b) = server
-        .raw("POST", "/recipe/session/refresh", vec![b' '; 10_000], &json_ct)
+        .raw(
+            "POST",
+            "/recipe/session/refresh",
+            vec![b' '; 10_000],
+            &json_ct,
+        )
         .await;
     check(s, &b, 413);
     let (s, b) = server.get("/recipe/session/user").await;
@@ -358,12 +404,17 @@ async fn bad_input_gets_clear_4xx() {
     check(s, &b, 400);
     let (s, b) = server.get("/no/such/route").await;
     check(s, &b, 404);
-    let (s, b) = server.raw("DELETE", "/recipe/session/verify", vec![], &[]).await;
+    let (s, b) = server
+        .raw("DELETE", "/recipe/session/verify", vec![], &[])
+        .await;
     check(s, &b, 405);
     let (s, b) = server.get("/recipe/session/verify").await;
     check(s, &b, 405);
     let (s, b) = server
-        .post("/recipe/session/remove", json!({"userId": "a", "sessionHandles": []}))
+        .post(
+            "/recipe/session/remove",
+            json!({"userId": "a", "sessionHandles": []}),
+        )
         .await;
     check(s, &b, 400);
     let (s, b) = server.post("/recipe/session/remove", json!({})).await;
@@ -407,7 +458,9 @@ async fn api_key_is_enforced() {
         .await;
     assert_eq!(s, 200);
     // Public endpoints stay public.
-    let (s, _) = server.raw("GET", "/.well-known/jwks.json", vec![], &[]).await;
+    let (s, _) = server
+        .raw("GET", "/.well-known/jwks.json", vec![], &[])
+        .await;
     assert_eq!(s, 200);
     let (s, _) = server.raw("GET", "/hello", vec![], &[]).await;
     assert_eq!(s, 200);

@@ -20,10 +20,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let core_api = Router::new()
         .route("/apiversion", get(meta::api_version))
         .route("/user/id", get(meta::user_id))
-        .route(
-            "/recipe/session",
-            post(session::create).get(session::info),
-        )
+        .route("/recipe/session", post(session::create).get(session::info))
         .route(
             "/{tenant}/recipe/session",
             post(session::create).get(session::info),
@@ -34,7 +31,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/recipe/session/remove", post(revoke::remove))
         .route("/{tenant}/recipe/session/remove", post(revoke::remove))
         .route("/recipe/session/user", get(revoke::handles_for_user))
-        .route("/{tenant}/recipe/session/user", get(revoke::handles_for_user))
+        .route(
+            "/{tenant}/recipe/session/user",
+            get(revoke::handles_for_user),
+        )
         .route("/recipe/session/data", put(update::session_data))
         .route("/recipe/jwt/data", put(update::access_token_payload))
         .route_layer(middleware::from_fn_with_state(

@@ -58,7 +58,9 @@ pub async fn remove(
         }
     };
     tracing::info!(revoked = revoked.len(), "sessions revoked");
-    Ok(Json(json!({ "status": "OK", "sessionHandlesRevoked": revoked })))
+    Ok(Json(
+        json!({ "status": "OK", "sessionHandlesRevoked": revoked }),
+    ))
 }
 
 #[derive(Deserialize)]

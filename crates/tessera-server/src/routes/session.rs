@@ -15,8 +15,7 @@ use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::tenant::Tenant;
 use crate::wire::{
-    custom_payload, NewTokensJson, SessionJson, SessionOkJson, StatusMessageJson,
-    TheftSessionJson,
+    custom_payload, NewTokensJson, SessionJson, SessionOkJson, StatusMessageJson, TheftSessionJson,
 };
 
 #[derive(Deserialize)]
@@ -83,7 +82,11 @@ pub async fn verify(
     };
     let outcome = state
         .sessions
-        .get_session(&AccessToken::new(body.access_token), anti_csrf.as_ref(), options)
+        .get_session(
+            &AccessToken::new(body.access_token),
+            anti_csrf.as_ref(),
+            options,
+        )
         .await;
     let (label, response) = match outcome {
         Ok(v) => (
@@ -158,7 +161,7 @@ pub async fn refresh(
             user_id,
             session_handle,
         }) => {
-            tracing::warn!(%session_handle, "token theft detected; session revoked");
+            tracing::info!(%session_handle, "replied TOKEN_THEFT_DETECTED");
             metrics::counter!("tessera_token_theft_detected_total").increment(1);
             let session = TheftSessionJson {
                 handle: session_handle,
@@ -232,10 +235,9 @@ pub async fn info(
             "tenantId": info.tenant_id,
         }))
         .into_response()),
-        Err(SessionError::Unauthorised { .. }) => Ok(Json(StatusMessageJson::unauthorised(
-            "Session does not exist.",
-        ))
-        .into_response()),
+        Err(SessionError::Unauthorised { .. }) => {
+            Ok(Json(StatusMessageJson::unauthorised("Session does not exist.")).into_response())
+        }
         Err(error) => Err(ApiError::from_engine(error)),
     }
 }

@@ -25,7 +25,10 @@ pub async fn session_data(
 ) -> Result<Json<Value>, ApiError> {
     let outcome = state
         .sessions
-        .update_session_data(&body.session_handle, Value::Object(body.user_data_in_database))
+        .update_session_data(
+            &body.session_handle,
+            Value::Object(body.user_data_in_database),
+        )
         .await;
     reply(outcome)
 }

@@ -10,7 +10,8 @@ use serde_json::Value;
 pub struct Server {
     pub child: Child,
     pub url: String,
-    pub dir: tempfile::TempDir,
+    /// Holds the config and database until the server is dropped.
+    pub _dir: tempfile::TempDir,
     pub client: reqwest::Client,
     pub api_key: Option<String>,
 }
@@ -60,7 +61,7 @@ impl Server {
         let server = Server {
             child,
             url,
-            dir,
+            _dir: dir,
             client: reqwest::Client::new(),
             api_key: api_key.map(str::to_owned),
         };
@@ -83,7 +84,9 @@ impl Server {
     }
 
     fn with_headers(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let builder = builder.header("cdi-version", "5.4").header("rid", "session");
+        let builder = builder
+            .header("cdi-version", "5.4")
+            .header("rid", "session");
         match &self.api_key {
             Some(key) => builder.header("api-key", key),
             None => builder,
