@@ -33,6 +33,9 @@ struct Args {
     concurrency: usize,
 }
 
+/// One worker's (access token, newest refresh token) pairs.
+type WorkerTokens = tokio::sync::Mutex<Vec<(String, String)>>;
+
 struct Phase {
     name: &'static str,
     requests: usize,
@@ -162,7 +165,7 @@ async fn main() {
     );
 
     // Create: keep each worker's newest tokens for the later phases.
-    let tokens: Arc<Vec<tokio::sync::Mutex<Vec<(String, String)>>>> = Arc::new(
+    let tokens: Arc<Vec<WorkerTokens>> = Arc::new(
         (0..args.concurrency)
             .map(|_| tokio::sync::Mutex::new(Vec::new()))
             .collect(),
