@@ -82,3 +82,31 @@ impl IntoResponse for ApiError {
         (self.status(), Json(json!({ "message": self.to_string() }))).into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_unavailable_is_503_and_other_faults_500() {
+        let unavailable = SessionError::General(GeneralError::Store(StoreError::Unavailable(
+            "connection refused".to_owned(),
+        )));
+        assert_eq!(
+            ApiError::from_engine(unavailable).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let corrupt = SessionError::General(GeneralError::Store(StoreError::Corrupt(
+            "bad row".to_owned(),
+        )));
+        let error = ApiError::from_engine(corrupt);
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // The detail is logged, never sent.
+        assert!(!error.to_string().contains("bad row"));
+        let invalid = SessionError::General(GeneralError::InvalidArgument("sub".to_owned()));
+        assert_eq!(
+            ApiError::from_engine(invalid).status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -498,3 +498,39 @@ async fn sigterm_stops_gracefully() {
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn logs_never_contain_tokens() {
+    let mut server = Server::start_logging("", None, "trace").await;
+    let created = server.create("grace", json!({"secret": "payload-value"})).await;
+    let (_, refreshed) = server
+        .post(
+            "/recipe/session/refresh",
+            json!({"refreshToken": token(&created, "refreshToken"), "enableAntiCsrf": false,
+                   "useDynamicSigningKey": true}),
+        )
+        .await;
+    let (_, verified) = server
+        .post(
+            "/recipe/session/verify",
+            json!({"accessToken": token(&refreshed, "accessToken"), "doAntiCsrfCheck": false,
+                   "enableAntiCsrf": false, "checkDatabase": true}),
+        )
+        .await;
+    assert_eq!(verified["status"], "OK");
+    assert!(server.terminate().success());
+    let log = server.log();
+    let handle = created["session"]["handle"].as_str().unwrap();
+    assert!(log.contains(handle), "handles are logged:\n{log}");
+    for secret in [
+        token(&created, "accessToken"),
+        token(&created, "refreshToken"),
+        token(&refreshed, "accessToken"),
+        token(&refreshed, "refreshToken"),
+        "payload-value".to_owned(),
+    ] {
+        // The JWT signature part is the secret-looking tail; check the whole token and it.
+        let tail = secret.rsplit('.').next().unwrap();
+        assert!(!log.contains(&secret) && !log.contains(tail), "a token leaked:\n{log}");
+    }
+}

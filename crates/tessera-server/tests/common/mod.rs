@@ -24,6 +24,11 @@ impl Server {
     }
 
     pub async fn start_with(extra_yaml: &str, api_key: Option<&str>) -> Server {
+        Self::start_logging(extra_yaml, api_key, "warn").await
+    }
+
+    /// Starts with log filter `log`; stderr goes to `server.log` in the temp dir.
+    pub async fn start_logging(extra_yaml: &str, api_key: Option<&str>, log: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("tessera.yaml");
         let db: PathBuf = dir.path().join("tessera.db");
@@ -37,9 +42,9 @@ impl Server {
             .arg("--config")
             .arg(&config)
             .env_remove("TESSERA_PORT")
-            .env("TESSERA_LOG", "warn")
+            .env("TESSERA_LOG", log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
             .spawn()
             .unwrap();
         // The first stdout line names the bound address.
@@ -153,6 +158,11 @@ impl Server {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status"], "OK", "{body}");
         body
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("server.log")).unwrap()
     }
 
     /// Sends SIGTERM and waits (bounded) for the process to exit.
