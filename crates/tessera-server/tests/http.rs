@@ -502,7 +502,9 @@ async fn sigterm_stops_gracefully() {
 #[tokio::test]
 async fn logs_never_contain_tokens() {
     let mut server = Server::start_logging("", None, "trace").await;
-    let created = server.create("grace", json!({"secret": "payload-value"})).await;
+    let created = server
+        .create("grace", json!({"secret": "payload-value"}))
+        .await;
     let (_, refreshed) = server
         .post(
             "/recipe/session/refresh",
@@ -531,6 +533,55 @@ async fn logs_never_contain_tokens() {
     ] {
         // The JWT signature part is the secret-looking tail; check the whole token and it.
         let tail = secret.rsplit('.').next().unwrap();
-        assert!(!log.contains(&secret) && !log.contains(tail), "a token leaked:\n{log}");
+        assert!(
+            !log.contains(&secret) && !log.contains(tail),
+            "a token leaked:\n{log}"
+        );
     }
+}
+
+#[tokio::test]
+async fn prefixed_and_unprefixed_forms() {
+    let server = Server::start("").await;
+    let (status, created) = server
+        .post(
+            "/recipe/session",
+            json!({"userId": "hana", "userDataInJWT": {}, "userDataInDatabase": {},
+                   "enableAntiCsrf": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["session"]["tenantId"], "public");
+    let handle = created["session"]["handle"].as_str().unwrap();
+    let (_, info) = server
+        .get(&format!("/public/recipe/session?sessionHandle={handle}"))
+        .await;
+    assert_eq!(info["status"], "OK");
+    let (status, body) = server
+        .get(&format!("/other/recipe/session?sessionHandle={handle}"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // A static-key session gets an `s-` key.
+    let (_, created) = server
+        .post(
+            "/public/recipe/session",
+            json!({"userId": "hana", "userDataInJWT": {}, "userDataInDatabase": {},
+                   "enableAntiCsrf": false, "useDynamicSigningKey": false}),
+        )
+        .await;
+    let jwt = token(&created, "accessToken");
+    let (_, verified) = server
+        .post(
+            "/recipe/session/verify",
+            json!({"accessToken": jwt, "doAntiCsrfCheck": false, "enableAntiCsrf": false,
+                   "checkDatabase": false}),
+        )
+        .await;
+    assert_eq!(verified["status"], "OK", "{verified}");
+    let (_, jwks) = server.get("/.well-known/jwks.json").await;
+    assert!(jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kid"].as_str().unwrap().starts_with("s-")));
 }

@@ -9,6 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post, put};
 use axum::{middleware, Extension, Router};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
@@ -51,7 +52,16 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(Extension(BodyLimit(max_body_bytes)))
         .layer(middleware::from_fn(crate::observe::observe))
+        // Tessera's own code does not panic (clippy denies it), but a dependency might: answer
+        // 500 JSON instead of dropping the connection, and keep the count in the metrics.
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    tracing::error!("request handler panicked");
+    metrics::counter!("tessera_errors_total", "kind" => "panic").increment(1);
+    axum::response::IntoResponse::into_response(ApiError::Internal)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
