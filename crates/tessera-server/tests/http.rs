@@ -585,3 +585,45 @@ async fn prefixed_and_unprefixed_forms() {
         .iter()
         .any(|k| k["kid"].as_str().unwrap().starts_with("s-")));
 }
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests() {
+    use std::io::{Read, Write};
+
+    let mut server = Server::start("").await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let body = serde_json::to_vec(&json!({"userId": "ivan", "userDataInJWT": {},
+        "userDataInDatabase": {}, "enableAntiCsrf": false}))
+    .unwrap();
+    let (head, tail) = body.split_at(body.len() / 2);
+    // A request whose body is still arriving when SIGTERM comes.
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let request = format!(
+        "POST /public/recipe/session HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(head).unwrap();
+    stream.flush().unwrap();
+    // Make sure the server is reading this request before the signal: it has answered another
+    // request on a later connection.
+    let (status, _) = server.get("/hello").await;
+    assert_eq!(status, 200);
+    server.send_sigterm();
+    // Wait (bounded) until the server stops accepting connections: shutdown has begun.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(&address).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server kept accepting"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stream.write_all(tail).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"status\":\"OK\""), "{response}");
+    assert!(server.wait_exit().success());
+}
