@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 ///
 /// Run `tessera serve` and point a SuperTokens backend SDK (supertokens-node 24,
 /// supertokens-python 0.31) at it with `connectionURI: "http://127.0.0.1:3567"`.
+/// `tessera serve --help` lists every config key.
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, propagate_version = true)]
 pub struct Cli {
@@ -34,7 +35,7 @@ pub enum Command {
 /// Options of `tessera serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// YAML config file. Without one, every setting has its default (see below).
+    /// YAML config file (keys listed above). Without one, every setting has its default.
     #[arg(short, long, env = "TESSERA_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 }

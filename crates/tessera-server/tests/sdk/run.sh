@@ -63,10 +63,31 @@ export TESSERA_URL="$url" TESSERA_API_KEY="$api_key" TESSERA_GRACE_SECONDS=1
 failed=0
 
 echo "== supertokens-node 24.0.3"
-(cd "$here/node" && node --test --test-concurrency=1 session.test.js) || failed=1
+if ! (cd "$here/node" && node --test --test-concurrency=1 session.test.js) >"$work/node.out" 2>&1; then
+  failed=1
+fi
+cat "$work/node.out"
 
 echo "== supertokens-python 0.31.4"
-(cd "$here/python" && "$venv/bin/python" -m pytest -q -p no:cacheprovider test_session.py) || failed=1
+if ! (cd "$here/python" && "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider test_session.py) >"$work/python.out" 2>&1; then
+  failed=1
+fi
+cat "$work/python.out"
+
+# Counts from both runners; a suite that ran nothing or skipped anything is a failure.
+node_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)
+node_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)
+node_skip=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)
+count() { { grep -oE "[0-9]+ ($1)" "$2" || true; } | awk '{s+=$1} END {print s+0}'; }
+py_pass=$(count "passed" "$work/python.out")
+py_fail=$(count "failed|errors?" "$work/python.out")
+py_skip=$(count "skipped" "$work/python.out")
+node_pass=${node_pass:-0}; node_fail=${node_fail:-0}; node_skip=${node_skip:-0}
+py_fail=${py_fail:-0}
+if [[ $node_pass -eq 0 || $py_pass -eq 0 || $node_skip -ne 0 || $py_skip -ne 0 ]]; then
+  echo "FAILED: a suite ran no test or skipped some (node $node_pass passed/$node_skip skipped, python $py_pass passed/$py_skip skipped)"
+  failed=1
+fi
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "FAILED: tessera died during the tests"; cat "$work/server.log"; exit 1
@@ -76,6 +97,8 @@ if grep -q "panicked" "$work/server.log"; then
 fi
 if [[ $failed -ne 0 ]]; then
   echo "--- tessera log"; tail -n 50 "$work/server.log"
+  echo "sdk: $((node_pass + py_pass)) passed, $((node_fail + py_fail > 0 ? node_fail + py_fail : 1)) failed"
   echo "FAILED: SDK compatibility tests"; exit 1
 fi
 echo "SDK compatibility: all suites passed"
+echo "sdk: $((node_pass + py_pass)) passed, $((node_fail + py_fail)) failed"
