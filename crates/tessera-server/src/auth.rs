@@ -1,0 +1,51 @@
+//! The `api-key` and `cdi-version` checks in front of every core API route.
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tessera_core::constant_time_eq;
+
+use crate::error::ApiError;
+use crate::routes::meta::SUPPORTED_CDI_VERSIONS;
+use crate::state::AppState;
+
+/// Rejects requests without a configured API key (when keys are configured) and requests asking
+/// for a CDI version this server does not speak. Like SuperTokens core, the key is read from
+/// `api-key`, else from `Authorization` (`Bearer <key>` or the bare key). A missing `cdi-version`
+/// means "the newest", which is what `/apiversion` callers send.
+pub async fn check_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !state.api_keys.is_empty() && !has_valid_key(request.headers(), &state.api_keys) {
+        tracing::info!("request rejected: missing or invalid API key");
+        return ApiError::InvalidApiKey.into_response();
+    }
+    if let Some(version) = request.headers().get("cdi-version") {
+        let version = version.to_str().unwrap_or_default().trim();
+        if !SUPPORTED_CDI_VERSIONS.contains(&version) {
+            return ApiError::BadRequest(format!(
+                "cdi-version {version:?} not supported; this server speaks {SUPPORTED_CDI_VERSIONS:?}"
+            ))
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn has_valid_key(headers: &HeaderMap, keys: &[String]) -> bool {
+    let presented = headers
+        .get("api-key")
+        .or_else(|| headers.get(axum::http::header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+    let Some(presented) = presented else {
+        return false;
+    };
+    // Compare against every key so the time taken does not reveal which one nearly matched.
+    keys.iter()
+        .fold(false, |found, key| constant_time_eq(presented, key) | found)
+}

@@ -1,0 +1,87 @@
+//! Command line: `tessera serve [--config PATH]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Tessera: session management with SuperTokens-compatible tokens.
+///
+/// Run `tessera serve` and point a SuperTokens backend SDK (supertokens-node 24,
+/// supertokens-python 0.31) at it with `connectionURI: "http://127.0.0.1:3567"`.
+/// `tessera serve --help` lists every config key.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, propagate_version = true)]
+pub struct Cli {
+    /// Log filter, e.g. `info`, `debug`, `tessera=debug,warn` (env TESSERA_LOG).
+    #[arg(long, global = true, env = "TESSERA_LOG", default_value = "info")]
+    pub log: String,
+    /// Write logs as JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (SuperTokens Core Driver Interface 5.4).
+    #[command(long_about = SERVE_HELP)]
+    Serve(ServeArgs),
+}
+
+/// Options of `tessera serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// YAML config file (keys listed above). Without one, every setting has its default.
+    #[arg(short, long, env = "TESSERA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+const SERVE_HELP: &str = "\
+Start the HTTP server (SuperTokens Core Driver Interface 5.4).
+
+By default it listens on 127.0.0.1:3567 and keeps sessions in ./tessera.db (SQLite, created if
+missing). Stop it with Ctrl-C or SIGTERM: requests in flight are finished first.
+
+Config file keys (YAML; every key optional; units as in SuperTokens core):
+  host: 127.0.0.1                      interface to listen on
+  port: 3567                           TCP port (0 = any free port)
+  api_keys: \"key1,key2\"                require one of these in the `api-key` header (or a list)
+  access_token_validity: 3600          seconds
+  refresh_token_validity: 144000       minutes
+  access_token_dynamic_signing_key_update_interval: 168   hours
+  refresh_token_rotation_grace_period: 30                 seconds
+  sqlite_path: ./tessera.db            SQLite file
+  database_url: postgresql://...       another store (instead of sqlite_path)
+  database_pool_size: 10               connections, for database_url
+  max_body_bytes: 1048576              larger request bodies get 413
+  expiry_sweep_interval: 60            seconds between deletions of expired sessions
+
+Every key can be overridden by an environment variable TESSERA_<KEY IN CAPITALS>, e.g.
+TESSERA_PORT=4000 or TESSERA_API_KEYS=secret. Unknown keys and bad values stop start-up.
+
+Example:
+  printf 'port: 3567\\napi_keys: my-long-secret-key\\n' > tessera.yaml
+  tessera serve --config tessera.yaml";
+
+/// Logs go to stderr; stdout carries only the `listening on` line, for scripts.
+pub fn init_logging(cli: &Cli) {
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|error| {
+        eprintln!(
+            "tessera: bad log filter {:?} ({error}); using `info`",
+            cli.log
+        );
+        EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

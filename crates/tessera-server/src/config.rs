@@ -1,0 +1,452 @@
+//! Server configuration: a YAML file whose keys follow SuperTokens core's `config.yaml` (`spec.md`
+//! §5), each overridable by a `TESSERA_<KEY>` environment variable.
+//!
+//! Units are SuperTokens' own, so an existing core config carries over: seconds for
+//! `access_token_validity`, minutes for `refresh_token_validity`, hours for the signing-key interval.
+//! Unknown keys and bad values stop start-up, naming the key, because a typo that silently falls
+//! back to a default (say, a 100-day refresh token) is worse than a server that does not start.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_norway::Value;
+use tessera_core::SessionConfig;
+use tessera_store::StoreConfig;
+use thiserror::Error;
+
+/// Prefix of the environment variables that override file keys.
+pub const ENV_PREFIX: &str = "TESSERA_";
+
+/// Environment variables with the prefix that are not config keys (they are read by the CLI).
+const NON_KEY_ENV: [&str; 2] = ["TESSERA_CONFIG", "TESSERA_LOG"];
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not YAML, or a key is unknown or has a bad value.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (it names the key and line).
+        message: String,
+    },
+    /// An environment override has a bad value.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// Why its value is rejected.
+        message: String,
+    },
+    /// A value parsed but is out of range.
+    #[error("config key `{key}`: {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The keys a config file may contain. Every field is optional; defaults are in [`ServerConfig`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    port: Option<u16>,
+    host: Option<String>,
+    access_token_validity: Option<u64>,
+    refresh_token_validity: Option<u64>,
+    access_token_dynamic_signing_key_update_interval: Option<u64>,
+    refresh_token_rotation_grace_period: Option<u64>,
+    api_keys: Option<ApiKeys>,
+    database_url: Option<String>,
+    sqlite_path: Option<PathBuf>,
+    database_pool_size: Option<u32>,
+    max_body_bytes: Option<usize>,
+    expiry_sweep_interval: Option<u64>,
+}
+
+/// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
+const KEYS: [&str; 12] = [
+    "port",
+    "host",
+    "access_token_validity",
+    "refresh_token_validity",
+    "access_token_dynamic_signing_key_update_interval",
+    "refresh_token_rotation_grace_period",
+    "api_keys",
+    "database_url",
+    "sqlite_path",
+    "database_pool_size",
+    "max_body_bytes",
+    "expiry_sweep_interval",
+];
+
+/// `api_keys`: a comma-separated string (as in SuperTokens' config) or a YAML list.
+#[derive(Debug, Default, Clone)]
+struct ApiKeys(Vec<String>);
+
+impl<'de> Deserialize<'de> for ApiKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+        impl<'de> Visitor<'de> for KeysVisitor {
+            type Value = ApiKeys;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a comma-separated string of API keys or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<ApiKeys, E> {
+                Ok(ApiKeys(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                ))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ApiKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = seq.next_element::<String>()? {
+                    let key = key.trim().to_owned();
+                    if !key.is_empty() {
+                        keys.push(key);
+                    }
+                }
+                Ok(ApiKeys(keys))
+            }
+        }
+        deserializer.deserialize_any(KeysVisitor)
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Interface to listen on (default `127.0.0.1`: nothing outside the machine can reach the
+    /// server until it is configured to).
+    pub host: String,
+    /// TCP port (default 3567, SuperTokens core's).
+    pub port: u16,
+    /// Accepted `api-key` values; empty means no key is required.
+    pub api_keys: Vec<String>,
+    /// Engine settings.
+    pub session: SessionConfig,
+    /// Where sessions live.
+    pub store: StoreConfig,
+    /// Largest request body accepted (default 1 MiB; CDI bodies are a few KiB).
+    pub max_body_bytes: usize,
+    /// How often expired sessions and keys are deleted.
+    pub expiry_sweep_interval: Duration,
+}
+
+impl ServerConfig {
+    /// Reads `path` (if given), applies `TESSERA_*` overrides from `env`, and validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut keys: BTreeMap<String, Value> = match path {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        // Check each file key on its own so that the error names it (serde's messages for a
+        // whole mapping give the type but not the key).
+        for (key, value) in &keys {
+            from_map(BTreeMap::from([(key.clone(), value.clone())])).map_err(|message| {
+                ConfigError::File {
+                    path: path.map(Path::to_path_buf).unwrap_or_default(),
+                    message: format!("key `{key}`: {message}"),
+                }
+            })?;
+        }
+        for (var, raw) in env {
+            let Some(key) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if NON_KEY_ENV.contains(&var.as_str()) {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            if !KEYS.contains(&key.as_str()) {
+                tracing::warn!(%var, "ignoring environment variable: not a Tessera config key");
+                continue;
+            }
+            let value = env_value(&key, &raw);
+            // Check the one value on its own so that the error names the variable.
+            let single = BTreeMap::from([(key.clone(), value.clone())]);
+            from_map(single).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?;
+            keys.insert(key, value);
+        }
+        let file = from_map(keys).map_err(|message| ConfigError::File {
+            path: path.map(Path::to_path_buf).unwrap_or_default(),
+            message,
+        })?;
+        Self::from_file_config(file)
+    }
+
+    fn from_file_config(file: FileConfig) -> Result<Self, ConfigError> {
+        let defaults = SessionConfig::default();
+        let positive = |key: &'static str, value: Option<u64>| match value {
+            Some(0) => Err(ConfigError::Invalid {
+                key,
+                message: "must be greater than 0".to_owned(),
+            }),
+            other => Ok(other),
+        };
+        let session = SessionConfig {
+            access_token_validity: positive("access_token_validity", file.access_token_validity)?
+                .map_or(defaults.access_token_validity, Duration::from_secs),
+            refresh_token_validity: positive(
+                "refresh_token_validity",
+                file.refresh_token_validity,
+            )?
+            .map_or(defaults.refresh_token_validity, |m| {
+                Duration::from_secs(m.saturating_mul(60))
+            }),
+            signing_key_update_interval: positive(
+                "access_token_dynamic_signing_key_update_interval",
+                file.access_token_dynamic_signing_key_update_interval,
+            )?
+            .map_or(defaults.signing_key_update_interval, |h| {
+                Duration::from_secs(h.saturating_mul(3600))
+            }),
+            refresh_token_rotation_grace_period: file.refresh_token_rotation_grace_period.map_or(
+                defaults.refresh_token_rotation_grace_period,
+                Duration::from_secs,
+            ),
+            ..defaults
+        };
+        let pool_size = match file.database_pool_size {
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    key: "database_pool_size",
+                    message: "must be greater than 0".to_owned(),
+                })
+            }
+            Some(n) => n,
+            None => 10,
+        };
+        let store = match (file.database_url, file.sqlite_path) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "database_url",
+                    message: "set either database_url or sqlite_path, not both".to_owned(),
+                })
+            }
+            (Some(url), None) => StoreConfig::from_url(&url, pool_size),
+            (None, Some(path)) => StoreConfig::Sqlite { path },
+            (None, None) => StoreConfig::default(),
+        };
+        let api_keys = file.api_keys.unwrap_or_default().0;
+        if let Some(bad) = api_keys
+            .iter()
+            .find(|k| k.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(ConfigError::Invalid {
+                key: "api_keys",
+                message: format!(
+                    "an API key contains whitespace ({} characters long)",
+                    bad.len()
+                ),
+            });
+        }
+        let max_body_bytes = match file.max_body_bytes {
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    key: "max_body_bytes",
+                    message: "must be greater than 0".to_owned(),
+                })
+            }
+            Some(n) => n,
+            None => 1024 * 1024,
+        };
+        let expiry_sweep_interval = positive("expiry_sweep_interval", file.expiry_sweep_interval)?
+            .map_or(Duration::from_secs(60), Duration::from_secs);
+        let host = file.host.unwrap_or_else(|| "127.0.0.1".to_owned());
+        if host.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "host",
+                message: "must not be empty".to_owned(),
+            });
+        }
+        Ok(Self {
+            host,
+            port: file.port.unwrap_or(3567),
+            api_keys,
+            session,
+            store,
+            max_body_bytes,
+            expiry_sweep_interval,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, Value>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file_error = |message: String| ConfigError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let value: Value = serde_norway::from_str(&text).map_err(|e| file_error(e.to_string()))?;
+    match value {
+        // An empty file (or one holding only comments) means "all defaults".
+        Value::Null => Ok(BTreeMap::new()),
+        Value::Mapping(mapping) => mapping
+            .into_iter()
+            .map(|(k, v)| match k {
+                Value::String(k) => Ok((k, v)),
+                other => Err(file_error(format!("keys must be strings, found {other:?}"))),
+            })
+            .collect(),
+        _ => Err(file_error(
+            "expected a mapping of keys to values at the top level".to_owned(),
+        )),
+    }
+}
+
+/// An environment value as YAML would read it, except for keys that are always strings (a
+/// database URL or path must not turn into a number or a boolean).
+fn env_value(key: &str, raw: &str) -> Value {
+    match key {
+        "host" | "database_url" | "sqlite_path" | "api_keys" => Value::String(raw.to_owned()),
+        _ => serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
+    }
+}
+
+fn from_map(keys: BTreeMap<String, Value>) -> Result<FileConfig, String> {
+    let mapping = keys
+        .into_iter()
+        .map(|(k, v)| (Value::String(k), v))
+        .collect();
+    serde_norway::from_value(Value::Mapping(mapping)).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(yaml: &str, env: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        let dir = tempfile::tempdir().map_err(|source| ConfigError::Read {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let path = dir.path().join("tessera.yaml");
+        std::fs::write(&path, yaml).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        ServerConfig::load(
+            Some(&path),
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+    }
+
+    #[test]
+    fn defaults_follow_supertokens() -> Result<(), ConfigError> {
+        let config = ServerConfig::load(None, Vec::new())?;
+        assert_eq!(config.port, 3567);
+        assert_eq!(config.host, "127.0.0.1");
+        assert!(config.api_keys.is_empty());
+        assert_eq!(config.store, StoreConfig::default());
+        assert_eq!(
+            config.session.refresh_token_validity,
+            Duration::from_secs(144_000 * 60)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn units_are_supertokens_units() -> Result<(), ConfigError> {
+        let config = load_str(
+            "access_token_validity: 60\nrefresh_token_validity: 10\n\
+             access_token_dynamic_signing_key_update_interval: 2\n\
+             refresh_token_rotation_grace_period: 1\napi_keys: \"k1, k2\"\n",
+            &[],
+        )?;
+        assert_eq!(
+            config.session.access_token_validity,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            config.session.refresh_token_validity,
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            config.session.signing_key_update_interval,
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            config.session.refresh_token_rotation_grace_period,
+            Duration::from_secs(1)
+        );
+        assert_eq!(config.api_keys, ["k1", "k2"]);
+        Ok(())
+    }
+
+    #[test]
+    fn env_overrides_file() -> Result<(), ConfigError> {
+        let config = load_str(
+            "port: 4000\napi_keys: [a, b]\n",
+            &[
+                ("TESSERA_PORT", "5000"),
+                ("TESSERA_SQLITE_PATH", "/tmp/x.db"),
+            ],
+        )?;
+        assert_eq!(config.port, 5000);
+        assert_eq!(config.api_keys, ["a", "b"]);
+        assert_eq!(
+            config.store,
+            StoreConfig::Sqlite {
+                path: PathBuf::from("/tmp/x.db")
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let error = load_str("prot: 1\n", &[])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("prot"), "{error}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let error = load_str("port: abc\n", &[])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("port"), "{error}");
+        let error = load_str("", &[("TESSERA_ACCESS_TOKEN_VALIDITY", "soon")])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("TESSERA_ACCESS_TOKEN_VALIDITY"), "{error}");
+        let error = load_str("access_token_validity: 0\n", &[])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("access_token_validity"), "{error}");
+    }
+}

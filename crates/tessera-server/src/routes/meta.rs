@@ -1,0 +1,81 @@
+//! Endpoints that are not about one session: version negotiation, health, keys, metrics, and the
+//! account-linking user lookup the SDKs make before every session creation.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::state::AppState;
+
+/// CDI versions this server speaks. supertokens-node 24 and supertokens-python 0.31 speak only 5.4.
+pub const SUPPORTED_CDI_VERSIONS: [&str; 1] = ["5.4"];
+
+/// `GET /hello`: liveness, plain text as SuperTokens core answers it.
+pub async fn hello() -> &'static str {
+    "Hello"
+}
+
+/// `GET /apiversion`: the SDKs pick the highest version both sides know.
+pub async fn api_version() -> Json<serde_json::Value> {
+    Json(json!({ "versions": SUPPORTED_CDI_VERSIONS }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdQuery {
+    #[allow(dead_code)] // required for the shape check; there is no user store to look it up in
+    user_id: String,
+}
+
+/// `GET /user/id`: Tessera keeps no users, so every id is unknown and the SDKs use the recipe
+/// user id as the session's user id. A 404 here would break every session creation.
+pub async fn user_id(QueryParams(_query): QueryParams<UserIdQuery>) -> Json<serde_json::Value> {
+    Json(json!({ "status": "UNKNOWN_USER_ID_ERROR" }))
+}
+
+/// `GET /.well-known/jwks.json`: public signing keys. Cacheable until the next dynamic key is
+/// due; SDKs refetch anyway when they meet an unknown `kid`.
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let jwks = state.sessions.jwks().await.map_err(ApiError::from_engine)?;
+    let interval_ms = i64::try_from(
+        state
+            .sessions
+            .config()
+            .signing_key_update_interval
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX)
+    .max(1);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let until_next_key_s = (interval_ms - now_ms.rem_euclid(interval_ms)) / 1000;
+    let max_age = until_next_key_s.clamp(1, 3600);
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            format!("max-age={max_age}, must-revalidate"),
+        )],
+        Json(jwks),
+    )
+        .into_response())
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => ApiError::NotFound("metrics are disabled".to_owned()).into_response(),
+    }
+}

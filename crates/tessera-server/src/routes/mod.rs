@@ -1,0 +1,73 @@
+//! The router: every CDI 5.4 session endpoint, plus the public endpoints.
+
+pub mod meta;
+mod revoke;
+mod session;
+mod update;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::routing::{get, post, put};
+use axum::{middleware, Extension, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::state::AppState;
+
+/// Builds the application. Core API routes are behind the API-key check; `/hello`, the JWKS and
+/// `/metrics` are not (SDKs fetch the JWKS without a key, as from SuperTokens core).
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let core_api = Router::new()
+        .route("/apiversion", get(meta::api_version))
+        .route("/user/id", get(meta::user_id))
+        .route("/recipe/session", post(session::create).get(session::info))
+        .route(
+            "/{tenant}/recipe/session",
+            post(session::create).get(session::info),
+        )
+        .route("/recipe/session/verify", post(session::verify))
+        .route("/recipe/session/refresh", post(session::refresh))
+        .route("/recipe/session/regenerate", post(session::regenerate))
+        .route("/recipe/session/remove", post(revoke::remove))
+        .route("/{tenant}/recipe/session/remove", post(revoke::remove))
+        .route("/recipe/session/user", get(revoke::handles_for_user))
+        .route(
+            "/{tenant}/recipe/session/user",
+            get(revoke::handles_for_user),
+        )
+        .route("/recipe/session/data", put(update::session_data))
+        .route("/recipe/jwt/data", put(update::access_token_payload))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::check_request,
+        ));
+    Router::new()
+        .route("/hello", get(meta::hello))
+        .route("/.well-known/jwks.json", get(meta::jwks))
+        .route("/metrics", get(meta::metrics))
+        .merge(core_api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(Extension(BodyLimit(max_body_bytes)))
+        .layer(middleware::from_fn(crate::observe::observe))
+        // Tessera's own code does not panic (clippy denies it), but a dependency might: answer
+        // 500 JSON instead of dropping the connection, and keep the count in the metrics.
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    tracing::error!("request handler panicked");
+    metrics::counter!("tessera_errors_total", "kind" => "panic").increment(1);
+    axum::response::IntoResponse::into_response(ApiError::Internal)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(uri.path().chars().take(200).collect())
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}

@@ -1,0 +1,98 @@
+//! Revoking sessions and listing a user's sessions.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::extract::{JsonBody, QueryParams};
+use crate::state::AppState;
+use crate::tenant::Tenant;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveRequest {
+    session_handles: Option<Vec<String>>,
+    user_id: Option<String>,
+    revoke_across_all_tenants: Option<bool>,
+    /// Without account linking every user is its own only account, so this changes nothing.
+    revoke_sessions_for_linked_accounts: Option<bool>,
+}
+
+/// `POST /<tenant>/recipe/session/remove`: by handles, or every session of a user.
+pub async fn remove(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<RemoveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let revoked = match (body.session_handles, body.user_id) {
+        (Some(handles), None) => {
+            if body.revoke_across_all_tenants.is_some()
+                || body.revoke_sessions_for_linked_accounts.is_some()
+            {
+                return Err(ApiError::BadRequest(
+                    "revokeAcrossAllTenants and revokeSessionsForLinkedAccounts apply only with userId"
+                        .to_owned(),
+                ));
+            }
+            state
+                .sessions
+                .revoke_multiple_sessions(&handles)
+                .await
+                .map_err(ApiError::from_engine)?
+        }
+        (None, Some(user_id)) => {
+            let across = body.revoke_across_all_tenants.unwrap_or(true);
+            let tenant_id = (!across).then(|| tenant.id());
+            state
+                .sessions
+                .revoke_all_sessions_for_user(&user_id, tenant_id)
+                .await
+                .map_err(ApiError::from_engine)?
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "use exactly one of userId or sessionHandles".to_owned(),
+            ))
+        }
+    };
+    tracing::info!(revoked = revoked.len(), "sessions revoked");
+    Ok(Json(
+        json!({ "status": "OK", "sessionHandlesRevoked": revoked }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandlesQuery {
+    user_id: String,
+    fetch_across_all_tenants: Option<String>,
+    #[allow(dead_code)] // no account linking: a user has no other accounts
+    fetch_sessions_for_all_linked_accounts: Option<String>,
+}
+
+/// `GET /<tenant>/recipe/session/user?userId=…`: handles of the user's live sessions.
+pub async fn handles_for_user(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    QueryParams(query): QueryParams<HandlesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let across = match query.fetch_across_all_tenants.as_deref() {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "fetchAcrossAllTenants must be true or false".to_owned(),
+            ))
+        }
+    };
+    let tenant_id = (!across).then(|| tenant.id());
+    let handles = state
+        .sessions
+        .get_all_session_handles_for_user(&query.user_id, tenant_id)
+        .await
+        .map_err(ApiError::from_engine)?;
+    Ok(Json(json!({ "status": "OK", "sessionHandles": handles })))
+}

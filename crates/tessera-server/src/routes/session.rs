@@ -1,0 +1,243 @@
+//! Create, verify, refresh, regenerate and inspect one session.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tessera_core::{
+    AccessToken, AntiCsrfToken, KeyKind, NewSession, RefreshOptions, RefreshToken, SessionError,
+    VerifyOptions,
+};
+
+use crate::error::ApiError;
+use crate::extract::{JsonBody, QueryParams};
+use crate::state::AppState;
+use crate::tenant::Tenant;
+use crate::wire::{
+    custom_payload, NewTokensJson, SessionJson, SessionOkJson, StatusMessageJson, TheftSessionJson,
+};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRequest {
+    user_id: String,
+    #[serde(rename = "userDataInJWT")]
+    user_data_in_jwt: Map<String, Value>,
+    user_data_in_database: Map<String, Value>,
+    enable_anti_csrf: bool,
+    /// Optional as in core: absent means dynamic keys.
+    use_dynamic_signing_key: Option<bool>,
+}
+
+/// `POST /<tenant>/recipe/session`.
+pub async fn create(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<CreateRequest>,
+) -> Result<Response, ApiError> {
+    if body.user_id.is_empty() {
+        return Err(ApiError::BadRequest("userId must not be empty".to_owned()));
+    }
+    let key_kind = if body.use_dynamic_signing_key.unwrap_or(true) {
+        KeyKind::Dynamic
+    } else {
+        KeyKind::Static
+    };
+    let new = NewSession::new(body.user_id)
+        .tenant_id(tenant.id())
+        .access_token_payload(custom_payload(body.user_data_in_jwt))
+        .session_data(Value::Object(body.user_data_in_database))
+        .anti_csrf(body.enable_anti_csrf)
+        .key_kind(key_kind);
+    let tokens = state
+        .sessions
+        .create_new_session(new)
+        .await
+        .map_err(ApiError::from_engine)?;
+    metrics::counter!("tessera_sessions_created_total").increment(1);
+    tracing::info!(session_handle = %tokens.session.handle, "session created");
+    Ok(Json(NewTokensJson::from(tokens)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequest {
+    access_token: String,
+    anti_csrf_token: Option<String>,
+    do_anti_csrf_check: bool,
+    enable_anti_csrf: bool,
+    check_database: bool,
+}
+
+/// `POST /recipe/session/verify`.
+pub async fn verify(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<VerifyRequest>,
+) -> Result<Response, ApiError> {
+    let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
+    let options = VerifyOptions {
+        do_anti_csrf_check: body.enable_anti_csrf && body.do_anti_csrf_check,
+        check_database: body.check_database,
+    };
+    let outcome = state
+        .sessions
+        .get_session(
+            &AccessToken::new(body.access_token),
+            anti_csrf.as_ref(),
+            options,
+        )
+        .await;
+    let (label, response) = match outcome {
+        Ok(v) => (
+            "ok",
+            Json(SessionOkJson::new(
+                SessionJson::new(v.handle, v.user_id, v.tenant_id, v.access_token_payload),
+                v.new_access_token,
+            ))
+            .into_response(),
+        ),
+        Err(SessionError::TryRefreshToken { reason }) => (
+            "try_refresh_token",
+            Json(StatusMessageJson::try_refresh(reason)).into_response(),
+        ),
+        Err(SessionError::Unauthorised { reason, .. }) => (
+            "unauthorised",
+            Json(StatusMessageJson::unauthorised(reason)).into_response(),
+        ),
+        Err(SessionError::TokenTheftDetected { .. }) => (
+            "unauthorised",
+            Json(StatusMessageJson::unauthorised("session revoked")).into_response(),
+        ),
+        Err(error) => return Err(ApiError::from_engine(error)),
+    };
+    metrics::counter!("tessera_session_verifications_total", "outcome" => label).increment(1);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    refresh_token: String,
+    anti_csrf_token: Option<String>,
+    enable_anti_csrf: bool,
+    /// Accepted for shape compatibility; a session keeps the key family it was created with.
+    #[allow(dead_code)]
+    use_dynamic_signing_key: Option<bool>,
+}
+
+/// `POST /recipe/session/refresh`. A reused rotated token is reported as
+/// `TOKEN_THEFT_DETECTED`; the engine has revoked the session by then.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
+    let options = RefreshOptions {
+        check_anti_csrf: body.enable_anti_csrf,
+    };
+    let outcome = state
+        .sessions
+        .refresh_session_with(
+            &RefreshToken::new(body.refresh_token),
+            anti_csrf.as_ref(),
+            options,
+        )
+        .await;
+    let (label, response) = match outcome {
+        Ok(tokens) => {
+            tracing::debug!(session_handle = %tokens.session.handle, "session refreshed");
+            ("ok", Json(NewTokensJson::from(tokens)).into_response())
+        }
+        Err(SessionError::Unauthorised { reason, .. }) => (
+            "unauthorised",
+            Json(StatusMessageJson::unauthorised(reason)).into_response(),
+        ),
+        Err(SessionError::TryRefreshToken { reason }) => (
+            "unauthorised",
+            Json(StatusMessageJson::unauthorised(reason)).into_response(),
+        ),
+        Err(SessionError::TokenTheftDetected {
+            user_id,
+            session_handle,
+        }) => {
+            tracing::info!(%session_handle, "replied TOKEN_THEFT_DETECTED");
+            metrics::counter!("tessera_token_theft_detected_total").increment(1);
+            let session = TheftSessionJson {
+                handle: session_handle,
+                recipe_user_id: user_id.clone(),
+                user_id,
+            };
+            (
+                "theft",
+                Json(json!({ "status": "TOKEN_THEFT_DETECTED", "session": session }))
+                    .into_response(),
+            )
+        }
+        Err(error) => return Err(ApiError::from_engine(error)),
+    };
+    metrics::counter!("tessera_session_refreshes_total", "outcome" => label).increment(1);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegenerateRequest {
+    access_token: String,
+    #[serde(rename = "userDataInJWT")]
+    user_data_in_jwt: Option<Map<String, Value>>,
+}
+
+/// `POST /recipe/session/regenerate`: new payload, same token lifetime.
+pub async fn regenerate(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RegenerateRequest>,
+) -> Result<Response, ApiError> {
+    let outcome = state
+        .sessions
+        .regenerate_access_token(
+            &AccessToken::new(body.access_token),
+            body.user_data_in_jwt.map(custom_payload),
+        )
+        .await;
+    match outcome {
+        Ok(r) => Ok(Json(SessionOkJson::new(r.session.into(), r.access_token)).into_response()),
+        Err(SessionError::TryRefreshToken { reason })
+        | Err(SessionError::Unauthorised { reason, .. }) => {
+            Ok(Json(StatusMessageJson::unauthorised(reason)).into_response())
+        }
+        Err(error) => Err(ApiError::from_engine(error)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoQuery {
+    session_handle: String,
+}
+
+/// `GET /recipe/session?sessionHandle=…`. `expiry` is the session's (refresh) expiry.
+pub async fn info(
+    State(state): State<AppState>,
+    _tenant: Tenant,
+    QueryParams(query): QueryParams<InfoQuery>,
+) -> Result<Response, ApiError> {
+    match state.sessions.get_session_info(&query.session_handle).await {
+        Ok(info) => Ok(Json(json!({
+            "status": "OK",
+            "sessionHandle": info.handle,
+            "userId": info.user_id,
+            "recipeUserId": info.user_id,
+            "userDataInDatabase": info.session_data,
+            "userDataInJWT": info.access_token_payload,
+            "expiry": info.expiry,
+            "timeCreated": info.created_at,
+            "tenantId": info.tenant_id,
+        }))
+        .into_response()),
+        Err(SessionError::Unauthorised { .. }) => {
+            Ok(Json(StatusMessageJson::unauthorised("Session does not exist.")).into_response())
+        }
+        Err(error) => Err(ApiError::from_engine(error)),
+    }
+}

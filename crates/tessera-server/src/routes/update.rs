@@ -1,0 +1,65 @@
+//! Replacing a session's server-side data or its access-token payload.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tessera_core::SessionError;
+
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::state::AppState;
+use crate::wire::{custom_payload, ok, StatusMessageJson};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDataRequest {
+    session_handle: String,
+    user_data_in_database: Map<String, Value>,
+}
+
+/// `PUT /recipe/session/data`.
+pub async fn session_data(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<SessionDataRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = state
+        .sessions
+        .update_session_data(
+            &body.session_handle,
+            Value::Object(body.user_data_in_database),
+        )
+        .await;
+    reply(outcome)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayloadRequest {
+    session_handle: String,
+    #[serde(rename = "userDataInJWT")]
+    user_data_in_jwt: Map<String, Value>,
+}
+
+/// `PUT /recipe/jwt/data`: the payload for access tokens minted from now on.
+pub async fn access_token_payload(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PayloadRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = state
+        .sessions
+        .update_access_token_payload(&body.session_handle, custom_payload(body.user_data_in_jwt))
+        .await;
+    reply(outcome)
+}
+
+fn reply(outcome: Result<(), SessionError>) -> Result<Json<Value>, ApiError> {
+    match outcome {
+        Ok(()) => Ok(Json(ok())),
+        Err(SessionError::Unauthorised { .. }) => Ok(Json(
+            serde_json::to_value(StatusMessageJson::unauthorised("Session does not exist."))
+                .map_err(|_| ApiError::Internal)?,
+        )),
+        Err(error) => Err(ApiError::from_engine(error)),
+    }
+}

@@ -1,0 +1,78 @@
+//! Start-up and shutdown: open the store, build the engine, serve until a signal.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use tessera_core::{Sessions, StoreError};
+use thiserror::Error;
+
+use crate::config::ServerConfig;
+use crate::routes;
+use crate::state::AppState;
+
+/// Why the server stopped with an error.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The store could not be opened (or migrated).
+    #[error("cannot open the session store: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// host:port.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
+    let store = tessera_store::open(&config.store).await?;
+    let sessions = Sessions::with_clock(
+        store,
+        config.session.clone(),
+        Arc::new(tessera_core::SystemClock),
+    );
+    let sweeper = sessions.spawn_expiry_sweeper(config.expiry_sweep_interval);
+    let state = AppState {
+        sessions,
+        api_keys: Arc::new(config.api_keys.clone()),
+        metrics: crate::observe::install_recorder(),
+    };
+    let app = routes::router(state, config.max_body_bytes);
+    let address = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        %local,
+        api_key_required = !config.api_keys.is_empty(),
+        store = store_kind(&config),
+        "tessera listening"
+    );
+    // One line on stdout so that scripts and tests can learn the port when it was 0.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "tessera listening on http://{local}");
+    let _ = stdout.flush();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(crate::shutdown::signal())
+        .await;
+    sweeper.abort();
+    tracing::info!("tessera stopped");
+    Ok(served?)
+}
+
+fn store_kind(config: &ServerConfig) -> &'static str {
+    match config.store {
+        tessera_store::StoreConfig::Sqlite { .. } => "sqlite",
+        tessera_store::StoreConfig::Url { .. } => "url",
+    }
+}

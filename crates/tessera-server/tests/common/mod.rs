@@ -1,0 +1,213 @@
+//! Starts the real `tessera` binary on a free port with a temporary SQLite file.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    /// Holds the config and database until the server is dropped.
+    pub _dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    pub api_key: Option<String>,
+}
+
+impl Server {
+    /// Starts `tessera serve` with `extra_yaml` appended to a config that sets port 0 and a temp
+    /// database, then waits until `/hello` answers.
+    pub async fn start(extra_yaml: &str) -> Server {
+        Self::start_with(extra_yaml, None).await
+    }
+
+    pub async fn start_with(extra_yaml: &str, api_key: Option<&str>) -> Server {
+        Self::start_logging(extra_yaml, api_key, "warn").await
+    }
+
+    /// Starts with log filter `log`; stderr goes to `server.log` in the temp dir.
+    pub async fn start_logging(extra_yaml: &str, api_key: Option<&str>, log: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("tessera.yaml");
+        let db: PathBuf = dir.path().join("tessera.db");
+        let mut yaml = format!("port: 0\nsqlite_path: {}\n{extra_yaml}", db.display());
+        if let Some(key) = api_key {
+            yaml.push_str(&format!("api_keys: {key}\n"));
+        }
+        std::fs::write(&config, yaml).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env_remove("TESSERA_PORT")
+            .env("TESSERA_LOG", log)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+            .spawn()
+            .unwrap();
+        // The first stdout line names the bound address.
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        });
+        let line = tokio::time::timeout(Duration::from_secs(60), line)
+            .await
+            .expect("server did not start within 60 s")
+            .unwrap()
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("tessera listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        let server = Server {
+            child,
+            url,
+            _dir: dir,
+            client: reqwest::Client::new(),
+            api_key: api_key.map(str::to_owned),
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// Polls `/hello` with a bounded number of tries.
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.client.get(format!("{}/hello", self.url)).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server never answered /hello");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn with_headers(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let builder = builder
+            .header("cdi-version", "5.4")
+            .header("rid", "session");
+        match &self.api_key {
+            Some(key) => builder.header("api-key", key),
+            None => builder,
+        }
+    }
+
+    /// POST or PUT JSON; returns status and parsed body.
+    pub async fn send(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .json(&body);
+        let response = self.with_headers(request).send().await.unwrap();
+        read(response).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send("POST", path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send("PUT", path, body).await
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
+        let request = self.client.get(format!("{}{path_and_query}", self.url));
+        let response = self.with_headers(request).send().await.unwrap();
+        read(response).await
+    }
+
+    /// A raw request, for malformed input.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .body(body);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn create(&self, user: &str, payload: Value) -> Value {
+        let (status, body) = self
+            .post(
+                "/public/recipe/session",
+                serde_json::json!({
+                    "userId": user,
+                    "userDataInJWT": payload,
+                    "userDataInDatabase": {"n": 1},
+                    "enableAntiCsrf": false,
+                    "useDynamicSigningKey": true,
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "OK", "{body}");
+        body
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("server.log")).unwrap()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.wait_exit()
+    }
+
+    pub fn send_sigterm(&self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    }
+
+    /// Waits (bounded) for the process to exit.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.unwrap();
+    if content_type.starts_with("application/json") {
+        (status, serde_json::from_str(&text).unwrap())
+    } else {
+        (status, Value::String(text))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

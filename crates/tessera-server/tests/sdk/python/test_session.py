@@ -1,0 +1,169 @@
+"""supertokens-python 0.31.4 (pinned in requirements.txt) driving a running `tessera serve`.
+
+TESSERA_URL (required), TESSERA_API_KEY and TESSERA_GRACE_SECONDS (the server's
+refresh_token_rotation_grace_period) come from run.sh. Uses the syncio API, no web framework.
+"""
+
+import os
+import time
+import uuid
+
+import pytest
+from supertokens_python import InputAppInfo, SupertokensConfig, init
+from supertokens_python.recipe import session as session_recipe
+from supertokens_python.recipe.session.exceptions import (
+    TokenTheftError,
+    UnauthorisedError,
+)
+from supertokens_python.recipe.session.syncio import (
+    create_new_session_without_request_response,
+    get_all_session_handles_for_user,
+    get_session_information,
+    get_session_without_request_response,
+    merge_into_access_token_payload,
+    refresh_session_without_request_response,
+    revoke_all_sessions_for_user,
+    revoke_multiple_sessions,
+    revoke_session,
+    update_session_data_in_database,
+)
+from supertokens_python.types.base import RecipeUserId
+
+CORE = os.environ["TESSERA_URL"]
+GRACE_S = float(os.environ.get("TESSERA_GRACE_SECONDS", "1"))
+
+init(
+    app_info=InputAppInfo(
+        app_name="tessera-sdk-test",
+        api_domain="http://localhost:3001",
+        website_domain="http://localhost:3000",
+    ),
+    framework="fastapi",
+    supertokens_config=SupertokensConfig(
+        connection_uri=CORE, api_key=os.environ.get("TESSERA_API_KEY")
+    ),
+    recipe_list=[session_recipe.init()],
+    mode="asgi",
+    telemetry=False,
+)
+
+
+def uid(name: str) -> str:
+    return f"{name}-{uuid.uuid4()}"
+
+
+def create(user_id: str, payload=None, data=None):
+    session = create_new_session_without_request_response(
+        "public", RecipeUserId(user_id), payload or {}, data or {}
+    )
+    return session, session.get_all_session_tokens_dangerously()
+
+
+def test_create_and_verify():
+    user_id = uid("alice")
+    session, tokens = create(user_id, {"role": "admin"}, {"cart": 1})
+    assert session.get_user_id() == user_id
+    assert session.get_recipe_user_id().get_as_string() == user_id
+    assert session.get_tenant_id() == "public"
+    assert session.get_access_token_payload()["role"] == "admin"
+
+    local = get_session_without_request_response(tokens["accessToken"])
+    assert local is not None and local.get_handle() == session.get_handle()
+    checked = get_session_without_request_response(
+        tokens["accessToken"], check_database=True
+    )
+    assert checked is not None and checked.get_handle() == session.get_handle()
+    assert checked.sync_get_session_data_from_database() == {"cart": 1}
+
+
+def test_refresh():
+    session, tokens = create(uid("bob"))
+    refreshed = refresh_session_without_request_response(tokens["refreshToken"])
+    new_tokens = refreshed.get_all_session_tokens_dangerously()
+    assert refreshed.get_handle() == session.get_handle()
+    assert new_tokens["refreshToken"] != tokens["refreshToken"]
+    verified = get_session_without_request_response(
+        new_tokens["accessToken"], check_database=True
+    )
+    assert verified is not None and verified.get_handle() == session.get_handle()
+
+
+def test_theft_detection():
+    user_id = uid("carol")
+    session, tokens = create(user_id)
+    rt0 = tokens["refreshToken"]
+    first = refresh_session_without_request_response(rt0)
+    second = refresh_session_without_request_response(
+        first.get_all_session_tokens_dangerously()["refreshToken"]
+    )
+    deadline = time.monotonic() + GRACE_S + 1.1
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(TokenTheftError) as theft:
+        refresh_session_without_request_response(rt0)
+    assert theft.value.session_handle == session.get_handle()
+    assert theft.value.user_id == user_id
+    assert theft.value.recipe_user_id.get_as_string() == user_id
+    with pytest.raises(UnauthorisedError):
+        refresh_session_without_request_response(
+            second.get_all_session_tokens_dangerously()["refreshToken"]
+        )
+    assert get_session_information(session.get_handle()) is None
+
+
+def test_revoke_and_list():
+    user_id = uid("dave")
+    handles = sorted(create(user_id)[0].get_handle() for _ in range(3))
+    assert sorted(get_all_session_handles_for_user(user_id)) == handles
+    assert sorted(get_all_session_handles_for_user(user_id, True, "public")) == handles
+    assert revoke_session(handles[0]) is True
+    assert revoke_session(handles[0]) is False
+    assert revoke_multiple_sessions([handles[1]]) == [handles[1]]
+    assert revoke_all_sessions_for_user(user_id) == [handles[2]]
+    assert get_all_session_handles_for_user(user_id) == []
+    last = create(user_id)[0].get_handle()
+    assert revoke_all_sessions_for_user(user_id, True, "public") == [last]
+
+
+def test_revoked_session_fails_database_check():
+    session, tokens = create(uid("erin"))
+    assert revoke_session(session.get_handle())
+    with pytest.raises(UnauthorisedError):
+        get_session_without_request_response(tokens["accessToken"], check_database=True)
+
+
+def test_data_and_payload_updates():
+    user_id = uid("frank")
+    session, tokens = create(user_id, {"role": "user"}, {"n": 1})
+    handle = session.get_handle()
+    assert update_session_data_in_database(handle, {"n": 2}) is True
+    assert merge_into_access_token_payload(handle, {"plan": "pro"}) is True
+    info = get_session_information(handle)
+    assert info is not None
+    assert info.session_handle == handle
+    assert info.user_id == user_id
+    assert info.recipe_user_id.get_as_string() == user_id
+    assert info.tenant_id == "public"
+    assert info.session_data_in_database == {"n": 2}
+    assert info.custom_claims_in_access_token_payload["plan"] == "pro"
+    assert info.custom_claims_in_access_token_payload["role"] == "user"
+    now_ms = time.time() * 1000
+    assert info.expiry > now_ms and info.time_created <= now_ms
+
+    checked = get_session_without_request_response(
+        tokens["accessToken"], check_database=True
+    )
+    assert checked is not None
+    assert checked.get_access_token_payload()["plan"] == "pro"
+
+    live = get_session_without_request_response(tokens["accessToken"])
+    assert live is not None
+    live.sync_merge_into_access_token_payload({"theme": "dark"})
+    assert live.get_access_token_payload()["theme"] == "dark"
+    again = get_session_without_request_response(
+        live.get_all_session_tokens_dangerously()["accessToken"]
+    )
+    assert again is not None and again.get_access_token_payload()["theme"] == "dark"
+
+    assert update_session_data_in_database("no-such-handle", {}) is False
+    assert get_session_information("no-such-handle") is None
