@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. The PostgreSQL and MySQL suites run when
-# TESSERA_TEST_POSTGRES_URL / TESSERA_TEST_MYSQL_URL are set and report themselves skipped otherwise
-# (.ci/run sets both). PROPTEST_CASES sets the model test's schedule count (default 10000).
+# Runs every test of the workspace, then the real SuperTokens backend SDKs against `tessera serve`.
+# The PostgreSQL and MySQL suites run when TESSERA_TEST_POSTGRES_URL / TESSERA_TEST_MYSQL_URL are set
+# and report themselves skipped otherwise (.ci/run sets both and forbids skipping).
+# PROPTEST_CASES sets the rotation model test's schedule count (default 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-features
+
+# Installs supertokens-node 24.0.3 and supertokens-python 0.31.4 (pinned) on first use.
+bash crates/tessera-server/tests/sdk/run.sh

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use crate::error::GeneralError;
 
-/// Claim names Tessera sets itself; a custom payload may not use them.
-pub const RESERVED_CLAIMS: [&str; 10] = [
+/// Claim names Tessera sets itself; a custom payload may not use them. `iss` is not among them: the
+/// SuperTokens backend SDKs put their API domain there in every session's payload.
+pub const RESERVED_CLAIMS: [&str; 9] = [
     "sub",
     "exp",
     "iat",
@@ -15,7 +16,6 @@ pub const RESERVED_CLAIMS: [&str; 10] = [
     "refreshTokenHash1",
     "parentRefreshTokenHash1",
     "antiCsrfToken",
-    "iss",
     "tId",
     "rsub",
 ];
@@ -49,9 +49,6 @@ pub struct AccessTokenClaims {
     /// Recipe user id (the user id, until account linking exists).
     #[serde(rename = "rsub")]
     pub recipe_user_id: String,
-    /// Issuer, when configured.
-    #[serde(rename = "iss", skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
     /// Custom claims, at the top level of the token.
     #[serde(flatten)]
     pub payload: Map<String, Value>,
@@ -86,7 +83,7 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireClaims, A::Error> {
         let (mut sub, mut exp, mut iat, mut handle, mut hash1, mut tenant, mut rsub) =
             (None, None, None, None, None, None, None);
-        let (mut parent, mut anti_csrf, mut issuer) = (None, None, None);
+        let (mut parent, mut anti_csrf) = (None, None);
         let mut payload = Map::new();
         let mut mistyped = false;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
@@ -108,7 +105,6 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
                 "antiCsrfToken" => {
                     mistyped |= anti_csrf.replace(map.next_value::<Value>()?).is_some()
                 }
-                "iss" => mistyped |= issuer.replace(map.next_value::<Value>()?).is_some(),
                 _ => {
                     payload.insert(key.into_owned(), map.next_value()?);
                 }
@@ -138,7 +134,6 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
                 anti_csrf_token: nullable(anti_csrf)?,
                 tenant_id: text(tenant)?,
                 recipe_user_id: text(rsub)?,
-                issuer: nullable(issuer)?,
                 payload,
             })
         })();

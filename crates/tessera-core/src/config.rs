@@ -71,8 +71,6 @@ pub struct SessionConfig {
     pub anti_csrf: bool,
     /// Revoke the session when theft is detected (default true). The 2020 libraries only reported it.
     pub revoke_on_theft: bool,
-    /// `iss` claim of access tokens, if any.
-    pub issuer: Option<String>,
     /// At most one signing-key reload from the store per this period when an unknown `kid` arrives
     /// (default 1 s), so a flood of forged tokens cannot load the database.
     pub unknown_kid_reload_interval: Duration,
@@ -89,7 +87,6 @@ impl Default for SessionConfig {
             default_key_kind: KeyKind::Dynamic,
             anti_csrf: false,
             revoke_on_theft: true,
-            issuer: None,
             unknown_kid_reload_interval: Duration::from_secs(1),
         }
     }

@@ -538,7 +538,6 @@ impl Sessions {
             anti_csrf_token: anti_csrf.map(|t| t.expose().to_owned()),
             tenant_id: session.tenant_id.clone(),
             recipe_user_id: session.user_id.clone(),
-            issuer: inner.config.issuer.clone(),
             payload: session.access_token_payload.clone(),
         };
         Ok(Issued {

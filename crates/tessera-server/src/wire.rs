@@ -7,19 +7,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tessera_core::{AccessToken, Issued, RefreshToken, SessionSummary, SessionTokens};
 
-/// Claims the SDKs put into `userDataInJWT` that Tessera's engine sets itself. SDKs add `iss`
-/// (their API domain) to every new session's payload; the engine reserves `iss` for its own
-/// issuer setting, so the server drops it rather than refuse every SDK's session.
-const SDK_ADDED_CLAIMS: [&str; 1] = ["iss"];
-
-/// Removes the claims SDKs add that the engine does not accept in a custom payload.
-pub fn custom_payload(mut payload: Map<String, Value>) -> Map<String, Value> {
-    for claim in SDK_ADDED_CLAIMS {
-        payload.remove(claim);
-    }
-    payload
-}
-
 /// `session` in create / verify / refresh / regenerate replies.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -14,9 +14,7 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::tenant::Tenant;
-use crate::wire::{
-    custom_payload, NewTokensJson, SessionJson, SessionOkJson, StatusMessageJson, TheftSessionJson,
-};
+use crate::wire::{NewTokensJson, SessionJson, SessionOkJson, StatusMessageJson, TheftSessionJson};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,7 +44,7 @@ pub async fn create(
     };
     let new = NewSession::new(body.user_id)
         .tenant_id(tenant.id())
-        .access_token_payload(custom_payload(body.user_data_in_jwt))
+        .access_token_payload(body.user_data_in_jwt)
         .session_data(Value::Object(body.user_data_in_database))
         .anti_csrf(body.enable_anti_csrf)
         .key_kind(key_kind);
@@ -195,10 +193,7 @@ pub async fn regenerate(
 ) -> Result<Response, ApiError> {
     let outcome = state
         .sessions
-        .regenerate_access_token(
-            &AccessToken::new(body.access_token),
-            body.user_data_in_jwt.map(custom_payload),
-        )
+        .regenerate_access_token(&AccessToken::new(body.access_token), body.user_data_in_jwt)
         .await;
     match outcome {
         Ok(r) => Ok(Json(SessionOkJson::new(r.session.into(), r.access_token)).into_response()),

@@ -9,7 +9,7 @@ use tessera_core::SessionError;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::state::AppState;
-use crate::wire::{custom_payload, ok, StatusMessageJson};
+use crate::wire::{ok, StatusMessageJson};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,7 +48,7 @@ pub async fn access_token_payload(
 ) -> Result<Json<Value>, ApiError> {
     let outcome = state
         .sessions
-        .update_access_token_payload(&body.session_handle, custom_payload(body.user_data_in_jwt))
+        .update_access_token_payload(&body.session_handle, body.user_data_in_jwt)
         .await;
     reply(outcome)
 }

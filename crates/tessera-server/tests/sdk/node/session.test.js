@@ -57,6 +57,8 @@ test("create and verify locally (JWKS) and with checkDatabase", async () => {
 
   const local = await Session.getSessionWithoutRequestResponse(tokens.accessToken);
   assert.equal(local.getHandle(), session.getHandle());
+  // The SDK puts its API domain in `iss`; it must reach the signed token unchanged.
+  assert.match(String(local.getAccessTokenPayload().iss), /^http:\/\/localhost:3001/);
   assert.equal(local.getUserId(), userId);
   const checked = await Session.getSessionWithoutRequestResponse(tokens.accessToken, undefined, {
     checkDatabase: true,
