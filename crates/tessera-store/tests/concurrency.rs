@@ -97,7 +97,7 @@ async fn sixty_four_tabs_refreshing_at_once() {
         .unwrap();
     // A committed token follows whichever of its lineage parent or presented-from token was
     // current when it was committed: the longest path back must visit every committed token.
-    let chain = longest_chain(&committed, &current, &mut HashMap::new());
+    let chain = common::longest_chain(&committed, &current, &mut HashMap::new());
     assert_eq!(
         chain,
         committed.len(),
@@ -107,27 +107,4 @@ async fn sixty_four_tabs_refreshing_at_once() {
         "{TASKS} tasks, {total} refreshes, {} committed tokens, no theft",
         committed.len()
     );
-}
-
-fn longest_chain(
-    committed: &HashMap<String, (Option<String>, Option<String>)>,
-    from: &str,
-    memo: &mut HashMap<String, usize>,
-) -> usize {
-    if let Some(known) = memo.get(from) {
-        return *known;
-    }
-    let (parent, presented) = committed
-        .get(from)
-        .expect("only committed tokens are visited");
-    let longest = [parent, presented]
-        .into_iter()
-        .flatten()
-        .filter(|candidate| committed.contains_key(*candidate))
-        .map(|candidate| longest_chain(committed, candidate, memo))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    memo.insert(from.to_owned(), longest);
-    longest
 }

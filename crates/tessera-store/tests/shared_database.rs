@@ -138,7 +138,7 @@ impl Jar {
     }
 }
 
-type Committed = HashMap<String, (Option<String>, Option<String>)>;
+use common::Committed;
 
 async fn open(url: &str, clock: Arc<dyn Clock>) -> Sessions {
     let store = tessera_store::open(&tessera_store::StoreConfig::from_url(url, 8))
@@ -276,7 +276,7 @@ async fn two_processes_refreshing_one_session() {
             .unwrap()
             .unwrap()
             .current_hash2;
-        let chain = longest_chain(&committed, &current, &mut HashMap::new());
+        let chain = common::longest_chain(&committed, &current, &mut HashMap::new());
         assert_eq!(
             chain,
             committed.len(),
@@ -327,23 +327,4 @@ async fn two_processes_due_for_rotation_create_one_key() {
                 .expect("token signed by the one stored key");
         }
     }
-}
-
-fn longest_chain(committed: &Committed, from: &str, memo: &mut HashMap<String, usize>) -> usize {
-    if let Some(known) = memo.get(from) {
-        return *known;
-    }
-    let (parent, presented) = committed
-        .get(from)
-        .expect("only committed tokens are visited");
-    let longest = [parent, presented]
-        .into_iter()
-        .flatten()
-        .filter(|candidate| committed.contains_key(*candidate))
-        .map(|candidate| longest_chain(committed, candidate, memo))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    memo.insert(from.to_owned(), longest);
-    longest
 }

@@ -64,6 +64,24 @@ pub(crate) fn is_conflict(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Runs one transaction attempt, again when the database aborted it to resolve a conflict (the
+/// decision inside is a pure function of what the attempt reads, so a rerun is safe).
+pub(crate) async fn retry_on_conflict<T, Attempt, Outcome>(
+    mut attempt_once: Attempt,
+) -> Result<T, StoreError>
+where
+    Attempt: FnMut() -> Outcome,
+    Outcome: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match attempt_once().await {
+            Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => attempt += 1,
+            result => return result.map_err(store_error),
+        }
+    }
+}
+
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
@@ -91,9 +109,7 @@ macro_rules! sqlx_store {
             StoreError, StoredSigningKey, UnixMillis,
         };
 
-        use super::{
-            decode_json, encode_json, is_conflict, store_error, ACQUIRE_TIMEOUT, CONFLICT_ATTEMPTS,
-        };
+        use super::{decode_json, encode_json, retry_on_conflict, store_error, ACQUIRE_TIMEOUT};
 
         type Pool = sqlx::Pool<$database>;
         type DbRow = <$database as sqlx::Database>::Row;
@@ -456,15 +472,7 @@ macro_rules! sqlx_store {
             }
 
             async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-                let mut attempt = 1;
-                loop {
-                    match self.try_refresh(&request).await {
-                        Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
-                            attempt += 1;
-                        }
-                        result => return result.map_err(store_error),
-                    }
-                }
+                retry_on_conflict(|| self.try_refresh(&request)).await
             }
 
             async fn record_token_use(
@@ -473,15 +481,7 @@ macro_rules! sqlx_store {
                 hash2: &str,
                 now: UnixMillis,
             ) -> Result<bool, StoreError> {
-                let mut attempt = 1;
-                loop {
-                    match self.try_record_token_use(session_handle, hash2, now).await {
-                        Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
-                            attempt += 1;
-                        }
-                        result => return result.map_err(store_error),
-                    }
-                }
+                retry_on_conflict(|| self.try_record_token_use(session_handle, hash2, now)).await
             }
 
             async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {

@@ -370,3 +370,32 @@ pub fn mysql_url_for(url: &str, database: &str) -> String {
     };
     format!("{server}/{database}{query}")
 }
+
+/// Committed tokens of a session: hash2 → (lineage parent, presented-from).
+pub type Committed = std::collections::HashMap<String, (Option<String>, Option<String>)>;
+
+/// Length of the longest path of committed tokens back from `from`. A committed token follows
+/// whichever of its lineage parent or presented-from token was current when it was committed, so
+/// the committed tokens form one chain exactly when this equals their number.
+pub fn longest_chain(
+    committed: &Committed,
+    from: &str,
+    memo: &mut std::collections::HashMap<String, usize>,
+) -> usize {
+    if let Some(known) = memo.get(from) {
+        return *known;
+    }
+    let (parent, presented) = committed
+        .get(from)
+        .expect("only committed tokens are visited");
+    let longest = [parent, presented]
+        .into_iter()
+        .flatten()
+        .filter(|candidate| committed.contains_key(*candidate))
+        .map(|candidate| longest_chain(committed, candidate, memo))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    memo.insert(from.to_owned(), longest);
+    longest
+}
