@@ -5,6 +5,7 @@
 //!   Rejections are the exact responses the SDK reacts to (refresh, log out, invalid claim).
 //! - [`Tessera::create_new_session`] starts a session in your login handler.
 //! - [`Tessera::router`] serves `POST /auth/session/refresh` and `POST /auth/signout`.
+//! - [`cors_layer`] admits a website on another origin.
 //!
 //! ```no_run
 //! use axum::{http::HeaderMap, routing::{get, post}, Json, Router};
@@ -43,6 +44,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod cors;
 mod error;
 mod extractor;
 mod front_token;
@@ -51,6 +53,7 @@ mod state;
 mod transport;
 
 pub use config::{AntiCsrfMode, SameSite, SessionLayerConfig};
+pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
 pub use error::{Error, ErrorKind};
 pub use extractor::Session;
 pub use state::Tessera;

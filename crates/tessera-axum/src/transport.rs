@@ -67,18 +67,27 @@ pub(crate) struct Presented {
     pub transport: Transport,
 }
 
-/// The `Authorization: Bearer` token, if any (header mode), else the named cookie.
+/// The request's token: the `Authorization: Bearer` one (header mode) or the named cookie. When
+/// both are present the SDK's `st-auth-mode` decides, so that an app's own `Authorization` header
+/// does not shadow a cookie session; without it the bearer token wins, as the SDK sends one only
+/// in header mode.
 pub(crate) fn read_token(headers: &HeaderMap, cookie_name: &str) -> Option<Presented> {
-    if let Some(token) = bearer(headers) {
-        return Some(Presented {
+    let from_bearer = || {
+        bearer(headers).map(|token| Presented {
             token,
             transport: Transport::Header,
-        });
+        })
+    };
+    let from_cookie = || {
+        read_cookie(headers, cookie_name).map(|token| Presented {
+            token,
+            transport: Transport::Cookie,
+        })
+    };
+    match headers.get(AUTH_MODE_HEADER).map(HeaderValue::as_bytes) {
+        Some(b"cookie") => from_cookie().or_else(from_bearer),
+        _ => from_bearer().or_else(from_cookie),
     }
-    read_cookie(headers, cookie_name).map(|token| Presented {
-        token,
-        transport: Transport::Cookie,
-    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -294,6 +303,12 @@ mod tests {
         let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
         assert_eq!(p, Some(("c".to_owned(), Transport::Cookie)));
         h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
+        assert_eq!(p, Some(("b".to_owned(), Transport::Header)));
+        h.insert(AUTH_MODE_HEADER, HeaderValue::from_static("cookie"));
+        let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
+        assert_eq!(p, Some(("c".to_owned(), Transport::Cookie)));
+        h.remove(COOKIE);
         let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
         assert_eq!(p, Some(("b".to_owned(), Transport::Header)));
     }
