@@ -40,6 +40,7 @@ pub struct SessionLayerConfig {
     same_site: SameSite,
     session_expired_status: StatusCode,
     anti_csrf: Option<AntiCsrfMode>,
+    check_database: bool,
 }
 
 impl Default for SessionLayerConfig {
@@ -51,6 +52,7 @@ impl Default for SessionLayerConfig {
             same_site: SameSite::Lax,
             session_expired_status: StatusCode::UNAUTHORIZED,
             anti_csrf: None,
+            check_database: false,
         }
     }
 }
@@ -98,6 +100,20 @@ impl SessionLayerConfig {
     pub fn anti_csrf(mut self, mode: AntiCsrfMode) -> Self {
         self.anti_csrf = Some(mode);
         self
+    }
+
+    /// Whether the extractor also asks the store that the session still exists (default false,
+    /// as node's `checkDatabase`). Off, a revoked session keeps working until its access token
+    /// expires, at no store cost; on, revocation takes effect at once for one store read per
+    /// request.
+    pub fn check_database(mut self, check: bool) -> Self {
+        self.check_database = check;
+        self
+    }
+
+    /// Whether protected routes read the store.
+    pub fn checks_database(&self) -> bool {
+        self.check_database
     }
 
     /// The base path, without a trailing slash (empty for the root).

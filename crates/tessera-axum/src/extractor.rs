@@ -145,7 +145,7 @@ async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Err
     let anti_csrf = header_str(&parts.headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
     let options = VerifyOptions {
         do_anti_csrf_check: needs_csrf_proof && mode == AntiCsrfMode::ViaToken,
-        check_database: false,
+        check_database: config.checks_database(),
     };
     let access_token = AccessToken::new(presented.token);
     let verified = tessera
@@ -153,6 +153,9 @@ async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Err
         .get_session(&access_token, anti_csrf.as_ref(), options)
         .await
         .map_err(|e| Error::from_engine(e, config, ClearScope::Only(presented.transport)))?;
+    // With `check_database` the engine may re-sign the token when the stored payload changed;
+    // an extractor cannot add response headers, so the client gets the new payload on its next
+    // refresh (or through `update_access_token_payload`), while the handler already sees it.
     Ok(Some(Session {
         tessera: tessera.clone(),
         verified,

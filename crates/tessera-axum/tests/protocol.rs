@@ -795,3 +795,23 @@ async fn custom_base_path_and_domain() {
         .await;
     assert_eq!(resp.status, StatusCode::NOT_FOUND, "old path not served");
 }
+
+#[tokio::test]
+async fn revoked_session_works_until_expiry_unless_the_database_is_checked() {
+    for check in [false, true] {
+        let app = app(SessionLayerConfig::default().check_database(check));
+        let (client, _) = app.login(false).await;
+        let resp = app
+            .send(client.request(Method::POST, "/auth/signout"))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        if check {
+            assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(resp.body, json!({"message": "unauthorised"}));
+            resp.assert_cookies_cleared("/auth/session/refresh");
+        } else {
+            assert_eq!(resp.status, StatusCode::OK, "stateless verification");
+        }
+    }
+}
