@@ -1,0 +1,41 @@
+//! CORS for a website on another origin than the API (`frontend-protocol.md` §5): the SDK sends
+//! credentials, so the origin must be echoed exactly (never `*`), credentials allowed, the SDK's
+//! request headers allowed and its response headers exposed. Same-origin apps need none of this.
+
+use axum::http::{HeaderName, HeaderValue, Method};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Request headers the frontend SDK sends (plus `content-type` for JSON bodies).
+pub const SDK_REQUEST_HEADERS: [&str; 6] = [
+    "content-type",
+    "rid",
+    "fdi-version",
+    "anti-csrf",
+    "authorization",
+    "st-auth-mode",
+];
+
+/// Response headers the SDK must be able to read.
+pub const SDK_RESPONSE_HEADERS: [&str; 4] = [
+    "front-token",
+    "anti-csrf",
+    "st-access-token",
+    "st-refresh-token",
+];
+
+/// A CORS layer admitting exactly `origins` (e.g. `http://localhost:3000`), with credentials.
+/// Add it outermost so that preflights are answered before the session extractor runs.
+pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(SDK_REQUEST_HEADERS.map(HeaderName::from_static))
+        .expose_headers(SDK_RESPONSE_HEADERS.map(HeaderName::from_static))
+}

@@ -1,0 +1,153 @@
+//! Errors of the HTTP layer and the exact responses the frontend SDK reacts to
+//! (`frontend-protocol.md` §5): the status decides whether it refreshes, and `front-token: remove`
+//! whether it forgets the session.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use tessera_core::SessionError;
+
+use crate::config::SessionLayerConfig;
+use crate::transport::{clear_headers, ClearScope, SessionHeaders};
+
+/// Why a session request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ErrorKind {
+    /// The access token is expired or invalid, or the anti-CSRF check failed: the client should
+    /// refresh and retry. Tokens are kept.
+    #[error("try refresh token: {0}")]
+    TryRefreshToken(&'static str),
+    /// No valid session; the user must sign in again.
+    #[error("unauthorised: {0}")]
+    Unauthorised(&'static str),
+    /// A rotated refresh token came back; the session has been revoked.
+    #[error("token theft detected for session {session_handle}")]
+    TokenTheftDetected {
+        /// The user whose session was stolen.
+        user_id: String,
+        /// The revoked session.
+        session_handle: String,
+    },
+    /// The session is valid but a claim the route needs is not satisfied.
+    #[error("invalid claim")]
+    InvalidClaim(Vec<Value>),
+    /// The engine failed (storage, keys): a server error.
+    #[error(transparent)]
+    Engine(SessionError),
+    /// A fault in this layer that no client input causes.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// A failed session request, carrying what its response needs: the configured session-expired
+/// status, and the clear headers when the client must drop its tokens. Implements
+/// [`IntoResponse`], so handlers can use `?`.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
+pub struct Error {
+    kind: ErrorKind,
+    expired_status: StatusCode,
+    clear: Option<SessionHeaders>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, config: &SessionLayerConfig) -> Self {
+        Self {
+            kind,
+            expired_status: config.expired_status(),
+            clear: None,
+        }
+    }
+
+    pub(crate) fn clearing(
+        kind: ErrorKind,
+        config: &SessionLayerConfig,
+        scope: ClearScope,
+    ) -> Self {
+        Self {
+            clear: Some(clear_headers(config, scope)),
+            ..Self::new(kind, config)
+        }
+    }
+
+    /// Maps an engine error: `Unauthorised{clear_tokens}` and theft clear the client's tokens in
+    /// `scope`; try-refresh keeps them.
+    pub(crate) fn from_engine(
+        err: SessionError,
+        config: &SessionLayerConfig,
+        scope: ClearScope,
+    ) -> Self {
+        match err {
+            SessionError::TryRefreshToken { reason } => {
+                Self::new(ErrorKind::TryRefreshToken(reason), config)
+            }
+            SessionError::Unauthorised {
+                clear_tokens,
+                reason,
+            } => {
+                let kind = ErrorKind::Unauthorised(reason);
+                if clear_tokens {
+                    Self::clearing(kind, config, scope)
+                } else {
+                    Self::new(kind, config)
+                }
+            }
+            SessionError::TokenTheftDetected {
+                user_id,
+                session_handle,
+            } => Self::clearing(
+                ErrorKind::TokenTheftDetected {
+                    user_id,
+                    session_handle,
+                },
+                config,
+                scope,
+            ),
+            other @ SessionError::General(_) => Self::new(ErrorKind::Engine(other), config),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Whether the response tells the client to drop its tokens.
+    pub fn clears_tokens(&self) -> bool {
+        self.clear.is_some()
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self.kind {
+            ErrorKind::TryRefreshToken(_) => {
+                (self.expired_status, json!({"message": "try refresh token"}))
+            }
+            ErrorKind::Unauthorised(_) => {
+                (StatusCode::UNAUTHORIZED, json!({"message": "unauthorised"}))
+            }
+            ErrorKind::TokenTheftDetected { .. } => (
+                StatusCode::UNAUTHORIZED,
+                json!({"message": "token theft detected"}),
+            ),
+            ErrorKind::InvalidClaim(errors) => (
+                StatusCode::FORBIDDEN,
+                json!({"message": "invalid claim", "claimValidationErrors": errors}),
+            ),
+            ErrorKind::Engine(_) | ErrorKind::Internal(_) => {
+                // The detail goes to the log only: it may name storage internals.
+                tracing::error!(error = %self.kind, "session request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"message": "internal error"}),
+                )
+            }
+        };
+        match self.clear {
+            Some(clear) => (status, clear, Json(body)).into_response(),
+            None => (status, Json(body)).into_response(),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The [`Session`] extractor: a handler that takes `Session` is protected, one that takes
+//! `Option<Session>` serves both visitors and signed-in users.
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::Method;
+use serde_json::{Map, Value};
+use tessera_core::{AccessToken, AntiCsrfToken, VerifiedSession, VerifyOptions};
+
+use crate::config::AntiCsrfMode;
+use crate::error::{Error, ErrorKind};
+use crate::state::Tessera;
+use crate::transport::{
+    clear_headers, header_str, read_token, token_headers, ClearScope, NewTokens, SessionHeaders,
+    Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, RID_HEADER,
+};
+
+/// A verified session. Verification reads only the signed access token, never the store, so
+/// protected routes cost no database round trip; the data methods do touch the store.
+#[derive(Debug)]
+pub struct Session {
+    tessera: Tessera,
+    verified: VerifiedSession,
+    access_token: AccessToken,
+    transport: Transport,
+}
+
+impl Session {
+    /// The user the session belongs to.
+    pub fn user_id(&self) -> &str {
+        &self.verified.user_id
+    }
+
+    /// The session's handle (stable across refreshes).
+    pub fn handle(&self) -> &str {
+        &self.verified.handle
+    }
+
+    /// The tenant.
+    pub fn tenant_id(&self) -> &str {
+        &self.verified.tenant_id
+    }
+
+    /// The custom claims of the access token.
+    pub fn access_token_payload(&self) -> &Map<String, Value> {
+        &self.verified.access_token_payload
+    }
+
+    /// Where the tokens came from; new tokens and clears go the same way.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The session's server-side data (reads the store).
+    pub async fn session_data(&self) -> Result<Value, Error> {
+        self.tessera
+            .sessions()
+            .get_session_data(self.handle())
+            .await
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// Replaces the session's server-side data.
+    pub async fn update_session_data(&self, data: Value) -> Result<(), Error> {
+        self.tessera
+            .sessions()
+            .update_session_data(self.handle(), data)
+            .await
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// Replaces the custom claims and re-signs the access token (same expiry). The client sees
+    /// the change only through the returned headers (new token and `front-token`), so put them
+    /// in the response.
+    pub async fn update_access_token_payload(
+        &mut self,
+        payload: Map<String, Value>,
+    ) -> Result<SessionHeaders, Error> {
+        let config = self.tessera.config();
+        let regenerated = self
+            .tessera
+            .sessions()
+            .regenerate_access_token(&self.access_token, Some(payload))
+            .await
+            .map_err(|e| self.engine_error(e))?;
+        let Some(access_token) = regenerated.access_token else {
+            return Err(Error::new(
+                ErrorKind::TryRefreshToken("access token expired"),
+                config,
+            ));
+        };
+        let headers = token_headers(
+            config,
+            self.transport,
+            &NewTokens {
+                user_id: &regenerated.session.user_id,
+                access_token: &access_token,
+                refresh_token: None,
+                anti_csrf: self.verified.anti_csrf_token.as_ref(),
+            },
+        )
+        .map_err(|kind| Error::new(kind, config))?;
+        self.verified.access_token_payload = regenerated.session.access_token_payload;
+        self.access_token = access_token.token;
+        Ok(headers)
+    }
+
+    /// Revokes the session and returns the headers that make the client forget it.
+    pub async fn revoke(&self) -> Result<SessionHeaders, Error> {
+        self.tessera
+            .sessions()
+            .revoke_session(self.handle())
+            .await
+            .map_err(|e| self.engine_error(e))?;
+        Ok(clear_headers(
+            self.tessera.config(),
+            ClearScope::Only(self.transport),
+        ))
+    }
+
+    fn engine_error(&self, err: tessera_core::SessionError) -> Error {
+        Error::from_engine(err, self.tessera.config(), ClearScope::Only(self.transport))
+    }
+}
+
+/// Verifies the request's access token; `Ok(None)` when it carries none.
+async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
+    let config = tessera.config();
+    let Some(presented) = read_token(&parts.headers, ACCESS_TOKEN_COOKIE) else {
+        return Ok(None);
+    };
+    // Browsers attach cookies to forged cross-site requests, never Authorization headers, and a
+    // GET must not change state; so only non-GET cookie requests need the CSRF proof.
+    let needs_csrf_proof = parts.method != Method::GET && presented.transport == Transport::Cookie;
+    let mode = config.anti_csrf_mode();
+    if needs_csrf_proof
+        && mode == AntiCsrfMode::ViaCustomHeader
+        && parts.headers.get(RID_HEADER).is_none()
+    {
+        return Err(Error::new(
+            ErrorKind::TryRefreshToken("missing rid header"),
+            config,
+        ));
+    }
+    let anti_csrf = header_str(&parts.headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
+    let options = VerifyOptions {
+        do_anti_csrf_check: needs_csrf_proof && mode == AntiCsrfMode::ViaToken,
+        check_database: config.checks_database(),
+    };
+    let access_token = AccessToken::new(presented.token);
+    let verified = tessera
+        .sessions()
+        .get_session(&access_token, anti_csrf.as_ref(), options)
+        .await
+        .map_err(|e| Error::from_engine(e, config, ClearScope::Only(presented.transport)))?;
+    // With `check_database` the engine may re-sign the token when the stored payload changed;
+    // an extractor cannot add response headers, so the client gets the new payload on its next
+    // refresh (or through `update_access_token_payload`), while the handler already sees it.
+    Ok(Some(Session {
+        tessera: tessera.clone(),
+        verified,
+        access_token,
+        transport: presented.transport,
+    }))
+}
+
+impl<S> FromRequestParts<S> for Session
+where
+    Tessera: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let tessera = Tessera::from_ref(state);
+        verify(&tessera, parts).await?.ok_or_else(|| {
+            // No token is not a broken session: nothing to clear.
+            Error::new(ErrorKind::Unauthorised("no access token"), tessera.config())
+        })
+    }
+}
+
+/// A request without an access token is a visitor (`None`); a request with a bad or expired one
+/// is still rejected, so the frontend refreshes instead of silently losing the session.
+impl<S> OptionalFromRequestParts<S> for Session
+where
+    Tessera: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
+        verify(&Tessera::from_ref(state), parts).await
+    }
+}

@@ -1,0 +1,63 @@
+//! Tessera sessions for axum, speaking what the SuperTokens frontend SDK (supertokens-website
+//! 20.1.x) expects of a backend (`shared/spec/frontend-protocol.md`).
+//!
+//! - [`Session`] is an extractor: a handler taking it is protected; `Option<Session>` is optional.
+//!   Rejections are the exact responses the SDK reacts to (refresh, log out, invalid claim).
+//! - [`Tessera::create_new_session`] starts a session in your login handler.
+//! - [`Tessera::router`] serves `POST /auth/session/refresh` and `POST /auth/signout`.
+//! - [`cors_layer`] admits a website on another origin.
+//!
+//! ```no_run
+//! use axum::{http::HeaderMap, routing::{get, post}, Json, Router};
+//! use serde_json::{json, Map, Value};
+//! use tessera_axum::{Error, Session, SessionLayerConfig, Tessera};
+//! use tessera_core::{SessionConfig, Sessions};
+//!
+//! async fn login(
+//!     axum::extract::State(t): axum::extract::State<Tessera>,
+//!     headers: HeaderMap,
+//! ) -> Result<impl axum::response::IntoResponse, Error> {
+//!     // Check the user's credentials here.
+//!     let tokens = t.create_new_session(&headers, "alice", Map::new(), Value::Null).await?;
+//!     Ok((tokens, Json(json!({"status": "OK"}))))
+//! }
+//!
+//! async fn me(session: Session) -> String {
+//!     session.user_id().to_owned()
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = tessera_store::SqliteStore::open("tessera.db").await?;
+//! let tessera = Tessera::new(Sessions::new(store, SessionConfig::default()), SessionLayerConfig::default());
+//! let app = Router::new()
+//!     .route("/login", post(login))
+//!     .route("/api/me", get(me))
+//!     .merge(tessera.router())
+//!     .with_state(tessera);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
+
+mod config;
+mod cors;
+mod error;
+mod extractor;
+mod front_token;
+mod routes;
+mod state;
+mod transport;
+
+pub use config::{AntiCsrfMode, SameSite, SessionLayerConfig};
+pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
+pub use error::{Error, ErrorKind};
+pub use extractor::Session;
+pub use state::Tessera;
+pub use transport::{
+    SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,
+    AUTH_MODE_HEADER, FRONT_TOKEN_HEADER, REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_HEADER, RID_HEADER,
+};

@@ -1,0 +1,102 @@
+//! The two routes the frontend SDK calls by itself: `POST {base}/session/refresh` and
+//! `POST {base}/signout`.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+use tessera_core::{AntiCsrfToken, RefreshOptions, RefreshToken};
+
+use crate::config::AntiCsrfMode;
+use crate::error::{Error, ErrorKind};
+use crate::extractor::Session;
+use crate::state::Tessera;
+use crate::transport::{
+    header_str, read_token, token_headers, ClearScope, NewTokens, Transport, ANTI_CSRF_HEADER,
+    REFRESH_TOKEN_COOKIE, RID_HEADER,
+};
+
+impl Tessera {
+    /// The refresh and signout routes under the configured base path, ready to `merge` into the
+    /// app's router whatever its state type.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let config = self.config();
+        Router::new()
+            .route(&config.refresh_path(), post(refresh))
+            .route(&config.signout_path(), post(signout))
+            .with_state(self.clone())
+    }
+}
+
+/// Rotates the refresh token. Every failure answers 401, which the SDK reads as "logged out";
+/// a 5xx would make it probe again before every request.
+async fn refresh(
+    State(tessera): State<Tessera>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Error> {
+    let config = tessera.config();
+    let Some(presented) = read_token(&headers, REFRESH_TOKEN_COOKIE) else {
+        // Includes a fresh browser's first probe: the SDK must learn there is no session, in
+        // whichever mode it runs.
+        return Err(Error::clearing(
+            ErrorKind::Unauthorised("no refresh token"),
+            config,
+            ClearScope::Both,
+        ));
+    };
+    let transport = presented.transport;
+    let cookie_mode = transport == Transport::Cookie;
+    let mode = config.anti_csrf_mode();
+    if cookie_mode && mode == AntiCsrfMode::ViaCustomHeader && headers.get(RID_HEADER).is_none() {
+        // A forged cross-site request must not be able to log the user out: keep the tokens.
+        return Err(Error::new(
+            ErrorKind::Unauthorised("missing rid header"),
+            config,
+        ));
+    }
+    let anti_csrf = header_str(&headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
+    let options = RefreshOptions {
+        check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
+    };
+    let tokens = tessera
+        .sessions()
+        .refresh_session_with(
+            &RefreshToken::new(presented.token),
+            anti_csrf.as_ref(),
+            options,
+        )
+        .await
+        .map_err(|e| match e {
+            // The refresh route has no "try again": anything but success is a lost session.
+            tessera_core::SessionError::TryRefreshToken { reason } => Error::clearing(
+                ErrorKind::Unauthorised(reason),
+                config,
+                ClearScope::Only(transport),
+            ),
+            other => Error::from_engine(other, config, ClearScope::Only(transport)),
+        })?;
+    let new_headers = token_headers(
+        config,
+        transport,
+        &NewTokens {
+            user_id: &tokens.session.user_id,
+            access_token: &tokens.access_token,
+            refresh_token: Some(&tokens.refresh_token),
+            anti_csrf: tokens.anti_csrf_token.as_ref(),
+        },
+    )
+    .map_err(|kind| Error::new(kind, config))?;
+    Ok((new_headers, Json(json!({}))))
+}
+
+/// Revokes the session. An expired access token earns "try refresh" first (the SDK refreshes and
+/// retries), so signout always revokes the session the client actually holds.
+async fn signout(session: Session) -> Result<impl IntoResponse, Error> {
+    let clear = session.revoke().await?;
+    Ok((clear, Json(json!({"status": "OK"}))))
+}

@@ -1,0 +1,94 @@
+//! [`Tessera`]: the engine and the HTTP settings, shared by the extractor, the routes and login
+//! handlers.
+
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use tessera_core::{NewSession, Sessions};
+
+use crate::config::{AntiCsrfMode, SessionLayerConfig};
+use crate::error::{Error, ErrorKind};
+use crate::transport::{token_headers, ClearScope, NewTokens, SessionHeaders, Transport};
+
+/// The session engine plus the HTTP settings. Cheap to clone (one `Arc`); use it as the router
+/// state, or as part of yours with `FromRef`.
+#[derive(Clone)]
+pub struct Tessera {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sessions: Sessions,
+    config: SessionLayerConfig,
+}
+
+impl std::fmt::Debug for Tessera {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tessera")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tessera {
+    /// Wraps an engine with HTTP settings.
+    pub fn new(sessions: Sessions, config: SessionLayerConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner { sessions, config }),
+        }
+    }
+
+    /// The engine, for calls this layer does not wrap (listing or revoking a user's sessions).
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
+    }
+
+    /// The HTTP settings.
+    pub fn config(&self) -> &SessionLayerConfig {
+        &self.inner.config
+    }
+
+    /// Starts a session for `user_id` in a login handler and returns the headers that hand its
+    /// tokens to the client: cookies, or `st-access-token`/`st-refresh-token` when the request
+    /// says `st-auth-mode: header`; always a `front-token`; an `anti-csrf` header in `ViaToken`
+    /// mode. Return them as a response part: `Ok((headers, Json(body)))`.
+    pub async fn create_new_session(
+        &self,
+        request_headers: &HeaderMap,
+        user_id: impl Into<String>,
+        access_token_payload: Map<String, Value>,
+        session_data: Value,
+    ) -> Result<SessionHeaders, Error> {
+        let config = self.config();
+        let new = NewSession::new(user_id)
+            .access_token_payload(access_token_payload)
+            .session_data(session_data)
+            .anti_csrf(config.anti_csrf_mode() == AntiCsrfMode::ViaToken);
+        let transport = Transport::requested(request_headers);
+        let tokens = self
+            .sessions()
+            .create_new_session(new)
+            .await
+            .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
+        token_headers(
+            config,
+            transport,
+            &NewTokens {
+                user_id: &tokens.session.user_id,
+                access_token: &tokens.access_token,
+                refresh_token: Some(&tokens.refresh_token),
+                anti_csrf: tokens.anti_csrf_token.as_ref(),
+            },
+        )
+        .map_err(|kind| Error::new(kind, config))
+    }
+
+    /// A 403 "invalid claim" rejection carrying the failed claims, for routes that check claims
+    /// of a valid session themselves.
+    pub fn invalid_claim(&self, claim_validation_errors: Vec<Value>) -> Error {
+        Error::new(
+            ErrorKind::InvalidClaim(claim_validation_errors),
+            self.config(),
+        )
+    }
+}

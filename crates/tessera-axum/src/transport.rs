@@ -1,0 +1,322 @@
+//! How tokens travel: cookies or the header mode, reading them from requests and writing (or
+//! clearing) them on responses exactly as `frontend-protocol.md` §5 describes.
+
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::{IntoResponseParts, ResponseParts};
+use cookie::time::{Duration as CookieDuration, OffsetDateTime};
+use cookie::{Cookie, Expiration};
+use std::convert::Infallible;
+use tessera_core::{AccessToken, AntiCsrfToken, Issued, RefreshToken};
+
+use crate::config::{AntiCsrfMode, SameSite, SessionLayerConfig};
+use crate::error::ErrorKind;
+use crate::front_token;
+
+/// The access-token cookie.
+pub const ACCESS_TOKEN_COOKIE: &str = "sAccessToken";
+/// The refresh-token cookie, sent only to the refresh route.
+pub const REFRESH_TOKEN_COOKIE: &str = "sRefreshToken";
+/// Header-mode access token (response).
+pub const ACCESS_TOKEN_HEADER: &str = "st-access-token";
+/// Header-mode refresh token (response).
+pub const REFRESH_TOKEN_HEADER: &str = "st-refresh-token";
+/// The frontend's view of the session (response); `remove` logs the frontend out.
+pub const FRONT_TOKEN_HEADER: &str = "front-token";
+/// The anti-CSRF token (both directions, `ViaToken` mode only).
+pub const ANTI_CSRF_HEADER: &str = "anti-csrf";
+/// The client's choice of transport for new sessions (request).
+pub const AUTH_MODE_HEADER: &str = "st-auth-mode";
+/// The recipe id the SDK puts on every request; `ViaCustomHeader` only checks it is present.
+pub const RID_HEADER: &str = "rid";
+
+/// Cross-origin frontends can read only the response headers they are told they may.
+const EXPOSED: &str = "front-token, anti-csrf, st-access-token, st-refresh-token";
+
+/// Where a request's tokens came from, and so where new ones go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `sAccessToken` / `sRefreshToken` HttpOnly cookies.
+    Cookie,
+    /// `Authorization: Bearer` in, `st-access-token` / `st-refresh-token` out.
+    Header,
+}
+
+impl Transport {
+    /// The transport for a new session: header mode only when the client asks for it, as the
+    /// frontend SDK sends `st-auth-mode` on every request and cookies are its default.
+    pub fn requested(headers: &HeaderMap) -> Self {
+        match headers.get(AUTH_MODE_HEADER).map(HeaderValue::as_bytes) {
+            Some(b"header") => Self::Header,
+            _ => Self::Cookie,
+        }
+    }
+}
+
+/// Which token stores a clear must empty: the request's transport when known, otherwise both,
+/// so that a frontend in either mode forgets its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClearScope {
+    Only(Transport),
+    Both,
+}
+
+/// A token read from a request, with where it came from.
+pub(crate) struct Presented {
+    pub token: String,
+    pub transport: Transport,
+}
+
+/// The request's token: the `Authorization: Bearer` one (header mode) or the named cookie. When
+/// both are present the SDK's `st-auth-mode` decides, so that an app's own `Authorization` header
+/// does not shadow a cookie session; without it the bearer token wins, as the SDK sends one only
+/// in header mode.
+pub(crate) fn read_token(headers: &HeaderMap, cookie_name: &str) -> Option<Presented> {
+    let from_bearer = || {
+        bearer(headers).map(|token| Presented {
+            token,
+            transport: Transport::Header,
+        })
+    };
+    let from_cookie = || {
+        read_cookie(headers, cookie_name).map(|token| Presented {
+            token,
+            transport: Transport::Cookie,
+        })
+    };
+    match headers.get(AUTH_MODE_HEADER).map(HeaderValue::as_bytes) {
+        Some(b"cookie") => from_cookie().or_else(from_bearer),
+        _ => from_bearer().or_else(from_cookie),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name && !c.value().is_empty())
+        .map(|c| c.value().to_owned())
+}
+
+/// A request header as a string, if present and valid.
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Response headers that hand tokens to the client or take them away. Use as a response part:
+/// `(session_headers, Json(body))`. Set-Cookie values are appended, never replacing the app's own.
+#[derive(Debug, Clone, Default)]
+#[must_use = "the tokens reach the client only if these headers are part of the response"]
+pub struct SessionHeaders(HeaderMap);
+
+impl SessionHeaders {
+    /// The headers themselves.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0
+    }
+
+    /// Takes the headers out.
+    pub fn into_headers(self) -> HeaderMap {
+        self.0
+    }
+}
+
+impl IntoResponseParts for SessionHeaders {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Infallible> {
+        for (name, value) in &self.0 {
+            res.headers_mut().append(name.clone(), value.clone());
+        }
+        Ok(res)
+    }
+}
+
+/// What [`token_headers`] writes.
+pub(crate) struct NewTokens<'a> {
+    pub user_id: &'a str,
+    pub access_token: &'a Issued<AccessToken>,
+    /// `None` when only the access token changed (payload update).
+    pub refresh_token: Option<&'a Issued<RefreshToken>>,
+    pub anti_csrf: Option<&'a AntiCsrfToken>,
+}
+
+/// node keeps the access-token cookie for a year and lets the JWT's own `exp` decide validity, so
+/// an expired token still reaches the server and earns a "try refresh" instead of "unauthorised".
+const ACCESS_COOKIE_LIFETIME: CookieDuration = CookieDuration::days(365);
+
+pub(crate) fn token_headers(
+    config: &SessionLayerConfig,
+    transport: Transport,
+    tokens: &NewTokens<'_>,
+) -> Result<SessionHeaders, ErrorKind> {
+    let mut headers = HeaderMap::new();
+    let access = tokens.access_token;
+    match transport {
+        Transport::Cookie => {
+            let expires = at_millis(access.created_at)? + ACCESS_COOKIE_LIFETIME;
+            let cookie = session_cookie(
+                config,
+                ACCESS_TOKEN_COOKIE,
+                access.token.expose(),
+                "/",
+                expires,
+            );
+            headers.append(SET_COOKIE, value(&cookie.to_string())?);
+            if let Some(refresh) = tokens.refresh_token {
+                let cookie = session_cookie(
+                    config,
+                    REFRESH_TOKEN_COOKIE,
+                    refresh.token.expose(),
+                    &config.refresh_path(),
+                    at_millis(refresh.expiry)?,
+                );
+                headers.append(SET_COOKIE, value(&cookie.to_string())?);
+            }
+        }
+        Transport::Header => {
+            headers.insert(
+                HeaderName::from_static(ACCESS_TOKEN_HEADER),
+                value(access.token.expose())?,
+            );
+            if let Some(refresh) = tokens.refresh_token {
+                headers.insert(
+                    HeaderName::from_static(REFRESH_TOKEN_HEADER),
+                    value(refresh.token.expose())?,
+                );
+            }
+        }
+    }
+    let front = front_token::build(tokens.user_id, &access.token, access.expiry)?;
+    headers.insert(HeaderName::from_static(FRONT_TOKEN_HEADER), value(&front)?);
+    if config.anti_csrf_mode() == AntiCsrfMode::ViaToken {
+        if let Some(anti_csrf) = tokens.anti_csrf {
+            headers.insert(
+                HeaderName::from_static(ANTI_CSRF_HEADER),
+                value(anti_csrf.expose())?,
+            );
+        }
+    }
+    expose(&mut headers);
+    Ok(SessionHeaders(headers))
+}
+
+/// The headers that make the frontend drop its session: empty cookies expired in 1970 with the
+/// same Path and flags (a cookie is only replaced by one with the same name, domain and path),
+/// empty header-mode tokens, and `front-token: remove`.
+pub(crate) fn clear_headers(config: &SessionLayerConfig, scope: ClearScope) -> SessionHeaders {
+    let mut headers = HeaderMap::new();
+    if matches!(
+        scope,
+        ClearScope::Only(Transport::Cookie) | ClearScope::Both
+    ) {
+        let refresh_path = config.refresh_path();
+        for (name, path) in [
+            (ACCESS_TOKEN_COOKIE, "/"),
+            (REFRESH_TOKEN_COOKIE, refresh_path.as_str()),
+        ] {
+            let cookie = session_cookie(config, name, "", path, OffsetDateTime::UNIX_EPOCH);
+            if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+                headers.append(SET_COOKIE, v);
+            }
+        }
+    }
+    if matches!(
+        scope,
+        ClearScope::Only(Transport::Header) | ClearScope::Both
+    ) {
+        headers.insert(
+            HeaderName::from_static(ACCESS_TOKEN_HEADER),
+            HeaderValue::from_static(""),
+        );
+        headers.insert(
+            HeaderName::from_static(REFRESH_TOKEN_HEADER),
+            HeaderValue::from_static(""),
+        );
+    }
+    headers.insert(
+        HeaderName::from_static(FRONT_TOKEN_HEADER),
+        HeaderValue::from_static("remove"),
+    );
+    expose(&mut headers);
+    SessionHeaders(headers)
+}
+
+fn expose(headers: &mut HeaderMap) {
+    headers.insert(
+        axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+}
+
+fn session_cookie<'a>(
+    config: &SessionLayerConfig,
+    name: &'a str,
+    value: &'a str,
+    path: &str,
+    expires: OffsetDateTime,
+) -> Cookie<'a> {
+    let same_site = match config.same_site_attr() {
+        SameSite::Lax => cookie::SameSite::Lax,
+        SameSite::Strict => cookie::SameSite::Strict,
+        SameSite::None => cookie::SameSite::None,
+    };
+    let mut builder = Cookie::build((name, value))
+        .path(path.to_owned())
+        .http_only(true)
+        .same_site(same_site)
+        .secure(config.secure())
+        .expires(Expiration::DateTime(expires));
+    if let Some(domain) = config.domain() {
+        builder = builder.domain(domain.to_owned());
+    }
+    builder.build()
+}
+
+fn at_millis(ms: i64) -> Result<OffsetDateTime, ErrorKind> {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map_err(|_| ErrorKind::Internal("token expiry out of range"))
+}
+
+fn value(s: &str) -> Result<HeaderValue, ErrorKind> {
+    HeaderValue::from_str(s).map_err(|_| ErrorKind::Internal("token is not a valid header value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_before_cookie() {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_static("a=1; sAccessToken=c"));
+        let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
+        assert_eq!(p, Some(("c".to_owned(), Transport::Cookie)));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
+        assert_eq!(p, Some(("b".to_owned(), Transport::Header)));
+        h.insert(AUTH_MODE_HEADER, HeaderValue::from_static("cookie"));
+        let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
+        assert_eq!(p, Some(("c".to_owned(), Transport::Cookie)));
+        h.remove(COOKIE);
+        let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
+        assert_eq!(p, Some(("b".to_owned(), Transport::Header)));
+    }
+
+    #[test]
+    fn empty_cookie_is_no_token() {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_static("sAccessToken="));
+        assert!(read_token(&h, ACCESS_TOKEN_COOKIE).is_none());
+    }
+}

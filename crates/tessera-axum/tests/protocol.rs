@@ -1,0 +1,817 @@
+//! The HTTP contract of `frontend-protocol.md` §5, driven through the router as the frontend SDK
+//! would drive it: status codes, bodies, cookie attributes, both transports, all anti-CSRF modes.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use cookie::time::OffsetDateTime;
+use cookie::Cookie;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_axum::{AntiCsrfMode, Error, SameSite, Session, SessionLayerConfig, Tessera};
+use tessera_core::testing::MemoryStore;
+use tessera_core::{ManualClock, SessionConfig, Sessions};
+use tower::ServiceExt;
+
+const START_MS: i64 = 1_800_000_000_000;
+const ACCESS_VALIDITY: Duration = Duration::from_secs(10);
+const REFRESH_VALIDITY: Duration = Duration::from_secs(3600);
+
+struct App {
+    router: Router,
+    clock: Arc<ManualClock>,
+}
+
+async fn login(State(t): State<Tessera>, headers: HeaderMap) -> Result<impl IntoResponse, Error> {
+    let mut payload = Map::new();
+    payload.insert("role".into(), json!("admin"));
+    let tokens = t
+        .create_new_session(&headers, "alice", payload, json!({"n": 1}))
+        .await?;
+    Ok((tokens, Json(json!({"status": "OK"}))))
+}
+
+async fn me(session: Session) -> Json<Value> {
+    Json(json!({"user": session.user_id(), "payload": session.access_token_payload()}))
+}
+
+async fn optional(session: Option<Session>) -> String {
+    session.map_or_else(|| "visitor".to_owned(), |s| s.user_id().to_owned())
+}
+
+async fn data(session: Session) -> Result<Json<Value>, Error> {
+    let before = session.session_data().await?;
+    session.update_session_data(json!({"n": 2})).await?;
+    let after = session.session_data().await?;
+    Ok(Json(json!({"before": before, "after": after})))
+}
+
+async fn payload(mut session: Session) -> Result<impl IntoResponse, Error> {
+    let mut claims = Map::new();
+    claims.insert("role".into(), json!("reader"));
+    let headers = session.update_access_token_payload(claims).await?;
+    Ok((headers, Json(json!(session.access_token_payload()))))
+}
+
+async fn claim(State(t): State<Tessera>, _session: Session) -> Error {
+    t.invalid_claim(vec![json!({"id": "st-ev", "reason": "wrong value"})])
+}
+
+fn app(config: SessionLayerConfig) -> App {
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let engine_config = SessionConfig {
+        access_token_validity: ACCESS_VALIDITY,
+        refresh_token_validity: REFRESH_VALIDITY,
+        ..SessionConfig::default()
+    };
+    let sessions = Sessions::with_clock(
+        Arc::new(MemoryStore::default()),
+        engine_config,
+        clock.clone(),
+    );
+    let tessera = Tessera::new(sessions, config);
+    let router = Router::new()
+        .route("/login", post(login))
+        .route("/api/me", get(me).post(me))
+        .route("/api/optional", get(optional))
+        .route("/api/data", post(data))
+        .route("/api/payload", post(payload))
+        .route("/api/claim", get(claim))
+        .merge(tessera.router())
+        .with_state(tessera);
+    App { router, clock }
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Resp {
+    fn cookies(&self) -> Vec<Cookie<'static>> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
+            .collect()
+    }
+
+    fn cookie(&self, name: &str) -> Cookie<'static> {
+        self.cookies()
+            .into_iter()
+            .find(|c| c.name() == name)
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn front_token(&self) -> Value {
+        let raw = self.header("front-token").expect("front-token");
+        serde_json::from_slice(&STANDARD.decode(raw).expect("standard base64")).unwrap()
+    }
+
+    fn assert_not_cleared(&self) {
+        assert!(self.cookies().is_empty(), "no Set-Cookie expected");
+        assert_eq!(self.header("front-token"), None);
+        assert_eq!(self.header("st-access-token"), None);
+    }
+
+    fn assert_cookies_cleared(&self, refresh_path: &str) {
+        for (name, path) in [("sAccessToken", "/"), ("sRefreshToken", refresh_path)] {
+            let c = self.cookie(name);
+            assert_eq!(c.value(), "", "{name} emptied");
+            assert_eq!(c.path(), Some(path), "{name} path");
+            assert_eq!(c.http_only(), Some(true), "{name} HttpOnly");
+            assert_eq!(
+                c.same_site(),
+                Some(cookie::SameSite::Lax),
+                "{name} SameSite"
+            );
+            assert_eq!(
+                c.expires_datetime(),
+                Some(OffsetDateTime::UNIX_EPOCH),
+                "{name} expired in 1970"
+            );
+        }
+        assert_eq!(self.header("front-token"), Some("remove"));
+    }
+
+    fn assert_headers_cleared(&self) {
+        assert_eq!(self.header("st-access-token"), Some(""));
+        assert_eq!(self.header("st-refresh-token"), Some(""));
+        assert_eq!(self.header("front-token"), Some("remove"));
+    }
+}
+
+/// The tokens a client holds, and how it sends them.
+#[derive(Clone, Default)]
+struct Client {
+    access: String,
+    refresh: String,
+    anti_csrf: Option<String>,
+    header_mode: bool,
+}
+
+impl Client {
+    fn absorb(&mut self, resp: &Resp) {
+        if self.header_mode {
+            self.access = resp.header("st-access-token").unwrap().to_owned();
+            self.refresh = resp.header("st-refresh-token").unwrap().to_owned();
+        } else {
+            self.access = resp.cookie("sAccessToken").value().to_owned();
+            self.refresh = resp.cookie("sRefreshToken").value().to_owned();
+        }
+        if let Some(a) = resp.header("anti-csrf") {
+            self.anti_csrf = Some(a.to_owned());
+        }
+    }
+
+    /// A request carrying the access token (or, for the refresh route, the refresh token).
+    fn request(&self, method: Method, uri: &str) -> axum::http::request::Builder {
+        let token = if uri.ends_with("/session/refresh") {
+            &self.refresh
+        } else {
+            &self.access
+        };
+        let builder = Request::builder().method(method).uri(uri);
+        if self.header_mode {
+            builder.header("authorization", format!("Bearer {token}"))
+        } else {
+            let name = if uri.ends_with("/session/refresh") {
+                "sRefreshToken"
+            } else {
+                "sAccessToken"
+            };
+            builder.header("cookie", format!("other=1; {name}={token}"))
+        }
+    }
+}
+
+impl App {
+    async fn send(&self, request: axum::http::request::Builder) -> Resp {
+        let resp = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn login(&self, header_mode: bool) -> (Client, Resp) {
+        let mut req = Request::builder().method(Method::POST).uri("/login");
+        req = req.header(
+            "st-auth-mode",
+            if header_mode { "header" } else { "cookie" },
+        );
+        let resp = self.send(req).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        let mut client = Client {
+            header_mode,
+            ..Client::default()
+        };
+        client.absorb(&resp);
+        (client, resp)
+    }
+
+    fn expire_access_token(&self) {
+        self.clock.advance(ACCESS_VALIDITY + Duration::from_secs(1));
+    }
+}
+
+fn default_app() -> App {
+    app(SessionLayerConfig::default())
+}
+
+fn millis_to_datetime(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap()
+}
+
+// ---- session creation ----
+
+#[tokio::test]
+async fn login_in_cookie_mode_sets_both_cookies_and_a_front_token() {
+    let app = default_app();
+    let (client, resp) = app.login(false).await;
+
+    let access = resp.cookie("sAccessToken");
+    assert_eq!(access.path(), Some("/"));
+    assert_eq!(access.http_only(), Some(true));
+    assert_eq!(access.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(access.secure(), None, "no Secure on http by default");
+    assert_eq!(access.domain(), None);
+    assert_eq!(
+        access.expires_datetime(),
+        Some(millis_to_datetime(START_MS) + cookie::time::Duration::days(365))
+    );
+
+    let refresh = resp.cookie("sRefreshToken");
+    assert_eq!(refresh.path(), Some("/auth/session/refresh"));
+    assert_eq!(refresh.http_only(), Some(true));
+    assert_eq!(refresh.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(
+        refresh.expires_datetime(),
+        Some(millis_to_datetime(
+            START_MS + REFRESH_VALIDITY.as_millis() as i64
+        ))
+    );
+
+    let front = resp.front_token();
+    assert_eq!(front["uid"], "alice");
+    assert_eq!(front["ate"], START_MS + ACCESS_VALIDITY.as_millis() as i64);
+    assert_eq!(front["up"]["iat"], START_MS / 1000);
+    assert_eq!(front["up"]["exp"], front["ate"].as_i64().unwrap() / 1000);
+    assert_eq!(front["up"]["sub"], "alice");
+    assert_eq!(front["up"]["role"], "admin");
+
+    assert_eq!(resp.header("st-access-token"), None);
+    assert_eq!(
+        resp.header("anti-csrf"),
+        None,
+        "no anti-csrf without ViaToken"
+    );
+    let exposed = resp.header("access-control-expose-headers").unwrap();
+    for name in [
+        "front-token",
+        "anti-csrf",
+        "st-access-token",
+        "st-refresh-token",
+    ] {
+        assert!(exposed.contains(name), "{name} exposed");
+    }
+    assert!(!client.access.is_empty() && !client.refresh.is_empty());
+}
+
+#[tokio::test]
+async fn login_without_auth_mode_uses_cookies() {
+    let app = default_app();
+    let resp = app
+        .send(Request::builder().method(Method::POST).uri("/login"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.cookies().len(), 2);
+}
+
+#[tokio::test]
+async fn login_in_header_mode_sends_token_headers_and_no_cookies() {
+    let app = default_app();
+    let (client, resp) = app.login(true).await;
+    assert!(resp.cookies().is_empty());
+    assert!(client.access.split('.').count() == 3);
+    assert!(!client.refresh.is_empty());
+    assert_eq!(resp.front_token()["uid"], "alice");
+}
+
+// ---- protected routes ----
+
+#[tokio::test]
+async fn valid_session_reaches_the_handler_in_both_transports() {
+    let app = default_app();
+    for header_mode in [false, true] {
+        let (client, _) = app.login(header_mode).await;
+        for method in [Method::GET, Method::POST] {
+            let resp = app.send(client.request(method, "/api/me")).await;
+            assert_eq!(resp.status, StatusCode::OK);
+            assert_eq!(resp.body["user"], "alice");
+            assert_eq!(resp.body["payload"]["role"], "admin");
+        }
+    }
+}
+
+#[tokio::test]
+async fn missing_token_is_unauthorised_without_clearing() {
+    let app = default_app();
+    let resp = app.send(Request::builder().uri("/api/me")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    resp.assert_not_cleared();
+}
+
+#[tokio::test]
+async fn expired_token_asks_for_refresh_and_keeps_tokens() {
+    let app = default_app();
+    for header_mode in [false, true] {
+        let (client, _) = app.login(header_mode).await;
+        app.expire_access_token();
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.body, json!({"message": "try refresh token"}));
+        resp.assert_not_cleared();
+    }
+}
+
+#[tokio::test]
+async fn legacy_status_440_for_expired_sessions() {
+    let app =
+        app(SessionLayerConfig::default()
+            .session_expired_status(StatusCode::from_u16(440).unwrap()));
+    let (client, _) = app.login(false).await;
+    app.expire_access_token();
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status.as_u16(), 440);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    // Missing tokens stay a plain 401.
+    let resp = app.send(Request::builder().uri("/api/me")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn forged_access_token_asks_for_refresh() {
+    let app = default_app();
+    let resp = app
+        .send(
+            Request::builder()
+                .uri("/api/me")
+                .header("cookie", "sAccessToken=not.a.jwt"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+}
+
+#[tokio::test]
+async fn optional_session() {
+    let app = default_app();
+    let resp = app.send(Request::builder().uri("/api/optional")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.body, json!("visitor"));
+    let (client, _) = app.login(false).await;
+    let resp = app.send(client.request(Method::GET, "/api/optional")).await;
+    assert_eq!(resp.body, json!("alice"));
+    app.expire_access_token();
+    let resp = app.send(client.request(Method::GET, "/api/optional")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+}
+
+#[tokio::test]
+async fn invalid_claim_is_403_with_the_errors() {
+    let app = default_app();
+    let (client, _) = app.login(false).await;
+    let resp = app.send(client.request(Method::GET, "/api/claim")).await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        resp.body,
+        json!({"message": "invalid claim", "claimValidationErrors": [{"id": "st-ev", "reason": "wrong value"}]})
+    );
+    resp.assert_not_cleared();
+}
+
+#[tokio::test]
+async fn session_data_round_trip() {
+    let app = default_app();
+    let (client, _) = app.login(false).await;
+    let resp = app.send(client.request(Method::POST, "/api/data")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.body, json!({"before": {"n": 1}, "after": {"n": 2}}));
+}
+
+#[tokio::test]
+async fn payload_update_reissues_the_access_token() {
+    let app = default_app();
+    for header_mode in [false, true] {
+        let (mut client, login) = app.login(header_mode).await;
+        let resp = app.send(client.request(Method::POST, "/api/payload")).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(resp.body["role"], "reader");
+        let front = resp.front_token();
+        assert_eq!(front["up"]["role"], "reader");
+        assert_eq!(front["ate"], login.front_token()["ate"], "same expiry");
+        let new_access = if header_mode {
+            assert!(
+                resp.header("st-refresh-token").is_none(),
+                "refresh token untouched"
+            );
+            resp.header("st-access-token").unwrap().to_owned()
+        } else {
+            assert_eq!(resp.cookies().len(), 1, "only the access cookie changes");
+            resp.cookie("sAccessToken").value().to_owned()
+        };
+        client.access = new_access;
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.body["payload"]["role"], "reader");
+    }
+}
+
+// ---- refresh ----
+
+#[tokio::test]
+async fn refresh_rotates_tokens_in_cookie_mode() {
+    let app = default_app();
+    let (mut client, _) = app.login(false).await;
+    app.expire_access_token();
+    let old = client.clone();
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.body, json!({}));
+    let refresh = resp.cookie("sRefreshToken");
+    assert_eq!(refresh.path(), Some("/auth/session/refresh"));
+    assert_eq!(refresh.http_only(), Some(true));
+    assert_eq!(resp.cookie("sAccessToken").path(), Some("/"));
+    assert_eq!(resp.front_token()["uid"], "alice");
+    client.absorb(&resp);
+    assert_ne!(client.access, old.access);
+    assert_ne!(client.refresh, old.refresh);
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refresh_rotates_tokens_in_header_mode() {
+    let app = default_app();
+    let (mut client, _) = app.login(true).await;
+    app.expire_access_token();
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert!(resp.cookies().is_empty());
+    assert!(resp.front_token()["ate"].as_i64().unwrap() > START_MS);
+    client.absorb(&resp);
+    let resp = app.send(client.request(Method::POST, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn first_visit_refresh_probe_is_401_and_clears() {
+    let app = default_app();
+    let resp = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/auth/session/refresh")
+                .header("rid", "session")
+                .header("fdi-version", "4.1"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    resp.assert_cookies_cleared("/auth/session/refresh");
+    resp.assert_headers_cleared();
+}
+
+#[tokio::test]
+async fn unknown_refresh_token_is_401_and_clears() {
+    let app = default_app();
+    let resp = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/auth/session/refresh")
+                .header("cookie", "sRefreshToken=bogus"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    resp.assert_cookies_cleared("/auth/session/refresh");
+    assert_eq!(
+        resp.header("st-access-token"),
+        None,
+        "cookie mode clears cookies only"
+    );
+
+    let resp = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/auth/session/refresh")
+                .header("authorization", "Bearer bogus"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    resp.assert_headers_cleared();
+    assert!(resp.cookies().is_empty(), "header mode clears headers only");
+}
+
+#[tokio::test]
+async fn replayed_refresh_token_is_theft_and_revokes() {
+    let app = default_app();
+    for header_mode in [false, true] {
+        let (mut client, _) = app.login(header_mode).await;
+        let first = client.clone();
+        let resp = app
+            .send(client.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        client.absorb(&resp);
+        // The child is used, then the grace period passes.
+        let resp = app
+            .send(client.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        client.absorb(&resp);
+        app.clock.advance(Duration::from_secs(31));
+
+        let resp = app
+            .send(first.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.body, json!({"message": "token theft detected"}));
+        if header_mode {
+            resp.assert_headers_cleared();
+        } else {
+            resp.assert_cookies_cleared("/auth/session/refresh");
+        }
+
+        // The session is gone for the honest holder too.
+        let resp = app
+            .send(client.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    }
+}
+
+// ---- signout ----
+
+#[tokio::test]
+async fn signout_revokes_and_clears() {
+    let app = default_app();
+    for header_mode in [false, true] {
+        let (client, _) = app.login(header_mode).await;
+        let resp = app
+            .send(client.request(Method::POST, "/auth/signout"))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(resp.body, json!({"status": "OK"}));
+        if header_mode {
+            resp.assert_headers_cleared();
+            assert!(resp.cookies().is_empty());
+        } else {
+            resp.assert_cookies_cleared("/auth/session/refresh");
+            assert_eq!(resp.header("st-access-token"), None);
+        }
+        let resp = app
+            .send(client.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "revoked");
+    }
+}
+
+#[tokio::test]
+async fn signout_with_expired_token_asks_for_refresh() {
+    let app = default_app();
+    let (client, _) = app.login(false).await;
+    app.expire_access_token();
+    let resp = app
+        .send(client.request(Method::POST, "/auth/signout"))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    resp.assert_not_cleared();
+}
+
+#[tokio::test]
+async fn signout_without_token_is_unauthorised() {
+    let app = default_app();
+    let resp = app
+        .send(Request::builder().method(Method::POST).uri("/auth/signout"))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+}
+
+// ---- anti-CSRF modes ----
+
+#[tokio::test]
+async fn via_token_mode() {
+    let app = app(SessionLayerConfig::default().anti_csrf(AntiCsrfMode::ViaToken));
+    let (mut client, login) = app.login(false).await;
+    let token = login
+        .header("anti-csrf")
+        .expect("anti-csrf on login")
+        .to_owned();
+
+    // GET is exempt; non-GET needs the matching header.
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let resp = app.send(client.request(Method::POST, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    resp.assert_not_cleared();
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/api/me")
+                .header("anti-csrf", "wrong"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/api/me")
+                .header("anti-csrf", &token),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+
+    // Refresh needs it too, and hands out a new one.
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/auth/session/refresh")
+                .header("anti-csrf", &token),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let new_token = resp.header("anti-csrf").expect("new anti-csrf").to_owned();
+    client.absorb(&resp);
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/api/me")
+                .header("anti-csrf", &new_token),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+}
+
+#[tokio::test]
+async fn via_token_mode_does_not_apply_to_header_mode() {
+    let app = app(SessionLayerConfig::default().anti_csrf(AntiCsrfMode::ViaToken));
+    let (client, _) = app.login(true).await;
+    let resp = app.send(client.request(Method::POST, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn via_custom_header_is_the_default_with_same_site_none() {
+    let config = SessionLayerConfig::default()
+        .same_site(SameSite::None)
+        .cookie_secure(true);
+    let app = app(config);
+    let (client, login) = app.login(false).await;
+    let access = login.cookie("sAccessToken");
+    assert_eq!(access.same_site(), Some(cookie::SameSite::None));
+    assert_eq!(access.secure(), Some(true));
+    assert_eq!(login.header("anti-csrf"), None);
+
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK, "GET needs no rid");
+    let resp = app.send(client.request(Method::POST, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/api/me")
+                .header("rid", "anti-csrf"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    resp.assert_not_cleared();
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/auth/session/refresh")
+                .header("rid", "session"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn no_anti_csrf_by_default() {
+    let app = default_app();
+    let (client, _) = app.login(false).await;
+    let resp = app.send(client.request(Method::POST, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+}
+
+// ---- settings ----
+
+#[tokio::test]
+async fn custom_base_path_and_domain() {
+    let config = SessionLayerConfig::default()
+        .api_base_path("/api/auth/")
+        .cookie_domain("example.com")
+        .same_site(SameSite::Strict);
+    let app = app(config);
+    let (mut client, login) = app.login(false).await;
+    let refresh = login.cookie("sRefreshToken");
+    assert_eq!(refresh.path(), Some("/api/auth/session/refresh"));
+    assert_eq!(refresh.domain(), Some("example.com"));
+    assert_eq!(refresh.same_site(), Some(cookie::SameSite::Strict));
+    let resp = app
+        .send(client.request(Method::POST, "/api/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    client.absorb(&resp);
+    let resp = app
+        .send(client.request(Method::POST, "/api/auth/signout"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let cleared = resp.cookie("sRefreshToken");
+    assert_eq!(cleared.path(), Some("/api/auth/session/refresh"));
+    assert_eq!(cleared.domain(), Some("example.com"));
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::NOT_FOUND, "old path not served");
+}
+
+#[tokio::test]
+async fn revoked_session_works_until_expiry_unless_the_database_is_checked() {
+    for check in [false, true] {
+        let app = app(SessionLayerConfig::default().check_database(check));
+        let (client, _) = app.login(false).await;
+        let resp = app
+            .send(client.request(Method::POST, "/auth/signout"))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        if check {
+            assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(resp.body, json!({"message": "unauthorised"}));
+            resp.assert_cookies_cleared("/auth/session/refresh");
+        } else {
+            assert_eq!(resp.status, StatusCode::OK, "stateless verification");
+        }
+    }
+}
