@@ -696,6 +696,16 @@ async fn via_token_mode() {
         .await;
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
     assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    // A forged cross-site refresh cannot sign the user out (SuperTokens node #141).
+    resp.assert_not_cleared();
+    let resp = app
+        .send(
+            client
+                .request(Method::POST, "/api/me")
+                .header("anti-csrf", &new_token),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -284,7 +284,13 @@ impl Sessions {
                     anti_csrf_token: anti_csrf,
                 })
             }
-            RefreshOutcome::Rejected { reason } => Err(SessionError::unauthorised(reason)),
+            RefreshOutcome::Rejected {
+                reason,
+                clear_tokens,
+            } => Err(SessionError::Unauthorised {
+                clear_tokens,
+                reason,
+            }),
             RefreshOutcome::TheftDetected {
                 user_id,
                 session_handle,

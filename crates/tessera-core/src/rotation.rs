@@ -58,8 +58,13 @@ pub struct RotationWrites {
 /// The decision for one refresh.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
-    /// Refuse without writing anything.
-    Reject(&'static str),
+    /// Refuse without writing anything; the client keeps its tokens when `keep_tokens`.
+    Reject {
+        /// Why.
+        reason: &'static str,
+        /// True when only the anti-CSRF check failed.
+        keep_tokens: bool,
+    },
     /// A replayed token: report, and delete the session when `revoke`.
     Theft {
         /// Whether to delete the session.
@@ -79,7 +84,10 @@ pub fn plan(
     let now = request.now;
     let policy = &request.policy;
     if session.expires_at <= now {
-        return Plan::Reject("session expired");
+        return Plan::Reject {
+            reason: "session expired",
+            keep_tokens: false,
+        };
     }
     if policy.check_anti_csrf {
         if let Some(expected) = &presented.anti_csrf_hash {
@@ -88,7 +96,10 @@ pub fn plan(
                 .as_deref()
                 .is_some_and(|supplied| constant_time_eq(supplied, expected));
             if !supplied_matches {
-                return Plan::Reject("anti-csrf token missing or wrong");
+                return Plan::Reject {
+                    reason: "anti-csrf token missing or wrong",
+                    keep_tokens: true,
+                };
             }
         }
     }
@@ -148,7 +159,13 @@ impl Plan {
     /// What the caller is told once the plan's writes are committed.
     pub fn outcome(&self, session: &SessionRecord) -> RefreshOutcome {
         match self {
-            Self::Reject(reason) => RefreshOutcome::Rejected { reason },
+            Self::Reject {
+                reason,
+                keep_tokens,
+            } => RefreshOutcome::Rejected {
+                reason,
+                clear_tokens: !keep_tokens,
+            },
             Self::Theft { .. } => RefreshOutcome::TheftDetected {
                 user_id: session.user_id.clone(),
                 session_handle: session.handle.clone(),

@@ -91,10 +91,14 @@ pub enum RefreshOutcome {
         /// Whether the new refresh token carries an anti-CSRF token.
         anti_csrf: bool,
     },
-    /// The presented token is unknown, expired, or its session is gone. Nothing was written.
+    /// The presented token is unknown, expired, or its session is gone; or the anti-CSRF check
+    /// failed. Nothing was written.
     Rejected {
         /// Why, for the caller's error.
         reason: &'static str,
+        /// Whether the client should drop its tokens. False when only the anti-CSRF check failed:
+        /// a forged cross-site request must not be able to sign the user out.
+        clear_tokens: bool,
     },
     /// A superseded token came back outside the grace window. The session was deleted when
     /// `policy.revoke_on_theft`.

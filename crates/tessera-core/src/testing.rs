@@ -111,16 +111,18 @@ impl SessionStore for MemoryStore {
         let Some(presented) = tables.tokens.get(&request.presented_hash2).cloned() else {
             return Ok(RefreshOutcome::Rejected {
                 reason: "unknown refresh token",
+                clear_tokens: true,
             });
         };
         let Some(session) = tables.sessions.get(&presented.session_handle).cloned() else {
             return Ok(RefreshOutcome::Rejected {
                 reason: "session does not exist",
+                clear_tokens: true,
             });
         };
         let plan = rotation::plan(&session, &presented, &request);
         match &plan {
-            Plan::Reject(_) => {}
+            Plan::Reject { .. } => {}
             Plan::Theft { revoke } => {
                 if *revoke {
                     tables.delete_sessions(std::slice::from_ref(&session.handle));

@@ -167,21 +167,24 @@ macro_rules! sqlx_store {
                 let Some(handle) = handle else {
                     return Ok(RefreshOutcome::Rejected {
                         reason: "unknown refresh token",
+                        clear_tokens: true,
                     });
                 };
                 let Some(session) = locked_session(&mut tx, &handle).await? else {
                     return Ok(RefreshOutcome::Rejected {
                         reason: "session does not exist",
+                        clear_tokens: true,
                     });
                 };
                 let Some(presented) = locked_token(&mut tx, &request.presented_hash2).await? else {
                     return Ok(RefreshOutcome::Rejected {
                         reason: "session does not exist",
+                        clear_tokens: true,
                     });
                 };
                 let plan = rotation::plan(&session, &presented, request);
                 match &plan {
-                    Plan::Reject(_) => return Ok(plan.outcome(&session)),
+                    Plan::Reject { .. } => return Ok(plan.outcome(&session)),
                     Plan::Theft { revoke } => {
                         if *revoke {
                             delete_sessions(&mut tx, std::slice::from_ref(&session.handle)).await?;

@@ -335,16 +335,18 @@ impl SessionStore for SqliteStore {
             let Some(presented) = select_token(&tx, &request.presented_hash2)? else {
                 return Ok(RefreshOutcome::Rejected {
                     reason: "unknown refresh token",
+                    clear_tokens: true,
                 });
             };
             let Some(session) = select_session(&tx, &presented.session_handle)? else {
                 return Ok(RefreshOutcome::Rejected {
                     reason: "session does not exist",
+                    clear_tokens: true,
                 });
             };
             let plan = rotation::plan(&session, &presented, &request);
             match &plan {
-                Plan::Reject(_) => return Ok(plan.outcome(&session)),
+                Plan::Reject { .. } => return Ok(plan.outcome(&session)),
                 Plan::Theft { revoke } => {
                     if *revoke {
                         delete_sessions(&tx, std::slice::from_ref(&session.handle))?;
