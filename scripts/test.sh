@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, then the real SuperTokens backend SDKs against `tessera serve`.
+# Runs every test of the workspace, then the real SuperTokens backend SDKs against `tessera serve`,
+# then the axum demo in Debian's Chromium with the real SuperTokens frontend SDK.
 # The PostgreSQL and MySQL suites run when TESSERA_TEST_POSTGRES_URL / TESSERA_TEST_MYSQL_URL are set
 # and report themselves skipped otherwise (.ci/run sets both and forbids skipping).
 # PROPTEST_CASES sets the rotation model test's schedule count (default 10000).
@@ -10,3 +11,7 @@ cargo test --workspace --all-features
 
 # Installs supertokens-node 24.0.3 and supertokens-python 0.31.4 (pinned) on first use.
 bash crates/tessera-server/tests/sdk/run.sh
+
+# Installs supertokens-web-js 0.16.0 and playwright-core 1.65.1 (pinned) on first use; needs
+# /usr/bin/chromium (installed here with apt-get when missing and run as root).
+bash crates/tessera-axum/examples/demo/browser-tests.sh

@@ -5,6 +5,8 @@
 
 use axum::http::StatusCode;
 
+use crate::html_refresh::HtmlRefresh;
+
 /// The `SameSite` attribute of the session cookies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SameSite {
@@ -41,6 +43,7 @@ pub struct SessionLayerConfig {
     session_expired_status: StatusCode,
     anti_csrf: Option<AntiCsrfMode>,
     check_database: bool,
+    html_refresh: Option<HtmlRefresh>,
 }
 
 impl Default for SessionLayerConfig {
@@ -53,6 +56,7 @@ impl Default for SessionLayerConfig {
             session_expired_status: StatusCode::UNAUTHORIZED,
             anti_csrf: None,
             check_database: false,
+            html_refresh: None,
         }
     }
 }
@@ -109,6 +113,18 @@ impl SessionLayerConfig {
     pub fn check_database(mut self, check: bool) -> Self {
         self.check_database = check;
         self
+    }
+
+    /// Answers a browser navigating to a protected page with an expired access token with a
+    /// page that refreshes the session and reloads (default off: every rejection is JSON).
+    pub fn html_refresh(mut self, page: HtmlRefresh) -> Self {
+        self.html_refresh = Some(page);
+        self
+    }
+
+    /// The refresh page for navigations, if enabled.
+    pub fn html_refresh_page(&self) -> Option<&HtmlRefresh> {
+        self.html_refresh.as_ref()
     }
 
     /// Whether protected routes read the store.

@@ -2,8 +2,9 @@
 //! (`frontend-protocol.md` §5): the status decides whether it refreshes, and `front-token: remove`
 //! whether it forgets the session.
 
+use axum::http::header::CACHE_CONTROL;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::SessionError;
@@ -49,6 +50,10 @@ pub struct Error {
     kind: ErrorKind,
     expired_status: StatusCode,
     clear: Option<SessionHeaders>,
+    /// Headers sent whatever the outcome (the leftover legacy cookie's removal).
+    also: Option<SessionHeaders>,
+    /// The refresh page answered instead of JSON to a page navigation.
+    html: Option<String>,
 }
 
 impl Error {
@@ -57,7 +62,25 @@ impl Error {
             kind,
             expired_status: config.expired_status(),
             clear: None,
+            also: None,
+            html: None,
         }
+    }
+
+    /// Adds headers to the response (kept apart from the clear, which only some errors carry).
+    pub(crate) fn with_headers(mut self, headers: SessionHeaders) -> Self {
+        self.also = Some(headers);
+        self
+    }
+
+    /// For a page navigation: answers "try refresh token" with the configured refresh page.
+    pub(crate) fn for_navigation(mut self, config: &SessionLayerConfig) -> Self {
+        if let (ErrorKind::TryRefreshToken(_), Some(page)) =
+            (&self.kind, config.html_refresh_page())
+        {
+            self.html = Some(page.render(config.base_path(), self.expired_status.as_u16()));
+        }
+        self
     }
 
     pub(crate) fn clearing(
@@ -145,9 +168,11 @@ impl IntoResponse for Error {
                 )
             }
         };
-        match self.clear {
-            Some(clear) => (status, clear, Json(body)).into_response(),
-            None => (status, Json(body)).into_response(),
+        if let Some(page) = self.html {
+            // A refresh page must never be cached in place of the page it stands for.
+            let no_store = [(CACHE_CONTROL, "no-store")];
+            return (status, no_store, self.clear, self.also, Html(page)).into_response();
         }
+        (status, self.clear, self.also, Json(body)).into_response()
     }
 }

@@ -9,10 +9,12 @@ use tessera_core::{AccessToken, AntiCsrfToken, VerifiedSession, VerifyOptions};
 
 use crate::config::AntiCsrfMode;
 use crate::error::{Error, ErrorKind};
+use crate::html_refresh::is_page_navigation;
 use crate::state::Tessera;
 use crate::transport::{
-    clear_headers, header_str, read_token, token_headers, ClearScope, NewTokens, SessionHeaders,
-    Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER, RID_HEADER,
+    clear_headers, clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers,
+    ClearScope, NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER,
+    RID_HEADER,
 };
 
 /// A verified session. Verification reads only the signed access token, never the store, so
@@ -125,7 +127,26 @@ impl Session {
 
 /// Verifies the request's access token; `Ok(None)` when it carries none.
 async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
+    verify_tokens(tessera, parts).await.map_err(|e| {
+        if is_page_navigation(parts) {
+            e.for_navigation(tessera.config())
+        } else {
+            e
+        }
+    })
+}
+
+async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
     let config = tessera.config();
+    if has_legacy_cookie(&parts.headers) {
+        // A session from the pre-2022 SDKs: the refresh route issues today's cookies; the old
+        // marker goes now, so this answer cannot repeat.
+        return Err(Error::new(
+            ErrorKind::TryRefreshToken("legacy sIdRefreshToken cookie"),
+            config,
+        )
+        .with_headers(clear_legacy_cookie(config)));
+    }
     let Some(presented) = read_token(&parts.headers, ACCESS_TOKEN_COOKIE) else {
         return Ok(None);
     };

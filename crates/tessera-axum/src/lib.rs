@@ -48,6 +48,7 @@ mod cors;
 mod error;
 mod extractor;
 mod front_token;
+mod html_refresh;
 mod routes;
 mod state;
 mod transport;
@@ -56,8 +57,10 @@ pub use config::{AntiCsrfMode, SameSite, SessionLayerConfig};
 pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
 pub use error::{Error, ErrorKind};
 pub use extractor::Session;
+pub use html_refresh::HtmlRefresh;
 pub use state::Tessera;
 pub use transport::{
     SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,
-    AUTH_MODE_HEADER, FRONT_TOKEN_HEADER, REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_HEADER, RID_HEADER,
+    AUTH_MODE_HEADER, FRONT_TOKEN_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
+    REFRESH_TOKEN_HEADER, RID_HEADER,
 };

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
@@ -14,8 +14,8 @@ use crate::error::{Error, ErrorKind};
 use crate::extractor::Session;
 use crate::state::Tessera;
 use crate::transport::{
-    header_str, read_token, token_headers, ClearScope, NewTokens, Transport, ANTI_CSRF_HEADER,
-    REFRESH_TOKEN_COOKIE, RID_HEADER,
+    clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers, ClearScope,
+    NewTokens, SessionHeaders, Transport, ANTI_CSRF_HEADER, REFRESH_TOKEN_COOKIE, RID_HEADER,
 };
 
 impl Tessera {
@@ -35,12 +35,21 @@ impl Tessera {
 
 /// Rotates the refresh token. Every failure answers 401, which the SDK reads as "logged out";
 /// a 5xx would make it probe again before every request.
-async fn refresh(
-    State(tessera): State<Tessera>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse, Error> {
+async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+    // Whatever the outcome, a leftover pre-2022 marker cookie goes.
+    let legacy = has_legacy_cookie(&headers).then(|| clear_legacy_cookie(tessera.config()));
+    match rotate(&tessera, &headers).await {
+        Ok(new_tokens) => (new_tokens, legacy, Json(json!({}))).into_response(),
+        Err(e) => match legacy {
+            Some(clear) => e.with_headers(clear).into_response(),
+            None => e.into_response(),
+        },
+    }
+}
+
+async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders, Error> {
     let config = tessera.config();
-    let Some(presented) = read_token(&headers, REFRESH_TOKEN_COOKIE) else {
+    let Some(presented) = read_token(headers, REFRESH_TOKEN_COOKIE) else {
         // Includes a fresh browser's first probe: the SDK must learn there is no session, in
         // whichever mode it runs.
         return Err(Error::clearing(
@@ -59,7 +68,7 @@ async fn refresh(
             config,
         ));
     }
-    let anti_csrf = header_str(&headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
+    let anti_csrf = header_str(headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
     let options = RefreshOptions {
         check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
     };
@@ -80,7 +89,7 @@ async fn refresh(
             ),
             other => Error::from_engine(other, config, ClearScope::Only(transport)),
         })?;
-    let new_headers = token_headers(
+    token_headers(
         config,
         transport,
         &NewTokens {
@@ -90,8 +99,7 @@ async fn refresh(
             anti_csrf: tokens.anti_csrf_token.as_ref(),
         },
     )
-    .map_err(|kind| Error::new(kind, config))?;
-    Ok((new_headers, Json(json!({}))))
+    .map_err(|kind| Error::new(kind, config))
 }
 
 /// Revokes the session. An expired access token earns "try refresh" first (the SDK refreshes and

@@ -17,6 +17,9 @@ use crate::front_token;
 pub const ACCESS_TOKEN_COOKIE: &str = "sAccessToken";
 /// The refresh-token cookie, sent only to the refresh route.
 pub const REFRESH_TOKEN_COOKIE: &str = "sRefreshToken";
+/// The pre-2022 SDKs' session marker (CDI ≤ 2.20, path `/`). A browser still holding one is
+/// asked to refresh, and the cookie is removed, so it moves to today's cookies.
+pub const LEGACY_ID_REFRESH_TOKEN_COOKIE: &str = "sIdRefreshToken";
 /// Header-mode access token (response).
 pub const ACCESS_TOKEN_HEADER: &str = "st-access-token";
 /// Header-mode refresh token (response).
@@ -106,6 +109,27 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(Result::ok)
         .find(|c| c.name() == name && !c.value().is_empty())
         .map(|c| c.value().to_owned())
+}
+
+/// Whether the request still carries the legacy `sIdRefreshToken` cookie.
+pub(crate) fn has_legacy_cookie(headers: &HeaderMap) -> bool {
+    read_cookie(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
+}
+
+/// Removes the legacy `sIdRefreshToken` cookie (it lived on path `/`).
+pub(crate) fn clear_legacy_cookie(config: &SessionLayerConfig) -> SessionHeaders {
+    let mut headers = HeaderMap::new();
+    let cookie = session_cookie(
+        config,
+        LEGACY_ID_REFRESH_TOKEN_COOKIE,
+        "",
+        "/",
+        OffsetDateTime::UNIX_EPOCH,
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        headers.append(SET_COOKIE, v);
+    }
+    SessionHeaders(headers)
 }
 
 /// A request header as a string, if present and valid.

@@ -14,7 +14,9 @@ use cookie::Cookie;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_axum::{AntiCsrfMode, Error, SameSite, Session, SessionLayerConfig, Tessera};
+use tessera_axum::{
+    AntiCsrfMode, Error, HtmlRefresh, SameSite, Session, SessionLayerConfig, Tessera,
+};
 use tessera_core::testing::MemoryStore;
 use tessera_core::{ManualClock, SessionConfig, Sessions};
 use tower::ServiceExt;
@@ -824,4 +826,110 @@ async fn revoked_session_works_until_expiry_unless_the_database_is_checked() {
             assert_eq!(resp.status, StatusCode::OK, "stateless verification");
         }
     }
+}
+
+// ---- page navigations (spec.md §7) ----
+
+fn html_app() -> App {
+    app(SessionLayerConfig::default().html_refresh(HtmlRefresh::new("/sdk/website.js", "/login")))
+}
+
+fn navigation(client: &Client, uri: &str) -> axum::http::request::Builder {
+    client
+        .request(Method::GET, uri)
+        .header("sec-fetch-mode", "navigate")
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+}
+
+#[tokio::test]
+async fn navigation_with_expired_token_gets_the_refresh_page() {
+    let app = html_app();
+    let (client, _) = app.login(false).await;
+    let resp = app.send(navigation(&client, "/api/me")).await;
+    assert_eq!(
+        resp.status,
+        StatusCode::OK,
+        "a valid token is served as usual"
+    );
+
+    app.expire_access_token();
+    let resp = app.send(navigation(&client, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    resp.assert_not_cleared();
+    let page = resp.body.as_str().expect("an HTML body");
+    assert!(page.contains(r#"<script src="/sdk/website.js"></script>"#));
+    assert!(page.contains("attemptRefreshingSession"));
+    assert!(page.contains(r#""apiBasePath":"/auth""#));
+    assert!(page.contains(r#""loginUrl":"/login""#));
+}
+
+#[tokio::test]
+async fn only_navigations_with_expired_tokens_get_the_refresh_page() {
+    let app = html_app();
+    let (client, _) = app.login(false).await;
+    app.expire_access_token();
+    // The SDK's own fetch: JSON, so it refreshes by itself.
+    let fetch = client
+        .request(Method::GET, "/api/me")
+        .header("sec-fetch-mode", "cors")
+        .header("accept", "*/*");
+    let resp = app.send(fetch).await;
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    // No session at all is the app's business (a login redirect), not a refresh.
+    let resp = app.send(navigation(&Client::default(), "/api/me")).await;
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    // Without the setting, navigations get JSON too.
+    let plain = default_app();
+    let (client, _) = plain.login(false).await;
+    plain.expire_access_token();
+    let resp = plain.send(navigation(&client, "/api/me")).await;
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+}
+
+// ---- the pre-2022 sIdRefreshToken cookie ----
+
+#[tokio::test]
+async fn leftover_legacy_cookie_asks_for_refresh_and_is_removed() {
+    let app = default_app();
+    let (mut client, _) = app.login(false).await;
+    let with_legacy =
+        |req: axum::http::request::Builder| req.header("cookie", "sIdRefreshToken=legacy-value");
+    // Even with a valid access token: the refresh moves the browser to today's cookies.
+    let resp = app
+        .send(with_legacy(client.request(Method::GET, "/api/me")))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    let legacy = resp.cookie("sIdRefreshToken");
+    assert_eq!(legacy.value(), "");
+    assert_eq!(legacy.path(), Some("/"));
+    assert_eq!(legacy.expires_datetime(), Some(OffsetDateTime::UNIX_EPOCH));
+    assert_eq!(resp.header("front-token"), None, "the session is kept");
+    assert!(resp.cookies().iter().all(|c| c.name() == "sIdRefreshToken"));
+
+    let resp = app
+        .send(with_legacy(
+            client.request(Method::POST, "/auth/session/refresh"),
+        ))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.cookie("sIdRefreshToken").value(), "");
+    client.absorb(&resp);
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+
+    // A failed refresh removes it too, beside clearing the session.
+    let resp = app
+        .send(with_legacy(
+            Client::default().request(Method::POST, "/auth/session/refresh"),
+        ))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.cookie("sIdRefreshToken").value(), "");
+    resp.assert_cookies_cleared("/auth/session/refresh");
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the demo's browser tests: Debian's Chromium (/usr/bin/chromium) driven by the pinned
+# playwright-core, against the demo built from this checkout, with the unmodified SuperTokens
+# frontend SDK (supertokens-web-js, pinned) doing the refreshes. Fails loudly; never skips.
+# Screenshots of each step go to $CARGO_TARGET_DIR/browser-screenshots/.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../../../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+
+if [[ ! -x /usr/bin/chromium && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "FAILED: /usr/bin/chromium is missing: apt-get install chromium" >&2
+  exit 1
+fi
+
+echo "== installing the pinned frontend SDK and playwright-core"
+log="$(mktemp)"
+(cd "$here" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1 \
+  || { cat "$log"; rm -f "$log"; echo "FAILED: npm ci" >&2; exit 1; }
+rm -f "$log"
+
+echo "== building the demo"
+(cd "$repo" && cargo build --quiet -p tessera-axum --example demo)
+
+echo "== browser tests"
+report="$(mktemp)"
+DEMO_BIN="$CARGO_TARGET_DIR/debug/examples/demo" \
+SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots" \
+  node --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$report" \
+    "$here/browser.test.mjs" || { rm -f "$report"; echo "FAILED: browser tests" >&2; exit 1; }
+passed="$(grep -c '^ok ' "$report" || true)"
+rm -f "$report"
+if [[ "$passed" -lt 1 ]]; then
+  echo "FAILED: the browser suite ran no test" >&2
+  exit 1
+fi
+echo "browser tests: $passed passed; screenshots in $CARGO_TARGET_DIR/browser-screenshots"

@@ -1,0 +1,368 @@
+// Browser tests: the demo app driven in Debian's Chromium by playwright-core, with the unmodified
+// SuperTokens frontend SDK doing every refresh. Run by browser-tests.sh, which builds the demo
+// and passes DEMO_BIN and SCREENSHOT_DIR.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const DEMO_BIN = process.env.DEMO_BIN;
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
+const ACCESS_TOKEN_SECONDS = 2;
+const GRACE_SECONDS = 1;
+const PASSWORD = "tessera-demo";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+assert.ok(DEMO_BIN, "DEMO_BIN must name the built demo binary");
+assert.ok(SCREENSHOT_DIR, "SCREENSHOT_DIR must name where screenshots go");
+mkdirSync(SCREENSHOT_DIR, { recursive: true });
+
+let browser;
+const demos = [];
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const demo of demos) demo.stop();
+});
+
+/** Starts the demo on a free port with its own SQLite file; resolves once it listens. */
+function startDemo(extraEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-demo-"));
+  const child = spawn(DEMO_BIN, [], {
+    env: {
+      ...process.env,
+      PORT: "0",
+      DATABASE: join(dir, "demo.db"),
+      ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
+      REFRESH_GRACE_PERIOD: String(GRACE_SECONDS),
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const demo = {
+    stop() {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  demos.push(demo);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/[^\s]+)/);
+      if (m && !demo.url) {
+        demo.url = m[1];
+        resolve(demo);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`demo exited with ${code} before listening`)));
+  });
+}
+
+/** Every request and response of a browser context, for counting refreshes and statuses. */
+function recordTraffic(context) {
+  const traffic = [];
+  context.on("response", (response) => {
+    const url = new URL(response.url());
+    traffic.push({
+      path: url.pathname,
+      method: response.request().method(),
+      status: response.status(),
+      headers: response.request().headers(),
+    });
+  });
+  let from = 0;
+  const seen = () => traffic.slice(from);
+  return {
+    // Forget what came before (a fresh page's refresh probe, say).
+    reset: () => {
+      from = traffic.length;
+    },
+    to: (path) => seen().filter((t) => t.path === path),
+    refreshes: () => seen().filter((t) => t.path === "/auth/session/refresh"),
+  };
+}
+
+async function openPage(context, url) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.evaluate(() => window.demo.ready);
+  return page;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until an access token issued at `issuedAt` (ms) has certainly expired. */
+async function untilExpired(issuedAt) {
+  const wait = issuedAt + ACCESS_TOKEN_SECONDS * 1000 + 300 - Date.now();
+  if (wait > 0) await sleep(wait);
+}
+
+/** Signs in; traffic recorded before (the page's first-visit refresh probe) is forgotten. */
+async function login(page, username, traffic) {
+  traffic?.reset();
+  const issuedAt = Date.now();
+  const result = await page.evaluate(([u, p]) => window.demo.login(u, p), [username, PASSWORD]);
+  assert.equal(result.status, 200);
+  assert.equal(result.body.status, "OK");
+  return issuedAt;
+}
+
+const feed = (page) => page.evaluate(() => window.demo.feed());
+const events = (page) => page.evaluate(() => [...window.demo.events]);
+
+async function screenshot(page, name) {
+  await page.evaluate(() => window.demo?.refreshStatus?.());
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+async function sessionCookies(context) {
+  const names = (await context.cookies()).map((c) => c.name);
+  return names.filter((n) => n === "sAccessToken" || n === "sRefreshToken").sort();
+}
+
+test("1. log in; the protected call succeeds", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, demo.url);
+  await login(page, "alice", traffic);
+  assert.deepEqual(await sessionCookies(context), ["sAccessToken", "sRefreshToken"]);
+  const refreshCookie = (await context.cookies()).find((c) => c.name === "sRefreshToken");
+  assert.equal(refreshCookie.path, "/auth/session/refresh");
+  assert.equal(refreshCookie.httpOnly, true);
+
+  const result = await feed(page);
+  assert.equal(result.status, 200);
+  assert.equal(result.body.userId, "alice");
+  assert.deepEqual(traffic.to("/api/feed").map((t) => t.status), [200]);
+  assert.equal(await page.textContent("#status"), "Signed in as alice");
+  await screenshot(page, "1-logged-in-feed");
+  await context.close();
+});
+
+test("2. after expiry the next call succeeds with exactly one refresh, done by the SDK", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, demo.url);
+  const issuedAt = await login(page, "bob", traffic);
+  assert.equal((await feed(page)).status, 200);
+
+  await untilExpired(issuedAt);
+  const result = await feed(page);
+  assert.equal(result.status, 200);
+  assert.equal(result.body.userId, "bob");
+  const refreshes = traffic.refreshes();
+  assert.deepEqual(refreshes.map((t) => t.status), [200], "exactly one refresh, which succeeded");
+  // The expired call was answered "try refresh", then retried by the SDK with the new token.
+  assert.deepEqual(traffic.to("/api/feed").map((t) => t.status), [200, 401, 200]);
+  assert.ok((await events(page)).includes("REFRESH_SESSION"));
+  await screenshot(page, "2-refreshed-after-expiry");
+  await context.close();
+});
+
+test("3. five tabs calling at once after expiry all succeed; no theft", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const first = await openPage(context, demo.url);
+  const issuedAt = await login(first, "carol", traffic);
+  const tabs = [first];
+  for (let i = 1; i < 5; i++) tabs.push(await openPage(context, demo.url));
+
+  await untilExpired(issuedAt);
+  const results = await Promise.all(tabs.map((tab) => feed(tab)));
+  for (const result of results) {
+    assert.equal(result.status, 200);
+    assert.equal(result.body.userId, "carol");
+  }
+  const refreshes = traffic.refreshes();
+  assert.ok(refreshes.length >= 1, "the expired tokens were refreshed");
+  assert.ok(refreshes.every((t) => t.status === 200), "no refresh was refused");
+  // A theft verdict would have revoked the session: every tab still works afterwards.
+  for (const tab of tabs) {
+    assert.equal((await feed(tab)).status, 200);
+    assert.ok(!(await events(tab)).includes("UNAUTHORISED"));
+  }
+  console.log(`# five tabs: ${refreshes.length} refresh request(s) for 5 concurrent calls`);
+  await screenshot(tabs[4], "3-five-tabs");
+  await context.close();
+});
+
+test("4. an old refresh token replayed from another browser: theft, revoked, victim logged out", async () => {
+  const demo = await startDemo();
+  const victim = await browser.newContext();
+  const traffic = recordTraffic(victim);
+  const page = await openPage(victim, demo.url);
+  const issuedAt = await login(page, "dave", traffic);
+  const stolen = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
+  assert.ok(stolen, "the victim holds a refresh cookie");
+
+  // The victim refreshes; using the new access token (check_database) commits the new refresh
+  // token, so the stolen one is now a rotated parent.
+  await untilExpired(issuedAt);
+  assert.equal((await feed(page)).status, 200);
+  assert.equal(traffic.refreshes().length, 1);
+  const rotated = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
+  assert.notEqual(rotated.value, stolen.value);
+  await sleep(GRACE_SECONDS * 1000 + 300);
+
+  // The attacker's browser: the stolen HttpOnly cookie put in through CDP, then the refresh API
+  // called from a page without the SDK.
+  const attacker = await browser.newContext();
+  const attackerPage = await attacker.newPage();
+  await attackerPage.goto(`${demo.url}/sdk/website.js`);
+  const cdp = await attacker.newCDPSession(attackerPage);
+  await cdp.send("Network.setCookie", {
+    name: "sRefreshToken",
+    value: stolen.value,
+    url: `${demo.url}/auth/session/refresh`,
+    path: "/auth/session/refresh",
+    httpOnly: true,
+    sameSite: "Lax",
+  });
+  const replay = await attackerPage.evaluate(async () => {
+    const r = await fetch("/auth/session/refresh", { method: "POST", headers: { rid: "session" } });
+    const result = { status: r.status, body: await r.json(), frontToken: r.headers.get("front-token") };
+    document.body.innerHTML = "<h1>Replayed the stolen refresh token</h1><pre></pre>";
+    document.querySelector("pre").textContent = JSON.stringify(result, null, 2);
+    return result;
+  });
+  assert.equal(replay.status, 401);
+  assert.equal(replay.body.message, "token theft detected");
+  assert.equal(replay.frontToken, "remove");
+  assert.deepEqual(await sessionCookies(attacker), [], "the attacker's cookies were cleared");
+  await attackerPage.screenshot({ path: join(SCREENSHOT_DIR, "4-attacker-replay.png") });
+
+  const after = await feed(page);
+  assert.equal(after.status, 401);
+  assert.ok((await events(page)).includes("UNAUTHORISED"), "the SDK reported UNAUTHORISED");
+  assert.equal(await page.evaluate(() => window.demo.sessionExists()), false);
+  assert.deepEqual(await sessionCookies(victim), []);
+  await screenshot(page, "4-victim-unauthorised");
+  await attacker.close();
+  await victim.close();
+});
+
+test("5. sign-out clears everything; the protected call then answers unauthorised", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const page = await openPage(context, demo.url);
+  await login(page, "erin");
+  assert.equal((await feed(page)).status, 200);
+  const accessToken = (await context.cookies()).find((c) => c.name === "sAccessToken").value;
+
+  await page.click("#sign-out");
+  await page.waitForFunction(() => window.demo.events.includes("SIGN_OUT"));
+  assert.deepEqual(await sessionCookies(context), []);
+  assert.equal(await page.evaluate(() => window.demo.sessionExists()), false);
+  const after = await feed(page);
+  assert.equal(after.status, 401);
+  assert.equal(after.body.message, "unauthorised");
+  await screenshot(page, "5-signed-out");
+
+  // The signed-out access token, replayed by another browser, is refused at once.
+  const other = await browser.newContext();
+  await other.addCookies([{ name: "sAccessToken", value: accessToken, url: demo.url }]);
+  const response = await other.request.get(`${demo.url}/api/feed`);
+  assert.equal(response.status(), 401);
+  assert.equal((await response.json()).message, "unauthorised");
+  await other.close();
+  await context.close();
+});
+
+test("6a. header mode: tokens in headers, one refresh after expiry, sign-out", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, `${demo.url}/?transfer=header`);
+  const issuedAt = await login(page, "frank", traffic);
+  assert.deepEqual(await sessionCookies(context), [], "no session cookies in header mode");
+  assert.equal((await feed(page)).status, 200);
+  const feedRequest = traffic.to("/api/feed").at(-1);
+  assert.match(feedRequest.headers.authorization ?? "", /^Bearer /);
+
+  await untilExpired(issuedAt);
+  assert.equal((await feed(page)).status, 200);
+  const refreshes = traffic.refreshes();
+  assert.deepEqual(refreshes.map((t) => t.status), [200]);
+  assert.match(refreshes[0].headers.authorization ?? "", /^Bearer /, "refresh token sent as Bearer");
+  assert.deepEqual(traffic.to("/api/feed").map((t) => t.status), [200, 401, 200]);
+  await screenshot(page, "6a-header-mode");
+
+  await page.evaluate(() => window.demo.signOut());
+  assert.ok((await events(page)).includes("SIGN_OUT"));
+  assert.equal((await feed(page)).status, 401);
+  await context.close();
+});
+
+test("6b. sessionExpiredStatusCode 440: expiry answers 440, the SDK refreshes once", async () => {
+  const demo = await startDemo({ SESSION_EXPIRED_STATUS: "440" });
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, demo.url);
+  const issuedAt = await login(page, "grace", traffic);
+  await untilExpired(issuedAt);
+  const result = await feed(page);
+  assert.equal(result.status, 200);
+  assert.deepEqual(traffic.to("/api/feed").map((t) => t.status), [440, 200]);
+  assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
+  await screenshot(page, "6b-status-440");
+
+  await page.evaluate(() => window.demo.signOut());
+  assert.equal((await feed(page)).status, 401, "no session is 401 whatever the expired status");
+  await context.close();
+});
+
+test("7. a fresh browser's first-visit refresh probe gets 401, and no loop", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, demo.url);
+  assert.equal(await page.evaluate(() => window.demo.sessionExists()), false);
+  const first = await feed(page);
+  const second = await feed(page);
+  assert.equal(first.status, 401);
+  assert.equal(second.status, 401);
+  // One probe in all: its 401 made the SDK record "no session", so later calls do not refresh.
+  assert.deepEqual(traffic.refreshes().map((t) => t.status), [401]);
+  await screenshot(page, "7-first-visit");
+  await context.close();
+});
+
+test("8. a page navigation with an expired token gets the refresh page, which refreshes and reloads", async () => {
+  const demo = await startDemo();
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, demo.url);
+  const issuedAt = await login(page, "heidi", traffic);
+  await page.goto(`${demo.url}/home`);
+  assert.equal(await page.textContent("#greeting"), "Hello, heidi");
+
+  await untilExpired(issuedAt);
+  await page.goto(`${demo.url}/home`);
+  await page.waitForSelector("#greeting");
+  assert.equal(await page.textContent("#greeting"), "Hello, heidi");
+  assert.deepEqual(traffic.to("/home").map((t) => t.status), [200, 401, 200]);
+  assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
+  await page.screenshot({ path: join(SCREENSHOT_DIR, "8-html-refresh.png") });
+  await context.close();
+});

@@ -1,0 +1,301 @@
+//! Tessera's demo: a login form, a protected "home feed" API and sign-out, on one page that uses
+//! the unmodified SuperTokens frontend SDK (supertokens-web-js's `supertokensWebsite` bundle,
+//! installed from npm) to refresh sessions by itself.
+//!
+//! ```text
+//! npm ci --prefix crates/tessera-axum/examples/demo
+//! cargo run -p tessera-axum --example demo
+//! ```
+//!
+//! Then open <http://127.0.0.1:3000>, sign in with any user name and the password `tessera-demo`.
+//!
+//! Settings, all optional, from the environment:
+//! - `PORT` (3000); the demo listens on 127.0.0.1 only.
+//! - `DATABASE`: the SQLite file (`tessera-demo.db` in the working directory).
+//! - `ACCESS_TOKEN_VALIDITY`: seconds (30, short so that refreshes show).
+//! - `REFRESH_GRACE_PERIOD`: seconds a rotated refresh token stays usable for racing tabs (30).
+//! - `SESSION_EXPIRED_STATUS`: 401, or 440 as in the 2020 SDKs; the page tells the SDK.
+//! - `ANTI_CSRF`: `none` (default for this same-origin, SameSite=Lax app), `via-token` or
+//!   `via-custom-header`.
+//! - `CHECK_DATABASE`: `true` (default) makes sign-out and theft revocation take effect on the
+//!   next API call; `false` verifies access tokens without the store.
+//! - `SDK_BUNDLE_DIR`: where supertokens-web-js's `bundle/` is (this example's `node_modules`).
+//!
+//! The page takes `?transfer=header` to run the SDK in header mode instead of cookies.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_axum::{AntiCsrfMode, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera};
+use tessera_core::{constant_time_eq, SessionConfig, Sessions};
+use tessera_store::SqliteStore;
+
+const PASSWORD: &str = "tessera-demo";
+const PAGE: &str = include_str!("page.html");
+const SDK_PATH: &str = "/sdk/website.js";
+
+/// Everything the demo reads from its environment.
+struct Settings {
+    port: u16,
+    database: PathBuf,
+    access_token_validity: Duration,
+    grace_period: Duration,
+    expired_status: StatusCode,
+    anti_csrf: AntiCsrfMode,
+    check_database: bool,
+    sdk_bundle_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SettingsError {
+    #[error("{name}={value:?} is not valid: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+fn env_or<T>(
+    name: &'static str,
+    default: T,
+    expected: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, SettingsError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => parse(value.trim()).ok_or(SettingsError::Invalid {
+            name,
+            value,
+            expected,
+        }),
+    }
+}
+
+impl Settings {
+    fn from_env() -> Result<Self, SettingsError> {
+        let seconds = |s: &str| s.parse::<u64>().ok().map(Duration::from_secs);
+        Ok(Self {
+            port: env_or("PORT", 3000, "a port number", |s| s.parse().ok())?,
+            database: env_or(
+                "DATABASE",
+                PathBuf::from("tessera-demo.db"),
+                "a file path",
+                |s| Some(PathBuf::from(s)),
+            )?,
+            access_token_validity: env_or(
+                "ACCESS_TOKEN_VALIDITY",
+                Duration::from_secs(30),
+                "whole seconds, at least 1",
+                |s| seconds(s).filter(|d| !d.is_zero()),
+            )?,
+            grace_period: env_or(
+                "REFRESH_GRACE_PERIOD",
+                Duration::from_secs(30),
+                "whole seconds",
+                seconds,
+            )?,
+            expired_status: env_or(
+                "SESSION_EXPIRED_STATUS",
+                StatusCode::UNAUTHORIZED,
+                "401 or 440",
+                |s| match s {
+                    "401" => Some(StatusCode::UNAUTHORIZED),
+                    "440" => StatusCode::from_u16(440).ok(),
+                    _ => None,
+                },
+            )?,
+            anti_csrf: env_or(
+                "ANTI_CSRF",
+                AntiCsrfMode::None,
+                "none, via-token or via-custom-header",
+                |s| match s {
+                    "none" => Some(AntiCsrfMode::None),
+                    "via-token" => Some(AntiCsrfMode::ViaToken),
+                    "via-custom-header" => Some(AntiCsrfMode::ViaCustomHeader),
+                    _ => None,
+                },
+            )?,
+            check_database: env_or("CHECK_DATABASE", true, "true or false", |s| s.parse().ok())?,
+            sdk_bundle_dir: env_or(
+                "SDK_BUNDLE_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("examples/demo/node_modules/supertokens-web-js/bundle"),
+                "a directory",
+                |s| Some(PathBuf::from(s)),
+            )?,
+        })
+    }
+}
+
+/// The app's state: the session layer plus what the page needs.
+#[derive(Clone)]
+struct Demo {
+    tessera: Tessera,
+    page: Arc<str>,
+    sdk: Arc<str>,
+}
+
+impl axum::extract::FromRef<Demo> for Tessera {
+    fn from_ref(demo: &Demo) -> Tessera {
+        demo.tessera.clone()
+    }
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(demo): State<Demo>,
+    headers: HeaderMap,
+    Json(login): Json<Login>,
+) -> Result<Response, Error> {
+    let username = login.username.trim();
+    // The demo's whole user database: any name, one shared password.
+    if username.is_empty() || !constant_time_eq(&login.password, PASSWORD) {
+        let body = json!({"status": "WRONG_CREDENTIALS_ERROR"});
+        return Ok((StatusCode::OK, Json(body)).into_response());
+    }
+    let mut payload = Map::new();
+    payload.insert("name".to_owned(), Value::from(username));
+    let tokens = demo
+        .tessera
+        .create_new_session(&headers, username, payload, json!({"logins": 1}))
+        .await?;
+    Ok((tokens, Json(json!({"status": "OK", "userId": username}))).into_response())
+}
+
+async fn feed(session: Session) -> Json<Value> {
+    let user = session.user_id();
+    Json(json!({
+        "userId": user,
+        "sessionHandle": session.handle(),
+        "items": [
+            format!("Welcome back, {user}."),
+            "This came from GET /api/feed, behind the Session extractor.".to_owned(),
+        ],
+    }))
+}
+
+/// A server-rendered page behind the session: with an expired access token the layer answers
+/// its refresh-and-reload page instead (`HtmlRefresh`).
+async fn home(session: Session) -> Html<String> {
+    let user = html_escape(session.user_id());
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>Home</title>\
+         <h1 id=greeting>Hello, {user}</h1><p><a href=\"/\">Back to the app</a></p>"
+    ))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn serve_page(State(demo): State<Demo>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(demo.page.to_string()),
+    )
+}
+
+async fn serve_sdk(State(demo): State<Demo>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        demo.sdk.to_string(),
+    )
+}
+
+/// The SDK's `supertokensWebsite` bundle, named `website.<hash>.js` in the npm package.
+fn read_sdk_bundle(dir: &Path) -> Result<String, String> {
+    let hint = "install it with `npm ci --prefix crates/tessera-axum/examples/demo`";
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the SDK bundle directory {dir:?} ({e}); {hint}"))?;
+    let bundle = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("website.") && name.ends_with(".js"))
+        })
+        .ok_or_else(|| format!("no website.*.js in {dir:?}; {hint}"))?;
+    std::fs::read_to_string(&bundle).map_err(|e| format!("cannot read {bundle:?}: {e}"))
+}
+
+fn page_config(settings: &Settings, layer: &SessionLayerConfig) -> Value {
+    json!({
+        "apiBasePath": layer.base_path(),
+        "sessionExpiredStatusCode": settings.expired_status.as_u16(),
+        "accessTokenValiditySeconds": settings.access_token_validity.as_secs(),
+    })
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    let sdk = read_sdk_bundle(&settings.sdk_bundle_dir)?;
+    let engine_config = SessionConfig {
+        access_token_validity: settings.access_token_validity,
+        refresh_token_rotation_grace_period: settings.grace_period,
+        ..SessionConfig::default()
+    };
+    let store = SqliteStore::open(&settings.database).await?;
+    let sessions = Sessions::new(store, engine_config);
+    let _sweeper = sessions.spawn_expiry_sweeper(Duration::from_secs(600));
+    let layer = SessionLayerConfig::default()
+        .session_expired_status(settings.expired_status)
+        .anti_csrf(settings.anti_csrf)
+        .check_database(settings.check_database)
+        .html_refresh(HtmlRefresh::new(SDK_PATH, "/"));
+    let config = page_config(&settings, &layer);
+    let page = PAGE.replace("/*CONFIG*/{}", &config.to_string());
+    let tessera = Tessera::new(sessions, layer);
+    let demo = Demo {
+        tessera: tessera.clone(),
+        page: page.into(),
+        sdk: sdk.into(),
+    };
+    let app = Router::new()
+        .route("/", get(serve_page))
+        .route(SDK_PATH, get(serve_sdk))
+        .route("/login", post(login))
+        .route("/api/feed", get(feed))
+        .route("/home", get(home))
+        .merge(tessera.router())
+        .with_state(demo);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port)).await?;
+    // Tests start the demo on port 0 and read the address from this line.
+    println!(
+        "tessera demo listening on http://{}",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera demo: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
