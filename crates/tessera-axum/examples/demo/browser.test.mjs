@@ -109,20 +109,29 @@ async function openPage(context, url) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until an access token issued at `issuedAt` (ms) has certainly expired. */
-async function untilExpired(issuedAt) {
-  const wait = issuedAt + ACCESS_TOKEN_SECONDS * 1000 + 300 - Date.now();
+/** Waits until the access token expiring at `expiry` (ms, the server's clock, which is this
+ * machine's) has expired; the JWT's `exp` is in whole seconds, never later than `expiry`. */
+async function untilExpired(expiry) {
+  const wait = expiry + 50 - Date.now();
   if (wait > 0) await sleep(wait);
 }
 
-/** Signs in; traffic recorded before (the page's first-visit refresh probe) is forgotten. */
+/** The access-token expiry (ms) the server announced in a response's front-token header. */
+function announcedExpiry(result) {
+  assert.ok(result.frontToken, "the response carries a front-token");
+  const front = JSON.parse(Buffer.from(result.frontToken, "base64").toString("utf8"));
+  assert.ok(front.ate > Date.now() - 5000 && front.ate <= Date.now() + ACCESS_TOKEN_SECONDS * 1000);
+  return front.ate;
+}
+
+/** Signs in and returns the access token's expiry (ms); traffic recorded before (the page's
+ * first-visit refresh probe) is forgotten. */
 async function login(page, username, traffic) {
   traffic?.reset();
-  const issuedAt = Date.now();
   const result = await page.evaluate(([u, p]) => window.demo.login(u, p), [username, PASSWORD]);
   assert.equal(result.status, 200);
   assert.equal(result.body.status, "OK");
-  return issuedAt;
+  return announcedExpiry(result);
 }
 
 const feed = (page) => page.evaluate(() => window.demo.feed());
@@ -163,10 +172,10 @@ test("2. after expiry the next call succeeds with exactly one refresh, done by t
   const context = await browser.newContext();
   const traffic = recordTraffic(context);
   const page = await openPage(context, demo.url);
-  const issuedAt = await login(page, "bob", traffic);
+  const expiry = await login(page, "bob", traffic);
   assert.equal((await feed(page)).status, 200);
 
-  await untilExpired(issuedAt);
+  await untilExpired(expiry);
   const result = await feed(page);
   assert.equal(result.status, 200);
   assert.equal(result.body.userId, "bob");
@@ -184,11 +193,11 @@ test("3. five tabs calling at once after expiry all succeed; no theft", async ()
   const context = await browser.newContext();
   const traffic = recordTraffic(context);
   const first = await openPage(context, demo.url);
-  const issuedAt = await login(first, "carol", traffic);
+  const expiry = await login(first, "carol", traffic);
   const tabs = [first];
   for (let i = 1; i < 5; i++) tabs.push(await openPage(context, demo.url));
 
-  await untilExpired(issuedAt);
+  await untilExpired(expiry);
   const results = await Promise.all(tabs.map((tab) => feed(tab)));
   for (const result of results) {
     assert.equal(result.status, 200);
@@ -212,13 +221,13 @@ test("4. an old refresh token replayed from another browser: theft, revoked, vic
   const victim = await browser.newContext();
   const traffic = recordTraffic(victim);
   const page = await openPage(victim, demo.url);
-  const issuedAt = await login(page, "dave", traffic);
+  const expiry = await login(page, "dave", traffic);
   const stolen = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
   assert.ok(stolen, "the victim holds a refresh cookie");
 
   // The victim refreshes; using the new access token (check_database) commits the new refresh
   // token, so the stolen one is now a rotated parent.
-  await untilExpired(issuedAt);
+  await untilExpired(expiry);
   assert.equal((await feed(page)).status, 200);
   assert.equal(traffic.refreshes().length, 1);
   const rotated = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
@@ -294,13 +303,13 @@ test("6a. header mode: tokens in headers, one refresh after expiry, sign-out", a
   const context = await browser.newContext();
   const traffic = recordTraffic(context);
   const page = await openPage(context, `${demo.url}/?transfer=header`);
-  const issuedAt = await login(page, "frank", traffic);
+  const expiry = await login(page, "frank", traffic);
   assert.deepEqual(await sessionCookies(context), [], "no session cookies in header mode");
   assert.equal((await feed(page)).status, 200);
   const feedRequest = traffic.to("/api/feed").at(-1);
   assert.match(feedRequest.headers.authorization ?? "", /^Bearer /);
 
-  await untilExpired(issuedAt);
+  await untilExpired(expiry);
   assert.equal((await feed(page)).status, 200);
   const refreshes = traffic.refreshes();
   assert.deepEqual(refreshes.map((t) => t.status), [200]);
@@ -319,8 +328,8 @@ test("6b. sessionExpiredStatusCode 440: expiry answers 440, the SDK refreshes on
   const context = await browser.newContext();
   const traffic = recordTraffic(context);
   const page = await openPage(context, demo.url);
-  const issuedAt = await login(page, "grace", traffic);
-  await untilExpired(issuedAt);
+  const expiry = await login(page, "grace", traffic);
+  await untilExpired(expiry);
   const result = await feed(page);
   assert.equal(result.status, 200);
   assert.deepEqual(traffic.to("/api/feed").map((t) => t.status), [440, 200]);
@@ -331,6 +340,42 @@ test("6b. sessionExpiredStatusCode 440: expiry answers 440, the SDK refreshes on
   assert.equal((await feed(page)).status, 401, "no session is 401 whatever the expired status");
   await context.close();
 });
+
+for (const mode of ["via-token", "via-custom-header"]) {
+  test(`6c. anti-CSRF ${mode}: the SDK passes the check; a request without the proof does not`, async () => {
+    const demo = await startDemo({ ANTI_CSRF: mode });
+    const context = await browser.newContext();
+    const traffic = recordTraffic(context);
+    const page = await openPage(context, demo.url);
+    const expiry = await login(page, "ivan", traffic);
+    await untilExpired(expiry);
+    assert.equal((await feed(page)).status, 200);
+    assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
+    const refresh = traffic.refreshes()[0].headers;
+    if (mode === "via-token") assert.ok(refresh["anti-csrf"], "the SDK echoed the anti-csrf token");
+    else assert.ok(refresh.rid, "the SDK sent rid");
+
+    // A state-changing request carrying the cookies but not the proof, as a forged form would:
+    // sent from a page without the SDK, so nothing adds the header.
+    const forger = await context.newPage();
+    await forger.goto(`${demo.url}/sdk/website.js`);
+    const forged = await forger.evaluate(async () => {
+      const r = await fetch("/auth/signout", { method: "POST" });
+      return { status: r.status, body: await r.json(), cleared: r.headers.get("front-token") };
+    });
+    assert.equal(forged.status, 401);
+    assert.equal(forged.body.message, "try refresh token");
+    assert.equal(forged.cleared, null, "a forged request cannot sign the user out");
+    await forger.close();
+    assert.equal((await feed(page)).status, 200, "the session survived");
+    await screenshot(page, `6c-anti-csrf-${mode}`);
+
+    await page.evaluate(() => window.demo.signOut());
+    assert.ok((await events(page)).includes("SIGN_OUT"));
+    assert.deepEqual(await sessionCookies(context), []);
+    await context.close();
+  });
+}
 
 test("7. a fresh browser's first-visit refresh probe gets 401, and no loop", async () => {
   const demo = await startDemo();
@@ -353,11 +398,11 @@ test("8. a page navigation with an expired token gets the refresh page, which re
   const context = await browser.newContext();
   const traffic = recordTraffic(context);
   const page = await openPage(context, demo.url);
-  const issuedAt = await login(page, "heidi", traffic);
+  const expiry = await login(page, "heidi", traffic);
   await page.goto(`${demo.url}/home`);
   assert.equal(await page.textContent("#greeting"), "Hello, heidi");
 
-  await untilExpired(issuedAt);
+  await untilExpired(expiry);
   await page.goto(`${demo.url}/home`);
   await page.waitForSelector("#greeting");
   assert.equal(await page.textContent("#greeting"), "Hello, heidi");
