@@ -5,11 +5,12 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::Method;
 use serde_json::{Map, Value};
-use tessera_core::{AccessToken, AntiCsrfToken, VerifiedSession, VerifyOptions};
+use tessera_core::{AccessToken, AntiCsrfToken, Issued, VerifiedSession, VerifyOptions};
 
-use crate::config::AntiCsrfMode;
+use crate::config::{AntiCsrfMode, SessionLayerConfig};
 use crate::error::{Error, ErrorKind};
 use crate::html_refresh::is_page_navigation;
+use crate::reissue::ReissueSlot;
 use crate::state::Tessera;
 use crate::transport::{
     clear_headers, clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers,
@@ -174,15 +175,44 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
         .get_session(&access_token, anti_csrf.as_ref(), options)
         .await
         .map_err(|e| Error::from_engine(e, config, ClearScope::Only(presented.transport)))?;
-    // With `check_database` the engine may re-sign the token when the stored payload changed;
-    // an extractor cannot add response headers, so the client gets the new payload on its next
-    // refresh (or through `update_access_token_payload`), while the handler already sees it.
+    if let Some(reissued) = &verified.new_access_token {
+        deliver_reissued(config, parts, presented.transport, &verified, reissued);
+    }
     Ok(Some(Session {
         tessera: tessera.clone(),
         verified,
         access_token,
         transport: presented.transport,
     }))
+}
+
+/// Hands a token minted during verification (the session's claims changed) to
+/// [`TokenReissueLayer`], which puts it in the response. Without the layer the client keeps its
+/// token until the next refresh; the handler sees the new claims either way.
+fn deliver_reissued(
+    config: &SessionLayerConfig,
+    parts: &Parts,
+    transport: Transport,
+    verified: &VerifiedSession,
+    reissued: &Issued<AccessToken>,
+) {
+    let Some(slot) = parts.extensions.get::<ReissueSlot>() else {
+        tracing::debug!(
+            handle = %verified.handle,
+            "re-minted access token not delivered: TokenReissueLayer is not applied"
+        );
+        return;
+    };
+    let tokens = NewTokens {
+        user_id: &verified.user_id,
+        access_token: reissued,
+        refresh_token: None,
+        anti_csrf: verified.anti_csrf_token.as_ref(),
+    };
+    match token_headers(config, transport, &tokens) {
+        Ok(headers) => slot.put(headers),
+        Err(e) => tracing::warn!(error = %e, "re-minted access token not delivered"),
+    }
 }
 
 impl<S> FromRequestParts<S> for Session

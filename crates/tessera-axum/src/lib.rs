@@ -49,6 +49,7 @@ mod error;
 mod extractor;
 mod front_token;
 mod html_refresh;
+mod reissue;
 mod routes;
 mod state;
 mod transport;
@@ -58,6 +59,7 @@ pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
 pub use error::{Error, ErrorKind};
 pub use extractor::Session;
 pub use html_refresh::HtmlRefresh;
+pub use reissue::{TokenReissue, TokenReissueLayer};
 pub use state::Tessera;
 pub use transport::{
     SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,

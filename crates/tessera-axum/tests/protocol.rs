@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tessera_axum::{
     AntiCsrfMode, Error, HtmlRefresh, SameSite, Session, SessionLayerConfig, Tessera,
+    TokenReissueLayer,
 };
 use tessera_core::testing::MemoryStore;
 use tessera_core::{ManualClock, SessionConfig, Sessions};
@@ -932,4 +933,120 @@ async fn leftover_legacy_cookie_asks_for_refresh_and_is_removed() {
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
     assert_eq!(resp.cookie("sIdRefreshToken").value(), "");
     resp.assert_cookies_cleared("/auth/session/refresh");
+}
+
+// ---- claims changed on the server (check_database + TokenReissueLayer) ----
+
+fn reissue_app(with_layer: bool) -> (App, Sessions) {
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let engine_config = SessionConfig {
+        access_token_validity: ACCESS_VALIDITY,
+        refresh_token_validity: REFRESH_VALIDITY,
+        ..SessionConfig::default()
+    };
+    let sessions = Sessions::with_clock(
+        Arc::new(MemoryStore::default()),
+        engine_config,
+        clock.clone(),
+    );
+    let tessera = Tessera::new(
+        sessions.clone(),
+        SessionLayerConfig::default().check_database(true),
+    );
+    let mut router = Router::new()
+        .route("/login", post(login))
+        .route("/api/me", get(me))
+        .route("/api/payload", post(payload))
+        .merge(tessera.router());
+    if with_layer {
+        router = router.layer(TokenReissueLayer);
+    }
+    let router = router.with_state(tessera);
+    (App { router, clock }, sessions)
+}
+
+fn role(role: &str) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("role".into(), json!(role));
+    claims
+}
+
+#[tokio::test]
+async fn claims_changed_on_the_server_reach_the_client_through_the_layer() {
+    for header_mode in [false, true] {
+        let (app, sessions) = reissue_app(true);
+        let (mut client, login) = app.login(header_mode).await;
+        let handle = login.front_token()["up"]["sessionHandle"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sessions
+            .update_access_token_payload(&handle, role("editor"))
+            .await
+            .unwrap();
+
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(
+            resp.body["payload"]["role"], "editor",
+            "the handler sees it"
+        );
+        assert_eq!(
+            resp.front_token()["up"]["role"],
+            "editor",
+            "and so does the client"
+        );
+        if header_mode {
+            assert!(resp.header("st-access-token").is_some());
+            assert_eq!(resp.header("st-refresh-token"), None);
+            client.access = resp.header("st-access-token").unwrap().to_owned();
+        } else {
+            assert_eq!(resp.cookies().len(), 1, "only the access-token cookie");
+            client.access = resp.cookie("sAccessToken").value().to_owned();
+        }
+
+        // The new token carries the new claims: nothing more to deliver.
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(resp.body["payload"]["role"], "editor");
+        resp.assert_not_cleared();
+    }
+}
+
+#[tokio::test]
+async fn without_the_layer_the_client_keeps_its_token_until_refresh() {
+    let (app, sessions) = reissue_app(false);
+    let (client, login) = app.login(false).await;
+    let handle = login.front_token()["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sessions
+        .update_access_token_payload(&handle, role("editor"))
+        .await
+        .unwrap();
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.body["payload"]["role"], "editor");
+    resp.assert_not_cleared();
+}
+
+#[tokio::test]
+async fn tokens_the_handler_issues_win_over_the_reissued_ones() {
+    let (app, sessions) = reissue_app(true);
+    let (client, login) = app.login(false).await;
+    let handle = login.front_token()["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sessions
+        .update_access_token_payload(&handle, role("editor"))
+        .await
+        .unwrap();
+    // The handler sets role=reader itself; its token is the one the client must end up with.
+    let resp = app.send(client.request(Method::POST, "/api/payload")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.headers.get_all("front-token").iter().count(), 1);
+    assert_eq!(resp.front_token()["up"]["role"], "reader");
+    assert_eq!(resp.cookies().len(), 1);
 }

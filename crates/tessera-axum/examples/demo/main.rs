@@ -33,7 +33,9 @@ use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_axum::{AntiCsrfMode, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera};
+use tessera_axum::{
+    AntiCsrfMode, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera, TokenReissueLayer,
+};
 use tessera_core::{constant_time_eq, SessionConfig, Sessions};
 use tessera_store::SqliteStore;
 
@@ -274,6 +276,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/api/feed", get(feed))
         .route("/home", get(home))
         .merge(tessera.router())
+        // With CHECK_DATABASE, claims changed on the server reach the page on its next call.
+        .layer(TokenReissueLayer)
         .with_state(demo);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port)).await?;
     // Tests start the demo on port 0 and read the address from this line.
