@@ -66,7 +66,8 @@ async fn claim(State(t): State<Tessera>, _session: Session) -> Error {
     t.invalid_claim(vec![json!({"id": "st-ev", "reason": "wrong value"})])
 }
 
-fn app(config: SessionLayerConfig) -> App {
+/// An engine on a fresh in-memory store whose clock the test moves.
+fn engine() -> (Sessions, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(START_MS));
     let engine_config = SessionConfig {
         access_token_validity: ACCESS_VALIDITY,
@@ -78,6 +79,11 @@ fn app(config: SessionLayerConfig) -> App {
         engine_config,
         clock.clone(),
     );
+    (sessions, clock)
+}
+
+fn app(config: SessionLayerConfig) -> App {
+    let (sessions, clock) = engine();
     let tessera = Tessera::new(sessions, config);
     let router = Router::new()
         .route("/login", post(login))
@@ -938,17 +944,7 @@ async fn leftover_legacy_cookie_asks_for_refresh_and_is_removed() {
 // ---- claims changed on the server (check_database + TokenReissueLayer) ----
 
 fn reissue_app(with_layer: bool) -> (App, Sessions) {
-    let clock = Arc::new(ManualClock::new(START_MS));
-    let engine_config = SessionConfig {
-        access_token_validity: ACCESS_VALIDITY,
-        refresh_token_validity: REFRESH_VALIDITY,
-        ..SessionConfig::default()
-    };
-    let sessions = Sessions::with_clock(
-        Arc::new(MemoryStore::default()),
-        engine_config,
-        clock.clone(),
-    );
+    let (sessions, clock) = engine();
     let tessera = Tessera::new(
         sessions.clone(),
         SessionLayerConfig::default().check_database(true),
@@ -965,25 +961,28 @@ fn reissue_app(with_layer: bool) -> (App, Sessions) {
     (App { router, clock }, sessions)
 }
 
-fn role(role: &str) -> Map<String, Value> {
+/// Signs in, then changes the session's claims on the server (role=editor), as an admin tool
+/// would; the client still holds the token with the old claims.
+async fn signed_in_then_promoted(app: &App, sessions: &Sessions, header_mode: bool) -> Client {
+    let (client, login) = app.login(header_mode).await;
+    let handle = login.front_token()["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut claims = Map::new();
-    claims.insert("role".into(), json!(role));
-    claims
+    claims.insert("role".into(), json!("editor"));
+    sessions
+        .update_access_token_payload(&handle, claims)
+        .await
+        .unwrap();
+    client
 }
 
 #[tokio::test]
 async fn claims_changed_on_the_server_reach_the_client_through_the_layer() {
     for header_mode in [false, true] {
         let (app, sessions) = reissue_app(true);
-        let (mut client, login) = app.login(header_mode).await;
-        let handle = login.front_token()["up"]["sessionHandle"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        sessions
-            .update_access_token_payload(&handle, role("editor"))
-            .await
-            .unwrap();
+        let mut client = signed_in_then_promoted(&app, &sessions, header_mode).await;
 
         let resp = app.send(client.request(Method::GET, "/api/me")).await;
         assert_eq!(resp.status, StatusCode::OK);
@@ -1016,15 +1015,7 @@ async fn claims_changed_on_the_server_reach_the_client_through_the_layer() {
 #[tokio::test]
 async fn without_the_layer_the_client_keeps_its_token_until_refresh() {
     let (app, sessions) = reissue_app(false);
-    let (client, login) = app.login(false).await;
-    let handle = login.front_token()["up"]["sessionHandle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    sessions
-        .update_access_token_payload(&handle, role("editor"))
-        .await
-        .unwrap();
+    let client = signed_in_then_promoted(&app, &sessions, false).await;
     let resp = app.send(client.request(Method::GET, "/api/me")).await;
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(resp.body["payload"]["role"], "editor");
@@ -1034,15 +1025,7 @@ async fn without_the_layer_the_client_keeps_its_token_until_refresh() {
 #[tokio::test]
 async fn tokens_the_handler_issues_win_over_the_reissued_ones() {
     let (app, sessions) = reissue_app(true);
-    let (client, login) = app.login(false).await;
-    let handle = login.front_token()["up"]["sessionHandle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    sessions
-        .update_access_token_payload(&handle, role("editor"))
-        .await
-        .unwrap();
+    let client = signed_in_then_promoted(&app, &sessions, false).await;
     // The handler sets role=reader itself; its token is the one the client must end up with.
     let resp = app.send(client.request(Method::POST, "/api/payload")).await;
     assert_eq!(resp.status, StatusCode::OK);

@@ -134,6 +134,17 @@ async function login(page, username, traffic) {
   return announcedExpiry(result);
 }
 
+/** A demo started with `env`, a fresh browser context with its traffic recorded, one page at
+ * `path` (`/?transfer=header` for header mode), signed in as `username`. */
+async function signedIn(username, { env = {}, path = "/" } = {}) {
+  const demo = await startDemo(env);
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, demo.url + path);
+  const expiry = await login(page, username, traffic);
+  return { demo, context, traffic, page, expiry };
+}
+
 const feed = (page) => page.evaluate(() => window.demo.feed());
 const events = (page) => page.evaluate(() => [...window.demo.events]);
 
@@ -148,11 +159,7 @@ async function sessionCookies(context) {
 }
 
 test("1. log in; the protected call succeeds", async () => {
-  const demo = await startDemo();
-  const context = await browser.newContext();
-  const traffic = recordTraffic(context);
-  const page = await openPage(context, demo.url);
-  await login(page, "alice", traffic);
+  const { context, traffic, page } = await signedIn("alice");
   assert.deepEqual(await sessionCookies(context), ["sAccessToken", "sRefreshToken"]);
   const refreshCookie = (await context.cookies()).find((c) => c.name === "sRefreshToken");
   assert.equal(refreshCookie.path, "/auth/session/refresh");
@@ -168,11 +175,7 @@ test("1. log in; the protected call succeeds", async () => {
 });
 
 test("2. after expiry the next call succeeds with exactly one refresh, done by the SDK", async () => {
-  const demo = await startDemo();
-  const context = await browser.newContext();
-  const traffic = recordTraffic(context);
-  const page = await openPage(context, demo.url);
-  const expiry = await login(page, "bob", traffic);
+  const { context, traffic, page, expiry } = await signedIn("bob");
   assert.equal((await feed(page)).status, 200);
 
   await untilExpired(expiry);
@@ -189,11 +192,7 @@ test("2. after expiry the next call succeeds with exactly one refresh, done by t
 });
 
 test("3. five tabs calling at once after expiry all succeed; no theft", async () => {
-  const demo = await startDemo();
-  const context = await browser.newContext();
-  const traffic = recordTraffic(context);
-  const first = await openPage(context, demo.url);
-  const expiry = await login(first, "carol", traffic);
+  const { demo, context, traffic, page: first, expiry } = await signedIn("carol");
   const tabs = [first];
   for (let i = 1; i < 5; i++) tabs.push(await openPage(context, demo.url));
 
@@ -217,11 +216,7 @@ test("3. five tabs calling at once after expiry all succeed; no theft", async ()
 });
 
 test("4. an old refresh token replayed from another browser: theft, revoked, victim logged out", async () => {
-  const demo = await startDemo();
-  const victim = await browser.newContext();
-  const traffic = recordTraffic(victim);
-  const page = await openPage(victim, demo.url);
-  const expiry = await login(page, "dave", traffic);
+  const { demo, context: victim, traffic, page, expiry } = await signedIn("dave");
   const stolen = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
   assert.ok(stolen, "the victim holds a refresh cookie");
 
@@ -299,11 +294,9 @@ test("5. sign-out clears everything; the protected call then answers unauthorise
 });
 
 test("6a. header mode: tokens in headers, one refresh after expiry, sign-out", async () => {
-  const demo = await startDemo();
-  const context = await browser.newContext();
-  const traffic = recordTraffic(context);
-  const page = await openPage(context, `${demo.url}/?transfer=header`);
-  const expiry = await login(page, "frank", traffic);
+  const { context, traffic, page, expiry } = await signedIn("frank", {
+    path: "/?transfer=header",
+  });
   assert.deepEqual(await sessionCookies(context), [], "no session cookies in header mode");
   assert.equal((await feed(page)).status, 200);
   const feedRequest = traffic.to("/api/feed").at(-1);
@@ -324,11 +317,9 @@ test("6a. header mode: tokens in headers, one refresh after expiry, sign-out", a
 });
 
 test("6b. sessionExpiredStatusCode 440: expiry answers 440, the SDK refreshes once", async () => {
-  const demo = await startDemo({ SESSION_EXPIRED_STATUS: "440" });
-  const context = await browser.newContext();
-  const traffic = recordTraffic(context);
-  const page = await openPage(context, demo.url);
-  const expiry = await login(page, "grace", traffic);
+  const { context, traffic, page, expiry } = await signedIn("grace", {
+    env: { SESSION_EXPIRED_STATUS: "440" },
+  });
   await untilExpired(expiry);
   const result = await feed(page);
   assert.equal(result.status, 200);
@@ -343,11 +334,9 @@ test("6b. sessionExpiredStatusCode 440: expiry answers 440, the SDK refreshes on
 
 for (const mode of ["via-token", "via-custom-header"]) {
   test(`6c. anti-CSRF ${mode}: the SDK passes the check; a request without the proof does not`, async () => {
-    const demo = await startDemo({ ANTI_CSRF: mode });
-    const context = await browser.newContext();
-    const traffic = recordTraffic(context);
-    const page = await openPage(context, demo.url);
-    const expiry = await login(page, "ivan", traffic);
+    const { demo, context, traffic, page, expiry } = await signedIn("ivan", {
+      env: { ANTI_CSRF: mode },
+    });
     await untilExpired(expiry);
     assert.equal((await feed(page)).status, 200);
     assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
@@ -394,11 +383,7 @@ test("7. a fresh browser's first-visit refresh probe gets 401, and no loop", asy
 });
 
 test("8. a page navigation with an expired token gets the refresh page, which refreshes and reloads", async () => {
-  const demo = await startDemo();
-  const context = await browser.newContext();
-  const traffic = recordTraffic(context);
-  const page = await openPage(context, demo.url);
-  const expiry = await login(page, "heidi", traffic);
+  const { demo, context, traffic, page, expiry } = await signedIn("heidi");
   await page.goto(`${demo.url}/home`);
   assert.equal(await page.textContent("#greeting"), "Hello, heidi");
 
