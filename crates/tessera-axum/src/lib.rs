@@ -43,6 +43,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
+mod backend;
 mod config;
 mod cors;
 mod error;
@@ -52,6 +53,9 @@ mod routes;
 mod state;
 mod transport;
 
+pub use backend::Backend;
+#[cfg(feature = "remote")]
+pub use backend::{RemoteConfig, RemoteSessions};
 pub use config::{AntiCsrfMode, SameSite, SessionLayerConfig};
 pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
 pub use error::{Error, ErrorKind};

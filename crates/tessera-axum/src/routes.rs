@@ -64,7 +64,7 @@ async fn refresh(
         check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
     };
     let tokens = tessera
-        .sessions()
+        .backend()
         .refresh_session_with(
             &RefreshToken::new(presented.token),
             anti_csrf.as_ref(),
