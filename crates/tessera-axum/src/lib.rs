@@ -39,6 +39,30 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Back ends
+//!
+//! [`Tessera::new`] takes a [`Backend`]: the engine in this process ([`Sessions`], over the
+//! embedded SQLite store above or any other), or, with the `remote` feature, a standalone
+//! `tessera` server (crate `tessera-server`) through `RemoteSessions`. The remote back end
+//! verifies access tokens here, against the server's cached JWKS, so protected routes make no
+//! request to the server unless [`SessionLayerConfig::check_database`] is on; logins, refreshes,
+//! signouts and session data go to the server.
+//!
+//! ```no_run
+//! # #[cfg(feature = "remote")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use tessera_axum::{RemoteConfig, RemoteSessions, SessionLayerConfig, Tessera};
+//!
+//! let remote =
+//!     RemoteSessions::connect(RemoteConfig::new("http://127.0.0.1:3567").api_key("secret")).await?;
+//! let tessera = Tessera::new(remote, SessionLayerConfig::default());
+//! let app: axum::Router = tessera.router().with_state(tessera);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Sessions`]: tessera_core::Sessions
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]

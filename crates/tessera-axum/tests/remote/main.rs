@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use server::Server;
 use tessera_axum::{
     AntiCsrfMode, Error, RemoteConfig, RemoteSessions, Session, SessionLayerConfig, Tessera,
