@@ -57,7 +57,7 @@ impl Session {
     /// The session's server-side data (reads the store).
     pub async fn session_data(&self) -> Result<Value, Error> {
         self.tessera
-            .sessions()
+            .backend()
             .get_session_data(self.handle())
             .await
             .map_err(|e| self.engine_error(e))
@@ -66,7 +66,7 @@ impl Session {
     /// Replaces the session's server-side data.
     pub async fn update_session_data(&self, data: Value) -> Result<(), Error> {
         self.tessera
-            .sessions()
+            .backend()
             .update_session_data(self.handle(), data)
             .await
             .map_err(|e| self.engine_error(e))
@@ -82,7 +82,7 @@ impl Session {
         let config = self.tessera.config();
         let regenerated = self
             .tessera
-            .sessions()
+            .backend()
             .regenerate_access_token(&self.access_token, Some(payload))
             .await
             .map_err(|e| self.engine_error(e))?;
@@ -111,7 +111,7 @@ impl Session {
     /// Revokes the session and returns the headers that make the client forget it.
     pub async fn revoke(&self) -> Result<SessionHeaders, Error> {
         self.tessera
-            .sessions()
+            .backend()
             .revoke_session(self.handle())
             .await
             .map_err(|e| self.engine_error(e))?;
@@ -171,7 +171,7 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
     };
     let access_token = AccessToken::new(presented.token);
     let verified = tessera
-        .sessions()
+        .backend()
         .get_session(&access_token, anti_csrf.as_ref(), options)
         .await
         .map_err(|e| Error::from_engine(e, config, ClearScope::Only(presented.transport)))?;

@@ -39,10 +39,35 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Back ends
+//!
+//! [`Tessera::new`] takes a [`Backend`]: the engine in this process ([`Sessions`], over the
+//! embedded SQLite store above or any other), or, with the `remote` feature, a standalone
+//! `tessera` server (crate `tessera-server`) through `RemoteSessions`. The remote back end
+//! verifies access tokens here, against the server's cached JWKS, so protected routes make no
+//! request to the server unless [`SessionLayerConfig::check_database`] is on; logins, refreshes,
+//! signouts and session data go to the server.
+//!
+//! ```no_run
+//! # #[cfg(feature = "remote")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use tessera_axum::{RemoteConfig, RemoteSessions, SessionLayerConfig, Tessera};
+//!
+//! let remote =
+//!     RemoteSessions::connect(RemoteConfig::new("http://127.0.0.1:3567").api_key("secret")).await?;
+//! let tessera = Tessera::new(remote, SessionLayerConfig::default());
+//! let app: axum::Router = tessera.router().with_state(tessera);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Sessions`]: tessera_core::Sessions
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
+mod backend;
 mod config;
 mod cors;
 mod error;
@@ -54,6 +79,9 @@ mod routes;
 mod state;
 mod transport;
 
+pub use backend::Backend;
+#[cfg(feature = "remote")]
+pub use backend::{RemoteConfig, RemoteSessions};
 pub use config::{AntiCsrfMode, SameSite, SessionLayerConfig};
 pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
 pub use error::{Error, ErrorKind};

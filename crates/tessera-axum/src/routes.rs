@@ -73,7 +73,7 @@ async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders
         check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
     };
     let tokens = tessera
-        .sessions()
+        .backend()
         .refresh_session_with(
             &RefreshToken::new(presented.token),
             anti_csrf.as_ref(),

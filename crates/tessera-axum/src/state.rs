@@ -1,16 +1,18 @@
-//! [`Tessera`]: the engine and the HTTP settings, shared by the extractor, the routes and login
-//! handlers.
+//! [`Tessera`]: the session back end and the HTTP settings, shared by the extractor, the routes
+//! and login handlers.
 
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use tessera_core::{NewSession, Sessions};
 
+use crate::backend::Backend;
+
 use crate::config::{AntiCsrfMode, SessionLayerConfig};
 use crate::error::{Error, ErrorKind};
 use crate::transport::{token_headers, ClearScope, NewTokens, SessionHeaders, Transport};
 
-/// The session engine plus the HTTP settings. Cheap to clone (one `Arc`); use it as the router
+/// The session back end plus the HTTP settings. Cheap to clone (one `Arc`); use it as the router
 /// state, or as part of yours with `FromRef`.
 #[derive(Clone)]
 pub struct Tessera {
@@ -18,29 +20,39 @@ pub struct Tessera {
 }
 
 struct Inner {
-    sessions: Sessions,
+    backend: Backend,
     config: SessionLayerConfig,
 }
 
 impl std::fmt::Debug for Tessera {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tessera")
+            .field("backend", &self.inner.backend)
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
 }
 
 impl Tessera {
-    /// Wraps an engine with HTTP settings.
-    pub fn new(sessions: Sessions, config: SessionLayerConfig) -> Self {
+    /// Wraps a back end with HTTP settings: the in-process engine ([`Sessions`]) or, with the
+    /// `remote` feature, a `tessera` server ([`RemoteSessions`](crate::RemoteSessions)).
+    pub fn new(backend: impl Into<Backend>, config: SessionLayerConfig) -> Self {
         Self {
-            inner: Arc::new(Inner { sessions, config }),
+            inner: Arc::new(Inner {
+                backend: backend.into(),
+                config,
+            }),
         }
     }
 
-    /// The engine, for calls this layer does not wrap (listing or revoking a user's sessions).
-    pub fn sessions(&self) -> &Sessions {
-        &self.inner.sessions
+    /// The back end, for calls this layer does not wrap (listing or revoking a user's sessions).
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// The in-process engine, when that is the back end.
+    pub fn sessions(&self) -> Option<&Sessions> {
+        self.inner.backend.sessions()
     }
 
     /// The HTTP settings.
@@ -66,7 +78,7 @@ impl Tessera {
             .anti_csrf(config.anti_csrf_mode() == AntiCsrfMode::ViaToken);
         let transport = Transport::requested(request_headers);
         let tokens = self
-            .sessions()
+            .backend()
             .create_new_session(new)
             .await
             .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;

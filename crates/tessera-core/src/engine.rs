@@ -23,6 +23,7 @@ use crate::types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions,
 };
+use crate::verify::check_claims;
 
 /// Refresh tokens carry 256 bits of randomness.
 const REFRESH_TOKEN_BYTES: usize = 32;
@@ -168,28 +169,7 @@ impl Sessions {
     ) -> Result<VerifiedSession, SessionError> {
         let now = self.now();
         let claims = self.verify_signature(access_token, now).await?;
-        if claims.exp.saturating_mul(1000) <= now {
-            return Err(SessionError::try_refresh("access token expired"));
-        }
-        if options.do_anti_csrf_check {
-            if let Some(expected) = &claims.anti_csrf_token {
-                let matches = anti_csrf_token
-                    .is_some_and(|supplied| constant_time_eq(supplied.expose(), expected));
-                if !matches {
-                    return Err(SessionError::try_refresh("anti-csrf check failed"));
-                }
-            }
-        }
-        let mut verified = VerifiedSession {
-            handle: claims.session_handle,
-            user_id: claims.user_id,
-            tenant_id: claims.tenant_id,
-            access_token_payload: claims.payload,
-            access_token_expiry: claims.exp.saturating_mul(1000),
-            refresh_token_hash1: claims.refresh_token_hash1,
-            anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
-            new_access_token: None,
-        };
+        let mut verified = check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?;
         if !options.check_database {
             return Ok(verified);
         }
@@ -498,7 +478,7 @@ impl Sessions {
         if let Some(key) = inner.keys.key_for_encoded_header(token.encoded_header) {
             let algorithm = key.algorithm.jose_name();
             return token
-                .verify(algorithm, &key)
+                .verify(algorithm, key.verifying_key())
                 .map_err(SessionError::try_refresh);
         }
         let header = token.header().map_err(SessionError::try_refresh)?;
@@ -510,7 +490,7 @@ impl Sessions {
                 "access token signed by an unknown key",
             ))?;
         token
-            .verify(&header.algorithm, &key)
+            .verify(&header.algorithm, key.verifying_key())
             .map_err(SessionError::try_refresh)
     }
 

@@ -62,6 +62,10 @@ pub enum GeneralError {
     /// The caller passed something the engine cannot accept (for example a reserved claim name).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A remote Tessera server could not be reached or answered with an error. Never carries a
+    /// token.
+    #[error("session server: {0}")]
+    Remote(String),
 }
 
 impl From<StoreError> for SessionError {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::claims::AccessTokenClaims;
 use crate::error::GeneralError;
-use crate::keys::SigningKey;
+use crate::keys::{SigningKey, VerifyingKey};
 
 /// Longer tokens are refused before any decoding. Real tokens are well under 2 KiB.
 pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -92,7 +92,7 @@ impl<'a> UnverifiedToken<'a> {
     pub(crate) fn verify(
         self,
         algorithm: &str,
-        key: &SigningKey,
+        key: &VerifyingKey,
     ) -> Result<AccessTokenClaims, &'static str> {
         if algorithm != key.algorithm.jose_name() {
             return Err("access token algorithm does not match its key");

@@ -21,6 +21,7 @@ mod secret;
 mod store;
 pub mod testing;
 mod types;
+mod verify;
 
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
@@ -40,3 +41,4 @@ pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
 };
+pub use verify::{JwksVerifier, JwksVerifyError};

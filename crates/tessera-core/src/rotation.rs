@@ -55,6 +55,11 @@ pub struct RotationWrites {
     pub session: SessionRecord,
 }
 
+/// The reason of the one refusal that keeps the client's tokens: a refresh without the right
+/// anti-CSRF token, which a forged cross-site request would be. A server speaking CDI can only
+/// say `UNAUTHORISED` with this message, so its clients recognise the case by it.
+pub const ANTI_CSRF_REFUSED: &str = "anti-csrf token missing or wrong";
+
 /// The decision for one refresh.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -97,7 +102,7 @@ pub fn plan(
                 .is_some_and(|supplied| constant_time_eq(supplied, expected));
             if !supplied_matches {
                 return Plan::Reject {
-                    reason: "anti-csrf token missing or wrong",
+                    reason: ANTI_CSRF_REFUSED,
                     keep_tokens: true,
                 };
             }

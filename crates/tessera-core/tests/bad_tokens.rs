@@ -1,4 +1,6 @@
 //! Hostile access tokens: every one gives `TryRefreshToken` (never a panic, never a store storm).
+//! Each token also goes through a [`JwksVerifier`] holding the engine's public keys, which must
+//! agree with the engine, so a remote verifier is exactly as strict.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +14,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use tessera_core::testing::MemoryStore;
 use tessera_core::{
-    AccessToken, Clock, ManualClock, NewSession, SessionConfig, SessionError, SessionStore,
-    SessionTokens, Sessions, VerifyOptions,
+    AccessToken, Clock, JwksVerifier, ManualClock, NewSession, SessionConfig, SessionError,
+    SessionStore, SessionTokens, Sessions, VerifyOptions,
 };
 
 const START: i64 = 1_767_229_200_000;
@@ -23,6 +25,7 @@ struct Fixture {
     store: Arc<MemoryStore>,
     clock: Arc<ManualClock>,
     created: SessionTokens,
+    jwks: JwksVerifier,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -41,24 +44,41 @@ fn fixture() -> Fixture {
     let created = runtime
         .block_on(sessions.create_new_session(NewSession::new("user-1")))
         .unwrap();
+    let jwks = JwksVerifier::from_jwks(&runtime.block_on(sessions.jwks()).unwrap());
     Fixture {
         sessions,
         store,
         clock,
         created,
+        jwks,
         runtime,
     }
 }
 
 impl Fixture {
     fn verify(&self, token: &str) -> Result<(), SessionError> {
-        self.runtime
-            .block_on(self.sessions.get_session(
-                &AccessToken::new(token),
-                None,
-                VerifyOptions::default(),
-            ))
+        let token = AccessToken::new(token);
+        let engine = self
+            .runtime
+            .block_on(
+                self.sessions
+                    .get_session(&token, None, VerifyOptions::default()),
+            )
+            .map(|_| ());
+        let remote = self
+            .jwks
+            .verify(&token, None, false, self.clock.now())
             .map(|_| ())
+            .map_err(SessionError::from);
+        match (&engine, &remote) {
+            (Ok(()), Ok(())) => {}
+            (
+                Err(SessionError::TryRefreshToken { .. }),
+                Err(SessionError::TryRefreshToken { .. }),
+            ) => {}
+            _ => panic!("engine and JWKS verifier disagree: {engine:?} vs {remote:?}"),
+        }
+        engine
     }
 
     fn assert_try_refresh(&self, token: &str, what: &str) {

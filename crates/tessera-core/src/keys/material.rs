@@ -53,6 +53,54 @@ enum Signer {
     Ed25519(Ed25519KeyPair),
 }
 
+/// A public key that checks signatures of one algorithm: a signing key's own half, or a key read
+/// from a JWKS.
+pub(crate) struct VerifyingKey {
+    pub(crate) algorithm: SigningAlgorithm,
+    verifier: ParsedPublicKey,
+}
+
+impl VerifyingKey {
+    /// An RS256 key from its modulus and exponent (big-endian bytes). The same 2048 to 8192-bit
+    /// bounds as a signing key's own verifier.
+    pub(crate) fn rsa(n: &[u8], e: &[u8]) -> Option<Self> {
+        // Parsing does not check the size (only verifying does), so a key the algorithm would
+        // never accept is refused here rather than kept in a key set.
+        let significant = n
+            .iter()
+            .position(|&byte| byte != 0)
+            .map_or(&[][..], |i| &n[i..]);
+        let bits = significant.len() * 8
+            - significant
+                .first()
+                .map_or(0, |b| b.leading_zeros() as usize);
+        if !(2048..=8192).contains(&bits) {
+            return None;
+        }
+        let components = PublicKeyComponents { n, e };
+        let verifier = components
+            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+            .ok()?;
+        Some(Self {
+            algorithm: SigningAlgorithm::Rs256,
+            verifier,
+        })
+    }
+
+    /// An EdDSA (Ed25519) key from its 32 public bytes.
+    pub(crate) fn ed25519(x: &[u8]) -> Option<Self> {
+        let verifier = ParsedPublicKey::new(&ED25519, x).ok()?;
+        Some(Self {
+            algorithm: SigningAlgorithm::EdDsa,
+            verifier,
+        })
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier.verify_sig(message, signature).is_ok()
+    }
+}
+
 /// A parsed signing key: signs new tokens and verifies presented ones.
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
@@ -62,7 +110,7 @@ pub(crate) struct SigningKey {
     /// `base64url({"alg","typ","kid","version"})`, the same for every token this key signs.
     pub(crate) encoded_header: String,
     signer: Signer,
-    verifier: ParsedPublicKey,
+    verifying: VerifyingKey,
     jwk: Jwk,
 }
 
@@ -118,7 +166,10 @@ impl SigningKey {
             created_at: stored.created_at,
             encoded_header: URL_SAFE_NO_PAD.encode(header.to_string()),
             signer,
-            verifier,
+            verifying: VerifyingKey {
+                algorithm,
+                verifier,
+            },
             jwk: Jwk {
                 kty,
                 kid: stored.kid.clone(),
@@ -149,8 +200,8 @@ impl SigningKey {
         }
     }
 
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.verifier.verify_sig(message, signature).is_ok()
+    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+        &self.verifying
     }
 
     pub(crate) fn jwk(&self) -> &Jwk {

@@ -3,6 +3,6 @@
 mod material;
 mod ring;
 
-pub(crate) use material::SigningKey;
 pub use material::{Jwk, Jwks};
+pub(crate) use material::{SigningKey, VerifyingKey};
 pub(crate) use ring::{KeyRing, KeyRingSettings};

@@ -1,0 +1,214 @@
+//! [`Backend`]: where sessions live. The engine in this process ([`Sessions`], over an embedded
+//! SQLite file or any store), or with the `remote` feature a standalone `tessera` server
+//! ([`RemoteSessions`]). Either way the calls and their results are tessera-core's, so the
+//! extractor, the routes and the error mapping do not know which one they talk to.
+
+#[cfg(feature = "remote")]
+pub(crate) mod remote;
+
+use serde_json::{Map, Value};
+use tessera_core::{
+    AccessToken, AntiCsrfToken, NewSession, RefreshOptions, RefreshToken, RegeneratedAccessToken,
+    SessionError, SessionTokens, Sessions, VerifiedSession, VerifyOptions,
+};
+
+#[cfg(feature = "remote")]
+pub use remote::{RemoteConfig, RemoteSessions};
+
+/// The session back end behind [`Tessera`](crate::Tessera). Build one with `From`:
+/// `Backend::from(sessions)` or, with the `remote` feature, `Backend::from(remote_sessions)`.
+///
+/// Non-exhaustive because the `remote` variant exists only with its feature.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Backend {
+    /// The engine in this process.
+    Local(Sessions),
+    /// A `tessera` server over HTTP; access tokens are verified here against its JWKS.
+    #[cfg(feature = "remote")]
+    Remote(RemoteSessions),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(_) => f.write_str("Backend::Local"),
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => f.debug_tuple("Backend::Remote").field(remote).finish(),
+        }
+    }
+}
+
+impl From<Sessions> for Backend {
+    fn from(sessions: Sessions) -> Self {
+        Self::Local(sessions)
+    }
+}
+
+#[cfg(feature = "remote")]
+impl From<RemoteSessions> for Backend {
+    fn from(remote: RemoteSessions) -> Self {
+        Self::Remote(remote)
+    }
+}
+
+impl Backend {
+    /// The in-process engine, when that is the back end.
+    pub fn sessions(&self) -> Option<&Sessions> {
+        match self {
+            Self::Local(sessions) => Some(sessions),
+            #[cfg(feature = "remote")]
+            Self::Remote(_) => None,
+        }
+    }
+
+    /// Creates a session and its first tokens.
+    pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
+        match self {
+            Self::Local(sessions) => sessions.create_new_session(new).await,
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.create_new_session(new).await,
+        }
+    }
+
+    /// Verifies an access token. Without `check_database` neither back end makes a network or
+    /// store call for a token signed by a known key.
+    pub async fn get_session(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedSession, SessionError> {
+        match self {
+            Self::Local(sessions) => {
+                sessions
+                    .get_session(access_token, anti_csrf_token, options)
+                    .await
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => {
+                remote
+                    .get_session(access_token, anti_csrf_token, options)
+                    .await
+            }
+        }
+    }
+
+    /// Rotates both tokens; a replayed rotated refresh token is `TokenTheftDetected`.
+    pub async fn refresh_session_with(
+        &self,
+        refresh_token: &RefreshToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: RefreshOptions,
+    ) -> Result<SessionTokens, SessionError> {
+        match self {
+            Self::Local(sessions) => {
+                sessions
+                    .refresh_session_with(refresh_token, anti_csrf_token, options)
+                    .await
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => {
+                remote
+                    .refresh_session_with(refresh_token, anti_csrf_token, options)
+                    .await
+            }
+        }
+    }
+
+    /// Revokes one session; false if it did not exist.
+    pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, SessionError> {
+        match self {
+            Self::Local(sessions) => sessions.revoke_session(session_handle).await,
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.revoke_session(session_handle).await,
+        }
+    }
+
+    /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.
+    pub async fn revoke_all_sessions_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<String>, SessionError> {
+        match self {
+            Self::Local(sessions) => {
+                sessions
+                    .revoke_all_sessions_for_user(user_id, tenant_id)
+                    .await
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => {
+                remote
+                    .revoke_all_sessions_for_user(user_id, tenant_id)
+                    .await
+            }
+        }
+    }
+
+    /// Handles of a user's live sessions, in one tenant or (`None`) all.
+    pub async fn get_all_session_handles_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<String>, SessionError> {
+        match self {
+            Self::Local(sessions) => {
+                sessions
+                    .get_all_session_handles_for_user(user_id, tenant_id)
+                    .await
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => {
+                remote
+                    .get_all_session_handles_for_user(user_id, tenant_id)
+                    .await
+            }
+        }
+    }
+
+    /// A live session's server-side data.
+    pub async fn get_session_data(&self, session_handle: &str) -> Result<Value, SessionError> {
+        match self {
+            Self::Local(sessions) => sessions.get_session_data(session_handle).await,
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.get_session_data(session_handle).await,
+        }
+    }
+
+    /// Replaces a live session's server-side data. The remote back end stores only JSON objects
+    /// (CDI's `userDataInDatabase`); `null` is stored as `{}`.
+    pub async fn update_session_data(
+        &self,
+        session_handle: &str,
+        data: Value,
+    ) -> Result<(), SessionError> {
+        match self {
+            Self::Local(sessions) => sessions.update_session_data(session_handle, data).await,
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.update_session_data(session_handle, data).await,
+        }
+    }
+
+    /// Optionally replaces the stored payload, then re-signs the presented access token with it
+    /// (same expiry; none when the token has expired).
+    pub async fn regenerate_access_token(
+        &self,
+        access_token: &AccessToken,
+        new_payload: Option<Map<String, Value>>,
+    ) -> Result<RegeneratedAccessToken, SessionError> {
+        match self {
+            Self::Local(sessions) => {
+                sessions
+                    .regenerate_access_token(access_token, new_payload)
+                    .await
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => {
+                remote
+                    .regenerate_access_token(access_token, new_payload)
+                    .await
+            }
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! [`RemoteSessions`]: a standalone `tessera` server (crate `tessera-server`) as the back end,
+//! over its SuperTokens Core Driver Interface 5.4 HTTP API.
+//!
+//! Access tokens are verified here, against the server's JWKS, with tessera-core's own
+//! [`JwksVerifier`](tessera_core::JwksVerifier): protected routes make no request to the server
+//! unless `check_database` is on. Everything else (create, refresh, revoke, data) is a request.
+
+mod http;
+mod jwks;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+use tessera_core::{
+    AccessToken, AntiCsrfToken, KeyKind, NewSession, RefreshOptions, RefreshToken,
+    RegeneratedAccessToken, SessionError, SessionTokens, VerifiedSession, VerifyOptions,
+    DEFAULT_TENANT,
+};
+
+use self::http::Http;
+use self::jwks::JwksCache;
+use self::wire::{data_object, malformed, CreateBody, RefreshBody, RegenerateBody, VerifyBody};
+
+/// Where the server is and how to talk to it.
+///
+/// Plain `http://` works out of the box. For `https://`, enable a TLS feature of reqwest 0.12 in
+/// your application (`reqwest = { version = "0.12", features = ["rustls-tls"] }`); Cargo then
+/// builds this crate's client with it.
+#[derive(Clone)]
+pub struct RemoteConfig {
+    url: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    jwks_refetch_interval: Duration,
+}
+
+impl std::fmt::Debug for RemoteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteConfig")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("timeout", &self.timeout)
+            .field("jwks_refetch_interval", &self.jwks_refetch_interval)
+            .finish()
+    }
+}
+
+impl RemoteConfig {
+    /// The server's base URL, e.g. `http://127.0.0.1:3567`. A 10 s timeout, no API key, and the
+    /// JWKS read again at most once a second.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            api_key: None,
+            timeout: Duration::from_secs(10),
+            jwks_refetch_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// Sends this `api-key` (one of the server's `api_keys`).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Gives up on a request after this long (a server error for the caller).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The least time between two JWKS reads caused by unknown key ids.
+    pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_refetch_interval = interval;
+        self
+    }
+}
+
+/// A `tessera` server as the session back end. Cheap to clone (one `Arc`); clones share the
+/// HTTP connection pool and the key cache.
+///
+/// Mapping of the server's answers: `UNAUTHORISED` is [`SessionError::Unauthorised`] (tokens
+/// cleared, except for a refresh refused for its anti-CSRF token, as the engine does),
+/// `TRY_REFRESH_TOKEN` is `TryRefreshToken`, `TOKEN_THEFT_DETECTED` is `TokenTheftDetected`; an
+/// unreachable server, a timeout or a 5xx is `General(GeneralError::Remote)`, a 400 is
+/// `General(GeneralError::InvalidArgument)`.
+#[derive(Clone)]
+pub struct RemoteSessions {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Http,
+    jwks: JwksCache,
+}
+
+impl std::fmt::Debug for RemoteSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSessions")
+            .field("url", &self.inner.http.base().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteSessions {
+    /// A client for the server at `config`'s URL. Makes no request: the keys are read on first
+    /// use. Fails only for a URL that is not `http(s)://`.
+    pub fn new(config: RemoteConfig) -> Result<Self, SessionError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http: Http::new(&config)?,
+                jwks: JwksCache::new(config.jwks_refetch_interval),
+            }),
+        })
+    }
+
+    /// [`new`](Self::new), then reads the server's keys, so that a wrong URL or a server that is
+    /// down shows at start-up rather than on the first request.
+    pub async fn connect(config: RemoteConfig) -> Result<Self, SessionError> {
+        let remote = Self::new(config)?;
+        remote.inner.jwks.load(&remote.inner.http).await?;
+        Ok(remote)
+    }
+
+    fn http(&self) -> &Http {
+        &self.inner.http
+    }
+
+    /// Creates a session. `NewSession::anti_csrf` unset means no anti-CSRF token (CDI has no
+    /// server default); session data must be a JSON object or `null`.
+    pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
+        let data = data_object(new.session_data)?;
+        let body = CreateBody {
+            user_id: &new.user_id,
+            user_data_in_jwt: &new.access_token_payload,
+            user_data_in_database: &data,
+            enable_anti_csrf: new.anti_csrf.unwrap_or(false),
+            use_dynamic_signing_key: new.key_kind.map(|kind| kind == KeyKind::Dynamic),
+        };
+        let segments = [new.tenant_id.as_str(), "recipe", "session"];
+        self.http()
+            .call(Method::POST, &segments, &[], Some(&body))
+            .await?
+            .ok()?
+            .into_tokens()
+    }
+
+    /// Verifies the access token locally (signature against the cached JWKS, expiry, anti-CSRF).
+    /// With `check_database` the server then confirms the session still exists, and hands over
+    /// a re-signed token when its payload changed.
+    pub async fn get_session(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedSession, SessionError> {
+        let mut verified = self
+            .inner
+            .jwks
+            .verify(
+                self.http(),
+                access_token,
+                anti_csrf_token,
+                options.do_anti_csrf_check,
+            )
+            .await?;
+        if !options.check_database {
+            return Ok(verified);
+        }
+        // The anti-CSRF token was checked above; the server need not see it.
+        let body = VerifyBody {
+            access_token: access_token.expose(),
+            do_anti_csrf_check: false,
+            enable_anti_csrf: false,
+            check_database: true,
+        };
+        let segments = ["recipe", "session", "verify"];
+        let mut reply = self
+            .http()
+            .call(Method::POST, &segments, &[], Some(&body))
+            .await?
+            .ok()?;
+        let session = reply.session()?;
+        if let Some(payload) = session.user_data_in_jwt {
+            verified.access_token_payload = payload;
+        }
+        verified.new_access_token = reply.access_token();
+        Ok(verified)
+    }
+
+    /// Rotates both tokens. `options.check_anti_csrf` is sent as CDI's `enableAntiCsrf`, which
+    /// is what `tessera-server` checks the anti-CSRF token by.
+    pub async fn refresh_session_with(
+        &self,
+        refresh_token: &RefreshToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: RefreshOptions,
+    ) -> Result<SessionTokens, SessionError> {
+        let body = RefreshBody {
+            refresh_token: refresh_token.expose(),
+            anti_csrf_token: anti_csrf_token.map(AntiCsrfToken::expose),
+            enable_anti_csrf: options.check_anti_csrf,
+        };
+        let segments = ["recipe", "session", "refresh"];
+        self.http()
+            .call(Method::POST, &segments, &[], Some(&body))
+            .await?
+            .ok()?
+            .into_tokens()
+    }
+
+    /// Revokes one session; false if it did not exist.
+    pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, SessionError> {
+        let body = json!({ "sessionHandles": [session_handle] });
+        let revoked = self.remove(DEFAULT_TENANT, &body).await?;
+        Ok(!revoked.is_empty())
+    }
+
+    /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.
+    pub async fn revoke_all_sessions_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<String>, SessionError> {
+        let body = json!({ "userId": user_id, "revokeAcrossAllTenants": tenant_id.is_none() });
+        self.remove(tenant_id.unwrap_or(DEFAULT_TENANT), &body)
+            .await
+    }
+
+    async fn remove(&self, tenant_id: &str, body: &Value) -> Result<Vec<String>, SessionError> {
+        let segments = [tenant_id, "recipe", "session", "remove"];
+        self.http()
+            .call(Method::POST, &segments, &[], Some(body))
+            .await?
+            .ok()?
+            .session_handles_revoked
+            .ok_or_else(|| malformed("no sessionHandlesRevoked"))
+    }
+
+    /// Handles of a user's live sessions, in one tenant or (`None`) all.
+    pub async fn get_all_session_handles_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<String>, SessionError> {
+        let across = if tenant_id.is_none() { "true" } else { "false" };
+        let segments = [
+            tenant_id.unwrap_or(DEFAULT_TENANT),
+            "recipe",
+            "session",
+            "user",
+        ];
+        let query = [("userId", user_id), ("fetchAcrossAllTenants", across)];
+        self.http()
+            .call(Method::GET, &segments, &query, None::<&Value>)
+            .await?
+            .ok()?
+            .session_handles
+            .ok_or_else(|| malformed("no sessionHandles"))
+    }
+
+    /// A live session's server-side data (`GET /recipe/session`).
+    pub async fn get_session_data(&self, session_handle: &str) -> Result<Value, SessionError> {
+        let segments = ["recipe", "session"];
+        let query = [("sessionHandle", session_handle)];
+        self.http()
+            .call(Method::GET, &segments, &query, None::<&Value>)
+            .await?
+            .ok()?
+            .user_data_in_database
+            .ok_or_else(|| malformed("no userDataInDatabase"))
+    }
+
+    /// Replaces a live session's server-side data: a JSON object, or `null` for `{}`.
+    pub async fn update_session_data(
+        &self,
+        session_handle: &str,
+        data: Value,
+    ) -> Result<(), SessionError> {
+        let body = json!({
+            "sessionHandle": session_handle,
+            "userDataInDatabase": data_object(data)?,
+        });
+        let segments = ["recipe", "session", "data"];
+        self.http()
+            .call(Method::PUT, &segments, &[], Some(&body))
+            .await?
+            .ok()?;
+        Ok(())
+    }
+
+    /// Optionally replaces the stored payload, then has the server re-sign the presented access
+    /// token with it (same expiry; none when the token has expired).
+    pub async fn regenerate_access_token(
+        &self,
+        access_token: &AccessToken,
+        new_payload: Option<Map<String, Value>>,
+    ) -> Result<RegeneratedAccessToken, SessionError> {
+        let body = RegenerateBody {
+            access_token: access_token.expose(),
+            user_data_in_jwt: new_payload,
+        };
+        let segments = ["recipe", "session", "regenerate"];
+        let mut reply = self
+            .http()
+            .call(Method::POST, &segments, &[], Some(&body))
+            .await?
+            .ok()?;
+        Ok(RegeneratedAccessToken {
+            session: reply.session()?.into_summary()?,
+            access_token: reply.access_token(),
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! The CDI 5.4 JSON that `tessera-server` speaks (its `routes/session.rs` and `wire.rs`), and
+//! the mapping of its `status` values onto tessera-core's results.
+//!
+//! Request bodies hold tokens, so none of them derives `Debug`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tessera_core::rotation::ANTI_CSRF_REFUSED;
+use tessera_core::{
+    AccessToken, AntiCsrfToken, GeneralError, Issued, RefreshToken, SessionError, SessionSummary,
+    SessionTokens,
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateBody<'a> {
+    pub(super) user_id: &'a str,
+    #[serde(rename = "userDataInJWT")]
+    pub(super) user_data_in_jwt: &'a Map<String, Value>,
+    pub(super) user_data_in_database: &'a Map<String, Value>,
+    pub(super) enable_anti_csrf: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) use_dynamic_signing_key: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct VerifyBody<'a> {
+    pub(super) access_token: &'a str,
+    pub(super) do_anti_csrf_check: bool,
+    pub(super) enable_anti_csrf: bool,
+    pub(super) check_database: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RefreshBody<'a> {
+    pub(super) refresh_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) anti_csrf_token: Option<&'a str>,
+    pub(super) enable_anti_csrf: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RegenerateBody<'a> {
+    pub(super) access_token: &'a str,
+    #[serde(rename = "userDataInJWT", skip_serializing_if = "Option::is_none")]
+    pub(super) user_data_in_jwt: Option<Map<String, Value>>,
+}
+
+/// Every reply shape in one: each call reads the fields its endpoint sends.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Reply {
+    status: String,
+    message: Option<String>,
+    session: Option<SessionJson>,
+    access_token: Option<TokenJson>,
+    refresh_token: Option<TokenJson>,
+    anti_csrf_token: Option<String>,
+    pub(super) session_handles_revoked: Option<Vec<String>>,
+    pub(super) session_handles: Option<Vec<String>>,
+    pub(super) user_data_in_database: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SessionJson {
+    pub(super) handle: String,
+    pub(super) user_id: String,
+    tenant_id: Option<String>,
+    #[serde(rename = "userDataInJWT")]
+    pub(super) user_data_in_jwt: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenJson {
+    token: String,
+    expiry: i64,
+    created_time: i64,
+}
+
+pub(super) fn malformed(what: &'static str) -> SessionError {
+    GeneralError::Remote(format!("malformed reply: {what}")).into()
+}
+
+impl Reply {
+    /// The reply when its status is `OK`; the session outcome the status names otherwise.
+    pub(super) fn ok(self) -> Result<Self, SessionError> {
+        match self.status.as_str() {
+            "OK" => Ok(self),
+            "UNAUTHORISED" => {
+                // CDI has no field for "keep the tokens"; the engine's reason is the only sign.
+                let anti_csrf = self.message.as_deref() == Some(ANTI_CSRF_REFUSED);
+                Err(SessionError::Unauthorised {
+                    clear_tokens: !anti_csrf,
+                    reason: if anti_csrf {
+                        ANTI_CSRF_REFUSED
+                    } else {
+                        "the session server refused the session"
+                    },
+                })
+            }
+            "TRY_REFRESH_TOKEN" => Err(SessionError::TryRefreshToken {
+                reason: "the session server asks for a refresh",
+            }),
+            "TOKEN_THEFT_DETECTED" => {
+                let session = self
+                    .session
+                    .ok_or_else(|| malformed("theft without session"))?;
+                Err(SessionError::TokenTheftDetected {
+                    user_id: session.user_id,
+                    session_handle: session.handle,
+                })
+            }
+            _ => Err(GeneralError::Remote("reply with an unknown status".to_owned()).into()),
+        }
+    }
+
+    pub(super) fn session(&mut self) -> Result<SessionJson, SessionError> {
+        self.session
+            .take()
+            .ok_or_else(|| malformed("no session object"))
+    }
+
+    /// A freshly minted access token, when the reply carries one.
+    pub(super) fn access_token(&mut self) -> Option<Issued<AccessToken>> {
+        self.access_token.take().map(|t| Issued {
+            token: AccessToken::new(t.token),
+            expiry: t.expiry,
+            created_at: t.created_time,
+        })
+    }
+
+    /// The tokens of a create or refresh reply.
+    pub(super) fn into_tokens(mut self) -> Result<SessionTokens, SessionError> {
+        let session = self.session()?.into_summary()?;
+        let access_token = self
+            .access_token()
+            .ok_or_else(|| malformed("no access token"))?;
+        let refresh = self
+            .refresh_token
+            .ok_or_else(|| malformed("no refresh token"))?;
+        Ok(SessionTokens {
+            session,
+            access_token,
+            refresh_token: Issued {
+                token: RefreshToken::new(refresh.token),
+                expiry: refresh.expiry,
+                created_at: refresh.created_time,
+            },
+            anti_csrf_token: self.anti_csrf_token.map(AntiCsrfToken::new),
+        })
+    }
+}
+
+impl SessionJson {
+    pub(super) fn into_summary(self) -> Result<SessionSummary, SessionError> {
+        Ok(SessionSummary {
+            handle: self.handle,
+            user_id: self.user_id,
+            tenant_id: self.tenant_id.ok_or_else(|| malformed("no tenantId"))?,
+            access_token_payload: self
+                .user_data_in_jwt
+                .ok_or_else(|| malformed("no userDataInJWT"))?,
+        })
+    }
+}
+
+/// CDI keeps session data as a JSON object; `null` (no data) becomes `{}`.
+pub(super) fn data_object(data: Value) -> Result<Map<String, Value>, SessionError> {
+    match data {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        _ => Err(GeneralError::InvalidArgument(
+            "a remote session server stores session data as a JSON object".to_owned(),
+        )
+        .into()),
+    }
+}

@@ -1,0 +1,136 @@
+//! [`JwksVerifier`]: what a process holding only the server's JWKS accepts, beyond the hostile
+//! tokens of `bad_tokens.rs` (which run through it too).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tessera_core::testing::MemoryStore;
+use tessera_core::{
+    AntiCsrfToken, Clock, JwksVerifier, JwksVerifyError, KeyKind, ManualClock, NewSession,
+    SessionConfig, SessionError, SessionStore, Sessions, SigningAlgorithm, VerifyOptions,
+};
+
+const START: i64 = 1_767_229_200_000;
+
+fn engine(algorithm: SigningAlgorithm) -> (Sessions, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(START));
+    let config = SessionConfig {
+        signing_algorithm: algorithm,
+        ..SessionConfig::default()
+    };
+    let store = Arc::new(MemoryStore::default()) as Arc<dyn SessionStore>;
+    let sessions = Sessions::with_clock(store, config, Arc::clone(&clock) as Arc<dyn Clock>);
+    (sessions, clock)
+}
+
+async fn verifier_from_json(sessions: &Sessions) -> JwksVerifier {
+    let json = serde_json::to_vec(&sessions.jwks().await.unwrap()).unwrap();
+    JwksVerifier::from_json(&json).unwrap()
+}
+
+#[tokio::test]
+async fn agrees_with_the_engine_for_both_algorithms_and_anti_csrf() {
+    for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa] {
+        let (sessions, clock) = engine(algorithm);
+        let created = sessions
+            .create_new_session(
+                NewSession::new("alice")
+                    .anti_csrf(true)
+                    .access_token_payload(json!({"role": "admin"}).as_object().unwrap().clone()),
+            )
+            .await
+            .unwrap();
+        let verifier = verifier_from_json(&sessions).await;
+        assert_eq!(verifier.len(), 1);
+        let token = &created.access_token.token;
+        let anti_csrf = created.anti_csrf_token.clone().unwrap();
+        let options = VerifyOptions {
+            do_anti_csrf_check: true,
+            check_database: false,
+        };
+        let local = verifier
+            .verify(token, Some(&anti_csrf), true, clock.now())
+            .unwrap();
+        let engine = sessions
+            .get_session(token, Some(&anti_csrf), options)
+            .await
+            .unwrap();
+        assert_eq!(local.handle, engine.handle);
+        assert_eq!(local.user_id, "alice");
+        assert_eq!(local.access_token_payload, engine.access_token_payload);
+        assert_eq!(local.access_token_expiry, engine.access_token_expiry);
+        assert_eq!(local.refresh_token_hash1, engine.refresh_token_hash1);
+
+        // Anti-CSRF: missing or wrong is try-refresh, only when asked for.
+        for supplied in [None, Some(AntiCsrfToken::new("wrong"))] {
+            let refused = verifier.verify(token, supplied.as_ref(), true, clock.now());
+            assert!(matches!(
+                refused,
+                Err(JwksVerifyError::Session(
+                    SessionError::TryRefreshToken { .. }
+                ))
+            ));
+            verifier
+                .verify(token, supplied.as_ref(), false, clock.now())
+                .unwrap();
+        }
+
+        // Expiry is the token's own `exp`, to the second.
+        let expiry = created.access_token.expiry;
+        verifier.verify(token, None, false, expiry - 1).unwrap();
+        assert!(matches!(
+            verifier.verify(token, None, false, expiry),
+            Err(JwksVerifyError::Session(
+                SessionError::TryRefreshToken { .. }
+            ))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_key_missing_from_the_set_is_reported_as_unknown() {
+    let (sessions, clock) = engine(SigningAlgorithm::Rs256);
+    let dynamic = sessions
+        .create_new_session(NewSession::new("alice"))
+        .await
+        .unwrap();
+    let verifier = verifier_from_json(&sessions).await;
+    // A static key is created on first use, after the set was read.
+    let static_token = sessions
+        .create_new_session(NewSession::new("bob").key_kind(KeyKind::Static))
+        .await
+        .unwrap();
+    let refused = verifier.verify(&static_token.access_token.token, None, false, clock.now());
+    assert!(matches!(refused, Err(JwksVerifyError::UnknownKey)));
+    assert!(matches!(
+        SessionError::from(refused.unwrap_err()),
+        SessionError::TryRefreshToken { .. }
+    ));
+    let reread = verifier_from_json(&sessions).await;
+    assert_eq!(reread.len(), 2);
+    reread
+        .verify(&static_token.access_token.token, None, false, clock.now())
+        .unwrap();
+    reread
+        .verify(&dynamic.access_token.token, None, false, clock.now())
+        .unwrap();
+}
+
+#[test]
+fn unusable_keys_are_skipped_and_garbage_is_an_error() {
+    let jwks = json!({"keys": [
+        {"kty": "RSA", "kid": "enc", "alg": "RSA-OAEP", "use": "enc", "n": "AQAB", "e": "AQAB"},
+        {"kty": "RSA", "kid": "short", "alg": "RS256", "use": "sig", "n": "AQAB", "e": "AQAB"},
+        {"kty": "OKP", "kid": "wrong-kty", "alg": "RS256", "crv": "Ed25519",
+         "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "OKP", "kid": "no-alg", "crv": "Ed25519",
+         "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "OKP", "kid": "ok", "alg": "EdDSA", "crv": "Ed25519",
+         "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    ]});
+    let verifier = JwksVerifier::from_json(jwks.to_string().as_bytes()).unwrap();
+    assert!(verifier.contains("ok"), "{verifier:?}");
+    assert_eq!(verifier.len(), 1, "{verifier:?}");
+    assert!(JwksVerifier::from_json(b"<html>").is_err());
+    assert!(JwksVerifier::from_json(b"{}").is_err());
+}
