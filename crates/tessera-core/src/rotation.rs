@@ -117,7 +117,7 @@ pub fn plan(
     } else if is_child_of_current && presented.superseded_at.is_none() {
         (true, false)
     } else if let Some(superseded_at) = presented.superseded_at {
-        if now - superseded_at > policy.grace_ms {
+        if now - superseded_at >= policy.grace_ms {
             return theft(policy);
         }
         (false, false)

@@ -162,6 +162,35 @@ pub async fn reuse_after_child_used_is_theft(store: Arc<dyn SessionStore>) {
     assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
 }
 
+/// The grace window is half-open: a parent replayed exactly `grace` after its child was used is
+/// theft, so a grace of zero forgives nothing, not even a replay in the same millisecond.
+pub async fn grace_window_ends_at_its_length(store: Arc<dyn SessionStore>) {
+    for grace in [Duration::ZERO, GRACE] {
+        let config = SessionConfig {
+            refresh_token_rotation_grace_period: grace,
+            ..config()
+        };
+        let h = Harness::new(store.clone(), config);
+        let created = h
+            .sessions
+            .create_new_session(NewSession::new("victim"))
+            .await
+            .unwrap();
+        let first = created.refresh_token.token.clone();
+        let child = h.sessions.refresh_session(&first, None).await.unwrap();
+        h.sessions
+            .refresh_session(&child.refresh_token.token, None)
+            .await
+            .unwrap();
+        h.clock.advance(grace);
+        let replay = h.sessions.refresh_session(&first, None).await;
+        assert!(
+            is_theft(&replay, "victim", &created.session.handle),
+            "grace {grace:?}: {replay:?}"
+        );
+    }
+}
+
 pub async fn replay_within_grace_is_accepted(store: Arc<dyn SessionStore>) {
     let h = Harness::new(store, config());
     let created = h
