@@ -1,6 +1,7 @@
 // Browser tests: the demo app driven in Debian's Chromium by playwright-core, with the unmodified
 // SuperTokens frontend SDK doing every refresh. Run by browser-tests.sh, which builds the demo
-// and passes DEMO_BIN and SCREENSHOT_DIR.
+// and passes DEMO_BIN and SCREENSHOT_DIR, once per back end (BACKEND=local, BACKEND=remote with
+// TESSERA_BIN).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,6 +12,9 @@ import { chromium } from "playwright-core";
 
 const DEMO_BIN = process.env.DEMO_BIN;
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
+// "local": the demo's embedded engine; "remote": a `tessera` server (TESSERA_BIN) behind it.
+const BACKEND = process.env.BACKEND ?? "local";
+const TESSERA_BIN = process.env.TESSERA_BIN;
 const ACCESS_TOKEN_SECONDS = 2;
 const GRACE_SECONDS = 1;
 const PASSWORD = "tessera-demo";
@@ -27,10 +31,12 @@ const CHROMIUM_FLAGS = [
 
 assert.ok(DEMO_BIN, "DEMO_BIN must name the built demo binary");
 assert.ok(SCREENSHOT_DIR, "SCREENSHOT_DIR must name where screenshots go");
+assert.ok(["local", "remote"].includes(BACKEND), `BACKEND=${BACKEND}`);
+assert.ok(BACKEND === "local" || TESSERA_BIN, "BACKEND=remote needs TESSERA_BIN");
 mkdirSync(SCREENSHOT_DIR, { recursive: true });
 
 let browser;
-const demos = [];
+const started = [];
 
 before(async () => {
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
@@ -38,42 +44,64 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const demo of demos) demo.stop();
+  for (const program of started) program.stop();
 });
 
-/** Starts the demo on a free port with its own SQLite file; resolves once it listens. */
-function startDemo(extraEnv = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "tessera-demo-"));
-  const child = spawn(DEMO_BIN, [], {
-    env: {
-      ...process.env,
-      PORT: "0",
-      DATABASE: join(dir, "demo.db"),
-      ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
-      REFRESH_GRACE_PERIOD: String(GRACE_SECONDS),
-      ...extraEnv,
-    },
+/** Starts a program that prints "… listening on http://…" once it listens; resolves with a
+ * handle holding that URL. The program and `dir` go away in `after`. */
+function startListening(bin, args, env, dir) {
+  const child = spawn(bin, args, {
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const demo = {
+  const handle = {
     stop() {
       child.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  demos.push(demo);
+  started.push(handle);
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk) => {
       out += chunk;
       const m = out.match(/listening on (http:\/\/[^\s]+)/);
-      if (m && !demo.url) {
-        demo.url = m[1];
-        resolve(demo);
+      if (m && !handle.url) {
+        handle.url = m[1];
+        resolve(handle);
       }
     });
-    child.on("exit", (code) => reject(new Error(`demo exited with ${code} before listening`)));
+    child.on("exit", (code) => reject(new Error(`${bin} exited with ${code} before listening`)));
   });
+}
+
+/** Starts the demo on a free port, over its own SQLite file or (BACKEND=remote) its own
+ * `tessera` server, with 2 s access tokens and a 1 s grace window. */
+async function startDemo(extraEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-demo-"));
+  const env = { PORT: "0", ...extraEnv };
+  if (BACKEND === "remote") {
+    const server = await startListening(
+      TESSERA_BIN,
+      ["serve"],
+      {
+        TESSERA_PORT: "0",
+        TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
+        TESSERA_ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
+        TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: String(GRACE_SECONDS),
+        TESSERA_API_KEYS: "browser-tests-api-key",
+        TESSERA_LOG: "warn",
+      },
+      dir,
+    );
+    env.TESSERA_URL = server.url;
+    env.TESSERA_API_KEY = "browser-tests-api-key";
+  } else {
+    env.DATABASE = join(dir, "demo.db");
+    env.ACCESS_TOKEN_VALIDITY = String(ACCESS_TOKEN_SECONDS);
+    env.REFRESH_GRACE_PERIOD = String(GRACE_SECONDS);
+  }
+  return startListening(DEMO_BIN, [], env, dir);
 }
 
 /** Every request and response of a browser context, for counting refreshes and statuses. */

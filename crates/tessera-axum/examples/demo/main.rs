@@ -20,6 +20,11 @@
 //! - `CHECK_DATABASE`: `true` (default) makes sign-out and theft revocation take effect on the
 //!   next API call; `false` verifies access tokens without the store.
 //! - `SDK_BUNDLE_DIR`: where supertokens-web-js's `bundle/` is (this example's `node_modules`).
+//! - `TESSERA_URL` (and `TESSERA_API_KEY`): keep sessions in a standalone `tessera` server instead
+//!   of the embedded SQLite file; access tokens are still verified here, against its JWKS. Needs
+//!   the `remote` feature: `cargo run -p tessera-axum --features remote --example demo`. The
+//!   token lifetimes are then the server's, and `DATABASE`, `ACCESS_TOKEN_VALIDITY` and
+//!   `REFRESH_GRACE_PERIOD` are not used.
 //!
 //! The page takes `?transfer=header` to run the SDK in header mode instead of cookies.
 
@@ -34,7 +39,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_axum::{
-    AntiCsrfMode, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera, TokenReissueLayer,
+    AntiCsrfMode, Backend, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera,
+    TokenReissueLayer,
 };
 use tessera_core::{constant_time_eq, SessionConfig, Sessions};
 use tessera_store::SqliteStore;
@@ -53,6 +59,8 @@ struct Settings {
     anti_csrf: AntiCsrfMode,
     check_database: bool,
     sdk_bundle_dir: PathBuf,
+    /// A `tessera` server to use instead of the embedded engine, with its API key.
+    remote: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +141,9 @@ impl Settings {
                 "a directory",
                 |s| Some(PathBuf::from(s)),
             )?,
+            remote: std::env::var("TESSERA_URL")
+                .ok()
+                .map(|url| (url, std::env::var("TESSERA_API_KEY").ok())),
         })
     }
 }
@@ -238,16 +249,25 @@ fn read_sdk_bundle(dir: &Path) -> Result<String, String> {
 }
 
 fn page_config(settings: &Settings, layer: &SessionLayerConfig) -> Value {
+    let backend = match &settings.remote {
+        Some((url, _)) => format!("the tessera server at {url}"),
+        None => format!(
+            "SQLite, access tokens valid for {} s",
+            settings.access_token_validity.as_secs()
+        ),
+    };
     json!({
         "apiBasePath": layer.base_path(),
         "sessionExpiredStatusCode": settings.expired_status.as_u16(),
-        "accessTokenValiditySeconds": settings.access_token_validity.as_secs(),
+        "backend": backend,
     })
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let settings = Settings::from_env()?;
-    let sdk = read_sdk_bundle(&settings.sdk_bundle_dir)?;
+/// The embedded engine on a SQLite file, or the `tessera` server named by `TESSERA_URL`.
+async fn backend(settings: &Settings) -> Result<Backend, Box<dyn std::error::Error>> {
+    if let Some((url, api_key)) = &settings.remote {
+        return remote_backend(url, api_key.as_deref()).await;
+    }
     let engine_config = SessionConfig {
         access_token_validity: settings.access_token_validity,
         refresh_token_rotation_grace_period: settings.grace_period,
@@ -255,7 +275,37 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let store = SqliteStore::open(&settings.database).await?;
     let sessions = Sessions::new(store, engine_config);
-    let _sweeper = sessions.spawn_expiry_sweeper(Duration::from_secs(600));
+    // The task lives as long as the runtime, which is as long as the demo.
+    drop(sessions.spawn_expiry_sweeper(Duration::from_secs(600)));
+    Ok(sessions.into())
+}
+
+#[cfg(feature = "remote")]
+async fn remote_backend(
+    url: &str,
+    api_key: Option<&str>,
+) -> Result<Backend, Box<dyn std::error::Error>> {
+    let mut config = tessera_axum::RemoteConfig::new(url);
+    if let Some(key) = api_key {
+        config = config.api_key(key);
+    }
+    Ok(tessera_axum::RemoteSessions::connect(config).await?.into())
+}
+
+#[cfg(not(feature = "remote"))]
+async fn remote_backend(
+    _url: &str,
+    _api_key: Option<&str>,
+) -> Result<Backend, Box<dyn std::error::Error>> {
+    Err("TESSERA_URL needs the remote back end: \
+         cargo run -p tessera-axum --features remote --example demo"
+        .into())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    let sdk = read_sdk_bundle(&settings.sdk_bundle_dir)?;
+    let backend = backend(&settings).await?;
     let layer = SessionLayerConfig::default()
         .session_expired_status(settings.expired_status)
         .anti_csrf(settings.anti_csrf)
@@ -263,7 +313,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .html_refresh(HtmlRefresh::new(SDK_PATH, "/"));
     let config = page_config(&settings, &layer);
     let page = PAGE.replace("/*CONFIG*/{}", &config.to_string());
-    let tessera = Tessera::new(sessions, layer);
+    let tessera = Tessera::new(backend, layer);
     let demo = Demo {
         tessera: tessera.clone(),
         page: page.into(),
