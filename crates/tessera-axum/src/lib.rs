@@ -6,6 +6,12 @@
 //! - [`Tessera::create_new_session`] starts a session in your login handler.
 //! - [`Tessera::router`] serves `POST /auth/session/refresh` and `POST /auth/signout`.
 //! - [`cors_layer`] admits a website on another origin.
+//! - [`TokenReissueLayer`] hands the client the access token re-minted when its session's claims
+//!   changed on the server (with [`SessionLayerConfig::check_database`]).
+//! - [`HtmlRefresh`] answers a browser loading a protected page with an expired access token with
+//!   a page that refreshes the session and reloads (the refresh cookie never reaches page URLs).
+//!
+//! `examples/demo` is a complete app with a page using the SuperTokens frontend SDK.
 //!
 //! ```no_run
 //! use axum::{http::HeaderMap, routing::{get, post}, Json, Router};
