@@ -2,7 +2,7 @@
 //! (`frontend-protocol.md` §5): the status decides whether it refreshes, and `front-token: remove`
 //! whether it forgets the session.
 
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, X_FRAME_OPTIONS};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -51,7 +51,7 @@ pub struct Error {
     expired_status: StatusCode,
     clear: Option<SessionHeaders>,
     /// Headers sent whatever the outcome (the leftover legacy cookie's removal).
-    also: Option<SessionHeaders>,
+    extra_headers: Option<SessionHeaders>,
     /// The refresh page answered instead of JSON to a page navigation.
     html: Option<String>,
 }
@@ -62,14 +62,17 @@ impl Error {
             kind,
             expired_status: config.expired_status(),
             clear: None,
-            also: None,
+            extra_headers: None,
             html: None,
         }
     }
 
     /// Adds headers to the response (kept apart from the clear, which only some errors carry).
     pub(crate) fn with_headers(mut self, headers: SessionHeaders) -> Self {
-        self.also = Some(headers);
+        match self.extra_headers.as_mut() {
+            Some(held) => held.extend(headers),
+            None => self.extra_headers = Some(headers),
+        }
         self
     }
 
@@ -169,10 +172,22 @@ impl IntoResponse for Error {
             }
         };
         if let Some(page) = self.html {
-            // A refresh page must never be cached in place of the page it stands for.
-            let no_store = [(CACHE_CONTROL, "no-store")];
-            return (status, no_store, self.clear, self.also, Html(page)).into_response();
+            // Never cached in place of the page it stands for, and never run inside another
+            // site's frame, where it would refresh the session on that site's say-so.
+            let page_headers = [
+                (CACHE_CONTROL, "no-store"),
+                (CONTENT_SECURITY_POLICY, "frame-ancestors 'self'"),
+                (X_FRAME_OPTIONS, "SAMEORIGIN"),
+            ];
+            return (
+                status,
+                page_headers,
+                self.clear,
+                self.extra_headers,
+                Html(page),
+            )
+                .into_response();
         }
-        (status, self.clear, self.also, Json(body)).into_response()
+        (status, self.clear, self.extra_headers, Json(body)).into_response()
     }
 }

@@ -128,26 +128,45 @@ impl Session {
 
 /// Verifies the request's access token; `Ok(None)` when it carries none.
 async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
-    verify_tokens(tessera, parts).await.map_err(|e| {
-        if is_page_navigation(parts) {
-            e.for_navigation(tessera.config())
-        } else {
-            e
+    let config = tessera.config();
+    let legacy = has_legacy_cookie(&parts.headers);
+    let verified = match verify_tokens(tessera, parts).await {
+        // A pre-2022 session holds the old marker and no access token of today's kind: the
+        // refresh route issues today's cookies.
+        Ok(None) if legacy => Err(Error::new(
+            ErrorKind::TryRefreshToken("legacy sIdRefreshToken cookie"),
+            config,
+        )),
+        other => other,
+    };
+    match verified {
+        Ok(session) => {
+            // A valid session is served whatever else the browser holds: a marker this server
+            // cannot remove (another cookie domain set it) must not block the user for good.
+            if legacy {
+                if let Some(slot) = parts.extensions.get::<ReissueSlot>() {
+                    slot.put(clear_legacy_cookie(config));
+                }
+            }
+            Ok(session)
         }
-    })
+        Err(e) => {
+            let e = if legacy {
+                e.with_headers(clear_legacy_cookie(config))
+            } else {
+                e
+            };
+            Err(if is_page_navigation(parts) {
+                e.for_navigation(config)
+            } else {
+                e
+            })
+        }
+    }
 }
 
 async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
     let config = tessera.config();
-    if has_legacy_cookie(&parts.headers) {
-        // A session from the pre-2022 SDKs: the refresh route issues today's cookies; the old
-        // marker goes now, so this answer cannot repeat.
-        return Err(Error::new(
-            ErrorKind::TryRefreshToken("legacy sIdRefreshToken cookie"),
-            config,
-        )
-        .with_headers(clear_legacy_cookie(config)));
-    }
     let Some(presented) = read_token(&parts.headers, ACCESS_TOKEN_COOKIE) else {
         return Ok(None);
     };

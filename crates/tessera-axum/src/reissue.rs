@@ -3,7 +3,7 @@
 //! token on its next request. An extractor cannot touch the response, so it leaves the token's
 //! headers in a slot this layer put in the request, and the layer adds them to the response.
 
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use std::future::Future;
 use std::pin::Pin;
@@ -19,9 +19,13 @@ use crate::transport::{SessionHeaders, FRONT_TOKEN_HEADER};
 pub(crate) struct ReissueSlot(Arc<Mutex<Option<SessionHeaders>>>);
 
 impl ReissueSlot {
+    /// Adds headers for the response (a re-minted token, a legacy cookie's removal).
     pub(crate) fn put(&self, headers: SessionHeaders) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(headers);
+            match slot.as_mut() {
+                Some(held) => held.extend(headers),
+                None => *slot = Some(headers),
+            }
         }
     }
 
@@ -86,9 +90,18 @@ where
 }
 
 fn append(headers: &mut HeaderMap, name: &HeaderName, value: &HeaderValue) {
-    // Set-Cookie must stay a list (and keep the app's own cookies); the others are single-valued.
     if name == SET_COOKIE {
+        // A list: the app's own cookies stay.
         headers.append(name.clone(), value.clone());
+    } else if name == ACCESS_CONTROL_EXPOSE_HEADERS && headers.contains_key(name) {
+        // The app may expose its own headers; a cross-origin page must still read ours.
+        let merged = headers
+            .get(name)
+            .and_then(|existing| existing.to_str().ok())
+            .map(|existing| format!("{existing}, {}", value.to_str().unwrap_or_default()));
+        if let Some(merged) = merged.and_then(|m| HeaderValue::from_str(&m).ok()) {
+            headers.insert(name.clone(), merged);
+        }
     } else {
         headers.insert(name.clone(), value.clone());
     }

@@ -116,18 +116,24 @@ pub(crate) fn has_legacy_cookie(headers: &HeaderMap) -> bool {
     read_cookie(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
 }
 
-/// Removes the legacy `sIdRefreshToken` cookie (it lived on path `/`).
+/// Removes the legacy `sIdRefreshToken` cookie (it lived on path `/`): the host-only one and,
+/// with a cookie domain configured, the one on that domain, since old backends set either.
 pub(crate) fn clear_legacy_cookie(config: &SessionLayerConfig) -> SessionHeaders {
     let mut headers = HeaderMap::new();
-    let cookie = session_cookie(
-        config,
-        LEGACY_ID_REFRESH_TOKEN_COOKIE,
-        "",
-        "/",
-        OffsetDateTime::UNIX_EPOCH,
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
-        headers.append(SET_COOKIE, v);
+    let removal = |domain: Option<&str>| {
+        let mut cookie = Cookie::build((LEGACY_ID_REFRESH_TOKEN_COOKIE, ""))
+            .path("/")
+            .http_only(true)
+            .expires(Expiration::DateTime(OffsetDateTime::UNIX_EPOCH));
+        if let Some(domain) = domain {
+            cookie = cookie.domain(domain.to_owned());
+        }
+        HeaderValue::from_str(&cookie.build().to_string()).ok()
+    };
+    for domain in std::iter::once(None).chain(config.domain().map(Some)) {
+        if let Some(value) = removal(domain) {
+            headers.append(SET_COOKIE, value);
+        }
     }
     SessionHeaders(headers)
 }
@@ -152,6 +158,22 @@ impl SessionHeaders {
     /// Takes the headers out.
     pub fn into_headers(self) -> HeaderMap {
         self.0
+    }
+
+    /// Adds `other`'s headers (Set-Cookie lines accumulate; a later single value wins).
+    pub(crate) fn extend(&mut self, other: SessionHeaders) {
+        let mut last = None;
+        for (name, value) in other.0 {
+            let Some(name) = name.or(last.take()) else {
+                continue;
+            };
+            if name == SET_COOKIE {
+                self.0.append(name.clone(), value);
+            } else {
+                self.0.insert(name.clone(), value);
+            }
+            last = Some(name);
+        }
     }
 }
 
@@ -188,7 +210,11 @@ pub(crate) fn token_headers(
     let access = tokens.access_token;
     match transport {
         Transport::Cookie => {
-            let expires = at_millis(access.created_at)? + ACCESS_COOKIE_LIFETIME;
+            let expires = at_millis(access.created_at)?
+                .checked_add(ACCESS_COOKIE_LIFETIME)
+                .ok_or(ErrorKind::Internal(
+                    "access token creation time out of range",
+                ))?;
             let cookie = session_cookie(
                 config,
                 ACCESS_TOKEN_COOKIE,

@@ -867,6 +867,10 @@ async fn navigation_with_expired_token_gets_the_refresh_page() {
         Some("text/html; charset=utf-8")
     );
     assert_eq!(resp.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        resp.header("content-security-policy"),
+        Some("frame-ancestors 'self'")
+    );
     resp.assert_not_cleared();
     let page = resp.body.as_str().expect("an HTML body");
     assert!(page.contains(r#"<script src="/sdk/website.js"></script>"#));
@@ -900,48 +904,123 @@ async fn only_navigations_with_expired_tokens_get_the_refresh_page() {
 
 // ---- the pre-2022 sIdRefreshToken cookie ----
 
-#[tokio::test]
-async fn leftover_legacy_cookie_asks_for_refresh_and_is_removed() {
-    let app = default_app();
-    let (mut client, _) = app.login(false).await;
-    let with_legacy =
-        |req: axum::http::request::Builder| req.header("cookie", "sIdRefreshToken=legacy-value");
-    // Even with a valid access token: the refresh moves the browser to today's cookies.
-    let resp = app
-        .send(with_legacy(client.request(Method::GET, "/api/me")))
-        .await;
-    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+fn with_legacy(req: axum::http::request::Builder) -> axum::http::request::Builder {
+    req.header("cookie", "sIdRefreshToken=legacy-value")
+}
+
+fn assert_legacy_removed(resp: &Resp) {
     let legacy = resp.cookie("sIdRefreshToken");
     assert_eq!(legacy.value(), "");
     assert_eq!(legacy.path(), Some("/"));
     assert_eq!(legacy.expires_datetime(), Some(OffsetDateTime::UNIX_EPOCH));
-    assert_eq!(resp.header("front-token"), None, "the session is kept");
+}
+
+#[tokio::test]
+async fn leftover_legacy_cookie_without_access_token_asks_for_refresh_and_is_removed() {
+    let app = default_app();
+    let (mut client, _) = app.login(false).await;
+    let visitor = Client::default();
+    let resp = app
+        .send(with_legacy(visitor.request(Method::GET, "/api/optional")))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    assert_legacy_removed(&resp);
+    assert_eq!(resp.header("front-token"), None, "nothing else is cleared");
     assert!(resp.cookies().iter().all(|c| c.name() == "sIdRefreshToken"));
 
+    // The refresh route removes it too, on success...
     let resp = app
         .send(with_legacy(
             client.request(Method::POST, "/auth/session/refresh"),
         ))
         .await;
     assert_eq!(resp.status, StatusCode::OK);
-    assert_eq!(resp.cookie("sIdRefreshToken").value(), "");
+    assert_legacy_removed(&resp);
     client.absorb(&resp);
-    let resp = app.send(client.request(Method::GET, "/api/me")).await;
-    assert_eq!(resp.status, StatusCode::OK);
-
-    // A failed refresh removes it too, beside clearing the session.
+    assert_eq!(
+        app.send(client.request(Method::GET, "/api/me"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // ...and on failure, beside clearing the session.
     let resp = app
         .send(with_legacy(
-            Client::default().request(Method::POST, "/auth/session/refresh"),
+            visitor.request(Method::POST, "/auth/session/refresh"),
         ))
         .await;
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(resp.cookie("sIdRefreshToken").value(), "");
+    assert_legacy_removed(&resp);
     resp.assert_cookies_cleared("/auth/session/refresh");
 }
 
+#[tokio::test]
+async fn leftover_legacy_cookie_beside_a_valid_session_does_not_block_it() {
+    // A marker this server cannot remove (set for another cookie domain) must not lock the user
+    // out: the valid session is served, and the removal rides along where a layer allows.
+    let app = app(SessionLayerConfig::default().cookie_domain("example.com"));
+    let (client, _) = app.login(false).await;
+    let resp = app
+        .send(with_legacy(client.request(Method::GET, "/api/me")))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+
+    let (sessions, clock) = engine();
+    let tessera = Tessera::new(
+        sessions,
+        SessionLayerConfig::default().cookie_domain("example.com"),
+    );
+    let layered = App {
+        router: Router::new()
+            .route("/login", post(login))
+            .route("/api/me", get(me))
+            .layer(TokenReissueLayer)
+            .with_state(tessera),
+        clock,
+    };
+    let (client, _) = layered.login(false).await;
+    let resp = layered
+        .send(with_legacy(client.request(Method::GET, "/api/me")))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let removals: Vec<_> = resp
+        .cookies()
+        .into_iter()
+        .filter(|c| c.name() == "sIdRefreshToken")
+        .map(|c| (c.value().to_owned(), c.domain().map(str::to_owned)))
+        .collect();
+    assert_eq!(
+        removals,
+        [
+            (String::new(), None),
+            (String::new(), Some("example.com".to_owned()))
+        ],
+        "host-only and configured-domain removals"
+    );
+    assert_eq!(resp.header("front-token"), None, "the session is untouched");
+
+    // An expired token beside the marker: try refresh, with the removal.
+    layered.expire_access_token();
+    let resp = layered
+        .send(with_legacy(client.request(Method::GET, "/api/me")))
+        .await;
+    assert_eq!(resp.body, json!({"message": "try refresh token"}));
+    assert_legacy_removed(&resp);
+}
+
 // ---- claims changed on the server (check_database + TokenReissueLayer) ----
+
+/// A handler that sets a cookie and exposes a header of its own.
+async fn own_headers(_session: Session) -> impl IntoResponse {
+    (
+        [
+            (header::SET_COOKIE, "theme=dark; Path=/"),
+            (header::ACCESS_CONTROL_EXPOSE_HEADERS, "x-app"),
+        ],
+        "ok",
+    )
+}
 
 fn reissue_app(with_layer: bool) -> (App, Sessions) {
     let (sessions, clock) = engine();
@@ -952,6 +1031,7 @@ fn reissue_app(with_layer: bool) -> (App, Sessions) {
     let mut router = Router::new()
         .route("/login", post(login))
         .route("/api/me", get(me))
+        .route("/api/own-headers", get(own_headers))
         .route("/api/payload", post(payload))
         .merge(tessera.router());
     if with_layer {
@@ -1032,4 +1112,21 @@ async fn tokens_the_handler_issues_win_over_the_reissued_ones() {
     assert_eq!(resp.headers.get_all("front-token").iter().count(), 1);
     assert_eq!(resp.front_token()["up"]["role"], "reader");
     assert_eq!(resp.cookies().len(), 1);
+}
+
+#[tokio::test]
+async fn reissued_tokens_keep_the_apps_own_cookies_and_exposed_headers() {
+    let (app, sessions) = reissue_app(true);
+    let client = signed_in_then_promoted(&app, &sessions, false).await;
+    let resp = app
+        .send(client.request(Method::GET, "/api/own-headers"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let mut names: Vec<_> = resp.cookies().iter().map(|c| c.name().to_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["sAccessToken", "theme"]);
+    let exposed = resp.header("access-control-expose-headers").unwrap();
+    assert!(exposed.contains("x-app"), "{exposed}");
+    assert!(exposed.contains("front-token"), "{exposed}");
+    assert_eq!(resp.front_token()["up"]["role"], "editor");
 }

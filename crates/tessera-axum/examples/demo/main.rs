@@ -250,7 +250,14 @@ fn read_sdk_bundle(dir: &Path) -> Result<String, String> {
 
 fn page_config(settings: &Settings, layer: &SessionLayerConfig) -> Value {
     let backend = match &settings.remote {
-        Some((url, _)) => format!("the tessera server at {url}"),
+        // Only the host: a URL may carry credentials, and the page is public.
+        Some((url, _)) => match url::Url::parse(url) {
+            Ok(url) => format!(
+                "a tessera server ({})",
+                url.host_str().unwrap_or("unknown host")
+            ),
+            Err(_) => "a tessera server".to_owned(),
+        },
         None => format!(
             "SQLite, access tokens valid for {} s",
             settings.access_token_validity.as_secs()
@@ -312,7 +319,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .check_database(settings.check_database)
         .html_refresh(HtmlRefresh::new(SDK_PATH, "/"));
     let config = page_config(&settings, &layer);
-    let page = PAGE.replace("/*CONFIG*/{}", &config.to_string());
+    // JSON is a JavaScript literal; an escaped `<` cannot close the script element.
+    let config = config.to_string().replace('<', "\\u003c");
+    let page = PAGE.replace("/*CONFIG*/{}", &config);
     let tessera = Tessera::new(backend, layer);
     let demo = Demo {
         tessera: tessera.clone(),

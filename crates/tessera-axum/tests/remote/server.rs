@@ -30,7 +30,46 @@ fn binary() -> PathBuf {
          `cargo test --workspace` does it), or point TESSERA_BIN at it.",
         bin.display()
     );
+    assert_not_stale(&bin);
     bin
+}
+
+/// A binary older than the server's sources would test yesterday's server. In a workspace run
+/// cargo builds it before any test starts; with `-p tessera-axum` alone nothing does.
+fn assert_not_stale(bin: &std::path::Path) {
+    let built = std::fs::metadata(bin).and_then(|m| m.modified()).unwrap();
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let newest_source = ["tessera-server", "tessera-core", "tessera-store"]
+        .iter()
+        .flat_map(|name| newest_file(&crates.join(name).join("src")))
+        .max();
+    if let Some((modified, path)) = newest_source {
+        assert!(
+            modified <= built,
+            "{} is older than {}: rebuild it with `cargo build -p tessera-server` (or run \
+             `cargo test --workspace --all-features`)",
+            bin.display(),
+            path.display()
+        );
+    }
+}
+
+fn newest_file(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let candidate = if path.is_dir() {
+            newest_file(&path)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| (t, path))
+        };
+        newest = newest.max(candidate);
+    }
+    newest
 }
 
 impl Server {

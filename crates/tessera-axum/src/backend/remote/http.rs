@@ -2,8 +2,10 @@
 //! transport failures and non-200 answers into [`GeneralError`]s. Tokens travel only in JSON
 //! bodies, so no error or log line here can contain one.
 
+use reqwest::header::CACHE_CONTROL;
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
+use std::time::Duration;
 use tessera_core::{GeneralError, JwksVerifier, SessionError};
 
 use super::wire::Reply;
@@ -27,7 +29,10 @@ impl Http {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(invalid("must be an http:// or https:// URL").into());
         }
+        // No redirects: reqwest would carry the api-key header, and on 307/308 the body with
+        // its tokens, to wherever the redirect points.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .build()
             .map_err(|e| GeneralError::Remote(format!("cannot build the HTTP client: {e}")))?;
@@ -38,8 +43,9 @@ impl Http {
         })
     }
 
-    pub(super) fn base(&self) -> &Url {
-        &self.base
+    /// The server's URL without credentials, for Debug output and logs.
+    pub(super) fn display_base(&self) -> String {
+        redacted(&self.base)
     }
 
     /// `base` with `segments` appended, each escaped.
@@ -85,8 +91,8 @@ impl Http {
         })
     }
 
-    /// Reads `/.well-known/jwks.json`.
-    pub(super) async fn jwks(&self) -> Result<JwksVerifier, SessionError> {
+    /// Reads `/.well-known/jwks.json`, with how long the server says it may be cached.
+    pub(super) async fn jwks(&self) -> Result<(JwksVerifier, Option<Duration>), SessionError> {
         let route = ".well-known/jwks.json";
         let response = self
             .client
@@ -95,12 +101,38 @@ impl Http {
             .await
             .map_err(|e| unreachable(route, e))?;
         let status = response.status();
+        let max_age = response
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(max_age);
         let bytes = response.bytes().await.map_err(|e| unreachable(route, e))?;
         if status != StatusCode::OK {
             return Err(refused(route, status, &bytes));
         }
-        Ok(JwksVerifier::from_json(&bytes)?)
+        Ok((JwksVerifier::from_json(&bytes)?, max_age))
     }
+}
+
+/// `max-age=N` of a Cache-Control value.
+fn max_age(cache_control: &str) -> Option<Duration> {
+    cache_control.split(',').find_map(|directive| {
+        let (name, value) = directive.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| value.trim().trim_matches('"').parse().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+/// A URL without its user name and password.
+pub(super) fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Both fail only for URLs that cannot carry credentials, which then have none to hide.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
 }
 
 fn unreachable(route: &str, error: reqwest::Error) -> SessionError {
@@ -125,4 +157,26 @@ fn refused(route: &str, status: StatusCode, body: &[u8]) -> SessionError {
         _ => GeneralError::Remote(format!("{route}: HTTP {status}: {message}")),
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_max_age() {
+        assert_eq!(max_age("max-age=60"), Some(Duration::from_secs(60)));
+        assert_eq!(
+            max_age("public, Max-Age = 5 , must-revalidate"),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(max_age("no-store"), None);
+        assert_eq!(max_age("max-age=soon"), None);
+    }
+
+    #[test]
+    fn credentials_never_show() {
+        let url = Url::parse("http://user:secret@sessions.internal:3567/base").unwrap();
+        assert_eq!(redacted(&url), "http://sessions.internal:3567/base");
+    }
 }

@@ -23,6 +23,7 @@ use tessera_core::{
 use self::http::Http;
 use self::jwks::JwksCache;
 use self::wire::{data_object, malformed, CreateBody, RefreshBody, RegenerateBody, VerifyBody};
+use tessera_core::rotation::ANTI_CSRF_REFUSED;
 
 /// Where the server is and how to talk to it.
 ///
@@ -35,28 +36,33 @@ pub struct RemoteConfig {
     api_key: Option<String>,
     timeout: Duration,
     jwks_refetch_interval: Duration,
+    jwks_max_age: Duration,
 }
 
 impl std::fmt::Debug for RemoteConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = reqwest::Url::parse(&self.url)
+            .map_or_else(|_| "[not a URL]".to_owned(), |url| http::redacted(&url));
         f.debug_struct("RemoteConfig")
-            .field("url", &self.url)
+            .field("url", &url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("timeout", &self.timeout)
             .field("jwks_refetch_interval", &self.jwks_refetch_interval)
+            .field("jwks_max_age", &self.jwks_max_age)
             .finish()
     }
 }
 
 impl RemoteConfig {
-    /// The server's base URL, e.g. `http://127.0.0.1:3567`. A 10 s timeout, no API key, and the
-    /// JWKS read again at most once a second.
+    /// The server's base URL, e.g. `http://127.0.0.1:3567`. A 10 s timeout, no API key, the
+    /// JWKS read again at most once a second for unknown key ids and at least once an hour.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             api_key: None,
             timeout: Duration::from_secs(10),
             jwks_refetch_interval: Duration::from_secs(1),
+            jwks_max_age: Duration::from_secs(3600),
         }
     }
 
@@ -69,6 +75,14 @@ impl RemoteConfig {
     /// Gives up on a request after this long (a server error for the caller).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The longest the server's keys are trusted without reading them again (default one hour;
+    /// the server's own `Cache-Control: max-age` is followed when shorter). Keys the server
+    /// retires stop verifying here within this time.
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
         self
     }
 
@@ -100,7 +114,7 @@ struct Inner {
 impl std::fmt::Debug for RemoteSessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RemoteSessions")
-            .field("url", &self.inner.http.base().as_str())
+            .field("url", &self.inner.http.display_base())
             .finish_non_exhaustive()
     }
 }
@@ -112,7 +126,7 @@ impl RemoteSessions {
         Ok(Self {
             inner: Arc::new(Inner {
                 http: Http::new(&config)?,
-                jwks: JwksCache::new(config.jwks_refetch_interval),
+                jwks: JwksCache::new(config.jwks_refetch_interval, config.jwks_max_age),
             }),
         })
     }
@@ -205,11 +219,24 @@ impl RemoteSessions {
             enable_anti_csrf: options.check_anti_csrf,
         };
         let segments = ["recipe", "session", "refresh"];
-        self.http()
+        let reply = self
+            .http()
             .call(Method::POST, &segments, &[], Some(&body))
-            .await?
-            .ok()?
-            .into_tokens()
+            .await?;
+        match reply.ok() {
+            // A refresh without the anti-CSRF token that was asked for is what a forged
+            // cross-site request looks like: whatever words the server found for its refusal,
+            // it must not sign the user out (node #141).
+            Err(SessionError::Unauthorised { .. })
+                if options.check_anti_csrf && anti_csrf_token.is_none() =>
+            {
+                Err(SessionError::Unauthorised {
+                    clear_tokens: false,
+                    reason: ANTI_CSRF_REFUSED,
+                })
+            }
+            reply => reply?.into_tokens(),
+        }
     }
 
     /// Revokes one session; false if it did not exist.
