@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use server::Server;
 use tessera_axum::{
     AntiCsrfMode, Error, RemoteConfig, RemoteSessions, Session, SessionLayerConfig, Tessera,
+    TokenReissueLayer,
 };
 use tessera_core::{KeyKind, NewSession};
 use tower::ServiceExt;
@@ -375,6 +376,53 @@ async fn keys_past_their_max_age_are_read_again_and_serve_through_an_outage() {
     let late = browser.get("/api/me").await;
     assert_eq!(late.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!late.clears(), "a server fault is not the client's");
+}
+
+#[tokio::test]
+async fn claims_changed_on_the_server_reach_the_client_through_the_reissue_layer() {
+    let server = Server::start("").await;
+    let remote = remote(&server).await;
+    let (mut browser, _tessera, _strict) = apps(&remote, SessionLayerConfig::default());
+    let login = browser.post("/login").await;
+    let handle = front_token(&login)["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An admin tool changes the session's claims on the server (CDI `PUT /recipe/jwt/data`).
+    let changed = reqwest::Client::new()
+        .put(format!("{}/recipe/jwt/data", server.url))
+        .header("cdi-version", "5.4")
+        .json(&json!({"sessionHandle": handle, "userDataInJWT": {"plan": "pro"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+
+    let checked = Tessera::new(
+        remote.clone(),
+        SessionLayerConfig::default().check_database(true),
+    );
+    let mut layered = Browser {
+        app: app(checked).layer(TokenReissueLayer),
+        ..browser.clone()
+    };
+    let before = layered.access_token();
+    let me = layered.get("/api/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["payload"]["plan"], "pro", "the handler sees it");
+    assert_eq!(
+        front_token(&me)["up"]["plan"],
+        "pro",
+        "and so does the client"
+    );
+    assert_ne!(
+        layered.access_token(),
+        before,
+        "with a new access-token cookie"
+    );
+    // The stateless app verifies the new token locally and sees the new claims.
+    browser.cookies = layered.cookies.clone();
+    assert_eq!(browser.get("/api/me").await.body["payload"]["plan"], "pro");
 }
 
 /// The token's header with another `kid`; claims and signature unchanged.
