@@ -159,20 +159,17 @@ macro_rules! sqlx_store {
                 request: &RefreshRequest,
             ) -> Result<RefreshOutcome, sqlx::Error> {
                 let mut tx = self.pool.begin().await?;
-                // The token's session never changes, so finding it needs no lock.
-                let handle: Option<String> = sqlx::query_scalar($sql::SELECT_TOKEN_SESSION)
+                // The presented token's session, locked: refreshes of one session are serialised.
+                let session = sqlx::query($sql::SELECT_TOKEN_SESSION_FOR_UPDATE)
                     .bind(&request.presented_hash2)
                     .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(handle) = handle else {
+                    .await?
+                    .as_ref()
+                    .map(session_from_row)
+                    .transpose()?;
+                let Some(session) = session else {
                     return Ok(RefreshOutcome::Rejected {
                         reason: "unknown refresh token",
-                        clear_tokens: true,
-                    });
-                };
-                let Some(session) = locked_session(&mut tx, &handle).await? else {
-                    return Ok(RefreshOutcome::Rejected {
-                        reason: "session does not exist",
                         clear_tokens: true,
                     });
                 };
@@ -192,12 +189,8 @@ macro_rules! sqlx_store {
                     }
                     Plan::Rotate(writes) => {
                         let now = request.now;
-                        if let Some(hash2) = &writes.commit {
-                            mark_committed(&mut tx, hash2, now).await?;
-                        }
-                        for hash2 in &writes.supersede {
-                            mark_superseded(&mut tx, hash2, now).await?;
-                        }
+                        stamp_tokens(&mut tx, writes.commit.as_deref(), &writes.supersede, now)
+                            .await?;
                         if let Some(hash2) = &writes.adopt {
                             sqlx::query($sql::ADOPT)
                                 .bind(&writes.session.current_hash2)
@@ -231,11 +224,9 @@ macro_rules! sqlx_store {
                 let Some(writes) = rotation::token_used(&session, &token, now) else {
                     return Ok(false);
                 };
-                for superseded in &writes.supersede {
-                    mark_superseded(&mut tx, superseded, now).await?;
-                }
+                let commit = writes.commit.as_ref().map(|_| hash2);
+                stamp_tokens(&mut tx, commit, &writes.supersede, now).await?;
                 if let Some(next) = &writes.commit {
-                    mark_committed(&mut tx, hash2, now).await?;
                     update_rotation(&mut tx, next).await?;
                 }
                 tx.commit().await?;
@@ -329,29 +320,30 @@ macro_rules! sqlx_store {
             Ok(())
         }
 
-        async fn mark_superseded(
+        /// Marks `commit` committed and each of `supersede` superseded (where not already) at
+        /// `now`. One statement per token: folding them into one `UPDATE … WHERE hash2 IN (…)`
+        /// saved a round trip but measured slower on PostgreSQL once the table had churned
+        /// (BENCHMARKS.md, "Fewer round trips per refresh").
+        async fn stamp_tokens(
             tx: &mut Transaction,
-            hash2: &str,
+            commit: Option<&str>,
+            supersede: &[String],
             now: UnixMillis,
         ) -> Result<(), sqlx::Error> {
-            sqlx::query($sql::MARK_SUPERSEDED)
-                .bind(now)
-                .bind(hash2)
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
-        }
-
-        async fn mark_committed(
-            tx: &mut Transaction,
-            hash2: &str,
-            now: UnixMillis,
-        ) -> Result<(), sqlx::Error> {
-            sqlx::query($sql::MARK_COMMITTED)
-                .bind(now)
-                .bind(hash2)
-                .execute(&mut **tx)
-                .await?;
+            if let Some(hash2) = commit {
+                sqlx::query($sql::MARK_COMMITTED)
+                    .bind(now)
+                    .bind(hash2)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for hash2 in supersede {
+                sqlx::query($sql::MARK_SUPERSEDED)
+                    .bind(now)
+                    .bind(hash2)
+                    .execute(&mut **tx)
+                    .await?;
+            }
             Ok(())
         }
 

@@ -10,8 +10,8 @@ mod statements {
         "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1";
     pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
         "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
-    pub(super) const SELECT_TOKEN_SESSION: &str =
-        "SELECT session_handle FROM refresh_tokens WHERE hash2 = $1";
+    pub(super) const SELECT_TOKEN_SESSION_FOR_UPDATE: &str =
+        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = $1) FOR UPDATE";
     pub(super) const INSERT_SESSION: &str =
         "INSERT INTO sessions (handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     pub(super) const INSERT_TOKEN: &str =
