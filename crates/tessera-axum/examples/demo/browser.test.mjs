@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -110,6 +111,7 @@ function recordTraffic(context) {
   context.on("response", (response) => {
     const url = new URL(response.url());
     traffic.push({
+      origin: url.origin,
       path: url.pathname,
       method: response.request().method(),
       status: response.status(),
@@ -133,6 +135,18 @@ async function openPage(context, url) {
   await page.goto(url);
   await page.evaluate(() => window.demo.ready);
   return page;
+}
+
+/** A port nothing listens on now, for a demo whose origin must be known before it starts. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -427,4 +441,43 @@ test("8. a page navigation with an expired token gets the refresh page, which re
   assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
   await page.screenshot({ path: join(SCREENSHOT_DIR, "8-html-refresh.png") });
   await context.close();
+});
+
+test("9. a page on another origin calls the API through CORS (header mode); others are refused", async () => {
+  const port = await freePort();
+  const pageOrigin = `http://localhost:${port}`;
+  const apiOrigin = `http://127.0.0.1:${port}`;
+  await startDemo({ PORT: String(port), CORS_ORIGINS: pageOrigin });
+  const context = await browser.newContext();
+  const traffic = recordTraffic(context);
+  const page = await openPage(context, `${pageOrigin}/?transfer=header&api=${apiOrigin}`);
+  const expiry = await login(page, "judy", traffic);
+  const first = await feed(page);
+  assert.equal(first.status, 200);
+  assert.equal(first.body.userId, "judy");
+  assert.ok(traffic.to("/api/feed").every((t) => t.origin === apiOrigin), "cross-origin calls");
+
+  await untilExpired(expiry);
+  assert.equal((await feed(page)).status, 200);
+  assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
+  assert.deepEqual(traffic.to("/api/feed").map((t) => t.status), [200, 401, 200]);
+  await screenshot(page, "9-cross-origin");
+  await page.evaluate(() => window.demo.signOut());
+  assert.equal((await feed(page)).status, 401);
+  await context.close();
+
+  // The same page from an origin the API does not list: the browser withholds every answer.
+  const otherPort = await freePort();
+  await startDemo({ PORT: String(otherPort), CORS_ORIGINS: "http://allowed.invalid" });
+  const refused = await browser.newContext();
+  const stranger = await refused.newPage();
+  await stranger.goto(`http://localhost:${otherPort}/?transfer=header&api=http://127.0.0.1:${otherPort}`);
+  const outcome = await stranger.evaluate(() =>
+    window.demo.login("mallory", "tessera-demo").then(
+      () => "answered",
+      (e) => `blocked: ${e.message}`,
+    ),
+  );
+  assert.match(outcome, /^blocked: /);
+  await refused.close();
 });

@@ -26,10 +26,13 @@
 //!   token lifetimes are then the server's, and `DATABASE`, `ACCESS_TOKEN_VALIDITY` and
 //!   `REFRESH_GRACE_PERIOD` are not used.
 //!
+//! - `CORS_ORIGINS`: comma-separated origins (e.g. `http://localhost:3000`) whose pages may call
+//!   this API from another origin; the page takes `?api=<this server's origin>` to do so.
+//!
 //! The page takes `?transfer=header` to run the SDK in header mode instead of cookies.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -39,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_axum::{
-    AntiCsrfMode, Backend, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera,
+    cors_layer, AntiCsrfMode, Backend, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera,
     TokenReissueLayer,
 };
 use tessera_core::{constant_time_eq, SessionConfig, Sessions};
@@ -61,6 +64,8 @@ struct Settings {
     sdk_bundle_dir: PathBuf,
     /// A `tessera` server to use instead of the embedded engine, with its API key.
     remote: Option<(String, Option<String>)>,
+    /// Origins admitted cross-origin.
+    cors_origins: Vec<HeaderValue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +149,22 @@ impl Settings {
             remote: std::env::var("TESSERA_URL")
                 .ok()
                 .map(|url| (url, std::env::var("TESSERA_API_KEY").ok())),
+            cors_origins: env_or(
+                "CORS_ORIGINS",
+                Vec::new(),
+                "comma-separated http(s) origins",
+                |s| {
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(|o| {
+                            (o.starts_with("http://") || o.starts_with("https://"))
+                                .then(|| HeaderValue::from_str(o).ok())
+                                .flatten()
+                        })
+                        .collect()
+                },
+            )?,
         })
     }
 }
@@ -328,6 +349,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         page: page.into(),
         sdk: sdk.into(),
     };
+    let cors_origins = settings.cors_origins.clone();
     let app = Router::new()
         .route("/", get(serve_page))
         .route(SDK_PATH, get(serve_sdk))
@@ -338,6 +360,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         // With CHECK_DATABASE, claims changed on the server reach the page on its next call.
         .layer(TokenReissueLayer)
         .with_state(demo);
+    // Outermost, so that preflights are answered before any extractor runs.
+    let app = if cors_origins.is_empty() {
+        app
+    } else {
+        app.layer(cors_layer(cors_origins))
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port)).await?;
     // Tests start the demo on port 0 and read the address from this line.
     println!(
