@@ -15,6 +15,17 @@ use tessera_core::{
 #[cfg(feature = "remote")]
 pub use remote::{RemoteConfig, RemoteSessions};
 
+/// Forwards a call to whichever back end this is; both take the same arguments.
+macro_rules! dispatch {
+    ($backend:ident . $method:ident ( $($arg:expr),* )) => {
+        match $backend {
+            Self::Local(sessions) => sessions.$method($($arg),*).await,
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.$method($($arg),*).await,
+        }
+    };
+}
+
 /// The session back end behind [`Tessera`](crate::Tessera). Build one with `From`:
 /// `Backend::from(sessions)` or, with the `remote` feature, `Backend::from(remote_sessions)`.
 ///
@@ -64,11 +75,7 @@ impl Backend {
 
     /// Creates a session and its first tokens.
     pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
-        match self {
-            Self::Local(sessions) => sessions.create_new_session(new).await,
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => remote.create_new_session(new).await,
-        }
+        dispatch!(self.create_new_session(new))
     }
 
     /// Verifies an access token. Without `check_database` neither back end makes a network or
@@ -79,19 +86,7 @@ impl Backend {
         anti_csrf_token: Option<&AntiCsrfToken>,
         options: VerifyOptions,
     ) -> Result<VerifiedSession, SessionError> {
-        match self {
-            Self::Local(sessions) => {
-                sessions
-                    .get_session(access_token, anti_csrf_token, options)
-                    .await
-            }
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => {
-                remote
-                    .get_session(access_token, anti_csrf_token, options)
-                    .await
-            }
-        }
+        dispatch!(self.get_session(access_token, anti_csrf_token, options))
     }
 
     /// Rotates both tokens; a replayed rotated refresh token is `TokenTheftDetected`.
@@ -101,28 +96,12 @@ impl Backend {
         anti_csrf_token: Option<&AntiCsrfToken>,
         options: RefreshOptions,
     ) -> Result<SessionTokens, SessionError> {
-        match self {
-            Self::Local(sessions) => {
-                sessions
-                    .refresh_session_with(refresh_token, anti_csrf_token, options)
-                    .await
-            }
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => {
-                remote
-                    .refresh_session_with(refresh_token, anti_csrf_token, options)
-                    .await
-            }
-        }
+        dispatch!(self.refresh_session_with(refresh_token, anti_csrf_token, options))
     }
 
     /// Revokes one session; false if it did not exist.
     pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, SessionError> {
-        match self {
-            Self::Local(sessions) => sessions.revoke_session(session_handle).await,
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => remote.revoke_session(session_handle).await,
-        }
+        dispatch!(self.revoke_session(session_handle))
     }
 
     /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.
@@ -131,19 +110,7 @@ impl Backend {
         user_id: &str,
         tenant_id: Option<&str>,
     ) -> Result<Vec<String>, SessionError> {
-        match self {
-            Self::Local(sessions) => {
-                sessions
-                    .revoke_all_sessions_for_user(user_id, tenant_id)
-                    .await
-            }
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => {
-                remote
-                    .revoke_all_sessions_for_user(user_id, tenant_id)
-                    .await
-            }
-        }
+        dispatch!(self.revoke_all_sessions_for_user(user_id, tenant_id))
     }
 
     /// Handles of a user's live sessions, in one tenant or (`None`) all.
@@ -152,28 +119,12 @@ impl Backend {
         user_id: &str,
         tenant_id: Option<&str>,
     ) -> Result<Vec<String>, SessionError> {
-        match self {
-            Self::Local(sessions) => {
-                sessions
-                    .get_all_session_handles_for_user(user_id, tenant_id)
-                    .await
-            }
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => {
-                remote
-                    .get_all_session_handles_for_user(user_id, tenant_id)
-                    .await
-            }
-        }
+        dispatch!(self.get_all_session_handles_for_user(user_id, tenant_id))
     }
 
     /// A live session's server-side data.
     pub async fn get_session_data(&self, session_handle: &str) -> Result<Value, SessionError> {
-        match self {
-            Self::Local(sessions) => sessions.get_session_data(session_handle).await,
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => remote.get_session_data(session_handle).await,
-        }
+        dispatch!(self.get_session_data(session_handle))
     }
 
     /// Replaces a live session's server-side data. The remote back end stores only JSON objects
@@ -183,11 +134,7 @@ impl Backend {
         session_handle: &str,
         data: Value,
     ) -> Result<(), SessionError> {
-        match self {
-            Self::Local(sessions) => sessions.update_session_data(session_handle, data).await,
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => remote.update_session_data(session_handle, data).await,
-        }
+        dispatch!(self.update_session_data(session_handle, data))
     }
 
     /// Optionally replaces the stored payload, then re-signs the presented access token with it
@@ -197,18 +144,6 @@ impl Backend {
         access_token: &AccessToken,
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
-        match self {
-            Self::Local(sessions) => {
-                sessions
-                    .regenerate_access_token(access_token, new_payload)
-                    .await
-            }
-            #[cfg(feature = "remote")]
-            Self::Remote(remote) => {
-                remote
-                    .regenerate_access_token(access_token, new_payload)
-                    .await
-            }
-        }
+        dispatch!(self.regenerate_access_token(access_token, new_payload))
     }
 }
