@@ -134,3 +134,46 @@ fn unusable_keys_are_skipped_and_garbage_is_an_error() {
     assert!(JwksVerifier::from_json(b"<html>").is_err());
     assert!(JwksVerifier::from_json(b"{}").is_err());
 }
+
+/// RSA keys outside RS256's 2048–8192-bit range are refused when the set is read, exactly at
+/// the bounds: a 2047-bit modulus is out, a 2048-bit one in, 8193 bits out.
+#[tokio::test]
+async fn rsa_key_size_is_bounded_when_the_set_is_read() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    let (sessions, _) = engine(SigningAlgorithm::Rs256);
+    sessions
+        .create_new_session(NewSession::new("alice"))
+        .await
+        .unwrap();
+    let jwks = serde_json::to_value(sessions.jwks().await.unwrap()).unwrap();
+    let genuine = jwks["keys"][0].clone();
+    let n = URL_SAFE_NO_PAD
+        .decode(genuine["n"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(n.len() * 8, 2048);
+    assert!(n[0] >= 0x80, "a 2048-bit modulus fills its top bit");
+
+    let with_modulus = |kid: &str, modulus: &[u8]| {
+        let mut jwk = genuine.clone();
+        jwk["kid"] = json!(kid);
+        jwk["n"] = json!(URL_SAFE_NO_PAD.encode(modulus));
+        jwk
+    };
+    let mut bits_2047 = n.clone();
+    bits_2047[0] &= 0x7f;
+    let mut bits_8193 = vec![0x01];
+    bits_8193.extend(std::iter::repeat_n(0xff_u8, 1024));
+    let set = json!({"keys": [
+        with_modulus("bits-2048", &n),
+        with_modulus("bits-2047", &bits_2047),
+        // Leading zero bytes do not make a short modulus long.
+        with_modulus("bits-2047-padded", &[&[0, 0][..], &bits_2047].concat()),
+        with_modulus("bits-1024", &n[..128]),
+        with_modulus("bits-8193", &bits_8193),
+    ]});
+    let verifier = JwksVerifier::from_json(set.to_string().as_bytes()).unwrap();
+    assert!(verifier.contains("bits-2048"), "{verifier:?}");
+    assert_eq!(verifier.len(), 1, "{verifier:?}");
+}
