@@ -4,6 +4,10 @@
 //! Verifications alternate in blocks of 25; refreshes one by one. Prints medians and ratios.
 //!
 //! Run: `cargo bench -p tessera-axum --bench layer` (`TESSERA_BENCH_ROUNDS`, default 2000).
+//!
+//! With `--features remote` and `TESSERA_BIN` naming a built `tessera` server, each round also
+//! verifies through a router over the remote back end (a server on this machine, its keys
+//! cached here): the same local signature check, so it should cost what the engine's does.
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -41,6 +45,47 @@ fn cookie(response: &axum::http::Response<Body>, name: &str) -> String {
         .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
         .expect("cookie")
+}
+
+/// A router over a `tessera` server started from `TESSERA_BIN`, and a cookie of a session it
+/// created; the server lives as long as the returned child.
+#[cfg(feature = "remote")]
+fn remote_router(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+) -> Option<(Router, String, std::process::Child)> {
+    use std::io::BufRead;
+    use tessera_axum::{RemoteConfig, RemoteSessions};
+
+    let bin = std::env::var("TESSERA_BIN").ok()?;
+    let mut child = std::process::Command::new(bin)
+        .arg("serve")
+        .env("TESSERA_PORT", "0")
+        .env("TESSERA_SQLITE_PATH", dir.join("server.db"))
+        .env_remove("TESSERA_BIN")
+        .env("TESSERA_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tessera");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let url = line.trim().rsplit(' ').next().expect("url").to_owned();
+    let remote = runtime
+        .block_on(RemoteSessions::connect(RemoteConfig::new(url)))
+        .expect("connect");
+    let created = runtime
+        .block_on(
+            tessera_axum::Backend::from(remote.clone())
+                .create_new_session(NewSession::new("bench-user")),
+        )
+        .expect("session");
+    let cookie = format!("sAccessToken={}", created.access_token.token.expose());
+    let tessera = Tessera::new(remote, SessionLayerConfig::default());
+    let router = Router::new().route("/api/me", get(me)).with_state(tessera);
+    Some((router, cookie, child))
 }
 
 fn main() {
@@ -86,9 +131,33 @@ fn main() {
             .expect("request")
     };
 
+    #[cfg(feature = "remote")]
+    let mut remote = remote_router(&runtime, dir.path());
+    let mut remote_verify: Vec<f64> = Vec::new();
+
     let (mut engine_verify, mut http_verify, mut engine_refresh, mut http_refresh_us) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
+        #[cfg(feature = "remote")]
+        if let Some((remote_router, remote_cookie, _)) = &remote {
+            remote_verify.push(
+                timed(|| {
+                    for _ in 0..VERIFY_BLOCK {
+                        let request = Request::builder()
+                            .method(Method::GET)
+                            .uri("/api/me")
+                            .header(header::COOKIE, remote_cookie.as_str())
+                            .body(Body::empty())
+                            .expect("request");
+                        let response = runtime
+                            .block_on(remote_router.clone().oneshot(request))
+                            .expect("response");
+                        assert_eq!(response.status(), StatusCode::OK);
+                        black_box(response);
+                    }
+                }) / VERIFY_BLOCK as f64,
+            );
+        }
         engine_verify.push(
             timed(|| {
                 for _ in 0..VERIFY_BLOCK {
@@ -150,4 +219,17 @@ fn main() {
         "refresh  engine {er:8.1} µs   through the router {hr:8.1} µs   ratio {:.2}×",
         hr / er
     );
+    if !remote_verify.is_empty() {
+        let rv = median(&mut remote_verify);
+        println!(
+            "verify   remote back end through the router {rv:8.1} µs   ratio {:.2}× the engine, {:.2}× the local router",
+            rv / ev,
+            rv / hv
+        );
+    }
+    #[cfg(feature = "remote")]
+    if let Some((_, _, child)) = remote.as_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
