@@ -8,8 +8,10 @@
 //! 1. `X` is the current token (a retry after a lost response, or parallel tabs): mint another child;
 //! 2. `X` is an unused child of the current token (hangs off it, or was obtained by presenting it):
 //!    commit `X`, mint its child;
-//! 3. `X` was superseded (replaced as current, or already accepted once) less than the grace period
-//!    ago: a request that was in flight while another tab rotated — mint a child of the current token;
+//! 3. `X` was superseded (replaced as current, or already accepted once) at most the grace period
+//!    ago: a request that was in flight while another tab rotated — mint a child of the current token
+//!    (the window includes its end: the honest-client argument allows a delay of exactly half the
+//!    grace each way, and the model test finds the boundary case if it is excluded);
 //! 4. `X` was never committed and was minted (or last adopted) at most the grace period before the
 //!    current token was committed: a sibling from the same burst of parallel refreshes, which may be
 //!    the one left in the cookie jar — adopt `X` as a pending child of the current token (so a retry
@@ -117,7 +119,7 @@ pub fn plan(
     } else if is_child_of_current && presented.superseded_at.is_none() {
         (true, false)
     } else if let Some(superseded_at) = presented.superseded_at {
-        if now - superseded_at >= policy.grace_ms {
+        if now - superseded_at > policy.grace_ms {
             return theft(policy);
         }
         (false, false)

@@ -17,7 +17,7 @@ macro_rules! conformance {
                 refresh_rotates_both_tokens,
                 reuse_after_child_used_is_theft,
                 replay_within_grace_is_accepted,
-                grace_window_ends_at_its_length,
+                grace_window_ends_just_after_its_length,
                 lost_response_retry_is_not_theft,
                 parallel_siblings_are_not_theft,
                 access_token_use_commits_child,

@@ -162,32 +162,36 @@ pub async fn reuse_after_child_used_is_theft(store: Arc<dyn SessionStore>) {
     assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
 }
 
-/// The grace window is half-open: a parent replayed exactly `grace` after its child was used is
-/// theft, so a grace of zero forgives nothing, not even a replay in the same millisecond.
-pub async fn grace_window_ends_at_its_length(store: Arc<dyn SessionStore>) {
+/// The grace window includes its end: a parent replayed exactly `grace` after its child was used
+/// is forgiven (an honest tab may take that long), one millisecond later it is theft; with a grace
+/// of zero only the same millisecond is forgiven.
+pub async fn grace_window_ends_just_after_its_length(store: Arc<dyn SessionStore>) {
     for grace in [Duration::ZERO, GRACE] {
         let config = SessionConfig {
             refresh_token_rotation_grace_period: grace,
             ..config()
         };
-        let h = Harness::new(store.clone(), config);
-        let created = h
-            .sessions
-            .create_new_session(NewSession::new("victim"))
-            .await
-            .unwrap();
-        let first = created.refresh_token.token.clone();
-        let child = h.sessions.refresh_session(&first, None).await.unwrap();
-        h.sessions
-            .refresh_session(&child.refresh_token.token, None)
-            .await
-            .unwrap();
-        h.clock.advance(grace);
-        let replay = h.sessions.refresh_session(&first, None).await;
-        assert!(
-            is_theft(&replay, "victim", &created.session.handle),
-            "grace {grace:?}: {replay:?}"
-        );
+        for (after, theft) in [(grace, false), (grace + Duration::from_millis(1), true)] {
+            let h = Harness::new(store.clone(), config.clone());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("victim"))
+                .await
+                .unwrap();
+            let first = created.refresh_token.token.clone();
+            let child = h.sessions.refresh_session(&first, None).await.unwrap();
+            h.sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(after);
+            let replay = h.sessions.refresh_session(&first, None).await;
+            assert_eq!(
+                is_theft(&replay, "victim", &created.session.handle),
+                theft,
+                "grace {grace:?}, replayed {after:?} later: {replay:?}"
+            );
+        }
     }
 }
 
