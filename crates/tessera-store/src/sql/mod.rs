@@ -160,13 +160,12 @@ macro_rules! sqlx_store {
             ) -> Result<RefreshOutcome, sqlx::Error> {
                 let mut tx = self.pool.begin().await?;
                 // The presented token's session, locked: refreshes of one session are serialised.
-                let session = sqlx::query($sql::SELECT_TOKEN_SESSION_FOR_UPDATE)
-                    .bind(&request.presented_hash2)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .as_ref()
-                    .map(session_from_row)
-                    .transpose()?;
+                let session = locked_session(
+                    &mut tx,
+                    $sql::SELECT_TOKEN_SESSION_FOR_UPDATE,
+                    &request.presented_hash2,
+                )
+                .await?;
                 let Some(session) = session else {
                     return Ok(RefreshOutcome::Rejected {
                         reason: "unknown refresh token",
@@ -215,7 +214,9 @@ macro_rules! sqlx_store {
                 now: UnixMillis,
             ) -> Result<bool, sqlx::Error> {
                 let mut tx = self.pool.begin().await?;
-                let Some(session) = locked_session(&mut tx, session_handle).await? else {
+                let Some(session) =
+                    locked_session(&mut tx, $sql::SELECT_SESSION_FOR_UPDATE, session_handle).await?
+                else {
                     return Ok(false);
                 };
                 let Some(token) = locked_token(&mut tx, hash2).await? else {
@@ -273,12 +274,15 @@ macro_rules! sqlx_store {
             })
         }
 
+        /// Reads and locks a session row with `statement`, which selects it by `key` (its handle,
+        /// or one of its refresh tokens' hash).
         async fn locked_session(
             tx: &mut Transaction,
-            handle: &str,
+            statement: &'static str,
+            key: &str,
         ) -> Result<Option<SessionRecord>, sqlx::Error> {
-            sqlx::query($sql::SELECT_SESSION_FOR_UPDATE)
-                .bind(handle)
+            sqlx::query(statement)
+                .bind(key)
                 .fetch_optional(&mut **tx)
                 .await?
                 .as_ref()
