@@ -151,11 +151,11 @@ impl IntoResponse for Error {
             ErrorKind::TryRefreshToken(_) => {
                 (self.expired_status, json!({"message": "try refresh token"}))
             }
-            ErrorKind::Unauthorised(_) => {
-                (StatusCode::UNAUTHORIZED, json!({"message": "unauthorised"}))
-            }
+            // Every answer the frontend SDK acts on uses the configured session-expired status:
+            // an SDK set up for 440 takes a 401 for an ordinary error and would not sign out.
+            ErrorKind::Unauthorised(_) => (self.expired_status, json!({"message": "unauthorised"})),
             ErrorKind::TokenTheftDetected { .. } => (
-                StatusCode::UNAUTHORIZED,
+                self.expired_status,
                 json!({"message": "token theft detected"}),
             ),
             ErrorKind::InvalidClaim(errors) => (

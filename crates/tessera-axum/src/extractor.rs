@@ -205,9 +205,10 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
     }))
 }
 
-/// Hands a token minted during verification (the session's claims changed) to
-/// [`TokenReissueLayer`], which puts it in the response. Without the layer the client keeps its
-/// token until the next refresh; the handler sees the new claims either way.
+/// Hands a token minted during verification (the first verification of a refreshed token, or the
+/// session's claims changed) to [`TokenReissueLayer`], which puts it in the response. Without the
+/// layer the client keeps its token until the next refresh; the handler sees the new claims
+/// either way.
 fn deliver_reissued(
     config: &SessionLayerConfig,
     parts: &Parts,
@@ -216,10 +217,16 @@ fn deliver_reissued(
     reissued: &Issued<AccessToken>,
 ) {
     let Some(slot) = parts.extensions.get::<ReissueSlot>() else {
-        tracing::debug!(
-            handle = %verified.handle,
-            "re-minted access token not delivered: TokenReissueLayer is not applied"
-        );
+        // Still correct without the layer, but every request with a refreshed token then goes to
+        // the store until the next refresh: say so once.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                handle = %verified.handle,
+                "re-minted access token not delivered: apply TokenReissueLayer to the routes that \
+                 take a Session"
+            );
+        }
         return;
     };
     let tokens = NewTokens {

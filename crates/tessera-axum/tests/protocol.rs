@@ -383,9 +383,50 @@ async fn legacy_status_440_for_expired_sessions() {
     let resp = app.send(client.request(Method::GET, "/api/me")).await;
     assert_eq!(resp.status.as_u16(), 440);
     assert_eq!(resp.body, json!({"message": "try refresh token"}));
-    // Missing tokens stay a plain 401.
+}
+
+/// The legacy status applies to every answer the frontend acts on, as supertokens-node does: an
+/// SDK configured for 440 treats a 401 as an ordinary error and would never sign out.
+#[tokio::test]
+async fn legacy_status_440_for_unauthorised_and_theft() {
+    let app =
+        app(SessionLayerConfig::default()
+            .session_expired_status(StatusCode::from_u16(440).unwrap()));
     let resp = app.send(Request::builder().uri("/api/me")).await;
-    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.status.as_u16(), 440, "no access token");
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    let probe = Request::builder()
+        .method(Method::POST)
+        .uri("/auth/session/refresh")
+        .header("rid", "session");
+    let resp = app.send(probe).await;
+    assert_eq!(resp.status.as_u16(), 440, "first-visit refresh probe");
+    assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    resp.assert_cookies_cleared("/auth/session/refresh");
+    let resp = app
+        .send(Request::builder().method(Method::POST).uri("/auth/signout"))
+        .await;
+    assert_eq!(resp.status.as_u16(), 440, "sign-out without a session");
+
+    let (mut client, _) = app.login(false).await;
+    let stolen = client.clone();
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    client.absorb(&resp);
+    let resp = app.send(client.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    app.clock.advance(Duration::from_secs(31));
+    let resp = app
+        .send(stolen.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status.as_u16(), 440, "theft");
+    assert_eq!(resp.body, json!({"message": "token theft detected"}));
+    resp.assert_cookies_cleared("/auth/session/refresh");
+    let resp = app
+        .send(client.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status.as_u16(), 440, "the revoked session's refresh");
 }
 
 #[tokio::test]
@@ -1129,4 +1170,143 @@ async fn reissued_tokens_keep_the_apps_own_cookies_and_exposed_headers() {
     assert!(exposed.contains("x-app"), "{exposed}");
     assert!(exposed.contains("front-token"), "{exposed}");
     assert_eq!(resp.front_token()["up"]["role"], "editor");
+}
+
+// ---- commit on first use ----
+
+/// An app with the reissue layer over an engine whose store counts calls, at grace `grace`.
+fn first_use_app(grace: Duration) -> (App, Arc<MemoryStore>) {
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let store = Arc::new(MemoryStore::default());
+    let sessions = Sessions::with_clock(
+        store.clone(),
+        SessionConfig {
+            access_token_validity: ACCESS_VALIDITY,
+            refresh_token_validity: REFRESH_VALIDITY,
+            refresh_token_rotation_grace_period: grace,
+            ..SessionConfig::default()
+        },
+        clock.clone(),
+    );
+    let tessera = Tessera::new(sessions, SessionLayerConfig::default());
+    let router = Router::new()
+        .route("/login", post(login))
+        .route("/api/me", get(me))
+        .merge(tessera.router())
+        .layer(TokenReissueLayer)
+        .with_state(tessera);
+    (App { router, clock }, store)
+}
+
+/// The access token a response hands out, if any.
+fn issued_access_token(resp: &Resp, header_mode: bool) -> Option<String> {
+    if header_mode {
+        resp.header("st-access-token").map(str::to_owned)
+    } else {
+        resp.cookies()
+            .into_iter()
+            .find(|c| c.name() == "sAccessToken")
+            .map(|c| c.value().to_owned())
+    }
+}
+
+fn parent_claim(access_token: &str) -> Value {
+    let body = access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["parentRefreshTokenHash1"].clone()
+}
+
+#[tokio::test]
+async fn a_stolen_refresh_token_is_theft_at_its_replay_once_the_new_access_token_was_used() {
+    for header_mode in [false, true] {
+        let (app, _) = first_use_app(Duration::ZERO);
+        let (mut victim, _) = app.login(header_mode).await;
+        let attacker = victim.clone(); // a copy of the whole cookie jar
+        let resp = app
+            .send(victim.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::OK);
+        victim.absorb(&resp);
+        // The victim loads a page: an ordinary verification, no database check configured.
+        let resp = app.send(victim.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        app.clock.advance(Duration::from_micros(1));
+
+        let resp = app
+            .send(attacker.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.body, json!({"message": "token theft detected"}));
+        // Revoked: the victim's own refresh token is dead too.
+        let resp = app
+            .send(victim.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        assert_eq!(resp.body, json!({"message": "unauthorised"}));
+    }
+}
+
+#[tokio::test]
+async fn until_the_new_tokens_are_used_the_old_refresh_token_still_works() {
+    // A lost refresh response looks like this: the client retries with the token it holds.
+    let (app, _) = first_use_app(Duration::ZERO);
+    let (victim, _) = app.login(false).await;
+    let resp = app
+        .send(victim.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    app.clock.advance(Duration::from_secs(5));
+    let resp = app
+        .send(victim.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_first_verification_hands_back_a_token_that_stays_off_the_store() {
+    for header_mode in [false, true] {
+        let (app, store) = first_use_app(Duration::from_secs(30));
+        let (mut client, _) = app.login(header_mode).await;
+        assert_eq!(parent_claim(&client.access), Value::Null, "a first token");
+        let resp = app
+            .send(client.request(Method::POST, "/auth/session/refresh"))
+            .await;
+        client.absorb(&resp);
+        let refreshed = client.clone();
+        assert!(
+            parent_claim(&client.access).is_string(),
+            "a refreshed access token names the token it replaced"
+        );
+
+        let before = store.calls();
+        let resp = app.send(client.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(store.calls(), before + 1, "the first verification commits");
+        let reissued = issued_access_token(&resp, header_mode).expect("a token without the claim");
+        assert_eq!(parent_claim(&reissued), Value::Null);
+        assert_eq!(resp.front_token()["uid"], "alice");
+
+        client.access = reissued;
+        let before = store.calls();
+        for _ in 0..3 {
+            let resp = app.send(client.request(Method::GET, "/api/me")).await;
+            assert_eq!(resp.status, StatusCode::OK);
+            assert_eq!(issued_access_token(&resp, header_mode), None);
+        }
+        assert_eq!(
+            store.calls(),
+            before,
+            "later verifications stay off the store"
+        );
+
+        // A request still carrying the refreshed token (sent before the reissue arrived) goes to
+        // the store again and is served.
+        let resp = app.send(refreshed.request(Method::GET, "/api/me")).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert_eq!(store.calls(), before + 1);
+    }
 }

@@ -36,8 +36,9 @@ pub struct AccessTokenClaims {
     /// `H(refresh token)` of the refresh token minted with this access token.
     #[serde(rename = "refreshTokenHash1")]
     pub refresh_token_hash1: String,
-    /// Always null: Tessera verifies without the database, so it never asks a verifier to commit a
-    /// parent (see `rotation`).
+    /// `H(refresh token)` of the token refreshed to mint this one; null on a session's first
+    /// access token and on one handed back by a first verification. While it is set, verifiers
+    /// present the refresh token to the store on verification (see `rotation`).
     #[serde(rename = "parentRefreshTokenHash1")]
     pub parent_refresh_token_hash1: Option<String>,
     /// The anti-CSRF token, when the session uses one.

@@ -6,18 +6,19 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::claims::{check_custom_payload, AccessTokenClaims};
-use crate::clock::{millis, Clock, SystemClock, UnixMillis};
+use crate::clock::{micros, millis, Clock, SystemClock, UnixMicros, UnixMillis};
 use crate::config::{KeyKind, SessionConfig};
 use crate::error::SessionError;
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings};
 use crate::rotation::RotationPolicy;
 use crate::secret::{
-    constant_time_eq, hash2_from_hash1, random_token, refresh_token_hash1, sha256_hex, AccessToken,
-    AntiCsrfToken, RefreshToken,
+    hash2_from_hash1, random_token, refresh_token_hash1, sha256_hex, AccessToken, AntiCsrfToken,
+    RefreshToken,
 };
 use crate::store::{
-    ChildToken, RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
+    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
+    SessionStore,
 };
 use crate::types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
@@ -102,11 +103,27 @@ impl Sessions {
         self.inner.clock.now()
     }
 
+    /// The time of a rotation event, in microseconds, with its millisecond reading for expiries.
+    fn now_micros(&self) -> (UnixMicros, UnixMillis) {
+        let now = self.inner.clock.now_micros();
+        (now, now.div_euclid(1000))
+    }
+
+    fn rotation_policy(&self, check_anti_csrf: bool) -> RotationPolicy {
+        let config = &self.inner.config;
+        RotationPolicy {
+            grace_us: micros(config.refresh_token_rotation_grace_period),
+            refresh_validity_ms: millis(config.refresh_token_validity),
+            revoke_on_theft: config.revoke_on_theft,
+            check_anti_csrf,
+        }
+    }
+
     /// Creates a session and its first tokens.
     pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
         check_custom_payload(&new.access_token_payload)?;
         let config = &self.inner.config;
-        let now = self.now();
+        let (now_us, now) = self.now_micros();
         let refresh_token = RefreshToken::new(random_token(REFRESH_TOKEN_BYTES));
         let hash1 = refresh_token_hash1(&refresh_token);
         let anti_csrf = new
@@ -118,8 +135,6 @@ impl Sessions {
             handle: uuid::Uuid::new_v4().to_string(),
             user_id: new.user_id,
             tenant_id: new.tenant_id,
-            current_hash2: hash2_from_hash1(&hash1),
-            rotated_at: now,
             created_at: now,
             expires_at: now.saturating_add(millis(config.refresh_token_validity)),
             session_data: new.session_data,
@@ -127,20 +142,18 @@ impl Sessions {
             use_static_key: key_kind == KeyKind::Static,
         };
         let first_token = RefreshTokenRecord {
-            hash2: record.current_hash2.clone(),
+            hash2: hash2_from_hash1(&hash1),
             session_handle: record.handle.clone(),
-            parent_hash2: None,
             presented_hash2: None,
-            issued_at: now,
-            committed_at: Some(now),
-            superseded_at: None,
+            issued_at: now_us,
+            dead_since: None,
             anti_csrf_hash: anti_csrf
                 .as_ref()
                 .map(|t| sha256_hex(t.expose().as_bytes())),
         };
         // Sign before writing so a key failure leaves no orphan session behind.
         let access_token = self
-            .mint_access_token(&record, &hash1, anti_csrf.as_ref(), now, None)
+            .mint_access_token(&record, &hash1, None, anti_csrf.as_ref(), now, None)
             .await?;
         self.inner
             .store
@@ -159,8 +172,11 @@ impl Sessions {
         })
     }
 
-    /// Verifies an access token. Without `check_database` this never touches the store for a
-    /// token signed by a known key.
+    /// Verifies an access token. Touches the store only for the first verification of an access
+    /// token minted by a refresh (it carries `parentRefreshTokenHash1`; that verification commits
+    /// its refresh token and hands back a token without the claim in
+    /// [`new_access_token`](VerifiedSession::new_access_token)) and with `check_database`;
+    /// otherwise a token signed by a known key is checked in memory.
     pub async fn get_session(
         &self,
         access_token: &AccessToken,
@@ -169,35 +185,82 @@ impl Sessions {
     ) -> Result<VerifiedSession, SessionError> {
         let now = self.now();
         let claims = self.verify_signature(access_token, now).await?;
-        let mut verified = check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?;
+        let verified = check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?;
+        if verified.parent_refresh_token_hash1.is_some() {
+            return self.first_use(verified).await;
+        }
         if !options.check_database {
             return Ok(verified);
         }
-        let store = &self.inner.store;
-        let Some(session) = store.session(&verified.handle, now).await? else {
+        let Some(session) = self.inner.store.session(&verified.handle, now).await? else {
             return Err(SessionError::unauthorised(
                 "session does not exist or has expired",
             ));
         };
-        let token_hash2 = hash2_from_hash1(&verified.refresh_token_hash1);
-        if !constant_time_eq(&token_hash2, &session.current_hash2) {
-            // The access token proves its refresh token reached the client, so the tokens before
-            // it become theft outside the grace window.
-            store
-                .record_token_use(&session.handle, &token_hash2, now)
-                .await?;
-        }
+        self.with_stored_payload(verified, &session, now).await
+    }
+
+    /// The first verification of an access token minted by a refresh: presents its refresh token
+    /// to the store, which commits it (the client has moved past the token it refreshed with) or
+    /// finds it stale (theft), and re-mints the access token without `parentRefreshTokenHash1` so
+    /// later verifications stay off the store.
+    async fn first_use(
+        &self,
+        mut verified: VerifiedSession,
+    ) -> Result<VerifiedSession, SessionError> {
+        let (now_us, now) = self.now_micros();
+        let presentation = Presentation {
+            presented_hash2: hash2_from_hash1(&verified.refresh_token_hash1),
+            kind: PresentationKind::AccessToken,
+            now: now_us,
+            policy: self.rotation_policy(false),
+        };
+        let session = match self.inner.store.present(presentation).await? {
+            PresentOutcome::Accepted { session, .. } if session.handle == verified.handle => {
+                session
+            }
+            PresentOutcome::Accepted { .. } => {
+                return Err(SessionError::unauthorised(
+                    "access token does not match its refresh token",
+                ))
+            }
+            outcome => return Err(refusal(outcome)),
+        };
+        let reissued = self
+            .mint_access_token(
+                &session,
+                &verified.refresh_token_hash1,
+                None,
+                verified.anti_csrf_token.as_ref(),
+                now,
+                None,
+            )
+            .await?;
+        verified.parent_refresh_token_hash1 = None;
+        verified.access_token_payload = session.access_token_payload;
+        verified.new_access_token = Some(reissued);
+        Ok(verified)
+    }
+
+    /// Re-mints the access token when the stored payload differs from the one it carries.
+    async fn with_stored_payload(
+        &self,
+        mut verified: VerifiedSession,
+        session: &SessionRecord,
+        now: UnixMillis,
+    ) -> Result<VerifiedSession, SessionError> {
         if session.access_token_payload != verified.access_token_payload {
             let reissued = self
                 .mint_access_token(
-                    &session,
+                    session,
                     &verified.refresh_token_hash1,
+                    None,
                     verified.anti_csrf_token.as_ref(),
                     now,
                     None,
                 )
                 .await?;
-            verified.access_token_payload = session.access_token_payload;
+            verified.access_token_payload = session.access_token_payload.clone();
             verified.new_access_token = Some(reissued);
         }
         Ok(verified)
@@ -224,34 +287,40 @@ impl Sessions {
         {
             return Err(SessionError::unauthorised("malformed refresh token"));
         }
-        let config = &self.inner.config;
-        let now = self.now();
+        let (now_us, now) = self.now_micros();
+        let presented_hash1 = refresh_token_hash1(refresh_token);
         let child_token = RefreshToken::new(random_token(REFRESH_TOKEN_BYTES));
         let child_hash1 = refresh_token_hash1(&child_token);
         let child_anti_csrf = AntiCsrfToken::new(uuid::Uuid::new_v4().to_string());
-        let request = RefreshRequest {
-            presented_hash2: hash2_from_hash1(&refresh_token_hash1(refresh_token)),
-            anti_csrf_hash: anti_csrf_token.map(|t| sha256_hex(t.expose().as_bytes())),
-            child: ChildToken {
-                hash2: hash2_from_hash1(&child_hash1),
-                anti_csrf_hash: Some(sha256_hex(child_anti_csrf.expose().as_bytes())),
+        let presentation = Presentation {
+            presented_hash2: hash2_from_hash1(&presented_hash1),
+            kind: PresentationKind::Refresh {
+                anti_csrf_hash: anti_csrf_token.map(|t| sha256_hex(t.expose().as_bytes())),
+                child: ChildToken {
+                    hash2: hash2_from_hash1(&child_hash1),
+                    anti_csrf_hash: Some(sha256_hex(child_anti_csrf.expose().as_bytes())),
+                },
             },
-            now,
-            policy: RotationPolicy {
-                grace_ms: millis(config.refresh_token_rotation_grace_period),
-                refresh_validity_ms: millis(config.refresh_token_validity),
-                revoke_on_theft: config.revoke_on_theft,
-                check_anti_csrf: options.check_anti_csrf,
-            },
+            now: now_us,
+            policy: self.rotation_policy(options.check_anti_csrf),
         };
-        match self.inner.store.refresh(request).await? {
-            RefreshOutcome::Rotated {
+        match self.inner.store.present(presentation).await? {
+            PresentOutcome::Accepted {
                 session,
-                anti_csrf: with_anti_csrf,
+                child_anti_csrf: with_anti_csrf,
             } => {
                 let anti_csrf = with_anti_csrf.then_some(child_anti_csrf);
+                // The new access token names the refresh token it replaces: its first
+                // verification tells the store the client has moved past that one.
                 let access_token = self
-                    .mint_access_token(&session, &child_hash1, anti_csrf.as_ref(), now, None)
+                    .mint_access_token(
+                        &session,
+                        &child_hash1,
+                        Some(&presented_hash1),
+                        anti_csrf.as_ref(),
+                        now,
+                        None,
+                    )
                     .await?;
                 Ok(SessionTokens {
                     refresh_token: Issued {
@@ -264,23 +333,7 @@ impl Sessions {
                     anti_csrf_token: anti_csrf,
                 })
             }
-            RefreshOutcome::Rejected {
-                reason,
-                clear_tokens,
-            } => Err(SessionError::Unauthorised {
-                clear_tokens,
-                reason,
-            }),
-            RefreshOutcome::TheftDetected {
-                user_id,
-                session_handle,
-            } => {
-                tracing::warn!(%session_handle, "refresh token theft detected");
-                Err(SessionError::TokenTheftDetected {
-                    user_id,
-                    session_handle,
-                })
-            }
+            outcome => Err(refusal(outcome)),
         }
     }
 
@@ -404,6 +457,7 @@ impl Sessions {
                 self.mint_access_token(
                     &session,
                     &claims.refresh_token_hash1,
+                    claims.parent_refresh_token_hash1.as_deref(),
                     anti_csrf.as_ref(),
                     now,
                     Some(expiry),
@@ -498,6 +552,7 @@ impl Sessions {
         &self,
         session: &SessionRecord,
         refresh_token_hash1: &str,
+        parent_refresh_token_hash1: Option<&str>,
         anti_csrf: Option<&AntiCsrfToken>,
         now: UnixMillis,
         fixed_expiry: Option<UnixMillis>,
@@ -520,7 +575,7 @@ impl Sessions {
             iat: now.div_euclid(1000),
             session_handle: session.handle.clone(),
             refresh_token_hash1: refresh_token_hash1.to_owned(),
-            parent_refresh_token_hash1: None,
+            parent_refresh_token_hash1: parent_refresh_token_hash1.map(str::to_owned),
             anti_csrf_token: anti_csrf.map(|t| t.expose().to_owned()),
             tenant_id: session.tenant_id.clone(),
             recipe_user_id: session.user_id.clone(),
@@ -531,6 +586,32 @@ impl Sessions {
             expiry: claims.exp.saturating_mul(1000),
             created_at: now,
         })
+    }
+}
+
+/// The error for a presentation the store refused.
+fn refusal(outcome: PresentOutcome) -> SessionError {
+    match outcome {
+        PresentOutcome::Rejected {
+            reason,
+            clear_tokens,
+        } => SessionError::Unauthorised {
+            clear_tokens,
+            reason,
+        },
+        PresentOutcome::TheftDetected {
+            user_id,
+            session_handle,
+        } => {
+            tracing::warn!(%session_handle, "refresh token theft detected");
+            SessionError::TokenTheftDetected {
+                user_id,
+                session_handle,
+            }
+        }
+        PresentOutcome::Accepted { .. } => {
+            SessionError::unauthorised("session does not exist or has expired")
+        }
     }
 }
 

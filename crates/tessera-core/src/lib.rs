@@ -1,7 +1,7 @@
 //! Tessera's session engine: sessions, access and refresh tokens, signing-key rotation and
 //! refresh-token theft detection. No HTTP and no SQL: storage goes through [`SessionStore`].
 //!
-//! The scheme is SuperTokens' (`shared/spec/spec.md`): a short-lived signed access token verified
+//! The scheme is SuperTokens': a short-lived signed access token verified
 //! without the database, and a long-lived opaque refresh token, stored only as `H(H(token))`,
 //! rotated on every refresh. A refresh token that comes back after the client has moved past it is
 //! theft: the session is revoked and [`SessionError::TokenTheftDetected`] names the user and
@@ -24,7 +24,7 @@ mod types;
 mod verify;
 
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
-pub use clock::{Clock, ManualClock, SystemClock, UnixMillis};
+pub use clock::{Clock, ManualClock, SystemClock, UnixMicros, UnixMillis};
 pub use config::{KeyKind, SessionConfig, SigningAlgorithm};
 pub use engine::Sessions;
 pub use error::{GeneralError, SessionError, StoreError};
@@ -34,8 +34,8 @@ pub use secret::{
     AntiCsrfToken, RefreshToken,
 };
 pub use store::{
-    ChildToken, RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
-    StoredSigningKey,
+    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
+    SessionStore, StoredSigningKey,
 };
 pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,

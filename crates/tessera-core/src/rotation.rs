@@ -1,38 +1,37 @@
-//! The refresh-token rotation and theft-detection state machine.
+//! The refresh-token rotation and theft-detection rules.
 //!
-//! Every issued refresh token is stored (as `H(H(t))`) with its parent, so a genuine old token can be
-//! told apart from garbage. A session's tokens form a chain of *committed* tokens (each one proven to
-//! be in the client's hands because it was used) with uncommitted leaves hanging off it.
+//! Every issued refresh token is stored (as `H(H(t))`) with the token presented to obtain it (its
+//! parent) and the time it was minted, so a genuine old token is told apart from garbage.
 //!
-//! A presented token `X` is accepted when
-//! 1. `X` is the current token (a retry after a lost response, or parallel tabs): mint another child;
-//! 2. `X` is an unused child of the current token (hangs off it, or was obtained by presenting it):
-//!    commit `X`, mint its child;
-//! 3. `X` was superseded (replaced as current, or already accepted once) at most the grace period
-//!    ago: a request that was in flight while another tab rotated — mint a child of the current token
-//!    (the window includes its end: the honest-client argument allows a delay of exactly half the
-//!    grace each way, and the model test finds the boundary case if it is excluded);
-//! 4. `X` was never committed and was minted (or last adopted) at most the grace period before the
-//!    current token was committed: a sibling from the same burst of parallel refreshes, which may be
-//!    the one left in the cookie jar — adopt `X` as a pending child of the current token (so a retry
-//!    after a lost response still works) and mint a child of the current token.
+//! A token is *presented* when a refresh carries it, or when the access token minted with it is
+//! verified for the first time (that access token carries `parentRefreshTokenHash1`, and its
+//! first verification goes to the store; the token handed back in its place does not). An
+//! accepted presentation of `Z` at time `u` is a *use* of `Z`, and it proves where the client's
+//! cookie jar was: it held `Z` shortly before `u`. So a use of `Z` marks as dead, from `u`, every
+//! other token `X` of the session that
 //!
-//! Whenever a token is used (presented and accepted, or its access token used with a database
-//! check), the token it was obtained with is marked superseded: the client has moved past it.
-//! Anything else from this session is a replay of a token the client has moved past: theft.
-//! Rules 3 and 4 hold for honest clients whose requests complete within half the grace period
-//! (see `docs/design.md` for the argument); rules 1 and 2 hold for any delay, so a lost response
-//! can be retried at any time.
+//! - (a) is `Z`'s parent: the client obtained `Z` by presenting `X` and has now moved past it; or
+//! - (b) was minted more than the grace window before `u`: an honest response carrying `X` reached
+//!   the jar (or was lost) long before, and the jar has held another token since.
+//!
+//! A presented token that has been dead for more than the grace window is theft: the session is
+//! revoked and its user and handle reported. Any other presentation of a known token of a live
+//! session is accepted (a refresh mints a child of it). That is the whole rule; `docs/design.md`
+//! proves that it never tells an honest client "theft" when requests complete within half the
+//! grace window, and that a replay of a token the client has moved past is theft at that replay
+//! once the grace window has passed.
 
-use crate::clock::UnixMillis;
+use crate::clock::{UnixMicros, UnixMillis};
 use crate::secret::constant_time_eq;
-use crate::store::{RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord};
+use crate::store::{
+    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
+};
 
-/// Settings a store needs to decide a refresh.
+/// Settings a store needs to decide a presentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
-    /// The grace window in milliseconds.
-    pub grace_ms: i64,
+    /// The grace window in microseconds.
+    pub grace_us: i64,
     /// How far a successful refresh pushes the session's expiry, in milliseconds.
     pub refresh_validity_ms: i64,
     /// Delete the session when theft is detected.
@@ -41,28 +40,61 @@ pub struct RotationPolicy {
     pub check_anti_csrf: bool,
 }
 
-/// What a store must write for an accepted refresh.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RotationWrites {
-    /// Token to mark committed now (it becomes current).
-    pub commit: Option<String>,
-    /// Tokens to mark superseded now, where not already.
-    pub supersede: Vec<String>,
-    /// Token to adopt as a pending child of the new current token: its parent becomes
-    /// `session.current_hash2` and its issue time now.
-    pub adopt: Option<String>,
-    /// The new token row.
-    pub child: RefreshTokenRecord,
-    /// The session row as it must be after the refresh.
-    pub session: SessionRecord,
-}
-
 /// The reason of the one refusal that keeps the client's tokens: a refresh without the right
 /// anti-CSRF token, which a forged cross-site request would be. A server speaking CDI can only
 /// say `UNAUTHORISED` with this message, so its clients recognise the case by it.
 pub const ANTI_CSRF_REFUSED: &str = "anti-csrf token missing or wrong";
 
-/// The decision for one refresh.
+/// The tokens a use marks dead: every token of the session other than the one used that was minted
+/// before `minted_before`, and the used token's parent. A store applies it as one statement, e.g.
+/// `UPDATE refresh_tokens SET dead_since = :at WHERE session_handle = :session AND hash2 <> :used
+/// AND (dead_since IS NULL OR dead_since > :at) AND (issued_at < :minted_before OR hash2 = :parent)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kill {
+    /// The session whose tokens are marked.
+    pub session_handle: String,
+    /// The token used; never marked by its own use.
+    pub used: String,
+    /// The token the used one was obtained with, if any.
+    pub parent: Option<String>,
+    /// Tokens minted strictly before this are marked.
+    pub minted_before: UnixMicros,
+    /// The time of the use: the marked tokens are dead from then.
+    pub at: UnixMicros,
+}
+
+impl Kill {
+    /// Whether this use marks `token` (or moves its death earlier).
+    pub fn applies_to(&self, token: &RefreshTokenRecord) -> bool {
+        token.session_handle == self.session_handle
+            && token.hash2 != self.used
+            && token.dead_since.is_none_or(|dead| dead > self.at)
+            && (token.issued_at < self.minted_before
+                || self.parent.as_deref() == Some(token.hash2.as_str()))
+    }
+
+    /// Marks `token` if this use applies to it; returns whether it did.
+    pub fn apply(&self, token: &mut RefreshTokenRecord) -> bool {
+        let applies = self.applies_to(token);
+        if applies {
+            token.dead_since = Some(self.at);
+        }
+        applies
+    }
+}
+
+/// What a store must write for an accepted presentation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acceptance {
+    /// The tokens this use marks dead.
+    pub kill: Kill,
+    /// The new token row, for a refresh.
+    pub child: Option<RefreshTokenRecord>,
+    /// The session's new expiry, for a refresh.
+    pub extend_to: Option<UnixMillis>,
+}
+
+/// The decision for one presentation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// Refuse without writing anything; the client keeps its tokens when `keep_tokens`.
@@ -72,165 +104,397 @@ pub enum Plan {
         /// True when only the anti-CSRF check failed.
         keep_tokens: bool,
     },
-    /// A replayed token: report, and delete the session when `revoke`.
+    /// A token dead for longer than the grace window: report, and delete the session when
+    /// `revoke`.
     Theft {
         /// Whether to delete the session.
         revoke: bool,
     },
-    /// Accept and write these rows.
-    Rotate(Box<RotationWrites>),
+    /// Accept and write this.
+    Accept(Box<Acceptance>),
 }
 
-/// Decides a refresh. `session` must have been read under the session's row lock, and `presented`
-/// after taking it.
+/// Decides a presentation. `session` must have been read under the session's row lock, and
+/// `presented` after taking it.
 pub fn plan(
     session: &SessionRecord,
     presented: &RefreshTokenRecord,
-    request: &RefreshRequest,
+    request: &Presentation,
 ) -> Plan {
     let now = request.now;
+    let now_ms = now.div_euclid(1000);
     let policy = &request.policy;
-    if session.expires_at <= now {
+    if session.expires_at <= now_ms {
         return Plan::Reject {
             reason: "session expired",
             keep_tokens: false,
         };
     }
-    if policy.check_anti_csrf {
-        if let Some(expected) = &presented.anti_csrf_hash {
-            let supplied_matches = request
-                .anti_csrf_hash
-                .as_deref()
-                .is_some_and(|supplied| constant_time_eq(supplied, expected));
-            if !supplied_matches {
-                return Plan::Reject {
-                    reason: ANTI_CSRF_REFUSED,
-                    keep_tokens: true,
-                };
+    if let PresentationKind::Refresh { anti_csrf_hash, .. } = &request.kind {
+        if policy.check_anti_csrf {
+            if let Some(expected) = &presented.anti_csrf_hash {
+                let supplied_matches = anti_csrf_hash
+                    .as_deref()
+                    .is_some_and(|supplied| constant_time_eq(supplied, expected));
+                if !supplied_matches {
+                    return Plan::Reject {
+                        reason: ANTI_CSRF_REFUSED,
+                        keep_tokens: true,
+                    };
+                }
             }
         }
     }
-
-    let is_current = constant_time_eq(&presented.hash2, &session.current_hash2);
-    let is_child_of_current = is_child_of(presented, &session.current_hash2);
-
-    let (commit, adopt) = if is_current {
-        (false, false)
-    } else if is_child_of_current && presented.superseded_at.is_none() {
-        (true, false)
-    } else if let Some(superseded_at) = presented.superseded_at {
-        if now - superseded_at > policy.grace_ms {
-            return theft(policy);
-        }
-        (false, false)
-    } else if presented.committed_at.is_none()
-        && session.rotated_at - presented.issued_at <= policy.grace_ms
+    if presented
+        .dead_since
+        .is_some_and(|dead| now.saturating_sub(dead) > policy.grace_us)
     {
-        (false, true)
-    } else {
-        return theft(policy);
-    };
-
-    let mut next = session.clone();
-    let mut supersede = Vec::new();
-    if commit {
-        supersede.push(session.current_hash2.clone());
-        next.current_hash2 = presented.hash2.clone();
-        next.rotated_at = now;
+        return Plan::Theft {
+            revoke: policy.revoke_on_theft,
+        };
     }
-    supersede.extend(presented.presented_hash2.iter().cloned());
-    next.expires_at = now.saturating_add(policy.refresh_validity_ms);
-    let child = RefreshTokenRecord {
-        hash2: request.child.hash2.clone(),
+    let kill = Kill {
         session_handle: session.handle.clone(),
-        parent_hash2: Some(next.current_hash2.clone()),
-        presented_hash2: Some(presented.hash2.clone()),
-        issued_at: now,
-        committed_at: None,
-        superseded_at: None,
-        anti_csrf_hash: presented
-            .anti_csrf_hash
-            .as_ref()
-            .and(request.child.anti_csrf_hash.clone()),
+        used: presented.hash2.clone(),
+        parent: presented.presented_hash2.clone(),
+        minted_before: now.saturating_sub(policy.grace_us),
+        at: now,
     };
-    Plan::Rotate(Box::new(RotationWrites {
-        commit: commit.then(|| presented.hash2.clone()),
-        supersede,
-        adopt: adopt.then(|| presented.hash2.clone()),
+    let (child, extend_to) = match &request.kind {
+        PresentationKind::Refresh { child, .. } => (
+            Some(child_record(session, presented, child, now)),
+            Some(now_ms.saturating_add(policy.refresh_validity_ms)),
+        ),
+        PresentationKind::AccessToken => (None, None),
+    };
+    Plan::Accept(Box::new(Acceptance {
+        kill,
         child,
-        session: next,
+        extend_to,
     }))
 }
 
+fn child_record(
+    session: &SessionRecord,
+    presented: &RefreshTokenRecord,
+    child: &ChildToken,
+    now: UnixMicros,
+) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash2: child.hash2.clone(),
+        session_handle: session.handle.clone(),
+        presented_hash2: Some(presented.hash2.clone()),
+        issued_at: now,
+        dead_since: None,
+        // A session created without anti-CSRF never gains it on refresh.
+        anti_csrf_hash: presented
+            .anti_csrf_hash
+            .as_ref()
+            .and(child.anti_csrf_hash.clone()),
+    }
+}
+
 impl Plan {
-    /// What the caller is told once the plan's writes are committed.
-    pub fn outcome(&self, session: &SessionRecord) -> RefreshOutcome {
+    /// What the caller is told once the plan's writes are committed; `session` as read.
+    pub fn outcome(&self, session: &SessionRecord) -> PresentOutcome {
         match self {
             Self::Reject {
                 reason,
                 keep_tokens,
-            } => RefreshOutcome::Rejected {
+            } => PresentOutcome::Rejected {
                 reason,
                 clear_tokens: !keep_tokens,
             },
-            Self::Theft { .. } => RefreshOutcome::TheftDetected {
+            Self::Theft { .. } => PresentOutcome::TheftDetected {
                 user_id: session.user_id.clone(),
                 session_handle: session.handle.clone(),
             },
-            Self::Rotate(writes) => RefreshOutcome::Rotated {
-                session: writes.session.clone(),
-                anti_csrf: writes.child.anti_csrf_hash.is_some(),
-            },
+            Self::Accept(acceptance) => {
+                let mut after = session.clone();
+                if let Some(expires_at) = acceptance.extend_to {
+                    after.expires_at = expires_at;
+                }
+                PresentOutcome::Accepted {
+                    session: after,
+                    child_anti_csrf: acceptance
+                        .child
+                        .as_ref()
+                        .is_some_and(|child| child.anti_csrf_hash.is_some()),
+                }
+            }
         }
     }
 }
 
-/// Whether `token` hangs off `hash2` in the lineage, or was obtained by presenting it. An adopted
-/// sibling's children were obtained by presenting it while their lineage points at the token that
-/// was current then; once the sibling is committed they are its children all the same.
-fn is_child_of(token: &RefreshTokenRecord, hash2: &str) -> bool {
-    [&token.parent_hash2, &token.presented_hash2]
-        .into_iter()
-        .flatten()
-        .any(|parent| constant_time_eq(parent, hash2))
-}
-
-fn theft(policy: &RotationPolicy) -> Plan {
-    Plan::Theft {
-        revoke: policy.revoke_on_theft,
+/// The writes of a plan over a session's token rows held in memory: the one applier of the rules
+/// for stores without SQL (the test store, the model checks). Returns the outcome.
+pub fn apply_in_memory(
+    plan: &Plan,
+    session: &mut SessionRecord,
+    tokens: &mut Vec<RefreshTokenRecord>,
+) -> PresentOutcome {
+    let outcome = plan.outcome(session);
+    match plan {
+        Plan::Reject { .. } => {}
+        Plan::Theft { revoke } => {
+            if *revoke {
+                tokens.retain(|token| token.session_handle != session.handle);
+            }
+        }
+        Plan::Accept(acceptance) => {
+            for token in tokens.iter_mut() {
+                acceptance.kill.apply(token);
+            }
+            if let Some(child) = &acceptance.child {
+                tokens.push(child.clone());
+            }
+            if let Some(expires_at) = acceptance.extend_to {
+                session.expires_at = expires_at;
+            }
+        }
     }
+    outcome
 }
 
-/// What a store must write when an access token minted with `token` is used (with a database
-/// check): the use proves `token` reached the client.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UseWrites {
-    /// Commit `token`, with the session row as it must be after, when it was an unused child of the
-    /// current token.
-    pub commit: Option<SessionRecord>,
-    /// Tokens to mark superseded now, where not already.
-    pub supersede: Vec<String>,
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value};
 
-/// Decides what using `token` changes; `None` when nothing does.
-pub fn token_used(
-    session: &SessionRecord,
-    token: &RefreshTokenRecord,
-    now: UnixMillis,
-) -> Option<UseWrites> {
-    if token.session_handle != session.handle {
-        return None;
+    use super::*;
+
+    const GRACE: i64 = 30_000_000;
+    const START: UnixMicros = 1_700_000_000_000_000;
+
+    fn session() -> SessionRecord {
+        SessionRecord {
+            handle: "s".into(),
+            user_id: "u".into(),
+            tenant_id: "public".into(),
+            created_at: START / 1000,
+            expires_at: START / 1000 + 86_400_000,
+            session_data: Value::Null,
+            access_token_payload: Map::new(),
+            use_static_key: false,
+        }
     }
-    let pending_child = token.superseded_at.is_none()
-        && token.committed_at.is_none()
-        && is_child_of(token, &session.current_hash2);
-    let mut supersede: Vec<String> = token.presented_hash2.iter().cloned().collect();
-    let commit = pending_child.then(|| {
-        supersede.push(session.current_hash2.clone());
-        let mut next = session.clone();
-        next.current_hash2 = token.hash2.clone();
-        next.rotated_at = now;
-        next
-    });
-    (commit.is_some() || !supersede.is_empty()).then_some(UseWrites { commit, supersede })
+
+    fn token(hash2: &str, parent: Option<&str>, issued_at: UnixMicros) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash2: hash2.into(),
+            session_handle: "s".into(),
+            presented_hash2: parent.map(str::to_owned),
+            issued_at,
+            dead_since: None,
+            anti_csrf_hash: None,
+        }
+    }
+
+    fn policy() -> RotationPolicy {
+        RotationPolicy {
+            grace_us: GRACE,
+            refresh_validity_ms: 86_400_000,
+            revoke_on_theft: true,
+            check_anti_csrf: true,
+        }
+    }
+
+    fn refresh(hash2: &str, child: &str, now: UnixMicros) -> Presentation {
+        Presentation {
+            presented_hash2: hash2.into(),
+            kind: PresentationKind::Refresh {
+                anti_csrf_hash: None,
+                child: ChildToken {
+                    hash2: child.into(),
+                    anti_csrf_hash: None,
+                },
+            },
+            now,
+            policy: policy(),
+        }
+    }
+
+    fn use_of(hash2: &str, now: UnixMicros) -> Presentation {
+        Presentation {
+            presented_hash2: hash2.into(),
+            kind: PresentationKind::AccessToken,
+            now,
+            policy: policy(),
+        }
+    }
+
+    /// Runs presentations in order over one session; returns each outcome's kind.
+    fn run(steps: &[Presentation]) -> Vec<&'static str> {
+        let mut session = session();
+        let mut tokens = vec![token("t0", None, START)];
+        steps
+            .iter()
+            .map(|step| {
+                let Some(presented) = tokens.iter().find(|t| t.hash2 == step.presented_hash2)
+                else {
+                    return "unknown";
+                };
+                let plan = plan(&session, &presented.clone(), step);
+                match apply_in_memory(&plan, &mut session, &mut tokens) {
+                    PresentOutcome::Accepted { .. } => "ok",
+                    PresentOutcome::Rejected { .. } => "rejected",
+                    PresentOutcome::TheftDetected { .. } => "theft",
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rules_case_by_case() {
+        let ms = 1_000;
+        let cases: Vec<(&str, Vec<Presentation>, Vec<&str>)> =
+            vec![
+            (
+                "a lost response is retried with the same token, at any time",
+                vec![refresh("t0", "t1", START), refresh("t0", "t2", START + 10 * GRACE)],
+                vec!["ok", "ok"],
+            ),
+            (
+                "a parent replayed after its child was used, past the grace: theft",
+                vec![
+                    refresh("t0", "t1", START),
+                    use_of("t1", START + ms),
+                    refresh("t0", "x", START + ms + GRACE + 1),
+                ],
+                vec!["ok", "ok", "theft"],
+            ),
+            (
+                "the same replay within the grace (a request in flight): accepted",
+                vec![
+                    refresh("t0", "t1", START),
+                    use_of("t1", START + ms),
+                    refresh("t0", "x", START + ms + GRACE),
+                ],
+                vec!["ok", "ok", "ok"],
+            ),
+            (
+                "a parent is dead once its child refreshed, and so is every ancestor",
+                vec![
+                    refresh("t0", "t1", START),
+                    refresh("t1", "t2", START + ms),
+                    refresh("t2", "t3", START + 2 * ms),
+                    refresh("t0", "x", START + 2 * ms + GRACE + 1),
+                ],
+                vec!["ok", "ok", "ok", "theft"],
+            ),
+            (
+                "parallel tabs: siblings minted together all stay usable",
+                vec![
+                    refresh("t0", "a", START),
+                    refresh("t0", "b", START + ms),
+                    use_of("b", START + 2 * ms),
+                    use_of("a", START + 3 * ms),
+                    refresh("b", "b1", START + 10 * GRACE),
+                ],
+                vec!["ok", "ok", "ok", "ok", "ok"],
+            ),
+            (
+                "a sibling minted long before another token's use is dead a grace after that use",
+                vec![
+                    refresh("t0", "a", START),
+                    refresh("t0", "b", START + GRACE + 1),
+                    use_of("b", START + GRACE + 2),
+                    refresh("a", "x", START + 2 * GRACE + 3),
+                ],
+                vec!["ok", "ok", "ok", "theft"],
+            ),
+            (
+                "the using token itself is never marked by its own use",
+                vec![
+                    refresh("t0", "t1", START),
+                    use_of("t1", START + 5 * GRACE),
+                    use_of("t1", START + 10 * GRACE),
+                    refresh("t1", "t2", START + 20 * GRACE),
+                ],
+                vec!["ok", "ok", "ok", "ok"],
+            ),
+            (
+                "theft revokes: the current token is refused afterwards",
+                vec![
+                    refresh("t0", "t1", START),
+                    refresh("t1", "t2", START + ms),
+                    refresh("t0", "x", START + ms + GRACE + 1),
+                    refresh("t2", "y", START + ms + GRACE + 2),
+                ],
+                vec!["ok", "ok", "theft", "unknown"],
+            ),
+        ];
+        for (name, steps, expected) in cases {
+            assert_eq!(run(&steps), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_zero_grace_forgives_nothing() {
+        let mut zero = policy();
+        zero.grace_us = 0;
+        let mut session = session();
+        let mut tokens = vec![token("t0", None, START)];
+        let mut step = |request: Presentation| {
+            let request = Presentation {
+                policy: zero,
+                ..request
+            };
+            let presented = tokens
+                .iter()
+                .find(|t| t.hash2 == request.presented_hash2)
+                .cloned()
+                .expect("known token");
+            apply_in_memory(
+                &plan(&session, &presented, &request),
+                &mut session,
+                &mut tokens,
+            )
+        };
+        assert!(matches!(
+            step(refresh("t0", "t1", START)),
+            PresentOutcome::Accepted { .. }
+        ));
+        assert!(matches!(
+            step(use_of("t1", START + 1)),
+            PresentOutcome::Accepted { .. }
+        ));
+        // One microsecond after the child's use.
+        assert!(matches!(
+            step(refresh("t0", "x", START + 2)),
+            PresentOutcome::TheftDetected { .. }
+        ));
+    }
+
+    #[test]
+    fn anti_csrf_is_checked_before_anything_is_written() {
+        let mut session = session();
+        let mut presented = token("t0", None, START);
+        presented.anti_csrf_hash = Some("expected".into());
+        let plan = plan(&session, &presented, &refresh("t0", "t1", START));
+        assert_eq!(
+            plan,
+            Plan::Reject {
+                reason: ANTI_CSRF_REFUSED,
+                keep_tokens: true
+            }
+        );
+        let mut tokens = vec![presented];
+        let before = tokens.clone();
+        apply_in_memory(&plan, &mut session, &mut tokens);
+        assert_eq!(tokens, before);
+    }
+
+    #[test]
+    fn an_expired_session_refuses_every_token() {
+        let mut session = session();
+        session.expires_at = START / 1000;
+        let plan = plan(&session, &token("t0", None, START), &use_of("t0", START));
+        assert!(matches!(
+            plan,
+            Plan::Reject {
+                keep_tokens: false,
+                ..
+            }
+        ));
+    }
 }

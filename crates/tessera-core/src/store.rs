@@ -1,10 +1,10 @@
 //! The storage contract. Stores hold rows and run transactions; every decision is made by
-//! [`rotation::decide`](crate::rotation::decide) so all stores behave alike.
+//! [`rotation::plan`](crate::rotation::plan) so all stores behave alike.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::clock::UnixMillis;
+use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
 use crate::rotation::RotationPolicy;
 
@@ -17,11 +17,6 @@ pub struct SessionRecord {
     pub user_id: String,
     /// Tenant (`public` unless multi-tenancy is used).
     pub tenant_id: String,
-    /// `H(H(t))` of the refresh token currently committed: the newest one proven to be in the
-    /// client's hands by being used.
-    pub current_hash2: String,
-    /// When the current token was committed.
-    pub rotated_at: UnixMillis,
     /// When the session was created.
     pub created_at: UnixMillis,
     /// When the session expires unless refreshed.
@@ -41,18 +36,14 @@ pub struct RefreshTokenRecord {
     pub hash2: String,
     /// The session it belongs to.
     pub session_handle: String,
-    /// `hash2` of the committed token it hangs off in the session's lineage; `None` for a
+    /// `hash2` of the token the client presented to obtain it (its parent); `None` for a
     /// session's first token.
-    pub parent_hash2: Option<String>,
-    /// `hash2` of the token the client presented to obtain it; `None` for a session's first token.
-    /// Using this token proves the client moved past that one.
     pub presented_hash2: Option<String>,
-    /// When it was minted.
-    pub issued_at: UnixMillis,
-    /// When it became the session's current token, if it ever did.
-    pub committed_at: Option<UnixMillis>,
-    /// When a newer token replaced it as current, if one did.
-    pub superseded_at: Option<UnixMillis>,
+    /// When it was minted, in microseconds.
+    pub issued_at: UnixMicros,
+    /// Since when the client is known to have moved past it, in microseconds (see
+    /// [`rotation`](crate::rotation)); presenting it more than the grace window later is theft.
+    pub dead_since: Option<UnixMicros>,
     /// `H(anti-CSRF token)` issued with it, when anti-CSRF is on for the session.
     pub anti_csrf_hash: Option<String>,
 }
@@ -66,30 +57,44 @@ pub struct ChildToken {
     pub anti_csrf_hash: Option<String>,
 }
 
-/// Everything a store needs to carry out one refresh in one transaction.
+/// How a refresh token is presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresentationKind {
+    /// A refresh carries it: store `child` if accepted.
+    Refresh {
+        /// `H(anti-CSRF token)` sent with the request, if any.
+        anti_csrf_hash: Option<String>,
+        /// The token to store if the refresh is accepted.
+        child: ChildToken,
+    },
+    /// The access token minted with it is verified for the first time (it carries
+    /// `parentRefreshTokenHash1`).
+    AccessToken,
+}
+
+/// Everything a store needs to decide and record one presentation of a refresh token in one
+/// transaction.
 #[derive(Debug, Clone)]
-pub struct RefreshRequest {
+pub struct Presentation {
     /// `H(H(t))` of the presented refresh token.
     pub presented_hash2: String,
-    /// `H(anti-CSRF token)` sent with the request, if any.
-    pub anti_csrf_hash: Option<String>,
-    /// The token to store if the refresh is accepted.
-    pub child: ChildToken,
-    /// The engine's time for this refresh.
-    pub now: UnixMillis,
+    /// A refresh, or a first use of its access token.
+    pub kind: PresentationKind,
+    /// The engine's time, in microseconds.
+    pub now: UnixMicros,
     /// Grace window, expiry and theft settings.
     pub policy: RotationPolicy,
 }
 
-/// What a store did with a [`RefreshRequest`].
+/// What a store did with a [`Presentation`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum RefreshOutcome {
-    /// The child token was stored; `session` is the row as committed.
-    Rotated {
-        /// The session after the refresh.
+pub enum PresentOutcome {
+    /// Accepted and recorded (with the child token stored, for a refresh).
+    Accepted {
+        /// The session after the presentation.
         session: SessionRecord,
         /// Whether the new refresh token carries an anti-CSRF token.
-        anti_csrf: bool,
+        child_anti_csrf: bool,
     },
     /// The presented token is unknown, expired, or its session is gone; or the anti-CSRF check
     /// failed. Nothing was written.
@@ -100,14 +105,27 @@ pub enum RefreshOutcome {
         /// a forged cross-site request must not be able to sign the user out.
         clear_tokens: bool,
     },
-    /// A superseded token came back outside the grace window. The session was deleted when
-    /// `policy.revoke_on_theft`.
+    /// A token the client had moved past came back outside the grace window. The session was
+    /// deleted when `policy.revoke_on_theft`.
     TheftDetected {
         /// The robbed session's user.
         user_id: String,
         /// The robbed session.
         session_handle: String,
     },
+}
+
+impl PresentOutcome {
+    /// The refusal for a token the store does not know.
+    pub const UNKNOWN_TOKEN: Self = Self::Rejected {
+        reason: "unknown refresh token",
+        clear_tokens: true,
+    };
+    /// The refusal for a token whose session is gone.
+    pub const NO_SESSION: Self = Self::Rejected {
+        reason: "session does not exist",
+        clear_tokens: true,
+    };
 }
 
 /// A signing key as stored. The private key is PKCS#8 DER, base64 encoded.
@@ -143,9 +161,9 @@ impl std::fmt::Debug for StoredSigningKey {
 
 /// Persistence for sessions, refresh-token lineage and signing keys.
 ///
-/// Implementations must make [`refresh`](SessionStore::refresh) atomic and serialised per session
+/// Implementations must make [`present`](SessionStore::present) atomic and serialised per session
 /// (row lock or equivalent) across every process sharing the database, and must call
-/// [`rotation::decide`](crate::rotation::decide) to choose what to write.
+/// [`rotation::plan`](crate::rotation::plan) to choose what to write.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Inserts a new session and its first refresh token.
@@ -165,20 +183,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The refresh-token row with this double hash, if any.
     async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
 
-    /// Carries out one refresh atomically: lock the session, read the presented token, apply
-    /// [`rotation::decide`](crate::rotation::decide), write what it says.
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError>;
-
-    /// Records that an access token minted with refresh token `hash2` was used: as
-    /// [`rotation::token_used`](crate::rotation::token_used) says, commit it if it is an unused child
-    /// of the current token, and mark the token it was obtained with as superseded.
-    /// Returns whether anything changed.
-    async fn record_token_use(
-        &self,
-        session_handle: &str,
-        hash2: &str,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError>;
+    /// Carries out one presentation atomically: lock the session, read the presented token, apply
+    /// [`rotation::plan`](crate::rotation::plan), write what it says. An unknown token is
+    /// [`PresentOutcome::UNKNOWN_TOKEN`], a token whose session row is gone
+    /// [`PresentOutcome::NO_SESSION`].
+    async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError>;
 
     /// Deletes these sessions (and their tokens); returns the handles that existed.
     async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError>;

@@ -9,10 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::clock::UnixMillis;
 use crate::error::StoreError;
-use crate::rotation::{self, Plan};
+use crate::rotation;
 use crate::store::{
-    RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
-    StoredSigningKey,
+    PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord, SessionStore, StoredSigningKey,
 };
 
 #[derive(Default)]
@@ -48,14 +47,6 @@ fn live(session: &SessionRecord, now: UnixMillis) -> bool {
 }
 
 impl Tables {
-    fn supersede(&mut self, hashes: &[String], now: UnixMillis) {
-        for hash2 in hashes {
-            if let Some(token) = self.tokens.get_mut(hash2) {
-                token.superseded_at.get_or_insert(now);
-            }
-        }
-    }
-
     fn delete_sessions(&mut self, handles: &[String]) -> Vec<String> {
         let removed: Vec<String> = handles
             .iter()
@@ -106,77 +97,34 @@ impl SessionStore for MemoryStore {
         Ok(self.lock().tokens.get(hash2).cloned())
     }
 
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
+    async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
         let mut tables = self.lock();
-        let Some(presented) = tables.tokens.get(&request.presented_hash2).cloned() else {
-            return Ok(RefreshOutcome::Rejected {
-                reason: "unknown refresh token",
-                clear_tokens: true,
-            });
+        let Some(presented) = tables.tokens.get(&presentation.presented_hash2).cloned() else {
+            return Ok(PresentOutcome::UNKNOWN_TOKEN);
         };
-        let Some(session) = tables.sessions.get(&presented.session_handle).cloned() else {
-            return Ok(RefreshOutcome::Rejected {
-                reason: "session does not exist",
-                clear_tokens: true,
-            });
+        let Some(mut session) = tables.sessions.get(&presented.session_handle).cloned() else {
+            return Ok(PresentOutcome::NO_SESSION);
         };
-        let plan = rotation::plan(&session, &presented, &request);
-        match &plan {
-            Plan::Reject { .. } => {}
-            Plan::Theft { revoke } => {
-                if *revoke {
-                    tables.delete_sessions(std::slice::from_ref(&session.handle));
-                }
+        let plan = rotation::plan(&session, &presented, &presentation);
+        let mut session_tokens: Vec<RefreshTokenRecord> = Vec::new();
+        tables.tokens.retain(|_, token| {
+            if token.session_handle == session.handle {
+                session_tokens.push(token.clone());
+                false
+            } else {
+                true
             }
-            Plan::Rotate(writes) => {
-                let now = request.now;
-                if let Some(hash2) = &writes.commit {
-                    if let Some(token) = tables.tokens.get_mut(hash2) {
-                        token.committed_at = Some(now);
-                    }
-                }
-                tables.supersede(&writes.supersede, now);
-                if let Some(hash2) = &writes.adopt {
-                    if let Some(token) = tables.tokens.get_mut(hash2) {
-                        token.parent_hash2 = Some(writes.session.current_hash2.clone());
-                        token.issued_at = now;
-                    }
-                }
-                tables
-                    .tokens
-                    .insert(writes.child.hash2.clone(), writes.child.clone());
-                tables
-                    .sessions
-                    .insert(session.handle.clone(), writes.session.clone());
-            }
+        });
+        let outcome = rotation::apply_in_memory(&plan, &mut session, &mut session_tokens);
+        if matches!(plan, rotation::Plan::Theft { revoke: true }) {
+            tables.sessions.remove(&session.handle);
+        } else {
+            tables.sessions.insert(session.handle.clone(), session);
         }
-        Ok(plan.outcome(&session))
-    }
-
-    async fn record_token_use(
-        &self,
-        session_handle: &str,
-        hash2: &str,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError> {
-        let mut tables = self.lock();
-        let (Some(session), Some(token)) = (
-            tables.sessions.get(session_handle).cloned(),
-            tables.tokens.get(hash2).cloned(),
-        ) else {
-            return Ok(false);
-        };
-        let Some(writes) = rotation::token_used(&session, &token, now) else {
-            return Ok(false);
-        };
-        tables.supersede(&writes.supersede, now);
-        if let Some(next) = writes.commit {
-            if let Some(token) = tables.tokens.get_mut(hash2) {
-                token.committed_at = Some(now);
-            }
-            tables.sessions.insert(session.handle.clone(), next);
+        for token in session_tokens {
+            tables.tokens.insert(token.hash2.clone(), token);
         }
-        Ok(true)
+        Ok(outcome)
     }
 
     async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {

@@ -156,10 +156,16 @@ pub struct VerifiedSession {
     pub access_token_expiry: UnixMillis,
     /// `H(refresh token)` the access token was minted with.
     pub refresh_token_hash1: String,
+    /// `H(refresh token)` of the token refreshed to mint this access token, until its first
+    /// verification. A verifier that sees it must present the refresh token to the store (the
+    /// engine does so itself; a process verifying with a JWKS asks its server's verify), which
+    /// commits the refresh token and hands back an access token without it.
+    pub parent_refresh_token_hash1: Option<String>,
     /// Whether the session uses an anti-CSRF token.
     pub anti_csrf_token: Option<AntiCsrfToken>,
-    /// A replacement access token, when the stored payload changed since the presented one was
-    /// minted (only with `check_database`).
+    /// A replacement access token: after the first verification of a refreshed access token
+    /// (without `parentRefreshTokenHash1`), or when the stored payload changed since the presented
+    /// one was minted (with `check_database`).
     pub new_access_token: Option<Issued<AccessToken>>,
 }
 

@@ -44,6 +44,7 @@ pub(crate) fn check_claims(
         access_token_payload: claims.payload,
         access_token_expiry: claims.exp.saturating_mul(1000),
         refresh_token_hash1: claims.refresh_token_hash1,
+        parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
         anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
         new_access_token: None,
     })

@@ -103,10 +103,30 @@ pub async fn verify(
             "unauthorised",
             Json(StatusMessageJson::unauthorised(reason)).into_response(),
         ),
-        Err(SessionError::TokenTheftDetected { .. }) => (
-            "unauthorised",
-            Json(StatusMessageJson::unauthorised("session revoked")).into_response(),
-        ),
+        // The first verification of a refreshed access token presented a refresh token the
+        // client had moved past: the session is revoked. CDI's verify knows no theft status, so
+        // the SDKs see UNAUTHORISED; Tessera's own clients also read who was affected.
+        Err(SessionError::TokenTheftDetected {
+            user_id,
+            session_handle,
+        }) => {
+            tracing::info!(%session_handle, "verify found token theft; replied UNAUTHORISED");
+            metrics::counter!("tessera_token_theft_detected_total").increment(1);
+            let theft = TheftSessionJson {
+                handle: session_handle,
+                recipe_user_id: user_id.clone(),
+                user_id,
+            };
+            (
+                "theft",
+                Json(json!({
+                    "status": "UNAUTHORISED",
+                    "message": "token theft detected",
+                    "tokenTheftDetected": theft,
+                }))
+                .into_response(),
+            )
+        }
         Err(error) => return Err(ApiError::from_engine(error)),
     };
     metrics::counter!("tessera_session_verifications_total", "outcome" => label).increment(1);

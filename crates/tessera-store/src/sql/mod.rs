@@ -1,8 +1,9 @@
 //! PostgreSQL and MySQL/MariaDB stores, on sqlx. One implementation (the `sqlx_store!` macro)
 //! instantiated per dialect: the transactions and rules are the same, only the SQL text differs.
 //!
-//! Every refresh locks its session row (`SELECT … FOR UPDATE`) before reading the presented token,
-//! so refreshes of one session are serialised across every process sharing the database.
+//! Every presentation of a refresh token locks its session row (`SELECT … FOR UPDATE`) before
+//! reading the token, so refreshes and first uses of one session are serialised across every
+//! process sharing the database.
 
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
@@ -103,9 +104,9 @@ macro_rules! sqlx_store {
         use async_trait::async_trait;
         use serde_json::{Map, Value};
         use sqlx::Row;
-        use tessera_core::rotation::{self, Plan};
+        use tessera_core::rotation::{self, Kill, Plan};
         use tessera_core::{
-            RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore,
+            PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord, SessionStore,
             StoreError, StoredSigningKey, UnixMillis,
         };
 
@@ -153,32 +154,28 @@ macro_rules! sqlx_store {
         }
 
         impl $store {
-            /// One attempt at a refresh transaction.
-            async fn try_refresh(
+            /// One attempt at a presentation's transaction.
+            async fn try_present(
                 &self,
-                request: &RefreshRequest,
-            ) -> Result<RefreshOutcome, sqlx::Error> {
+                presentation: &Presentation,
+            ) -> Result<PresentOutcome, sqlx::Error> {
                 let mut tx = self.pool.begin().await?;
-                // The presented token's session, locked: refreshes of one session are serialised.
+                // The presented token's session, locked: presentations of one session are
+                // serialised.
                 let session = locked_session(
                     &mut tx,
                     $sql::SELECT_TOKEN_SESSION_FOR_UPDATE,
-                    &request.presented_hash2,
+                    &presentation.presented_hash2,
                 )
                 .await?;
                 let Some(session) = session else {
-                    return Ok(RefreshOutcome::Rejected {
-                        reason: "unknown refresh token",
-                        clear_tokens: true,
-                    });
+                    return Ok(PresentOutcome::UNKNOWN_TOKEN);
                 };
-                let Some(presented) = locked_token(&mut tx, &request.presented_hash2).await? else {
-                    return Ok(RefreshOutcome::Rejected {
-                        reason: "session does not exist",
-                        clear_tokens: true,
-                    });
+                let Some(presented) = locked_token(&mut tx, &presentation.presented_hash2).await?
+                else {
+                    return Ok(PresentOutcome::NO_SESSION);
                 };
-                let plan = rotation::plan(&session, &presented, request);
+                let plan = rotation::plan(&session, &presented, presentation);
                 match &plan {
                     Plan::Reject { .. } => return Ok(plan.outcome(&session)),
                     Plan::Theft { revoke } => {
@@ -186,52 +183,22 @@ macro_rules! sqlx_store {
                             delete_sessions(&mut tx, std::slice::from_ref(&session.handle)).await?;
                         }
                     }
-                    Plan::Rotate(writes) => {
-                        let now = request.now;
-                        stamp_tokens(&mut tx, writes.commit.as_deref(), &writes.supersede, now)
-                            .await?;
-                        if let Some(hash2) = &writes.adopt {
-                            sqlx::query($sql::ADOPT)
-                                .bind(&writes.session.current_hash2)
-                                .bind(now)
-                                .bind(hash2)
+                    Plan::Accept(acceptance) => {
+                        mark_dead(&mut tx, &acceptance.kill).await?;
+                        if let Some(child) = &acceptance.child {
+                            insert_token(&mut tx, child).await?;
+                        }
+                        if let Some(expires_at) = acceptance.extend_to {
+                            sqlx::query($sql::EXTEND_SESSION)
+                                .bind(expires_at)
+                                .bind(&session.handle)
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        insert_token(&mut tx, &writes.child).await?;
-                        update_rotation(&mut tx, &writes.session).await?;
                     }
                 }
                 tx.commit().await?;
                 Ok(plan.outcome(&session))
-            }
-
-            /// One attempt at recording an access token's use.
-            async fn try_record_token_use(
-                &self,
-                session_handle: &str,
-                hash2: &str,
-                now: UnixMillis,
-            ) -> Result<bool, sqlx::Error> {
-                let mut tx = self.pool.begin().await?;
-                let Some(session) =
-                    locked_session(&mut tx, $sql::SELECT_SESSION_FOR_UPDATE, session_handle).await?
-                else {
-                    return Ok(false);
-                };
-                let Some(token) = locked_token(&mut tx, hash2).await? else {
-                    return Ok(false);
-                };
-                let Some(writes) = rotation::token_used(&session, &token, now) else {
-                    return Ok(false);
-                };
-                let commit = writes.commit.as_ref().map(|_| hash2);
-                stamp_tokens(&mut tx, commit, &writes.supersede, now).await?;
-                if let Some(next) = &writes.commit {
-                    update_rotation(&mut tx, next).await?;
-                }
-                tx.commit().await?;
-                Ok(true)
             }
         }
 
@@ -240,13 +207,11 @@ macro_rules! sqlx_store {
                 handle: row.try_get(0)?,
                 user_id: row.try_get(1)?,
                 tenant_id: row.try_get(2)?,
-                current_hash2: row.try_get(3)?,
-                rotated_at: row.try_get(4)?,
-                created_at: row.try_get(5)?,
-                expires_at: row.try_get(6)?,
-                session_data: decode_json(row.try_get(7)?)?,
-                access_token_payload: decode_json(row.try_get(8)?)?,
-                use_static_key: row.try_get(9)?,
+                created_at: row.try_get(3)?,
+                expires_at: row.try_get(4)?,
+                session_data: decode_json(row.try_get(5)?)?,
+                access_token_payload: decode_json(row.try_get(6)?)?,
+                use_static_key: row.try_get(7)?,
             })
         }
 
@@ -254,12 +219,10 @@ macro_rules! sqlx_store {
             Ok(RefreshTokenRecord {
                 hash2: row.try_get(0)?,
                 session_handle: row.try_get(1)?,
-                parent_hash2: row.try_get(2)?,
-                presented_hash2: row.try_get(3)?,
-                issued_at: row.try_get(4)?,
-                committed_at: row.try_get(5)?,
-                superseded_at: row.try_get(6)?,
-                anti_csrf_hash: row.try_get(7)?,
+                presented_hash2: row.try_get(2)?,
+                issued_at: row.try_get(3)?,
+                dead_since: row.try_get(4)?,
+                anti_csrf_hash: row.try_get(5)?,
             })
         }
 
@@ -313,53 +276,24 @@ macro_rules! sqlx_store {
             sqlx::query($sql::INSERT_TOKEN)
                 .bind(&token.hash2)
                 .bind(&token.session_handle)
-                .bind(&token.parent_hash2)
                 .bind(&token.presented_hash2)
                 .bind(token.issued_at)
-                .bind(token.committed_at)
-                .bind(token.superseded_at)
+                .bind(token.dead_since)
                 .bind(&token.anti_csrf_hash)
                 .execute(&mut **tx)
                 .await?;
             Ok(())
         }
 
-        /// Marks `commit` committed and each of `supersede` superseded (where not already) at
-        /// `now`. One statement per token: folding them into one `UPDATE … WHERE hash2 IN (…)`
-        /// saved a round trip but measured slower on PostgreSQL once the table had churned
-        /// (BENCHMARKS.md, "Fewer round trips per refresh").
-        async fn stamp_tokens(
-            tx: &mut Transaction,
-            commit: Option<&str>,
-            supersede: &[String],
-            now: UnixMillis,
-        ) -> Result<(), sqlx::Error> {
-            if let Some(hash2) = commit {
-                sqlx::query($sql::MARK_COMMITTED)
-                    .bind(now)
-                    .bind(hash2)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            for hash2 in supersede {
-                sqlx::query($sql::MARK_SUPERSEDED)
-                    .bind(now)
-                    .bind(hash2)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            Ok(())
-        }
-
-        async fn update_rotation(
-            tx: &mut Transaction,
-            session: &SessionRecord,
-        ) -> Result<(), sqlx::Error> {
-            sqlx::query($sql::UPDATE_ROTATION)
-                .bind(&session.current_hash2)
-                .bind(session.rotated_at)
-                .bind(session.expires_at)
-                .bind(&session.handle)
+        /// [`Kill::applies_to`] as one statement.
+        async fn mark_dead(tx: &mut Transaction, kill: &Kill) -> Result<(), sqlx::Error> {
+            sqlx::query($sql::MARK_DEAD)
+                .bind(kill.at)
+                .bind(&kill.session_handle)
+                .bind(&kill.used)
+                .bind(kill.at)
+                .bind(kill.minted_before)
+                .bind(&kill.parent)
                 .execute(&mut **tx)
                 .await?;
             Ok(())
@@ -424,8 +358,6 @@ macro_rules! sqlx_store {
                     .bind(&session.handle)
                     .bind(&session.user_id)
                     .bind(&session.tenant_id)
-                    .bind(&session.current_hash2)
-                    .bind(session.rotated_at)
                     .bind(session.created_at)
                     .bind(session.expires_at)
                     .bind(data)
@@ -470,17 +402,11 @@ macro_rules! sqlx_store {
                     .map_err(store_error)
             }
 
-            async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
-                retry_on_conflict(|| self.try_refresh(&request)).await
-            }
-
-            async fn record_token_use(
+            async fn present(
                 &self,
-                session_handle: &str,
-                hash2: &str,
-                now: UnixMillis,
-            ) -> Result<bool, StoreError> {
-                retry_on_conflict(|| self.try_record_token_use(session_handle, hash2, now)).await
+                presentation: Presentation,
+            ) -> Result<PresentOutcome, StoreError> {
+                retry_on_conflict(|| self.try_present(&presentation)).await
             }
 
             async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {

@@ -2,28 +2,21 @@
 
 /// The statements, parameters in the order they appear (so both dialects bind alike).
 mod statements {
-    pub(super) const SELECT_SESSION_FOR_UPDATE: &str =
-        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = ? FOR UPDATE";
     pub(super) const SELECT_LIVE_SESSION: &str =
-        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = ? AND expires_at > ?";
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = ? AND expires_at > ?";
     pub(super) const SELECT_TOKEN: &str =
-        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ?";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ?";
     pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
-        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ? FOR UPDATE";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ? FOR UPDATE";
     pub(super) const SELECT_TOKEN_SESSION_FOR_UPDATE: &str =
-        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = ?) FOR UPDATE";
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = ?) FOR UPDATE";
     pub(super) const INSERT_SESSION: &str =
-        "INSERT INTO sessions (handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        "INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     pub(super) const INSERT_TOKEN: &str =
-        "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    pub(super) const MARK_COMMITTED: &str =
-        "UPDATE refresh_tokens SET committed_at = ? WHERE hash2 = ?";
-    pub(super) const MARK_SUPERSEDED: &str =
-        "UPDATE refresh_tokens SET superseded_at = ? WHERE hash2 = ? AND superseded_at IS NULL";
-    pub(super) const ADOPT: &str =
-        "UPDATE refresh_tokens SET parent_hash2 = ?, issued_at = ? WHERE hash2 = ?";
-    pub(super) const UPDATE_ROTATION: &str =
-        "UPDATE sessions SET current_hash2 = ?, rotated_at = ?, expires_at = ? WHERE handle = ?";
+        "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES (?, ?, ?, ?, ?, ?)";
+    pub(super) const MARK_DEAD: &str =
+        "UPDATE refresh_tokens SET dead_since = ? WHERE session_handle = ? AND hash2 <> ? AND (dead_since IS NULL OR dead_since > ?) AND (issued_at < ? OR hash2 = ?)";
+    pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = ? WHERE handle = ?";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = ?";
     pub(super) const USER_HANDLES: &str =
         "SELECT handle FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY handle";

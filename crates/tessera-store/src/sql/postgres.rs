@@ -2,28 +2,21 @@
 
 /// The statements, parameters numbered in the order they appear (so both dialects bind alike).
 mod statements {
-    pub(super) const SELECT_SESSION_FOR_UPDATE: &str =
-        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 FOR UPDATE";
     pub(super) const SELECT_LIVE_SESSION: &str =
-        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 AND expires_at > $2";
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 AND expires_at > $2";
     pub(super) const SELECT_TOKEN: &str =
-        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1";
     pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
-        "SELECT hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
     pub(super) const SELECT_TOKEN_SESSION_FOR_UPDATE: &str =
-        "SELECT handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = $1) FOR UPDATE";
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = $1) FOR UPDATE";
     pub(super) const INSERT_SESSION: &str =
-        "INSERT INTO sessions (handle, user_id, tenant_id, current_hash2, rotated_at, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        "INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     pub(super) const INSERT_TOKEN: &str =
-        "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, presented_hash2, issued_at, committed_at, superseded_at, anti_csrf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    pub(super) const MARK_COMMITTED: &str =
-        "UPDATE refresh_tokens SET committed_at = $1 WHERE hash2 = $2";
-    pub(super) const MARK_SUPERSEDED: &str =
-        "UPDATE refresh_tokens SET superseded_at = $1 WHERE hash2 = $2 AND superseded_at IS NULL";
-    pub(super) const ADOPT: &str =
-        "UPDATE refresh_tokens SET parent_hash2 = $1, issued_at = $2 WHERE hash2 = $3";
-    pub(super) const UPDATE_ROTATION: &str =
-        "UPDATE sessions SET current_hash2 = $1, rotated_at = $2, expires_at = $3 WHERE handle = $4";
+        "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES ($1, $2, $3, $4, $5, $6)";
+    pub(super) const MARK_DEAD: &str =
+        "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND hash2 <> $3 AND (dead_since IS NULL OR dead_since > $4) AND (issued_at < $5 OR hash2 = $6)";
+    pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = $1";
     pub(super) const USER_HANDLES: &str =
         "SELECT handle FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY handle";

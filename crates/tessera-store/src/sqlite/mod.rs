@@ -1,7 +1,8 @@
 //! The embedded SQLite store: one file, WAL journal, migrations run at open.
 //!
 //! rusqlite rather than sqlx: a primary-key lookup costs about 6 µs through rusqlite against about
-//! 165 µs through sqlx's SQLite driver on the reference machine. Calls run on tokio's blocking pool.
+//! 165 µs through sqlx's SQLite driver on the reference machine. Calls run on the calling worker
+//! (see [`SqliteStore::call`]).
 
 mod rows;
 mod schema;
@@ -13,9 +14,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
-use tessera_core::rotation::{self, Plan};
+use tessera_core::rotation::{self, Kill, Plan};
 use tessera_core::{
-    RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionRecord, SessionStore, StoreError,
+    PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord, SessionStore, StoreError,
     StoredSigningKey, UnixMillis,
 };
 
@@ -173,75 +174,45 @@ fn insert_token(
 ) -> Result<(), rusqlite::Error> {
     connection
         .prepare_cached(
-            "INSERT INTO refresh_tokens (hash2, session_handle, parent_hash2, presented_hash2, \
-             issued_at, committed_at, superseded_at, anti_csrf_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, \
+             dead_since, anti_csrf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             token.hash2,
             token.session_handle,
-            token.parent_hash2,
             token.presented_hash2,
             token.issued_at,
-            token.committed_at,
-            token.superseded_at,
+            token.dead_since,
             token.anti_csrf_hash,
         ])?;
     Ok(())
 }
 
-fn mark_committed(
-    connection: &Connection,
-    hash2: &str,
-    now: UnixMillis,
-) -> Result<(), rusqlite::Error> {
-    connection
-        .prepare_cached("UPDATE refresh_tokens SET committed_at = ?2 WHERE hash2 = ?1")?
-        .execute(params![hash2, now])?;
-    Ok(())
-}
-
-fn mark_superseded(
-    connection: &Connection,
-    hash2: &str,
-    now: UnixMillis,
-) -> Result<(), rusqlite::Error> {
+/// [`Kill::applies_to`] as one statement.
+fn mark_dead(connection: &Connection, kill: &Kill) -> Result<(), rusqlite::Error> {
     connection
         .prepare_cached(
-            "UPDATE refresh_tokens SET superseded_at = ?2 WHERE hash2 = ?1 AND superseded_at IS NULL",
-        )?
-        .execute(params![hash2, now])?;
-    Ok(())
-}
-
-fn adopt(
-    connection: &Connection,
-    hash2: &str,
-    parent_hash2: &str,
-    now: UnixMillis,
-) -> Result<(), rusqlite::Error> {
-    connection
-        .prepare_cached(
-            "UPDATE refresh_tokens SET parent_hash2 = ?2, issued_at = ?3 WHERE hash2 = ?1",
-        )?
-        .execute(params![hash2, parent_hash2, now])?;
-    Ok(())
-}
-
-fn update_rotation(
-    connection: &Connection,
-    session: &SessionRecord,
-) -> Result<(), rusqlite::Error> {
-    connection
-        .prepare_cached(
-            "UPDATE sessions SET current_hash2 = ?2, rotated_at = ?3, expires_at = ?4 WHERE handle = ?1",
+            "UPDATE refresh_tokens SET dead_since = ?5 WHERE session_handle = ?1 AND hash2 <> ?2 \
+             AND (dead_since IS NULL OR dead_since > ?5) AND (issued_at < ?4 OR hash2 = ?3)",
         )?
         .execute(params![
-            session.handle,
-            session.current_hash2,
-            session.rotated_at,
-            session.expires_at
+            kill.session_handle,
+            kill.used,
+            kill.parent,
+            kill.minted_before,
+            kill.at
         ])?;
+    Ok(())
+}
+
+fn extend_session(
+    connection: &Connection,
+    handle: &str,
+    expires_at: UnixMillis,
+) -> Result<(), rusqlite::Error> {
+    connection
+        .prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE handle = ?1")?
+        .execute(params![handle, expires_at])?;
     Ok(())
 }
 
@@ -287,16 +258,14 @@ impl SessionStore for SqliteStore {
         self.call(move |connection| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.prepare_cached(
-                "INSERT INTO sessions (handle, user_id, tenant_id, current_hash2, rotated_at, \
-                 created_at, expires_at, session_data, access_token_payload, use_static_key) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, \
+                 session_data, access_token_payload, use_static_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 session.handle,
                 session.user_id,
                 session.tenant_id,
-                session.current_hash2,
-                session.rotated_at,
                 session.created_at,
                 session.expires_at,
                 data,
@@ -327,24 +296,18 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
+    async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
         self.call(move |connection| {
-            // IMMEDIATE takes the database write lock up front: refreshes are serialised across
-            // every connection and process using this file.
+            // IMMEDIATE takes the database write lock up front: presentations are serialised
+            // across every connection and process using this file.
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let Some(presented) = select_token(&tx, &request.presented_hash2)? else {
-                return Ok(RefreshOutcome::Rejected {
-                    reason: "unknown refresh token",
-                    clear_tokens: true,
-                });
+            let Some(presented) = select_token(&tx, &presentation.presented_hash2)? else {
+                return Ok(PresentOutcome::UNKNOWN_TOKEN);
             };
             let Some(session) = select_session(&tx, &presented.session_handle)? else {
-                return Ok(RefreshOutcome::Rejected {
-                    reason: "session does not exist",
-                    clear_tokens: true,
-                });
+                return Ok(PresentOutcome::NO_SESSION);
             };
-            let plan = rotation::plan(&session, &presented, &request);
+            let plan = rotation::plan(&session, &presented, &presentation);
             match &plan {
                 Plan::Reject { .. } => return Ok(plan.outcome(&session)),
                 Plan::Theft { revoke } => {
@@ -352,53 +315,18 @@ impl SessionStore for SqliteStore {
                         delete_sessions(&tx, std::slice::from_ref(&session.handle))?;
                     }
                 }
-                Plan::Rotate(writes) => {
-                    if let Some(hash2) = &writes.commit {
-                        mark_committed(&tx, hash2, request.now)?;
+                Plan::Accept(acceptance) => {
+                    mark_dead(&tx, &acceptance.kill)?;
+                    if let Some(child) = &acceptance.child {
+                        insert_token(&tx, child)?;
                     }
-                    for hash2 in &writes.supersede {
-                        mark_superseded(&tx, hash2, request.now)?;
+                    if let Some(expires_at) = acceptance.extend_to {
+                        extend_session(&tx, &session.handle, expires_at)?;
                     }
-                    if let Some(hash2) = &writes.adopt {
-                        adopt(&tx, hash2, &writes.session.current_hash2, request.now)?;
-                    }
-                    insert_token(&tx, &writes.child)?;
-                    update_rotation(&tx, &writes.session)?;
                 }
             }
             tx.commit()?;
             Ok(plan.outcome(&session))
-        })
-        .await
-    }
-
-    async fn record_token_use(
-        &self,
-        session_handle: &str,
-        hash2: &str,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError> {
-        let handle = session_handle.to_owned();
-        let hash2 = hash2.to_owned();
-        self.call(move |connection| {
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (Some(session), Some(token)) =
-                (select_session(&tx, &handle)?, select_token(&tx, &hash2)?)
-            else {
-                return Ok(false);
-            };
-            let Some(writes) = rotation::token_used(&session, &token, now) else {
-                return Ok(false);
-            };
-            for superseded in &writes.supersede {
-                mark_superseded(&tx, superseded, now)?;
-            }
-            if let Some(next) = &writes.commit {
-                mark_committed(&tx, &hash2, now)?;
-                update_rotation(&tx, next)?;
-            }
-            tx.commit()?;
-            Ok(true)
         })
         .await
     }

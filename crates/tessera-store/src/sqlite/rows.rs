@@ -4,11 +4,11 @@ use rusqlite::Row;
 use serde::Serialize;
 use tessera_core::{RefreshTokenRecord, SessionRecord, StoreError, StoredSigningKey};
 
-pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, current_hash2, rotated_at, \
-     created_at, expires_at, session_data, access_token_payload, use_static_key";
+pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, created_at, expires_at, \
+     session_data, access_token_payload, use_static_key";
 
-pub(super) const TOKEN_COLUMNS: &str = "hash2, session_handle, parent_hash2, presented_hash2, \
-     issued_at, committed_at, superseded_at, anti_csrf_hash";
+pub(super) const TOKEN_COLUMNS: &str =
+    "hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
@@ -26,13 +26,11 @@ pub(super) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord>
         handle: row.get(0)?,
         user_id: row.get(1)?,
         tenant_id: row.get(2)?,
-        current_hash2: row.get(3)?,
-        rotated_at: row.get(4)?,
-        created_at: row.get(5)?,
-        expires_at: row.get(6)?,
-        session_data: json_column(row, 7)?,
-        access_token_payload: json_column(row, 8)?,
-        use_static_key: row.get(9)?,
+        created_at: row.get(3)?,
+        expires_at: row.get(4)?,
+        session_data: json_column(row, 5)?,
+        access_token_payload: json_column(row, 6)?,
+        use_static_key: row.get(7)?,
     })
 }
 
@@ -40,12 +38,10 @@ pub(super) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<RefreshTokenReco
     Ok(RefreshTokenRecord {
         hash2: row.get(0)?,
         session_handle: row.get(1)?,
-        parent_hash2: row.get(2)?,
-        presented_hash2: row.get(3)?,
-        issued_at: row.get(4)?,
-        committed_at: row.get(5)?,
-        superseded_at: row.get(6)?,
-        anti_csrf_hash: row.get(7)?,
+        presented_hash2: row.get(2)?,
+        issued_at: row.get(3)?,
+        dead_since: row.get(4)?,
+        anti_csrf_hash: row.get(5)?,
     })
 }
 

@@ -3,7 +3,13 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tessera_core::StoreError;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_use_marks_dead.sql"),
+    ),
+];
 
 pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let failed = |error: rusqlite::Error| StoreError::Migration(error.to_string());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::{
-    Clock, ManualClock, RefreshOutcome, RefreshRequest, RefreshTokenRecord, SessionConfig,
+    Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, SessionConfig,
     SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey, UnixMillis,
 };
 
@@ -94,20 +94,9 @@ impl SessionStore for CountingStore {
         self.count();
         self.inner.refresh_token(hash2).await
     }
-    async fn refresh(&self, request: RefreshRequest) -> Result<RefreshOutcome, StoreError> {
+    async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
         self.count();
-        self.inner.refresh(request).await
-    }
-    async fn record_token_use(
-        &self,
-        session_handle: &str,
-        hash2: &str,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError> {
-        self.count();
-        self.inner
-            .record_token_use(session_handle, hash2, now)
-            .await
+        self.inner.present(presentation).await
     }
     async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {
         self.count();
@@ -371,31 +360,20 @@ pub fn mysql_url_for(url: &str, database: &str) -> String {
     format!("{server}/{database}{query}")
 }
 
-/// Committed tokens of a session: hash2 → (lineage parent, presented-from).
-pub type Committed = std::collections::HashMap<String, (Option<String>, Option<String>)>;
+/// A session's tokens: hash2 → the token presented to obtain it.
+pub type Lineage = std::collections::HashMap<String, Option<String>>;
 
-/// Length of the longest path of committed tokens back from `from`. A committed token follows
-/// whichever of its lineage parent or presented-from token was current when it was committed, so
-/// the committed tokens form one chain exactly when this equals their number.
-pub fn longest_chain(
-    committed: &Committed,
-    from: &str,
-    memo: &mut std::collections::HashMap<String, usize>,
-) -> usize {
-    if let Some(known) = memo.get(from) {
-        return *known;
+/// Asserts that a session's tokens form one tree: exactly one first token, and every other token
+/// was obtained by presenting a token of the same session.
+pub fn assert_one_tree(lineage: &Lineage) {
+    let roots = lineage.values().filter(|parent| parent.is_none()).count();
+    assert_eq!(roots, 1, "a session has exactly one first token");
+    for (token, parent) in lineage {
+        if let Some(parent) = parent {
+            assert!(
+                lineage.contains_key(parent),
+                "token {token} hangs off {parent}, which is not a token of the session"
+            );
+        }
     }
-    let (parent, presented) = committed
-        .get(from)
-        .expect("only committed tokens are visited");
-    let longest = [parent, presented]
-        .into_iter()
-        .flatten()
-        .filter(|candidate| committed.contains_key(*candidate))
-        .map(|candidate| longest_chain(committed, candidate, memo))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    memo.insert(from.to_owned(), longest);
-    longest
 }

@@ -181,7 +181,10 @@ impl RemoteSessions {
                 options.do_anti_csrf_check,
             )
             .await?;
-        if !options.check_database {
+        // An access token minted by a refresh names the token it replaced until its first
+        // verification, which must reach the server: it commits the new refresh token there (and
+        // finds theft), as supertokens-node does for the same claim.
+        if !options.check_database && verified.parent_refresh_token_hash1.is_none() {
             return Ok(verified);
         }
         // The anti-CSRF token was checked above; the server need not see it.
@@ -189,7 +192,7 @@ impl RemoteSessions {
             access_token: access_token.expose(),
             do_anti_csrf_check: false,
             enable_anti_csrf: false,
-            check_database: true,
+            check_database: options.check_database,
         };
         let segments = ["recipe", "session", "verify"];
         let mut reply = self
@@ -202,6 +205,9 @@ impl RemoteSessions {
             verified.access_token_payload = payload;
         }
         verified.new_access_token = reply.access_token();
+        if verified.new_access_token.is_some() {
+            verified.parent_refresh_token_hash1 = None;
+        }
         Ok(verified)
     }
 

@@ -58,6 +58,9 @@ pub(super) struct Reply {
     session: Option<SessionJson>,
     access_token: Option<TokenJson>,
     refresh_token: Option<TokenJson>,
+    /// Tessera's addition to an `UNAUTHORISED` verify reply: the first verification of a
+    /// refreshed access token found theft, and this session was revoked.
+    token_theft_detected: Option<SessionJson>,
     anti_csrf_token: Option<String>,
     pub(super) session_handles_revoked: Option<Vec<String>>,
     pub(super) session_handles: Option<Vec<String>>,
@@ -91,6 +94,15 @@ impl Reply {
     pub(super) fn ok(self) -> Result<Self, SessionError> {
         match self.status.as_str() {
             "OK" => Ok(self),
+            "UNAUTHORISED" if self.token_theft_detected.is_some() => {
+                let session = self
+                    .token_theft_detected
+                    .ok_or_else(|| malformed("theft without session"))?;
+                Err(SessionError::TokenTheftDetected {
+                    user_id: session.user_id,
+                    session_handle: session.handle,
+                })
+            }
             "UNAUTHORISED" => {
                 // CDI has no field for "keep the tokens"; the engine's reason is the only sign.
                 let anti_csrf = self.message.as_deref() == Some(ANTI_CSRF_REFUSED);

@@ -107,6 +107,37 @@ test("theft: a rotated refresh token reused after its child was used", async () 
   assert.equal(await Session.getSessionInformation(session.getHandle()), undefined);
 });
 
+/** The claims of a JWT, unverified. */
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString("utf8"));
+
+test("theft at the replay once the refreshed access token was verified the SDK's default way", async () => {
+  const userId = uid("carl");
+  const { session, tokens } = await create(userId);
+  const stolen = tokens.refreshToken;
+  const refreshed = await Session.refreshSessionWithoutRequestResponse(stolen);
+  const next = refreshed.getAllSessionTokensDangerously();
+  assert.equal(typeof claimsOf(next.accessToken).parentRefreshTokenHash1, "string");
+
+  // No checkDatabase: the SDK verifies with the JWKS, and calls the server's verify by itself
+  // because the token names the refresh token it replaced. The server commits the new refresh
+  // token and hands back an access token without the claim, which the SDK adopts.
+  const verified = await Session.getSessionWithoutRequestResponse(next.accessToken);
+  assert.equal(verified.getHandle(), session.getHandle());
+  const reissued = verified.getAllSessionTokensDangerously();
+  assert.notEqual(reissued.accessToken, next.accessToken);
+  assert.equal(reissued.accessAndFrontTokenUpdated, true);
+  assert.equal(claimsOf(reissued.accessToken).parentRefreshTokenHash1, null);
+
+  await waitUntil(Date.now() + GRACE_MS + 50);
+  await assert.rejects(Session.refreshSessionWithoutRequestResponse(stolen), (err) => {
+    assert.equal(err.type, Session.Error.TOKEN_THEFT_DETECTED);
+    assert.equal(err.payload.sessionHandle, session.getHandle());
+    assert.equal(err.payload.userId, userId);
+    return true;
+  });
+  assert.equal(await Session.getSessionInformation(session.getHandle()), undefined);
+});
+
 test("revoke one, revoke all, list handles", async () => {
   const userId = uid("dave");
   const a = await create(userId);

@@ -4,6 +4,8 @@ TESSERA_URL (required), TESSERA_API_KEY and TESSERA_GRACE_SECONDS (the server's
 refresh_token_rotation_grace_period) come from run.sh. Uses the syncio API, no web framework.
 """
 
+import base64
+import json
 import os
 import time
 import uuid
@@ -108,6 +110,35 @@ def test_theft_detection():
         refresh_session_without_request_response(
             second.get_all_session_tokens_dangerously()["refreshToken"]
         )
+    assert get_session_information(session.get_handle()) is None
+
+
+def claims_of(jwt: str) -> dict:
+    body = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_theft_at_the_replay_after_a_default_verification():
+    user_id = uid("carl")
+    session, tokens = create(user_id)
+    stolen = tokens["refreshToken"]
+    refreshed = refresh_session_without_request_response(stolen)
+    new_tokens = refreshed.get_all_session_tokens_dangerously()
+    assert isinstance(claims_of(new_tokens["accessToken"])["parentRefreshTokenHash1"], str)
+
+    # No check_database: the SDK verifies with the JWKS and calls the server's verify by itself
+    # for a token that names the refresh token it replaced; the server commits the new one.
+    verified = get_session_without_request_response(new_tokens["accessToken"])
+    assert verified is not None and verified.get_handle() == session.get_handle()
+    reissued = verified.get_all_session_tokens_dangerously()
+    assert reissued["accessAndFrontTokenUpdated"] is True
+    assert claims_of(reissued["accessToken"])["parentRefreshTokenHash1"] is None
+
+    time.sleep(GRACE_S + 0.05)
+    with pytest.raises(TokenTheftError) as theft:
+        refresh_session_without_request_response(stolen)
+    assert theft.value.session_handle == session.get_handle()
+    assert theft.value.user_id == user_id
     assert get_session_information(session.get_handle()) is None
 
 
