@@ -1,13 +1,15 @@
 //! Tessera sessions for axum, speaking what the SuperTokens frontend SDK (supertokens-website
-//! 20.1.x) expects of a backend (`shared/spec/frontend-protocol.md`).
+//! 20.1.x) expects of a backend (`docs/design.md` in the repository has the rotation rules).
 //!
 //! - [`Session`] is an extractor: a handler taking it is protected; `Option<Session>` is optional.
 //!   Rejections are the exact responses the SDK reacts to (refresh, log out, invalid claim).
 //! - [`Tessera::create_new_session`] starts a session in your login handler.
 //! - [`Tessera::router`] serves `POST /auth/session/refresh` and `POST /auth/signout`.
 //! - [`cors_layer`] admits a website on another origin.
-//! - [`TokenReissueLayer`] hands the client the access token re-minted when its session's claims
-//!   changed on the server (with [`SessionLayerConfig::check_database`]).
+//! - [`TokenReissueLayer`] hands the client the access token re-minted during verification: the
+//!   first verification after a refresh commits the new refresh token and replaces the access
+//!   token with one that stays off the store; with [`SessionLayerConfig::check_database`], claims
+//!   changed on the server arrive the same way. Apply it to the routes that take a [`Session`].
 //! - [`HtmlRefresh`] answers a browser loading a protected page with an expired access token with
 //!   a page that refreshes the session and reloads (the refresh cookie never reaches page URLs).
 //!
@@ -16,7 +18,7 @@
 //! ```no_run
 //! use axum::{http::HeaderMap, routing::{get, post}, Json, Router};
 //! use serde_json::{json, Map, Value};
-//! use tessera_axum::{Error, Session, SessionLayerConfig, Tessera};
+//! use tessera_axum::{Error, Session, SessionLayerConfig, Tessera, TokenReissueLayer};
 //! use tessera_core::{SessionConfig, Sessions};
 //!
 //! async fn login(
@@ -39,6 +41,7 @@
 //!     .route("/login", post(login))
 //!     .route("/api/me", get(me))
 //!     .merge(tessera.router())
+//!     .layer(TokenReissueLayer)
 //!     .with_state(tessera);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await?;
@@ -52,8 +55,9 @@
 //! embedded SQLite store above or any other), or, with the `remote` feature, a standalone
 //! `tessera` server (crate `tessera-server`) through `RemoteSessions`. The remote back end
 //! verifies access tokens here, against the server's cached JWKS, so protected routes make no
-//! request to the server unless [`SessionLayerConfig::check_database`] is on; logins, refreshes,
-//! signouts and session data go to the server.
+//! request to the server unless [`SessionLayerConfig::check_database`] is on or the token is a
+//! refreshed one seen for the first time (its verification commits the new refresh token on the
+//! server); logins, refreshes, signouts and session data go to the server.
 //!
 //! ```no_run
 //! # #[cfg(feature = "remote")]

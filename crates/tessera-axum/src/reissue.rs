@@ -1,7 +1,9 @@
-//! Delivering an access token minted during verification. With `check_database`, a session
-//! whose claims changed on the server (a role granted from an admin tool, say) gets a new access
-//! token on its next request. An extractor cannot touch the response, so it leaves the token's
-//! headers in a slot this layer put in the request, and the layer adds them to the response.
+//! Delivering an access token minted during verification: the first verification of a refreshed
+//! access token hands back one without `parentRefreshTokenHash1` (later verifications then stay
+//! off the store), and with `check_database` a session whose claims changed on the server (a role
+//! granted from an admin tool, say) gets a new access token on its next request. An extractor
+//! cannot touch the response, so it leaves the token's headers in a slot this layer put in the
+//! request, and the layer adds them to the response.
 
 use axum::http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
@@ -34,10 +36,12 @@ impl ReissueSlot {
     }
 }
 
-/// Adds to responses the access token that verification re-minted because the session's claims
-/// changed (only with [`check_database`](crate::SessionLayerConfig::check_database)). Apply it
-/// to the routes that take a [`Session`](crate::Session): `router.layer(TokenReissueLayer)`.
-/// Without it those tokens are dropped and the client sees the new claims at its next refresh.
+/// Adds to responses the access token that verification re-minted: after the first
+/// verification of a refreshed token, or because the session's claims changed (with
+/// [`check_database`](crate::SessionLayerConfig::check_database)). Apply it to the routes that
+/// take a [`Session`](crate::Session): `router.layer(TokenReissueLayer)`. Without it those tokens
+/// are dropped: every request with a refreshed token then goes to the store until the next
+/// refresh, and the client sees changed claims only after its next refresh.
 ///
 /// A response that already hands out or clears tokens (sign-out, a payload update) wins: its
 /// headers are left as they are.

@@ -424,8 +424,15 @@ test("6b. sessionExpiredStatusCode 440: expiry answers 440, the SDK refreshes on
   assert.deepEqual(traffic.refreshes().map((t) => t.status), [200]);
   await screenshot(page, "6b-status-440");
 
+  // Every session answer the SDK acts on uses the configured status: with no session the feed
+  // answers 440 too, and the SDK, knowing it is signed out, does not try to refresh.
   await page.evaluate(() => window.demo.signOut());
-  assert.equal((await feed(page)).status, 401, "no session is 401 whatever the expired status");
+  traffic.reset();
+  const signedOut = await feed(page);
+  assert.equal(signedOut.status, 440);
+  assert.equal(signedOut.body.message, "unauthorised");
+  assert.deepEqual(traffic.refreshes(), []);
+  assert.equal(await page.evaluate(() => window.demo.sessionExists()), false);
   await context.close();
 });
 

@@ -163,15 +163,15 @@ pub async fn reuse_after_child_used_is_theft(store: Arc<dyn SessionStore>) {
 }
 
 /// The grace window includes its end: a parent replayed exactly `grace` after its child was used
-/// is forgiven (an honest tab may take that long), one millisecond later it is theft; with a grace
-/// of zero only the same millisecond is forgiven.
+/// is forgiven (an honest tab may take that long), one microsecond later it is theft; with a grace
+/// of zero only the same microsecond is forgiven.
 pub async fn grace_window_ends_just_after_its_length(store: Arc<dyn SessionStore>) {
     for grace in [Duration::ZERO, GRACE] {
         let config = SessionConfig {
             refresh_token_rotation_grace_period: grace,
             ..config()
         };
-        for (after, theft) in [(grace, false), (grace + Duration::from_millis(1), true)] {
+        for (after, theft) in [(grace, false), (grace + Duration::from_micros(1), true)] {
             let h = Harness::new(store.clone(), config.clone());
             let created = h
                 .sessions
@@ -211,7 +211,7 @@ pub async fn replay_within_grace_is_accepted(store: Arc<dyn SessionStore>) {
     h.clock.advance(GRACE - Duration::from_secs(1));
     // A tab that sent the parent while the child was being used.
     let late = h.sessions.refresh_session(&first, None).await.unwrap();
-    // Its child is a child of the current token, so it stays usable long after.
+    // Nothing the client holds has been used since its child was minted: it stays usable.
     h.clock.advance(Duration::from_secs(3600));
     h.sessions
         .refresh_session(&late.refresh_token.token, None)
@@ -269,6 +269,8 @@ pub async fn parallel_siblings_are_not_theft(store: Arc<dyn SessionStore>) {
         .unwrap();
 }
 
+/// The first verification of a refreshed access token commits its refresh token, without any
+/// database check asked for: replaying the refresh token it replaced is then theft.
 pub async fn access_token_use_commits_child(store: Arc<dyn SessionStore>) {
     let h = Harness::new(store, config());
     let created = h
@@ -278,22 +280,151 @@ pub async fn access_token_use_commits_child(store: Arc<dyn SessionStore>) {
         .unwrap();
     let first = created.refresh_token.token.clone();
     let child = h.sessions.refresh_session(&first, None).await.unwrap();
-    // The child's access token is used with check_database: the child is proven delivered.
-    h.sessions
-        .get_session(
-            &child.access_token.token,
-            None,
-            VerifyOptions {
-                check_database: true,
-                ..VerifyOptions::default()
-            },
-        )
+    let verified = h
+        .sessions
+        .get_session(&child.access_token.token, None, VerifyOptions::default())
         .await
         .unwrap();
-    h.clock.advance(GRACE + Duration::from_secs(1));
+    assert!(verified.parent_refresh_token_hash1.is_none());
+    h.clock.advance(GRACE + Duration::from_micros(1));
     let replay = h.sessions.refresh_session(&first, None).await;
     assert!(
         is_theft(&replay, "u", &created.session.handle),
+        "{replay:?}"
+    );
+}
+
+/// One store call per refresh cycle: the first verification of a refreshed access token goes to
+/// the store and hands back a token without `parentRefreshTokenHash1`, which then verifies in
+/// memory. The refreshed token itself keeps going to the store (a request sent before the
+/// replacement arrived), and is served.
+pub async fn first_use_hands_back_a_token_that_stays_off_the_store(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(
+        store,
+        SessionConfig {
+            access_token_validity: Duration::from_secs(600),
+            ..config()
+        },
+    );
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u").access_token_payload(object(json!({"plan": 1}))))
+        .await
+        .unwrap();
+    let child = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(10));
+    let calls = h.store.calls();
+    let first = h
+        .sessions
+        .get_session(&child.access_token.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(h.store.calls(), calls + 1, "one presentation");
+    let reissued = first.new_access_token.expect("a token without the claim");
+    assert_eq!(first.access_token_payload, object(json!({"plan": 1})));
+    // A full lifetime from the first use.
+    assert_eq!(
+        reissued.expiry,
+        (reissued.created_at + 600_000).div_euclid(1000) * 1000
+    );
+    let calls = h.store.calls();
+    for _ in 0..5 {
+        let again = h
+            .sessions
+            .get_session(&reissued.token, None, VerifyOptions::default())
+            .await
+            .unwrap();
+        assert!(again.new_access_token.is_none());
+        assert!(again.parent_refresh_token_hash1.is_none());
+    }
+    assert_eq!(
+        h.store.calls(),
+        calls,
+        "no store call for the handed-back token"
+    );
+    let late = h
+        .sessions
+        .get_session(&child.access_token.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(late.new_access_token.is_some());
+    assert_eq!(h.store.calls(), calls + 1);
+}
+
+/// A copy of a refreshed access token, replayed after the client moved on, is theft at that
+/// verification: it presents a refresh token the client has moved past.
+pub async fn stale_first_use_access_token_is_theft(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("victim"))
+        .await
+        .unwrap();
+    let child = h
+        .sessions
+        .refresh_session(&created.refresh_token.token, None)
+        .await
+        .unwrap();
+    // The attacker copies the jar before the victim's first call with it.
+    let stolen_access = child.access_token.token.clone();
+    let grandchild = h
+        .sessions
+        .refresh_session(&child.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.sessions
+        .get_session(
+            &grandchild.access_token.token,
+            None,
+            VerifyOptions::default(),
+        )
+        .await
+        .unwrap();
+    h.clock.advance(GRACE + Duration::from_micros(1));
+    let replay = h
+        .sessions
+        .get_session(&stolen_access, None, VerifyOptions::default())
+        .await;
+    assert!(
+        is_theft(&replay, "victim", &created.session.handle),
+        "{replay:?}"
+    );
+    let after = h
+        .sessions
+        .refresh_session(&grandchild.refresh_token.token, None)
+        .await;
+    assert!(is_unauthorised(&after), "revoked: {after:?}");
+}
+
+/// A use proves the jar moved past every token minted more than the grace window before it:
+/// a sibling left behind by a lost response is dead once something newer is used.
+pub async fn a_token_minted_long_before_a_later_use_is_dead(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("victim"))
+        .await
+        .unwrap();
+    let parent = created.refresh_token.token.clone();
+    // The response to this refresh was lost (or stolen by whoever made the request).
+    let lost = h.sessions.refresh_session(&parent, None).await.unwrap();
+    h.clock.advance(GRACE + Duration::from_secs(1));
+    let retried = h.sessions.refresh_session(&parent, None).await.unwrap();
+    h.sessions
+        .refresh_session(&retried.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(GRACE + Duration::from_secs(1));
+    let replay = h
+        .sessions
+        .refresh_session(&lost.refresh_token.token, None)
+        .await;
+    assert!(
+        is_theft(&replay, "victim", &created.session.handle),
         "{replay:?}"
     );
 }
