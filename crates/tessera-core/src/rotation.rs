@@ -45,10 +45,12 @@ pub struct RotationPolicy {
 /// say `UNAUTHORISED` with this message, so its clients recognise the case by it.
 pub const ANTI_CSRF_REFUSED: &str = "anti-csrf token missing or wrong";
 
-/// The tokens a use marks dead: every token of the session other than the one used that was minted
-/// before `minted_before`, and the used token's parent. A store applies it as one statement, e.g.
-/// `UPDATE refresh_tokens SET dead_since = :at WHERE session_handle = :session AND hash2 <> :used
-/// AND (dead_since IS NULL OR dead_since > :at) AND (issued_at < :minted_before OR hash2 = :parent)`.
+/// The tokens a use marks dead: every live token of the session other than the one used that was
+/// minted before `minted_before`, and the used token's parent. A store applies it as one statement,
+/// e.g. `UPDATE refresh_tokens SET dead_since = :at WHERE session_handle = :session AND dead_since
+/// IS NULL AND hash2 <> :used AND (issued_at < :minted_before OR hash2 = :parent)`. A token already
+/// dead keeps its first death: uses arrive in time order (serialised per session), so that is the
+/// earliest; with clocks skewed between servers it may be a little later, which only forgives more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kill {
     /// The session whose tokens are marked.
@@ -64,11 +66,11 @@ pub struct Kill {
 }
 
 impl Kill {
-    /// Whether this use marks `token` (or moves its death earlier).
+    /// Whether this use marks `token`.
     pub fn applies_to(&self, token: &RefreshTokenRecord) -> bool {
         token.session_handle == self.session_handle
             && token.hash2 != self.used
-            && token.dead_since.is_none_or(|dead| dead > self.at)
+            && token.dead_since.is_none()
             && (token.issued_at < self.minted_before
                 || self.parent.as_deref() == Some(token.hash2.as_str()))
     }

@@ -24,6 +24,12 @@ log="$(mktemp)"
 (cd "$here" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1 \
   || { cat "$log"; rm -f "$log"; echo "FAILED: npm ci" >&2; exit 1; }
 rm -f "$log"
+# The supertokens-node backend of test 10 (pinned in the SDK tests' package.json).
+sdk_node="$repo/crates/tessera-server/tests/sdk/node"
+log="$(mktemp)"
+(cd "$sdk_node" && npm ci --no-audit --no-fund) >"$log" 2>&1 \
+  || { cat "$log"; rm -f "$log"; echo "FAILED: npm ci (supertokens-node)" >&2; exit 1; }
+rm -f "$log"
 
 echo "== building the demo and the tessera server"
 (cd "$repo" && cargo build --quiet -p tessera-axum --features remote --example demo \

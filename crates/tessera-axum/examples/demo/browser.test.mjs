@@ -5,10 +5,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const DEMO_BIN = process.env.DEMO_BIN;
@@ -539,3 +540,96 @@ test("9. a page on another origin calls the API through CORS (header mode); othe
   assert.match(outcome, /^blocked: /);
   await refused.close();
 });
+
+// The same theft scenario through a supertokens-node backend (pinned, unmodified) over a `tessera`
+// server, verifying by the SDK's default: locally with the JWKS, calling the server's verify by
+// itself for an access token that names the refresh token it replaced. Runs with the remote back
+// end, which is the run that has a server binary.
+if (BACKEND === "remote") {
+  test("10. supertokens-node over tessera: theft at the replay after the victim loaded the feed", async () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const repo = join(here, "..", "..", "..", "..");
+    const bundleDir = join(here, "node_modules", "supertokens-web-js", "bundle");
+    const bundle = readdirSync(bundleDir).find((f) => /^website\.[0-9a-f]+\.js$/.test(f));
+    assert.ok(bundle, "supertokens-web-js ships its website bundle");
+    const dir = mkdtempSync(join(tmpdir(), "tessera-node-app-"));
+    const server = await startListening(
+      TESSERA_BIN,
+      ["serve"],
+      {
+        TESSERA_PORT: "0",
+        TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
+        TESSERA_ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
+        TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: "0",
+        TESSERA_API_KEYS: "browser-tests-api-key",
+        TESSERA_LOG: "warn",
+      },
+      dir,
+    );
+    const port = await freePort();
+    const nodeApp = await startListening(
+      process.execPath,
+      [join(repo, "crates", "tessera-server", "tests", "sdk", "node", "browser-app.js")],
+      {
+        TESSERA_URL: server.url,
+        TESSERA_API_KEY: "browser-tests-api-key",
+        PORT: String(port),
+        WEBSITE_BUNDLE: join(bundleDir, bundle),
+      },
+      mkdtempSync(join(tmpdir(), "tessera-node-app-")),
+    );
+
+    const victim = await browser.newContext();
+    const traffic = recordTraffic(victim);
+    const page = await victim.newPage();
+    await page.goto(nodeApp.url);
+    await sleep(1020 - (Date.now() % 1000));
+    traffic.reset();
+    const login = await page.evaluate(() => window.app.login("nina"));
+    assert.equal(login.status, 200);
+    const expiry = announcedExpiry(login);
+    assert.equal((await page.evaluate(() => window.app.feed())).status, 200);
+    const stolen = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
+    assert.ok(stolen, "the victim holds a refresh cookie");
+
+    await untilExpired(expiry);
+    assert.equal((await page.evaluate(() => window.app.feed())).status, 200);
+    assert.deepEqual(traffic.refreshes().map((t) => t.status), [200], "the SDK refreshed once");
+    const rotated = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
+    assert.notEqual(rotated.value, stolen.value);
+
+    const attacker = await browser.newContext();
+    const attackerPage = await attacker.newPage();
+    await attackerPage.goto(`${nodeApp.url}/sdk/website.js`);
+    const cdp = await attacker.newCDPSession(attackerPage);
+    await cdp.send("Network.setCookie", {
+      name: "sRefreshToken",
+      value: stolen.value,
+      url: `${nodeApp.url}/auth/session/refresh`,
+      path: "/auth/session/refresh",
+      httpOnly: true,
+      sameSite: "Lax",
+    });
+    const replay = await attackerPage.evaluate(async () => {
+      const r = await fetch("/auth/session/refresh", { method: "POST", headers: { rid: "session" } });
+      const result = { status: r.status, body: await r.json(), frontToken: r.headers.get("front-token") };
+      document.body.innerHTML = "<h1>Replayed the stolen refresh token at supertokens-node</h1><pre></pre>";
+      document.querySelector("pre").textContent = JSON.stringify(result, null, 2);
+      return result;
+    });
+    assert.equal(replay.status, 401);
+    assert.equal(replay.body.message, "token theft detected");
+    assert.equal(replay.frontToken, "remove");
+    await attackerPage.screenshot({ path: join(SCREENSHOT_DIR, "10-node-attacker-replay.png") });
+
+    // Revoked: once the victim's access token expires, its refresh is refused; signed out.
+    await untilExpired(await heldExpiry(victim));
+    const after = await page.evaluate(() => window.app.feed());
+    assert.equal(after.status, 401);
+    assert.ok((await page.evaluate(() => window.app.events)).includes("UNAUTHORISED"));
+    assert.equal(await page.evaluate(() => window.app.sessionExists()), false);
+    await page.screenshot({ path: join(SCREENSHOT_DIR, "10-node-victim-signed-out.png") });
+    await attacker.close();
+    await victim.close();
+  });
+}

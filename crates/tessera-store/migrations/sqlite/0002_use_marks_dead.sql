@@ -7,3 +7,5 @@ ALTER TABLE refresh_tokens DROP COLUMN parent_hash2;
 ALTER TABLE refresh_tokens DROP COLUMN committed_at;
 ALTER TABLE sessions DROP COLUMN current_hash2;
 ALTER TABLE sessions DROP COLUMN rotated_at;
+-- A use marks the session's live tokens: find them without reading its dead ones.
+CREATE INDEX refresh_tokens_live ON refresh_tokens (session_handle, dead_since);

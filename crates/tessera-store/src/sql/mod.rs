@@ -291,7 +291,6 @@ macro_rules! sqlx_store {
                 .bind(kill.at)
                 .bind(&kill.session_handle)
                 .bind(&kill.used)
-                .bind(kill.at)
                 .bind(kill.minted_before)
                 .bind(&kill.parent)
                 .execute(&mut **tx)

@@ -15,7 +15,7 @@ mod statements {
     pub(super) const INSERT_TOKEN: &str =
         "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES (?, ?, ?, ?, ?, ?)";
     pub(super) const MARK_DEAD: &str =
-        "UPDATE refresh_tokens SET dead_since = ? WHERE session_handle = ? AND hash2 <> ? AND (dead_since IS NULL OR dead_since > ?) AND (issued_at < ? OR hash2 = ?)";
+        "UPDATE refresh_tokens SET dead_since = ? WHERE session_handle = ? AND dead_since IS NULL AND hash2 <> ? AND (issued_at < ? OR hash2 = ?)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = ? WHERE handle = ?";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = ?";
     pub(super) const USER_HANDLES: &str =

@@ -15,7 +15,7 @@ mod statements {
     pub(super) const INSERT_TOKEN: &str =
         "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES ($1, $2, $3, $4, $5, $6)";
     pub(super) const MARK_DEAD: &str =
-        "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND hash2 <> $3 AND (dead_since IS NULL OR dead_since > $4) AND (issued_at < $5 OR hash2 = $6)";
+        "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND dead_since IS NULL AND hash2 <> $3 AND (issued_at < $4 OR hash2 = $5)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = $1";
     pub(super) const USER_HANDLES: &str =

@@ -192,8 +192,8 @@ fn insert_token(
 fn mark_dead(connection: &Connection, kill: &Kill) -> Result<(), rusqlite::Error> {
     connection
         .prepare_cached(
-            "UPDATE refresh_tokens SET dead_since = ?5 WHERE session_handle = ?1 AND hash2 <> ?2 \
-             AND (dead_since IS NULL OR dead_since > ?5) AND (issued_at < ?4 OR hash2 = ?3)",
+            "UPDATE refresh_tokens SET dead_since = ?5 WHERE session_handle = ?1 \
+             AND dead_since IS NULL AND hash2 <> ?2 AND (issued_at < ?4 OR hash2 = ?3)",
         )?
         .execute(params![
             kill.session_handle,
