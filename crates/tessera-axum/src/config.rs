@@ -1,7 +1,7 @@
 //! Settings of the HTTP layer: paths, cookie attributes, status codes and the anti-CSRF mode.
 //!
 //! The defaults are what the SuperTokens frontend SDK assumes when initialised with nothing but
-//! `apiDomain` (`shared/spec/frontend-protocol.md` §1, §5), so a default backend works unchanged.
+//! `apiDomain`, so a default backend works unchanged.
 
 use axum::http::StatusCode;
 

@@ -583,6 +583,7 @@ if (BACKEND === "remote") {
     const traffic = recordTraffic(victim);
     const page = await victim.newPage();
     await page.goto(nodeApp.url);
+    assert.equal(await page.evaluate(() => window.app.ready), false, "no session yet");
     await sleep(1020 - (Date.now() % 1000));
     traffic.reset();
     const login = await page.evaluate(() => window.app.login("nina"));

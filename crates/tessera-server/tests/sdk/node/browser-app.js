@@ -53,6 +53,8 @@ const page = `<!doctype html>
     },
     sessionExists: () => supertokensWebsite.doesSessionExist(),
   };
+  // A fresh browser's first question probes the refresh endpoint once (answered 401).
+  window.app.ready = supertokensWebsite.doesSessionExist();
 </script>
 </body></html>`;
 
