@@ -1,4 +1,4 @@
-//! [`Sessions`]: the session engine's API (`spec.md` §1).
+//! [`Sessions`]: the session engine's API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,10 +204,7 @@ impl Sessions {
     /// to the store, which commits it (the client has moved past the token it refreshed with) or
     /// finds it stale (theft), and re-mints the access token without `parentRefreshTokenHash1` so
     /// later verifications stay off the store.
-    async fn first_use(
-        &self,
-        mut verified: VerifiedSession,
-    ) -> Result<VerifiedSession, SessionError> {
+    async fn first_use(&self, verified: VerifiedSession) -> Result<VerifiedSession, SessionError> {
         let (now_us, now) = self.now_micros();
         let presentation = Presentation {
             presented_hash2: hash2_from_hash1(&verified.refresh_token_hash1),
@@ -226,9 +223,34 @@ impl Sessions {
             }
             outcome => return Err(refusal(outcome)),
         };
+        self.reissue(verified, &session, now).await
+    }
+
+    /// Re-mints the access token when the stored payload differs from the one it carries.
+    async fn with_stored_payload(
+        &self,
+        verified: VerifiedSession,
+        session: &SessionRecord,
+        now: UnixMillis,
+    ) -> Result<VerifiedSession, SessionError> {
+        if session.access_token_payload == verified.access_token_payload {
+            return Ok(verified);
+        }
+        self.reissue(verified, session, now).await
+    }
+
+    /// A new access token for the same refresh token, with the stored payload, a full lifetime
+    /// and no `parentRefreshTokenHash1`, handed back in
+    /// [`new_access_token`](VerifiedSession::new_access_token).
+    async fn reissue(
+        &self,
+        mut verified: VerifiedSession,
+        session: &SessionRecord,
+        now: UnixMillis,
+    ) -> Result<VerifiedSession, SessionError> {
         let reissued = self
             .mint_access_token(
-                &session,
+                session,
                 &verified.refresh_token_hash1,
                 None,
                 verified.anti_csrf_token.as_ref(),
@@ -237,32 +259,8 @@ impl Sessions {
             )
             .await?;
         verified.parent_refresh_token_hash1 = None;
-        verified.access_token_payload = session.access_token_payload;
+        verified.access_token_payload = session.access_token_payload.clone();
         verified.new_access_token = Some(reissued);
-        Ok(verified)
-    }
-
-    /// Re-mints the access token when the stored payload differs from the one it carries.
-    async fn with_stored_payload(
-        &self,
-        mut verified: VerifiedSession,
-        session: &SessionRecord,
-        now: UnixMillis,
-    ) -> Result<VerifiedSession, SessionError> {
-        if session.access_token_payload != verified.access_token_payload {
-            let reissued = self
-                .mint_access_token(
-                    session,
-                    &verified.refresh_token_hash1,
-                    None,
-                    verified.anti_csrf_token.as_ref(),
-                    now,
-                    None,
-                )
-                .await?;
-            verified.access_token_payload = session.access_token_payload.clone();
-            verified.new_access_token = Some(reissued);
-        }
         Ok(verified)
     }
 

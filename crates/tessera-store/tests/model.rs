@@ -237,6 +237,21 @@ impl World<'_> {
         Ok(())
     }
 
+    /// A delivered response overwrites the cookies it carries.
+    fn deliver(&mut self, reply: Reply) {
+        match reply {
+            // A failed refresh clears the cookies, as the frontend SDK's backend does.
+            Reply::Refreshed(pair) => self.jar = pair,
+            // A response carrying an access token overwrites that cookie only.
+            Reply::Api(Some(access)) => {
+                if let Some(jar) = &mut self.jar {
+                    jar.access = access;
+                }
+            }
+            Reply::Api(None) => {}
+        }
+    }
+
     fn send(&mut self, tab: u8, api: bool) {
         let tab = usize::from(tab) % TABS;
         let (false, Some(pair)) = (self.tab_busy(tab), &self.jar) else {
@@ -287,18 +302,7 @@ impl World<'_> {
                         .responses
                         .remove(usize::from(pick) % self.responses.len());
                     if !lose {
-                        match response.reply {
-                            // A failed refresh clears the cookies, as the frontend SDK's backend
-                            // does.
-                            Reply::Refreshed(pair) => self.jar = pair,
-                            // A response carrying an access token overwrites that cookie only.
-                            Reply::Api(Some(access)) => {
-                                if let Some(jar) = &mut self.jar {
-                                    jar.access = access;
-                                }
-                            }
-                            Reply::Api(None) => {}
-                        }
+                        self.deliver(response.reply);
                     }
                 }
             }
@@ -432,15 +436,7 @@ impl World<'_> {
         }
         while !self.responses.is_empty() {
             let response = self.responses.remove(0);
-            match response.reply {
-                Reply::Refreshed(pair) => self.jar = pair,
-                Reply::Api(Some(access)) => {
-                    if let Some(jar) = &mut self.jar {
-                        jar.access = access;
-                    }
-                }
-                Reply::Api(None) => {}
-            }
+            self.deliver(response.reply);
         }
         let mut outcomes = Vec::new();
         for round in 0..4 {

@@ -266,6 +266,33 @@ test("3. five tabs calling at once after expiry all succeed; no theft", async ()
   await context.close();
 });
 
+/** The attacker's browser: a stolen HttpOnly refresh cookie put in through CDP, then the refresh
+ * API called from a page of `origin` without the SDK (its `/sdk/website.js`, plain text). Returns
+ * the context (to close), its page and the refresh's status, body and front-token. */
+async function replayStolenRefreshToken(origin, stolen, heading) {
+  const attacker = await browser.newContext();
+  const attackerPage = await attacker.newPage();
+  await attackerPage.goto(`${origin}/sdk/website.js`);
+  const cdp = await attacker.newCDPSession(attackerPage);
+  await cdp.send("Network.setCookie", {
+    name: "sRefreshToken",
+    value: stolen.value,
+    url: `${origin}/auth/session/refresh`,
+    path: "/auth/session/refresh",
+    httpOnly: true,
+    sameSite: "Lax",
+  });
+  const replay = await attackerPage.evaluate(async (heading) => {
+    const r = await fetch("/auth/session/refresh", { method: "POST", headers: { rid: "session" } });
+    const result = { status: r.status, body: await r.json(), frontToken: r.headers.get("front-token") };
+    document.body.innerHTML = "<h1></h1><pre></pre>";
+    document.querySelector("h1").textContent = heading;
+    document.querySelector("pre").textContent = JSON.stringify(result, null, 2);
+    return result;
+  }, heading);
+  return { attacker, attackerPage, replay };
+}
+
 /** The access-token expiry (ms) in the front token the SDK keeps, i.e. of the token it holds. */
 async function heldExpiry(context) {
   const cookie = (await context.cookies()).find((c) => c.name === "sFrontToken");
@@ -293,27 +320,11 @@ test("4. a copied refresh token replayed after the victim moved on: theft at the
   const rotated = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
   assert.notEqual(rotated.value, stolen.value);
 
-  // The attacker's browser: the stolen HttpOnly cookie put in through CDP, then the refresh API
-  // called from a page without the SDK.
-  const attacker = await browser.newContext();
-  const attackerPage = await attacker.newPage();
-  await attackerPage.goto(`${demo.url}/sdk/website.js`);
-  const cdp = await attacker.newCDPSession(attackerPage);
-  await cdp.send("Network.setCookie", {
-    name: "sRefreshToken",
-    value: stolen.value,
-    url: `${demo.url}/auth/session/refresh`,
-    path: "/auth/session/refresh",
-    httpOnly: true,
-    sameSite: "Lax",
-  });
-  const replay = await attackerPage.evaluate(async () => {
-    const r = await fetch("/auth/session/refresh", { method: "POST", headers: { rid: "session" } });
-    const result = { status: r.status, body: await r.json(), frontToken: r.headers.get("front-token") };
-    document.body.innerHTML = "<h1>Replayed the stolen refresh token</h1><pre></pre>";
-    document.querySelector("pre").textContent = JSON.stringify(result, null, 2);
-    return result;
-  });
+  const { attacker, attackerPage, replay } = await replayStolenRefreshToken(
+    demo.url,
+    stolen,
+    "Replayed the stolen refresh token",
+  );
   assert.equal(replay.status, 401);
   assert.equal(replay.body.message, "token theft detected");
   assert.equal(replay.frontToken, "remove");
@@ -343,23 +354,12 @@ test("4b. the same copy replayed before the victim used its new tokens is not th
   // The SDK refreshes (asked whether a session exists with an expired token), but no call has
   // used the new access token yet.
   assert.equal(await page.evaluate(() => window.demo.sessionExists()), true);
-  const attacker = await browser.newContext();
-  const attackerPage = await attacker.newPage();
-  await attackerPage.goto(`${demo.url}/sdk/website.js`);
-  const cdp = await attacker.newCDPSession(attackerPage);
-  await cdp.send("Network.setCookie", {
-    name: "sRefreshToken",
-    value: stolen.value,
-    url: `${demo.url}/auth/session/refresh`,
-    path: "/auth/session/refresh",
-    httpOnly: true,
-    sameSite: "Lax",
-  });
-  const replay = await attackerPage.evaluate(async () => {
-    const r = await fetch("/auth/session/refresh", { method: "POST", headers: { rid: "session" } });
-    return r.status;
-  });
-  assert.equal(replay, 200, "indistinguishable from a retry after a lost response");
+  const { attacker, replay } = await replayStolenRefreshToken(
+    demo.url,
+    stolen,
+    "Replayed the refresh token before the victim used its new tokens",
+  );
+  assert.equal(replay.status, 200, "indistinguishable from a retry after a lost response");
   await attacker.close();
   await victim.close();
 });
@@ -599,25 +599,11 @@ if (BACKEND === "remote") {
     const rotated = (await victim.cookies()).find((c) => c.name === "sRefreshToken");
     assert.notEqual(rotated.value, stolen.value);
 
-    const attacker = await browser.newContext();
-    const attackerPage = await attacker.newPage();
-    await attackerPage.goto(`${nodeApp.url}/sdk/website.js`);
-    const cdp = await attacker.newCDPSession(attackerPage);
-    await cdp.send("Network.setCookie", {
-      name: "sRefreshToken",
-      value: stolen.value,
-      url: `${nodeApp.url}/auth/session/refresh`,
-      path: "/auth/session/refresh",
-      httpOnly: true,
-      sameSite: "Lax",
-    });
-    const replay = await attackerPage.evaluate(async () => {
-      const r = await fetch("/auth/session/refresh", { method: "POST", headers: { rid: "session" } });
-      const result = { status: r.status, body: await r.json(), frontToken: r.headers.get("front-token") };
-      document.body.innerHTML = "<h1>Replayed the stolen refresh token at supertokens-node</h1><pre></pre>";
-      document.querySelector("pre").textContent = JSON.stringify(result, null, 2);
-      return result;
-    });
+    const { attacker, attackerPage, replay } = await replayStolenRefreshToken(
+      nodeApp.url,
+      stolen,
+      "Replayed the stolen refresh token at supertokens-node",
+    );
     assert.equal(replay.status, 401);
     assert.equal(replay.body.message, "token theft detected");
     assert.equal(replay.frontToken, "remove");
