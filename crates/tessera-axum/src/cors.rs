@@ -1,4 +1,4 @@
-//! CORS for a website on another origin than the API (`frontend-protocol.md` §5): the SDK sends
+//! CORS for a website on another origin than the API (`docs/protocol.md`): the SDK sends
 //! credentials, so the origin must be echoed exactly (never `*`), credentials allowed, the SDK's
 //! request headers allowed and its response headers exposed. Same-origin apps need none of this.
 

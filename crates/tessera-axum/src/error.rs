@@ -1,5 +1,5 @@
 //! Errors of the HTTP layer and the exact responses the frontend SDK reacts to
-//! (`frontend-protocol.md` §5): the status decides whether it refreshes, and `front-token: remove`
+//! (`docs/protocol.md`): the status decides whether it refreshes, and `front-token: remove`
 //! whether it forgets the session.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, X_FRAME_OPTIONS};

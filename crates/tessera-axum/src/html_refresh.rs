@@ -1,5 +1,5 @@
 //! The page answered to a browser navigating to a protected page with an expired access token
-//! (`spec.md` §7). The refresh cookie is only sent to the refresh route, so the navigation itself
+//! (`docs/protocol.md`). The refresh cookie is only sent to the refresh route, so the navigation itself
 //! cannot refresh: the page loads the frontend SDK, refreshes, and reloads the URL.
 
 use axum::http::header::ACCEPT;

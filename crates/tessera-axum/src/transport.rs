@@ -1,5 +1,5 @@
 //! How tokens travel: cookies or the header mode, reading them from requests and writing (or
-//! clearing) them on responses exactly as `frontend-protocol.md` §5 describes.
+//! clearing) them on responses exactly as `docs/protocol.md` describes.
 
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};

@@ -1,4 +1,4 @@
-//! The HTTP contract of `frontend-protocol.md` §5, driven through the router as the frontend SDK
+//! The HTTP contract of `docs/protocol.md`, driven through the router as the frontend SDK
 //! would drive it: status codes, bodies, cookie attributes, both transports, all anti-CSRF modes.
 
 use axum::body::Body;
@@ -876,7 +876,7 @@ async fn revoked_session_works_until_expiry_unless_the_database_is_checked() {
     }
 }
 
-// ---- page navigations (spec.md §7) ----
+// ---- page navigations ----
 
 fn html_app() -> App {
     app(SessionLayerConfig::default().html_refresh(HtmlRefresh::new("/sdk/website.js", "/login")))

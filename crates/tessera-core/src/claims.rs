@@ -1,4 +1,4 @@
-//! Access-token claims in the SuperTokens v5 layout (`spec.md` §2).
+//! Access-token claims in the SuperTokens v5 layout (`docs/protocol.md`).
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};

@@ -1,4 +1,4 @@
-//! Engine settings. Defaults follow SuperTokens core (`spec.md` §5).
+//! Engine settings. Defaults follow SuperTokens core.
 
 use std::time::Duration;
 

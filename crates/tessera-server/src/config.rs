@@ -1,5 +1,5 @@
-//! Server configuration: a YAML file whose keys follow SuperTokens core's `config.yaml` (`spec.md`
-//! §5), each overridable by a `TESSERA_<KEY>` environment variable.
+//! Server configuration: a YAML file whose keys follow SuperTokens core's `config.yaml`, each
+//! overridable by a `TESSERA_<KEY>` environment variable.
 //!
 //! Units are SuperTokens' own, so an existing core config carries over: seconds for
 //! `access_token_validity`, minutes for `refresh_token_validity`, hours for the signing-key interval.

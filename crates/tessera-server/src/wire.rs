@@ -1,4 +1,4 @@
-//! CDI 5.4 response shapes (`/tmp/research/cdi.md` §3, `spec.md` §6), built from engine types.
+//! CDI 5.4 response shapes (`docs/protocol.md`), built from engine types.
 //!
 //! Absent tokens are omitted rather than `null` (the SDKs test for presence), and the `session`
 //! object always has all five keys, because supertokens-python indexes each of them.
