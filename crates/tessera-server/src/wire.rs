@@ -55,6 +55,17 @@ pub struct TheftSessionJson {
     pub recipe_user_id: String,
 }
 
+impl TheftSessionJson {
+    /// The revoked session and its user.
+    pub fn new(user_id: String, session_handle: String) -> Self {
+        Self {
+            handle: session_handle,
+            recipe_user_id: user_id.clone(),
+            user_id,
+        }
+    }
+}
+
 /// `{token, expiry, createdTime}`, times in epoch milliseconds.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -110,13 +110,7 @@ pub async fn verify(
             user_id,
             session_handle,
         }) => {
-            tracing::info!(%session_handle, "verify found token theft; replied UNAUTHORISED");
-            metrics::counter!("tessera_token_theft_detected_total").increment(1);
-            let theft = TheftSessionJson {
-                handle: session_handle,
-                recipe_user_id: user_id.clone(),
-                user_id,
-            };
+            let theft = reported_theft(user_id, session_handle, "UNAUTHORISED (verify)");
             (
                 "theft",
                 Json(json!({
@@ -131,6 +125,13 @@ pub async fn verify(
     };
     metrics::counter!("tessera_session_verifications_total", "outcome" => label).increment(1);
     Ok(response)
+}
+
+/// Logs and counts a detected theft (the engine has revoked the session), naming the reply.
+fn reported_theft(user_id: String, session_handle: String, reply: &str) -> TheftSessionJson {
+    tracing::info!(%session_handle, reply, "token theft detected");
+    metrics::counter!("tessera_token_theft_detected_total").increment(1);
+    TheftSessionJson::new(user_id, session_handle)
 }
 
 #[derive(Deserialize)]
@@ -179,13 +180,7 @@ pub async fn refresh(
             user_id,
             session_handle,
         }) => {
-            tracing::info!(%session_handle, "replied TOKEN_THEFT_DETECTED");
-            metrics::counter!("tessera_token_theft_detected_total").increment(1);
-            let session = TheftSessionJson {
-                handle: session_handle,
-                recipe_user_id: user_id.clone(),
-                user_id,
-            };
+            let session = reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED");
             (
                 "theft",
                 Json(json!({ "status": "TOKEN_THEFT_DETECTED", "session": session }))

@@ -89,19 +89,24 @@ pub(super) fn malformed(what: &'static str) -> SessionError {
     GeneralError::Remote(format!("malformed reply: {what}")).into()
 }
 
+/// The theft a reply reports, naming the revoked session.
+fn theft(session: Option<SessionJson>) -> SessionError {
+    match session {
+        Some(session) => SessionError::TokenTheftDetected {
+            user_id: session.user_id,
+            session_handle: session.handle,
+        },
+        None => malformed("theft without session"),
+    }
+}
+
 impl Reply {
     /// The reply when its status is `OK`; the session outcome the status names otherwise.
     pub(super) fn ok(self) -> Result<Self, SessionError> {
         match self.status.as_str() {
             "OK" => Ok(self),
             "UNAUTHORISED" if self.token_theft_detected.is_some() => {
-                let session = self
-                    .token_theft_detected
-                    .ok_or_else(|| malformed("theft without session"))?;
-                Err(SessionError::TokenTheftDetected {
-                    user_id: session.user_id,
-                    session_handle: session.handle,
-                })
+                Err(theft(self.token_theft_detected))
             }
             "UNAUTHORISED" => {
                 // CDI has no field for "keep the tokens"; the engine's reason is the only sign.
@@ -118,15 +123,7 @@ impl Reply {
             "TRY_REFRESH_TOKEN" => Err(SessionError::TryRefreshToken {
                 reason: "the session server asks for a refresh",
             }),
-            "TOKEN_THEFT_DETECTED" => {
-                let session = self
-                    .session
-                    .ok_or_else(|| malformed("theft without session"))?;
-                Err(SessionError::TokenTheftDetected {
-                    user_id: session.user_id,
-                    session_handle: session.handle,
-                })
-            }
+            "TOKEN_THEFT_DETECTED" => Err(theft(self.session)),
             _ => Err(GeneralError::Remote("reply with an unknown status".to_owned()).into()),
         }
     }
