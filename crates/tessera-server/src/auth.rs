@@ -20,7 +20,9 @@ pub async fn check_request(
     next: Next,
 ) -> Response {
     if !state.api_keys.is_empty() && !has_valid_key(request.headers(), &state.api_keys) {
-        tracing::info!("request rejected: missing or invalid API key");
+        // Anyone can send these: counted, and logged only at debug, so they cannot grow the log.
+        tracing::debug!("request rejected: missing or invalid API key");
+        metrics::counter!("tessera_api_key_rejections_total").increment(1);
         return ApiError::InvalidApiKey.into_response();
     }
     if let Some(version) = request.headers().get("cdi-version") {

@@ -76,8 +76,10 @@ pub fn init_logging(cli: &Cli) {
         );
         EnvFilter::new("info")
     });
+    // Colour only for a person at a terminal: a file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if cli.log_json {
         builder.json().init();

@@ -46,6 +46,10 @@ fn describe() {
         "Verify calls by outcome"
     );
     metrics::describe_counter!(
+        "tessera_api_key_rejections_total",
+        "Requests refused for a missing or wrong API key"
+    );
+    metrics::describe_counter!(
         "tessera_errors_total",
         "Requests that failed on the server's side, by kind"
     );

@@ -640,3 +640,30 @@ async fn sigterm_finishes_in_flight_requests() {
     assert!(response.contains("\"status\":\"OK\""), "{response}");
     assert!(server.wait_exit().success());
 }
+
+/// A keyless client is counted, not logged at info: it cannot grow the log. Logs written to a
+/// file carry no colour escapes.
+#[tokio::test]
+async fn api_key_rejections_are_counted_not_logged() {
+    let mut server = Server::start_logging("", Some("the-key-0123456789"), "info").await;
+    for user in ["x", "y"] {
+        // `raw` sends only the headers given: no API key.
+        let path = format!("/recipe/session/user?userId={user}");
+        let (status, _) = server.raw("GET", &path, Vec::new(), &[]).await;
+        assert_eq!(status, 401);
+    }
+    let (_, body) = server.get("/metrics").await;
+    let metrics = body.as_str().unwrap();
+    assert!(
+        metrics.contains("tessera_api_key_rejections_total 2"),
+        "{metrics}"
+    );
+    assert!(server.terminate().success());
+    let log = server.log();
+    assert!(!log.contains("API key"), "{log}");
+    assert!(log.contains("tessera listening"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI escapes in a log file:\n{log}"
+    );
+}
