@@ -151,6 +151,8 @@ impl Sessions {
                 .as_ref()
                 .map(|t| sha256_hex(t.expose().as_bytes())),
         };
+        self.check_tokens_fit(&record, &record.access_token_payload, now)
+            .await?;
         // Sign before writing so a key failure leaves no orphan session behind.
         let access_token = self
             .mint_access_token(&record, &hash1, None, anti_csrf.as_ref(), now, None)
@@ -424,10 +426,13 @@ impl Sessions {
         payload: Map<String, Value>,
     ) -> Result<(), SessionError> {
         check_custom_payload(&payload)?;
+        let now = self.now();
+        let session = self.live_session(session_handle).await?;
+        self.check_tokens_fit(&session, &payload, now).await?;
         let updated = self
             .inner
             .store
-            .update_access_token_payload(session_handle, &payload, self.now())
+            .update_access_token_payload(session_handle, &payload, now)
             .await?;
         updated
             .then_some(())
@@ -546,6 +551,52 @@ impl Sessions {
             .map_err(SessionError::try_refresh)
     }
 
+    /// Refuses a session whose access tokens could grow past what verification accepts: the
+    /// longest token it can be given carries a parent hash and an anti-CSRF token, so a session
+    /// that passes here never meets the limit on a later refresh.
+    async fn check_tokens_fit(
+        &self,
+        session: &SessionRecord,
+        payload: &Map<String, Value>,
+        now: UnixMillis,
+    ) -> Result<(), SessionError> {
+        let key = self.signing_key_for(session, now).await?;
+        let hash_placeholder = "0".repeat(64);
+        let longest = AccessTokenClaims {
+            user_id: session.user_id.clone(),
+            exp: now
+                .saturating_add(millis(self.inner.config.access_token_validity))
+                .div_euclid(1000),
+            iat: now.div_euclid(1000),
+            session_handle: session.handle.clone(),
+            refresh_token_hash1: hash_placeholder.clone(),
+            parent_refresh_token_hash1: Some(hash_placeholder),
+            anti_csrf_token: Some(uuid::Uuid::nil().to_string()),
+            tenant_id: session.tenant_id.clone(),
+            recipe_user_id: session.user_id.clone(),
+            payload: payload.clone(),
+        };
+        let body = jwt::serialise(&longest)?;
+        jwt::check_len(jwt::encoded_len(&key, body.len()))?;
+        Ok(())
+    }
+
+    async fn signing_key_for(
+        &self,
+        session: &SessionRecord,
+        now: UnixMillis,
+    ) -> Result<Arc<crate::keys::SigningKey>, SessionError> {
+        let kind = if session.use_static_key {
+            KeyKind::Static
+        } else {
+            KeyKind::Dynamic
+        };
+        self.inner
+            .keys
+            .signing_key(self.inner.store.as_ref(), kind, now)
+            .await
+    }
+
     async fn mint_access_token(
         &self,
         session: &SessionRecord,
@@ -556,15 +607,7 @@ impl Sessions {
         fixed_expiry: Option<UnixMillis>,
     ) -> Result<Issued<AccessToken>, SessionError> {
         let inner = &self.inner;
-        let kind = if session.use_static_key {
-            KeyKind::Static
-        } else {
-            KeyKind::Dynamic
-        };
-        let key = inner
-            .keys
-            .signing_key(inner.store.as_ref(), kind, now)
-            .await?;
+        let key = self.signing_key_for(session, now).await?;
         let expiry_ms = fixed_expiry
             .unwrap_or_else(|| now.saturating_add(millis(inner.config.access_token_validity)));
         let claims = AccessTokenClaims {

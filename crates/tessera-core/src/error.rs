@@ -62,6 +62,18 @@ pub enum GeneralError {
     /// The caller passed something the engine cannot accept (for example a reserved claim name).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The access token for this session would be longer than verification accepts, because of
+    /// a long user id or a large access-token payload. Nothing was created or changed.
+    #[error(
+        "the access token would be {length} characters long, over the limit of {limit} that \
+         verification accepts: shorten the user id or the access-token payload"
+    )]
+    TokenTooLarge {
+        /// The length the token would have had.
+        length: usize,
+        /// [`MAX_ACCESS_TOKEN_LEN`](crate::MAX_ACCESS_TOKEN_LEN).
+        limit: usize,
+    },
     /// A remote Tessera server could not be reached or answered with an error. Never carries a
     /// token.
     #[error("session server: {0}")]

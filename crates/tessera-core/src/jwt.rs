@@ -11,15 +11,16 @@ use crate::claims::AccessTokenClaims;
 use crate::error::GeneralError;
 use crate::keys::{SigningKey, VerifyingKey};
 
-/// Longer tokens are refused before any decoding. Real tokens are well under 2 KiB.
-pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// The longest access token, in characters, that verification accepts; longer ones are refused
+/// before any decoding, and the engine never mints one (real tokens are well under 2 KiB).
+pub const MAX_ACCESS_TOKEN_LEN: usize = 16 * 1024;
 
-/// Signs `claims` with `key` into a compact JWS.
+/// Signs `claims` with `key` into a compact JWS, refusing (before signing) a token longer than
+/// verification accepts.
 pub(crate) fn encode(key: &SigningKey, claims: &AccessTokenClaims) -> Result<String, GeneralError> {
-    let body = serde_json::to_vec(claims).map_err(|error| {
-        GeneralError::InvalidArgument(format!("unserialisable claims: {error}"))
-    })?;
-    let mut token = String::with_capacity(key.encoded_header.len() + body.len() * 4 / 3 + 360);
+    let body = serialise(claims)?;
+    check_len(encoded_len(key, body.len()))?;
+    let mut token = String::with_capacity(encoded_len(key, body.len()));
     token.push_str(&key.encoded_header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(body, &mut token);
@@ -27,6 +28,29 @@ pub(crate) fn encode(key: &SigningKey, claims: &AccessTokenClaims) -> Result<Str
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
+}
+
+/// The length of the token `key` would make from claims serialised into `body_len` bytes.
+pub(crate) fn encoded_len(key: &SigningKey, body_len: usize) -> usize {
+    let base64_len = |bytes: usize| bytes.div_ceil(3) * 4 - (3 - bytes % 3) % 3;
+    key.encoded_header.len() + 1 + base64_len(body_len) + 1 + base64_len(key.signature_len())
+}
+
+/// Claims as the token body carries them.
+pub(crate) fn serialise(claims: &AccessTokenClaims) -> Result<Vec<u8>, GeneralError> {
+    serde_json::to_vec(claims)
+        .map_err(|error| GeneralError::InvalidArgument(format!("unserialisable claims: {error}")))
+}
+
+/// Refuses a token length verification would refuse.
+pub(crate) fn check_len(length: usize) -> Result<(), GeneralError> {
+    if length > MAX_ACCESS_TOKEN_LEN {
+        return Err(GeneralError::TokenTooLarge {
+            length,
+            limit: MAX_ACCESS_TOKEN_LEN,
+        });
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -53,7 +77,7 @@ pub(crate) struct ParsedHeader {
 impl<'a> UnverifiedToken<'a> {
     /// Splits the token; a static reason when it is malformed.
     pub(crate) fn parse(token: &'a str) -> Result<Self, &'static str> {
-        if token.len() > MAX_TOKEN_LEN {
+        if token.len() > MAX_ACCESS_TOKEN_LEN {
             return Err("access token too long");
         }
         let (signing_input, signature) = token.rsplit_once('.').ok_or("malformed access token")?;
@@ -112,5 +136,63 @@ impl<'a> UnverifiedToken<'a> {
             .decode(self.payload)
             .map_err(|_| "malformed access token body")?;
         AccessTokenClaims::from_slice(&body).ok_or("access token claims missing or mistyped")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{KeyKind, SigningAlgorithm};
+    use crate::keys::generate;
+    use serde_json::{json, Map};
+
+    fn claims(payload_len: usize) -> AccessTokenClaims {
+        let mut payload = Map::new();
+        payload.insert("p".to_owned(), json!("x".repeat(payload_len)));
+        AccessTokenClaims {
+            user_id: "user".to_owned(),
+            exp: 1_800_000_000,
+            iat: 1_700_000_000,
+            session_handle: "handle".to_owned(),
+            refresh_token_hash1: "0".repeat(64),
+            parent_refresh_token_hash1: None,
+            anti_csrf_token: None,
+            tenant_id: "public".to_owned(),
+            recipe_user_id: "user".to_owned(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn predicted_length_is_exact_and_the_limit_is_verifys() {
+        for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa] {
+            let stored = generate(KeyKind::Static, algorithm, "s".to_owned(), 0, None).unwrap();
+            let key = SigningKey::parse(&stored).unwrap();
+            // Every body length modulo 3, so each base64 tail is covered.
+            for payload_len in [0, 1, 2, 3, 100, 101, 102] {
+                let claims = claims(payload_len);
+                let token = encode(&key, &claims).unwrap();
+                let body_len = serialise(&claims).unwrap().len();
+                assert_eq!(encoded_len(&key, body_len), token.len());
+            }
+            // The longest token encode accepts parses; one character more is refused by both.
+            let mut largest = None;
+            for payload_len in 11_000..13_000 {
+                match encode(&key, &claims(payload_len)) {
+                    Ok(token) => largest = Some(token),
+                    Err(GeneralError::TokenTooLarge { length, limit }) => {
+                        assert_eq!(limit, MAX_ACCESS_TOKEN_LEN);
+                        assert!(length > MAX_ACCESS_TOKEN_LEN);
+                        break;
+                    }
+                    Err(other) => panic!("{other}"),
+                }
+            }
+            let largest = largest.unwrap();
+            assert!(largest.len() > MAX_ACCESS_TOKEN_LEN - 4);
+            assert!(UnverifiedToken::parse(&largest).is_ok());
+            let longer = format!("{largest}x");
+            assert!(UnverifiedToken::parse(&longer).is_err());
+        }
     }
 }

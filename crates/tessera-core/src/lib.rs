@@ -28,6 +28,7 @@ pub use clock::{Clock, ManualClock, SystemClock, UnixMicros, UnixMillis};
 pub use config::{KeyKind, SessionConfig, SigningAlgorithm};
 pub use engine::Sessions;
 pub use error::{GeneralError, SessionError, StoreError};
+pub use jwt::MAX_ACCESS_TOKEN_LEN;
 pub use keys::{Jwk, Jwks};
 pub use secret::{
     constant_time_eq, hash2_from_hash1, refresh_token_hash1, sha256_hex, AccessToken,

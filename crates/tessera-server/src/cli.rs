@@ -16,12 +16,28 @@ pub struct Cli {
     /// Log filter, e.g. `info`, `debug`, `tessera=debug,warn` (env TESSERA_LOG).
     #[arg(long, global = true, env = "TESSERA_LOG", default_value = "info")]
     pub log: String,
-    /// Write logs as JSON lines instead of text.
-    #[arg(long, global = true)]
-    pub log_json: bool,
+    /// Log line format: `text` for people, `json` (one object per line) for log pipelines
+    /// (env TESSERA_LOG_FORMAT).
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when stderr is a terminal.
+    Text,
+    /// One JSON object per line, never coloured.
+    Json,
 }
 
 /// Subcommands.
@@ -44,7 +60,8 @@ const SERVE_HELP: &str = "\
 Start the HTTP server (SuperTokens Core Driver Interface 5.4).
 
 By default it listens on 127.0.0.1:3567 and keeps sessions in ./tessera.db (SQLite, created if
-missing). Stop it with Ctrl-C or SIGTERM: requests in flight are finished first.
+missing). Stop it with Ctrl-C or SIGTERM: requests in flight are finished first (for at most
+shutdown_timeout seconds); half-sent requests are dropped.
 
 Config file keys (YAML; every key optional; units as in SuperTokens core):
   host: 127.0.0.1                      interface to listen on
@@ -59,9 +76,16 @@ Config file keys (YAML; every key optional; units as in SuperTokens core):
   database_pool_size: 10               connections, for database_url
   max_body_bytes: 1048576              larger request bodies get 413
   expiry_sweep_interval: 60            seconds between deletions of expired sessions
+  header_read_timeout: 10              seconds a connection has to send a request's headers,
+                                       from connecting or from its previous request (closes
+                                       half-open and idle keep-alive connections)
+  body_read_timeout: 10                seconds a request has to send its body (else 408)
+  max_connections: 4096                connections served at once; more wait to be accepted
+  shutdown_timeout: 30                 seconds SIGTERM waits for requests in flight
 
 Every key can be overridden by an environment variable TESSERA_<KEY IN CAPITALS>, e.g.
-TESSERA_PORT=4000 or TESSERA_API_KEYS=secret. Unknown keys and bad values stop start-up.
+TESSERA_PORT=4000 or TESSERA_API_KEYS=secret. Unknown keys in the file and bad values stop start-up;
+unknown TESSERA_* variables are ignored with a warning.
 
 Example:
   printf 'port: 3567\\napi_keys: my-long-secret-key\\n' > tessera.yaml
@@ -81,8 +105,8 @@ pub fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    if cli.log_json {
-        builder.json().init();
+    if cli.log_format == LogFormat::Json {
+        builder.json().with_ansi(false).init();
     } else {
         builder.init();
     }

@@ -22,7 +22,7 @@ use thiserror::Error;
 pub const ENV_PREFIX: &str = "TESSERA_";
 
 /// Environment variables with the prefix that are not config keys (they are read by the CLI).
-const NON_KEY_ENV: [&str; 2] = ["TESSERA_CONFIG", "TESSERA_LOG"];
+const NON_KEY_ENV: [&str; 3] = ["TESSERA_CONFIG", "TESSERA_LOG", "TESSERA_LOG_FORMAT"];
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, Error)]
@@ -77,10 +77,14 @@ struct FileConfig {
     database_pool_size: Option<u32>,
     max_body_bytes: Option<usize>,
     expiry_sweep_interval: Option<u64>,
+    header_read_timeout: Option<u64>,
+    body_read_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    shutdown_timeout: Option<u64>,
 }
 
 /// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 16] = [
     "port",
     "host",
     "access_token_validity",
@@ -93,6 +97,10 @@ const KEYS: [&str; 12] = [
     "database_pool_size",
     "max_body_bytes",
     "expiry_sweep_interval",
+    "header_read_timeout",
+    "body_read_timeout",
+    "max_connections",
+    "shutdown_timeout",
 ];
 
 /// `api_keys`: a comma-separated string (as in SuperTokens' config) or a YAML list.
@@ -150,6 +158,32 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// How often expired sessions and keys are deleted.
     pub expiry_sweep_interval: Duration,
+    /// Limits on connections, so that slow or hostile clients cannot exhaust the server.
+    pub connections: ConnectionLimits,
+    /// How long a shutdown waits for requests in flight before dropping them.
+    pub shutdown_timeout: Duration,
+}
+
+/// How long clients may take and how many may be connected at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time a connection has to send a complete request head, counted from when it opens or
+    /// finishes its previous request: closes half-open connections and idle keep-alive ones.
+    pub header_read_timeout: Duration,
+    /// Time a request has to send its whole body.
+    pub body_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -158,10 +192,34 @@ impl ServerConfig {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut keys: BTreeMap<String, Value> = match path {
-            Some(path) => read_file(path)?,
+        let keys = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                parse_mapping(&text, path)?
+            }
             None => BTreeMap::new(),
         };
+        Self::from_keys(keys, path, env)
+    }
+
+    /// Like [`load`](Self::load) with the file's text given directly (errors name `<text>` as the
+    /// file).
+    pub fn from_yaml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let path = Path::new("<text>");
+        Self::from_keys(parse_mapping(text, path)?, Some(path), env)
+    }
+
+    fn from_keys(
+        mut keys: BTreeMap<String, Value>,
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         // Check each file key on its own so that the error names it (serde's messages for a
         // whole mapping give the type but not the key).
         for (key, value) in &keys {
@@ -278,6 +336,26 @@ impl ServerConfig {
         };
         let expiry_sweep_interval = positive("expiry_sweep_interval", file.expiry_sweep_interval)?
             .map_or(Duration::from_secs(60), Duration::from_secs);
+        let default_limits = ConnectionLimits::default();
+        let connections = ConnectionLimits {
+            header_read_timeout: positive("header_read_timeout", file.header_read_timeout)?
+                .map_or(default_limits.header_read_timeout, Duration::from_secs),
+            body_read_timeout: positive("body_read_timeout", file.body_read_timeout)?
+                .map_or(default_limits.body_read_timeout, Duration::from_secs),
+            max_connections: match file.max_connections {
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        key: "max_connections",
+                        message: "must be greater than 0".to_owned(),
+                    })
+                }
+                Some(n) => n,
+                None => default_limits.max_connections,
+            },
+        };
+        let shutdown_timeout = file
+            .shutdown_timeout
+            .map_or(Duration::from_secs(30), Duration::from_secs);
         let host = file.host.unwrap_or_else(|| "127.0.0.1".to_owned());
         if host.trim().is_empty() {
             return Err(ConfigError::Invalid {
@@ -293,20 +371,18 @@ impl ServerConfig {
             store,
             max_body_bytes,
             expiry_sweep_interval,
+            connections,
+            shutdown_timeout,
         })
     }
 }
 
-fn read_file(path: &Path) -> Result<BTreeMap<String, Value>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, Value>, ConfigError> {
     let file_error = |message: String| ConfigError::File {
         path: path.to_path_buf(),
         message,
     };
-    let value: Value = serde_norway::from_str(&text).map_err(|e| file_error(e.to_string()))?;
+    let value: Value = serde_norway::from_str(text).map_err(|e| file_error(e.to_string()))?;
     match value {
         // An empty file (or one holding only comments) means "all defaults".
         Value::Null => Ok(BTreeMap::new()),
@@ -371,6 +447,31 @@ mod tests {
             config.session.refresh_token_validity,
             Duration::from_secs(144_000 * 60)
         );
+        assert_eq!(config.connections, ConnectionLimits::default());
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(30));
+        Ok(())
+    }
+
+    #[test]
+    fn connection_limits_are_settable() -> Result<(), ConfigError> {
+        let config = load_str(
+            "header_read_timeout: 3\nbody_read_timeout: 4\nshutdown_timeout: 0\n",
+            &[("TESSERA_MAX_CONNECTIONS", "7")],
+        )?;
+        assert_eq!(
+            config.connections,
+            ConnectionLimits {
+                header_read_timeout: Duration::from_secs(3),
+                body_read_timeout: Duration::from_secs(4),
+                max_connections: 7,
+            }
+        );
+        assert_eq!(config.shutdown_timeout, Duration::ZERO);
+        let error = load_str("max_connections: 0\n", &[])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("max_connections"), "{error}");
         Ok(())
     }
 

@@ -19,6 +19,17 @@ pub enum ApiError {
     /// The body or query is malformed, misses a field or has a wrong type.
     #[error("{0}")]
     BadRequest(String),
+    /// The session's access tokens would be longer than verification accepts.
+    #[error(
+        "the access token would be {length} characters long, over the limit of {limit} that \
+         verification accepts: shorten the user id or the access-token payload"
+    )]
+    TokenTooLarge {
+        /// The length the token would have had.
+        length: usize,
+        /// The longest token verification accepts.
+        limit: usize,
+    },
     /// The path names a tenant other than `public`.
     #[error("tenant `{0}` does not exist: this server has only the `public` tenant")]
     UnknownTenant(String),
@@ -28,6 +39,9 @@ pub enum ApiError {
     /// The body is larger than `max_body_bytes`.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive in time.
+    #[error("request body not received within {} s", .0.as_secs())]
+    BodyTimeout(std::time::Duration),
     /// No such route.
     #[error("not found: {0}")]
     NotFound(String),
@@ -45,9 +59,12 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::UnknownTenant(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::UnknownTenant(_) | Self::TokenTooLarge { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::InvalidApiKey => StatusCode::UNAUTHORIZED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,6 +78,9 @@ impl ApiError {
         match error {
             SessionError::General(GeneralError::InvalidArgument(message)) => {
                 Self::BadRequest(message)
+            }
+            SessionError::General(GeneralError::TokenTooLarge { length, limit }) => {
+                Self::TokenTooLarge { length, limit }
             }
             SessionError::General(GeneralError::Store(StoreError::Unavailable(detail))) => {
                 tracing::error!(%detail, "session store unavailable");
@@ -79,7 +99,25 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({ "message": self.to_string() }))).into_response()
+        let body = Json(json!({ "message": self.to_string() }));
+        match self {
+            // The rest of the body may never come: close the connection instead of draining it.
+            Self::BodyTimeout(_) => (
+                self.status(),
+                [(axum::http::header::CONNECTION, "close")],
+                body,
+            )
+                .into_response(),
+            // Carried as data as well, so that a remote back end can return the typed error.
+            Self::TokenTooLarge { length, limit } => {
+                let body = Json(json!({
+                    "message": self.to_string(),
+                    "tokenTooLarge": { "length": length, "limit": limit },
+                }));
+                (self.status(), body).into_response()
+            }
+            _ => (self.status(), body).into_response(),
+        }
     }
 }
 

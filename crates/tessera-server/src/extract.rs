@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 use crate::error::ApiError;
 
@@ -18,29 +19,50 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(usize::MAX, |l| l.0);
-        let bytes =
-            Bytes::from_request(req, state)
-                .await
-                .map_err(|rejection: BytesRejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::PayloadTooLarge(limit)
-                    } else {
-                        ApiError::BadRequest(format!("cannot read request body: {rejection}"))
-                    }
-                })?;
+        let rules = req.extensions().get::<BodyRules>().cloned();
+        let rules = rules.unwrap_or_else(|| BodyRules::limit(usize::MAX));
+        let read = Bytes::from_request(req, state);
+        let deadline = async {
+            match rules.read_timeout {
+                Some(timeout) => tokio::time::sleep(timeout).await,
+                None => std::future::pending().await,
+            }
+        };
+        let bytes = tokio::select! {
+            read = read => read.map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(rules.max_bytes)
+                } else {
+                    ApiError::BadRequest(format!("cannot read request body: {rejection}"))
+                }
+            })?,
+            () = deadline => return Err(ApiError::BodyTimeout(rules.read_timeout.unwrap_or_default())),
+        };
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
     }
 }
 
-/// The configured body limit, put in request extensions so rejections can quote it.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyLimit(pub usize);
+/// How request bodies are read, put in request extensions by the router and the server.
+#[derive(Debug, Clone)]
+pub struct BodyRules {
+    /// Largest body accepted (quoted in the 413).
+    pub max_bytes: usize,
+    /// Time the client has to send the whole body; a slow body gets 408, however it trickles.
+    /// This also bounds how long a shutdown waits for a body still arriving.
+    pub read_timeout: Option<Duration>,
+}
+
+impl BodyRules {
+    /// Only a size limit.
+    pub fn limit(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            read_timeout: None,
+        }
+    }
+}
 
 /// A query string.
 pub struct QueryParams<T>(pub T);

@@ -1,26 +1,10 @@
-//! `tessera`: the standalone Tessera session server.
-//!
-//! It speaks SuperTokens' Core Driver Interface (CDI 5.4), so supertokens-node 24 and
-//! supertokens-python 0.31 can use it in place of SuperTokens core, unchanged. Sessions are kept
-//! by `tessera-core` in a store from `tessera-store` (an SQLite file by default).
+//! `tessera`: the standalone Tessera session server (see the `tessera_server` library).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod auth;
-mod cli;
-mod config;
-mod error;
-mod extract;
-mod observe;
-mod routes;
-mod serve;
-mod shutdown;
-mod state;
-mod tenant;
-mod wire;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use tessera_server::{cli, config, serve};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -45,7 +29,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve::run(config)) {
+            let outcome = runtime.block_on(serve::run(config));
+            // Connections still open after the shutdown deadline are dropped with the runtime;
+            // do not wait for their tasks.
+            runtime.shutdown_background();
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("tessera: {error}");

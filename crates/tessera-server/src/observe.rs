@@ -53,6 +53,11 @@ fn describe() {
         "tessera_errors_total",
         "Requests that failed on the server's side, by kind"
     );
+    metrics::describe_gauge!("tessera_open_connections", "HTTP connections open now");
+    metrics::describe_counter!(
+        "tessera_connection_timeouts_total",
+        "Connections closed because no complete request head arrived in time"
+    );
     metrics::describe_counter!(
         "tessera_http_requests_total",
         "HTTP requests by route and status"

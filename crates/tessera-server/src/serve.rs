@@ -43,7 +43,11 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
         api_keys: Arc::new(config.api_keys.clone()),
         metrics: crate::observe::install_recorder(),
     };
-    let app = routes::router(state, config.max_body_bytes);
+    let body_rules = routes::BodyRules {
+        max_bytes: config.max_body_bytes,
+        read_timeout: Some(config.connections.body_read_timeout),
+    };
+    let app = routes::router(state, body_rules);
     let address = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
@@ -62,12 +66,17 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "tessera listening on http://{local}");
     let _ = stdout.flush();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(crate::shutdown::signal())
-        .await;
+    crate::connections::serve(
+        listener,
+        app,
+        config.connections,
+        crate::shutdown::signal(),
+        config.shutdown_timeout,
+    )
+    .await;
     sweeper.abort();
     tracing::info!("tessera stopped");
-    Ok(served?)
+    Ok(())
 }
 
 fn store_kind(config: &ServerConfig) -> &'static str {

@@ -39,7 +39,9 @@ macro_rules! conformance {
                 static_key_sessions,
                 eddsa_signing,
                 sweep_removes_expired_sessions,
-                theft_can_be_reported_without_revoking
+                theft_can_be_reported_without_revoking,
+                oversized_tokens_are_never_minted,
+                jwks_is_served_from_memory
             );
         }
     };

@@ -107,6 +107,8 @@ pub(crate) struct SigningKey {
     pub(crate) slot: String,
     pub(crate) algorithm: SigningAlgorithm,
     pub(crate) created_at: UnixMillis,
+    /// When the key stops verifying (`None` for the static key).
+    pub(crate) expires_at: Option<UnixMillis>,
     /// `base64url({"alg","typ","kid","version"})`, the same for every token this key signs.
     pub(crate) encoded_header: String,
     signer: Signer,
@@ -164,6 +166,7 @@ impl SigningKey {
             slot: stored.slot.clone(),
             algorithm,
             created_at: stored.created_at,
+            expires_at: stored.expires_at,
             encoded_header: URL_SAFE_NO_PAD.encode(header.to_string()),
             signer,
             verifying: VerifyingKey {
@@ -197,6 +200,14 @@ impl SigningKey {
                 Ok(signature)
             }
             Signer::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
+
+    /// Bytes in each signature this key makes (its RSA modulus, or 64 for Ed25519).
+    pub(crate) fn signature_len(&self) -> usize {
+        match &self.signer {
+            Signer::Rsa(pair) => pair.public_modulus_len(),
+            Signer::Ed25519(_) => 64,
         }
     }
 

@@ -3,6 +3,8 @@
 mod material;
 mod ring;
 
+#[cfg(test)]
+pub(crate) use material::generate;
 pub use material::{Jwk, Jwks};
 pub(crate) use material::{SigningKey, VerifyingKey};
 pub(crate) use ring::{KeyRing, KeyRingSettings};

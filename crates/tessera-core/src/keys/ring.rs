@@ -13,6 +13,11 @@ use crate::config::{KeyKind, SigningAlgorithm};
 use crate::error::{GeneralError, SessionError};
 use crate::store::SessionStore;
 
+/// How stale the published key set may get: keys another process created (a static key, say) are
+/// picked up by a reload at most this long after they appear. The store is read at most once per
+/// this interval for the JWKS, however often it is fetched.
+const JWKS_RELOAD_MS: i64 = 60_000;
+
 /// Extra life for a dynamic key beyond the last token it can have signed, for clock skew between
 /// servers.
 const KEY_EXPIRY_MARGIN_MS: i64 = 60_000;
@@ -23,6 +28,8 @@ struct KeySet {
     by_slot: HashMap<String, Arc<SigningKey>>,
     /// Keyed by the exact base64url header segment each key puts on its tokens.
     by_encoded_header: HashMap<String, Arc<SigningKey>>,
+    /// Every key, newest first: the JWKS order.
+    newest_first: Vec<Arc<SigningKey>>,
 }
 
 pub(crate) struct KeyRingSettings {
@@ -39,6 +46,7 @@ pub(crate) struct KeyRing {
     keys: ArcSwap<KeySet>,
     reload: Mutex<()>,
     last_unknown_kid_reload: AtomicI64,
+    last_reload: AtomicI64,
 }
 
 impl KeyRing {
@@ -48,6 +56,7 @@ impl KeyRing {
             keys: ArcSwap::from_pointee(KeySet::default()),
             reload: Mutex::new(()),
             last_unknown_kid_reload: AtomicI64::new(i64::MIN),
+            last_reload: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -158,7 +167,10 @@ impl KeyRing {
             .is_ok()
     }
 
-    /// Every unexpired key in the store, newest first, making sure the current signing key exists.
+    /// Every unexpired key, newest first, making sure the current signing key exists. Served from
+    /// memory: the store is read only when the current key is new to this process or the cached
+    /// set is older than [`JWKS_RELOAD_MS`] (and then by one caller while the others serve the
+    /// cached set), so a flood of JWKS requests costs the database nothing.
     pub(crate) async fn jwks(
         &self,
         store: &dyn SessionStore,
@@ -166,15 +178,22 @@ impl KeyRing {
         now: UnixMillis,
     ) -> Result<Jwks, SessionError> {
         self.signing_key(store, kind, now).await?;
-        {
-            let _reloading = self.reload.lock().await;
-            self.reload_locked(store, now).await?;
+        let stale = now.saturating_sub(self.last_reload.load(Ordering::Acquire)) >= JWKS_RELOAD_MS;
+        if stale {
+            if let Ok(_reloading) = self.reload.try_lock() {
+                if now.saturating_sub(self.last_reload.load(Ordering::Acquire)) >= JWKS_RELOAD_MS {
+                    self.reload_locked(store, now).await?;
+                }
+            }
         }
         let keys = self.keys.load();
-        let mut listed: Vec<&Arc<SigningKey>> = keys.by_kid.values().collect();
-        listed.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
         Ok(Jwks {
-            keys: listed.into_iter().map(|key| key.jwk().clone()).collect(),
+            keys: keys
+                .newest_first
+                .iter()
+                .filter(|key| key.expires_at.is_none_or(|expiry| expiry > now))
+                .map(|key| key.jwk().clone())
+                .collect(),
         })
     }
 
@@ -200,9 +219,13 @@ impl KeyRing {
             next.by_slot.insert(key.slot.clone(), Arc::clone(&key));
             next.by_encoded_header
                 .insert(key.encoded_header.clone(), Arc::clone(&key));
+            next.newest_first.push(Arc::clone(&key));
             next.by_kid.insert(key.kid.clone(), key);
         }
+        next.newest_first
+            .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
         self.keys.store(Arc::new(next));
+        self.last_reload.fetch_max(now, Ordering::AcqRel);
         Ok(())
     }
 }

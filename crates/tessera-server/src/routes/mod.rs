@@ -12,12 +12,12 @@ use axum::{middleware, Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
-use crate::extract::BodyLimit;
+pub use crate::extract::BodyRules;
 use crate::state::AppState;
 
 /// Builds the application. Core API routes are behind the API-key check; `/hello`, the JWKS and
 /// `/metrics` are not (SDKs fetch the JWKS without a key, as from SuperTokens core).
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState, body_rules: BodyRules) -> Router {
     let core_api = Router::new()
         .route("/apiversion", get(meta::api_version))
         .route("/user/id", get(meta::user_id))
@@ -49,8 +49,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(core_api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(Extension(BodyLimit(max_body_bytes)))
+        .layer(DefaultBodyLimit::max(body_rules.max_bytes))
+        .layer(Extension(body_rules))
         .layer(middleware::from_fn(crate::observe::observe))
         // Tessera's own code does not panic (clippy denies it), but a dependency might: answer
         // 500 JSON instead of dropping the connection, and keep the count in the metrics.

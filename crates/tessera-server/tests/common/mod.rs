@@ -1,4 +1,5 @@
 //! Starts the real `tessera` binary on a free port with a temporary SQLite file.
+#![allow(dead_code)] // Each test file uses a different part.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -14,6 +15,9 @@ pub struct Server {
     pub _dir: tempfile::TempDir,
     pub client: reqwest::Client,
     pub api_key: Option<String>,
+    config: PathBuf,
+    log_filter: String,
+    extra_args: Vec<String>,
 }
 
 impl Server {
@@ -29,49 +33,63 @@ impl Server {
 
     /// Starts with log filter `log`; stderr goes to `server.log` in the temp dir.
     pub async fn start_logging(extra_yaml: &str, api_key: Option<&str>, log: &str) -> Server {
+        Self::start_full(extra_yaml, api_key, log, &[]).await
+    }
+
+    /// Starts with extra command-line arguments before `serve` (global flags).
+    pub async fn start_full(
+        extra_yaml: &str,
+        api_key: Option<&str>,
+        log: &str,
+        extra_args: &[&str],
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("tessera.yaml");
         let db: PathBuf = dir.path().join("tessera.db");
-        let mut yaml = format!("port: 0\nsqlite_path: {}\n{extra_yaml}", db.display());
+        // A config that names a database URL uses it instead of the temp SQLite file.
+        let mut yaml = if extra_yaml.contains("database_url:") {
+            format!("port: 0\n{extra_yaml}")
+        } else {
+            format!("port: 0\nsqlite_path: {}\n{extra_yaml}", db.display())
+        };
         if let Some(key) = api_key {
             yaml.push_str(&format!("api_keys: {key}\n"));
         }
         std::fs::write(&config, yaml).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env_remove("TESSERA_PORT")
-            .env("TESSERA_LOG", log)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
-            .spawn()
-            .unwrap();
-        // The first stdout line names the bound address.
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        });
-        let line = tokio::time::timeout(Duration::from_secs(60), line)
-            .await
-            .expect("server did not start within 60 s")
-            .unwrap()
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("tessera listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (child, url) = spawn(&config, log, extra_args, &dir).await;
         let server = Server {
             child,
             url,
             _dir: dir,
             client: reqwest::Client::new(),
             api_key: api_key.map(str::to_owned),
+            config,
+            log_filter: log.to_owned(),
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
         };
         server.wait_ready().await;
         server
+    }
+
+    /// `host:port`, for raw TCP clients.
+    pub fn address(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and waits for it.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts the server again on the same config and database (after `kill` or `terminate`).
+    pub async fn restart(&mut self) {
+        let extra: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        let (child, url) = spawn(&self.config, &self.log_filter, &extra, &self._dir).await;
+        self.child = child;
+        self.url = url;
+        self.client = reqwest::Client::new();
+        self.wait_ready().await;
     }
 
     /// Polls `/hello` with a bounded number of tries.
@@ -210,4 +228,46 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Spawns `tessera [extra_args] serve --config config` and reads the bound URL off its stdout.
+async fn spawn(
+    config: &std::path::Path,
+    log: &str,
+    extra_args: &[&str],
+    dir: &tempfile::TempDir,
+) -> (Child, String) {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("server.log"))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(extra_args)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .env_remove("TESSERA_PORT")
+        .env("TESSERA_LOG", log)
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    // The first stdout line names the bound address.
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = tokio::time::timeout(Duration::from_secs(60), line)
+        .await
+        .expect("server did not start within 60 s")
+        .unwrap()
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("tessera listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, url)
 }

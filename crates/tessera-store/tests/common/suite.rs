@@ -1023,3 +1023,114 @@ pub async fn theft_can_be_reported_without_revoking(store: Arc<dyn SessionStore>
         .await
         .unwrap();
 }
+
+fn is_too_large<T>(result: &Result<T, SessionError>) -> bool {
+    matches!(
+        result,
+        Err(SessionError::General(tessera_core::GeneralError::TokenTooLarge { limit, .. }))
+            if *limit == tessera_core::MAX_ACCESS_TOKEN_LEN
+    )
+}
+
+/// Verification refuses tokens over `MAX_ACCESS_TOKEN_LEN`, so the engine must never mint one:
+/// not at creation, not on a later refresh (whose token also carries a parent hash), not after a
+/// payload update. Sizes step across the limit so that the last size accepted is exercised.
+pub async fn oversized_tokens_are_never_minted(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let long_user = "u".repeat(6000);
+    assert!(is_too_large(
+        &h.sessions
+            .create_new_session(NewSession::new(long_user.clone()))
+            .await
+    ));
+    assert!(h
+        .sessions
+        .get_all_session_handles_for_user(&long_user, None)
+        .await
+        .unwrap()
+        .is_empty());
+    let limit = tessera_core::MAX_ACCESS_TOKEN_LEN;
+    let (mut accepted, mut refused) = (0, 0);
+    for filler in (limit * 3 / 4 - 2000..limit * 3 / 4 + 200).step_by(13) {
+        let payload = object(json!({ "filler": "x".repeat(filler) }));
+        let created = h
+            .sessions
+            .create_new_session(
+                NewSession::new("u")
+                    .anti_csrf(true)
+                    .access_token_payload(payload),
+            )
+            .await;
+        let created = match created {
+            Err(_) => {
+                assert!(is_too_large(&created), "{created:?}");
+                refused += 1;
+                continue;
+            }
+            Ok(created) => created,
+        };
+        accepted += 1;
+        let csrf = created.anti_csrf_token.clone();
+        let refreshed = h
+            .sessions
+            .refresh_session(&created.refresh_token.token, csrf.as_ref())
+            .await
+            .unwrap();
+        assert!(refreshed.access_token.token.expose().len() <= limit);
+        h.sessions
+            .get_session(
+                &refreshed.access_token.token,
+                refreshed.anti_csrf_token.as_ref(),
+                VerifyOptions::default(),
+            )
+            .await
+            .unwrap();
+    }
+    assert!(accepted > 0 && refused > 0, "{accepted} {refused}");
+    // A payload update that would overflow is refused and changes nothing.
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u").access_token_payload(object(json!({"a": 1}))))
+        .await
+        .unwrap();
+    let handle = &created.session.handle;
+    let huge = object(json!({ "filler": "x".repeat(limit) }));
+    assert!(is_too_large(
+        &h.sessions
+            .update_access_token_payload(handle, huge.clone())
+            .await
+    ));
+    assert!(is_too_large(
+        &h.sessions
+            .regenerate_access_token(&created.access_token.token, Some(huge))
+            .await
+    ));
+    let info = h.sessions.get_session_info(handle).await.unwrap();
+    assert_eq!(info.access_token_payload, object(json!({"a": 1})));
+}
+
+/// `/.well-known/jwks.json` is public: fetching it must not read the store each time.
+pub async fn jwks_is_served_from_memory(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let first = h.sessions.jwks().await.unwrap();
+    assert_eq!(first.keys.len(), 1);
+    let calls = h.store.calls();
+    for _ in 0..1000 {
+        assert_eq!(h.sessions.jwks().await.unwrap().keys, first.keys);
+    }
+    assert_eq!(h.store.calls(), calls, "a JWKS fetch read the store");
+    // A key another process creates is published within the reload interval.
+    h.sibling(config())
+        .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(61));
+    let calls = h.store.calls();
+    let reloaded = h.sessions.jwks().await.unwrap();
+    assert_eq!(reloaded.keys.len(), 2, "{reloaded:?}");
+    assert_eq!(h.store.calls(), calls + 1);
+    for _ in 0..100 {
+        h.sessions.jwks().await.unwrap();
+    }
+    assert_eq!(h.store.calls(), calls + 1);
+}

@@ -142,8 +142,21 @@ fn unreachable(route: &str, error: reqwest::Error) -> SessionError {
 
 /// A non-200 answer. The server's 4xx/5xx bodies are `{"message": …}` and never echo a token.
 fn refused(route: &str, status: StatusCode, body: &[u8]) -> SessionError {
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
+    let body = serde_json::from_slice::<serde_json::Value>(body).ok();
+    if let Some(too_large) = body.as_ref().and_then(|b| b.get("tokenTooLarge")) {
+        let number = |name: &str| {
+            too_large
+                .get(name)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+        };
+        if let (StatusCode::BAD_REQUEST, Some(length), Some(limit)) =
+            (status, number("length"), number("limit"))
+        {
+            return GeneralError::TokenTooLarge { length, limit }.into();
+        }
+    }
+    let message = body
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
         .unwrap_or_default()
         .chars()
