@@ -74,6 +74,29 @@ pub struct SessionConfig {
     /// At most one signing-key reload from the store per this period when an unknown `kid` arrives
     /// (default 1 s), so a flood of forged tokens cannot load the database.
     pub unknown_kid_reload_interval: Duration,
+    /// Access tokens whose signature was checked, kept so that the same token verifies again
+    /// without the signature check (default 10 000; 0 turns the cache off). Expiry, the anti-CSRF
+    /// token and revocation are still checked on every verification.
+    pub verified_token_cache_entries: usize,
+    /// How often [`Sessions::spawn_revocation_follower`](crate::Sessions::spawn_revocation_follower)
+    /// reads the store's revocation log (default 500 ms), which bounds how long a session revoked
+    /// by another process keeps verifying here.
+    pub revocation_poll_interval: Duration,
+    /// What verification does when the revocation log has not been read for longer than the
+    /// access-token validity (the database is unreachable, say): by default each verification
+    /// checks the store, failing closed.
+    pub stale_revocations: StaleRevocations,
+}
+
+/// What verification does while this process's view of revocations is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleRevocations {
+    /// Confirm every session in the store, as `check_database` does (refusing when the store
+    /// cannot answer).
+    CheckStore,
+    /// Keep verifying in memory: a session revoked elsewhere keeps working until the view is
+    /// fresh again or its access token expires.
+    KeepVerifying,
 }
 
 impl Default for SessionConfig {
@@ -88,6 +111,9 @@ impl Default for SessionConfig {
             anti_csrf: false,
             revoke_on_theft: true,
             unknown_kid_reload_interval: Duration::from_secs(1),
+            verified_token_cache_entries: 10_000,
+            revocation_poll_interval: Duration::from_millis(500),
+            stale_revocations: StaleRevocations::CheckStore,
         }
     }
 }

@@ -11,7 +11,10 @@ use crate::config::{KeyKind, SessionConfig};
 use crate::error::SessionError;
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings};
+use crate::config::StaleRevocations;
+use crate::revocations::{Revocations, SKEW_MARGIN_MS};
 use crate::rotation::RotationPolicy;
+use crate::token_cache::VerifiedTokens;
 use crate::secret::{
     hash2_from_hash1, random_token, refresh_token_hash1, sha256_hex, AccessToken, AntiCsrfToken,
     RefreshToken,
@@ -59,6 +62,24 @@ struct Inner {
     config: SessionConfig,
     clock: Arc<dyn Clock>,
     keys: KeyRing,
+    verified: VerifiedTokens,
+    revocations: Revocations,
+}
+
+/// Log entries read per query while catching up.
+const REVOCATION_BATCH: u32 = 10_000;
+
+/// What [`Sessions::revocation_status`] reports: how current this process's view of revoked
+/// sessions is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationStatus {
+    /// Time since the revocation log was last read; `None` when no follower runs (only this
+    /// process's own revocations are known).
+    pub lag: Option<Duration>,
+    /// Revoked sessions held in memory (their access tokens may still be unexpired).
+    pub revoked_sessions: usize,
+    /// Whether the view is stale: not read for longer than the access-token validity.
+    pub stale: bool,
 }
 
 impl Sessions {
@@ -82,6 +103,8 @@ impl Sessions {
         Self {
             inner: Arc::new(Inner {
                 store,
+                verified: VerifiedTokens::new(config.verified_token_cache_entries),
+                revocations: Revocations::new(),
                 config,
                 clock,
                 keys,
@@ -188,10 +211,13 @@ impl Sessions {
         let now = self.now();
         let claims = self.verify_signature(access_token, now).await?;
         let verified = check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?;
+        if self.inner.revocations.is_revoked(&verified.handle) {
+            return Err(SessionError::unauthorised("session revoked"));
+        }
         if verified.parent_refresh_token_hash1.is_some() {
             return self.first_use(verified).await;
         }
-        if !options.check_database {
+        if !options.check_database && !self.must_check_store(now) {
             return Ok(verified);
         }
         let Some(session) = self.inner.store.session(&verified.handle, now).await? else {
@@ -223,7 +249,7 @@ impl Sessions {
                     "access token does not match its refresh token",
                 ))
             }
-            outcome => return Err(refusal(outcome)),
+            outcome => return Err(self.refused(outcome, now)),
         };
         self.reissue(verified, &session, now).await
     }
@@ -333,16 +359,15 @@ impl Sessions {
                     anti_csrf_token: anti_csrf,
                 })
             }
-            outcome => Err(refusal(outcome)),
+            outcome => Err(self.refused(outcome, now)),
         }
     }
 
-    /// Revokes one session; false if it did not exist.
+    /// Revokes one session; false if it did not exist. Its access tokens are refused at once by
+    /// this process, and by every process following the revocation log within its poll interval.
     pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, SessionError> {
         let revoked = self
-            .inner
-            .store
-            .revoke_sessions(&[session_handle.to_owned()])
+            .revoke_multiple_sessions(&[session_handle.to_owned()])
             .await?;
         Ok(!revoked.is_empty())
     }
@@ -352,7 +377,14 @@ impl Sessions {
         &self,
         session_handles: &[String],
     ) -> Result<Vec<String>, SessionError> {
-        Ok(self.inner.store.revoke_sessions(session_handles).await?)
+        let now = self.now();
+        let revoked = self
+            .inner
+            .store
+            .revoke_sessions(session_handles, now)
+            .await?;
+        self.inner.revocations.add(&revoked, now);
+        Ok(revoked)
     }
 
     /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.
@@ -361,11 +393,122 @@ impl Sessions {
         user_id: &str,
         tenant_id: Option<&str>,
     ) -> Result<Vec<String>, SessionError> {
-        Ok(self
+        let now = self.now();
+        let revoked = self
             .inner
             .store
-            .revoke_sessions_for_user(tenant_id, user_id)
-            .await?)
+            .revoke_sessions_for_user(tenant_id, user_id, now)
+            .await?;
+        self.inner.revocations.add(&revoked, now);
+        Ok(revoked)
+    }
+
+    /// Reads the store's revocation log every
+    /// [`revocation_poll_interval`](SessionConfig::revocation_poll_interval) until the returned
+    /// handle is aborted, so that sessions revoked by other processes over the same store are
+    /// refused here too. Without it only this process's own revocations are refused before the
+    /// access tokens expire. Failures are logged once per outage; see [`revocation_status`].
+    ///
+    /// [`revocation_status`]: Self::revocation_status
+    pub fn spawn_revocation_follower(&self) -> tokio::task::JoinHandle<()> {
+        self.inner.revocations.start_following();
+        let sessions = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(sessions.inner.config.revocation_poll_interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                ticks.tick().await;
+                match sessions.follow_revocations().await {
+                    Ok(_) if failing => {
+                        tracing::info!("revocation log readable again");
+                        failing = false;
+                    }
+                    Ok(_) => {}
+                    Err(error) if !failing => {
+                        tracing::warn!(
+                            %error,
+                            "cannot read the revocation log: sessions revoked by other processes \
+                             are not refused here until it can be read"
+                        );
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        })
+    }
+
+    /// Reads the revocation-log entries this process has not seen yet (what the follower does
+    /// each poll); returns how many were read.
+    pub async fn follow_revocations(&self) -> Result<usize, SessionError> {
+        let now = self.now();
+        let since = self.revocations_kept_since(now);
+        let (newest, oldest_gap) = self.inner.revocations.read_from(now);
+        let store = &self.inner.store;
+        let mut read = 0;
+        let mut after = newest;
+        loop {
+            let batch = store.revocations(after, since, REVOCATION_BATCH).await?;
+            self.inner.revocations.apply(&batch, now);
+            read += batch.len();
+            match batch.last() {
+                Some(last) if batch.len() == REVOCATION_BATCH as usize => after = last.seq,
+                _ => break,
+            }
+        }
+        if let Some(gap_after) = oldest_gap {
+            let batch = store
+                .revocations(gap_after, since, REVOCATION_BATCH)
+                .await?;
+            self.inner.revocations.apply(&batch, now);
+        }
+        self.inner.revocations.prune(since);
+        Ok(read)
+    }
+
+    /// How current this process's view of revoked sessions is.
+    pub fn revocation_status(&self) -> RevocationStatus {
+        let now = self.now();
+        let lag = self.inner.revocations.lag(now);
+        RevocationStatus {
+            lag: lag.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))),
+            revoked_sessions: self.inner.revocations.len(),
+            stale: self.revocations_stale(now),
+        }
+    }
+
+    /// Sessions revoked before this have no unexpired access token left.
+    fn revocations_kept_since(&self, now: UnixMillis) -> UnixMillis {
+        now.saturating_sub(millis(self.inner.config.access_token_validity))
+            .saturating_sub(SKEW_MARGIN_MS)
+    }
+
+    fn revocations_stale(&self, now: UnixMillis) -> bool {
+        self.inner
+            .revocations
+            .lag(now)
+            .is_some_and(|lag| lag > millis(self.inner.config.access_token_validity))
+    }
+
+    /// Whether a verification must confirm the session in the store although the caller did not
+    /// ask: the view of revocations is stale and the setting says to fail closed.
+    fn must_check_store(&self, now: UnixMillis) -> bool {
+        self.inner.config.stale_revocations == StaleRevocations::CheckStore
+            && self.revocations_stale(now)
+    }
+
+    /// The error for a presentation the store refused; a theft that revoked the session is
+    /// refused here from now on.
+    fn refused(&self, outcome: PresentOutcome, now: UnixMillis) -> SessionError {
+        if let PresentOutcome::TheftDetected { session_handle, .. } = &outcome {
+            if self.inner.config.revoke_on_theft {
+                self.inner
+                    .revocations
+                    .add(std::slice::from_ref(session_handle), now);
+            }
+        }
+        refusal(outcome)
     }
 
     /// Handles of a user's live sessions, in one tenant or (`None`) all.
@@ -494,6 +637,10 @@ impl Sessions {
         let now = self.now();
         let sessions = self.inner.store.delete_expired_sessions(now).await?;
         self.inner.store.delete_expired_signing_keys(now).await?;
+        self.inner
+            .store
+            .delete_old_revocations(self.revocations_kept_since(now))
+            .await?;
         Ok(sessions)
     }
 
@@ -529,26 +676,39 @@ impl Sessions {
         access_token: &AccessToken,
         now: UnixMillis,
     ) -> Result<AccessTokenClaims, SessionError> {
-        let token =
-            UnverifiedToken::parse(access_token.expose()).map_err(SessionError::try_refresh)?;
+        let raw = access_token.expose();
         let inner = &self.inner;
-        if let Some(key) = inner.keys.key_for_encoded_header(token.encoded_header) {
-            let algorithm = key.algorithm.jose_name();
-            return token
-                .verify(algorithm, key.verifying_key())
-                .map_err(SessionError::try_refresh);
+        if let Some((claims, kid)) = inner.verified.get(raw) {
+            if inner.keys.knows_kid(&kid) {
+                return Ok(claims);
+            }
         }
-        let header = token.header().map_err(SessionError::try_refresh)?;
-        let key = inner
-            .keys
-            .verification_key(inner.store.as_ref(), &header.kid, now)
-            .await?
-            .ok_or(SessionError::try_refresh(
-                "access token signed by an unknown key",
-            ))?;
-        token
-            .verify(&header.algorithm, key.verifying_key())
-            .map_err(SessionError::try_refresh)
+        let token = UnverifiedToken::parse(raw).map_err(SessionError::try_refresh)?;
+        let (claims, key) = match inner.keys.key_for_encoded_header(token.encoded_header) {
+            Some(key) => {
+                let algorithm = key.algorithm.jose_name();
+                let claims = token
+                    .verify(algorithm, key.verifying_key())
+                    .map_err(SessionError::try_refresh)?;
+                (claims, key)
+            }
+            None => {
+                let header = token.header().map_err(SessionError::try_refresh)?;
+                let key = inner
+                    .keys
+                    .verification_key(inner.store.as_ref(), &header.kid, now)
+                    .await?
+                    .ok_or(SessionError::try_refresh(
+                        "access token signed by an unknown key",
+                    ))?;
+                let claims = token
+                    .verify(&header.algorithm, key.verifying_key())
+                    .map_err(SessionError::try_refresh)?;
+                (claims, key)
+            }
+        };
+        inner.verified.insert(raw, &key.kid, &claims);
+        Ok(claims)
     }
 
     /// Refuses a session whose access tokens could grow past what verification accepts: the

@@ -15,6 +15,8 @@ mod config;
 mod engine;
 mod error;
 mod jwt;
+mod revocations;
+mod token_cache;
 mod keys;
 pub mod rotation;
 mod secret;
@@ -25,8 +27,8 @@ mod verify;
 
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMicros, UnixMillis};
-pub use config::{KeyKind, SessionConfig, SigningAlgorithm};
-pub use engine::Sessions;
+pub use config::{KeyKind, SessionConfig, SigningAlgorithm, StaleRevocations};
+pub use engine::{RevocationStatus, Sessions};
 pub use error::{GeneralError, SessionError, StoreError};
 pub use jwt::MAX_ACCESS_TOKEN_LEN;
 pub use keys::{Jwk, Jwks};
@@ -35,8 +37,8 @@ pub use secret::{
     AntiCsrfToken, RefreshToken,
 };
 pub use store::{
-    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
-    SessionStore, StoredSigningKey,
+    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
+    RevocationRecord, SessionRecord, SessionStore, StoredSigningKey,
 };
 pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,

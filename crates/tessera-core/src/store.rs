@@ -128,6 +128,21 @@ impl PresentOutcome {
     };
 }
 
+/// One entry of the revocation log: a session revoked (by a call, a user-wide revocation or
+/// theft) at `revoked_at`. Every process over the store reads the log to refuse the session's
+/// access tokens without a store read per verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRecord {
+    /// Position in the log. Increasing in the order entries were written, though a later entry
+    /// can become visible before an earlier one whose transaction commits late, and numbers
+    /// can be skipped.
+    pub seq: i64,
+    /// The revoked session.
+    pub session_handle: String,
+    /// When it was revoked, by the revoking process's clock.
+    pub revoked_at: UnixMillis,
+}
+
 /// A signing key as stored. The private key is PKCS#8 DER, base64 encoded.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredSigningKey {
@@ -189,15 +204,34 @@ pub trait SessionStore: Send + Sync + 'static {
     /// [`PresentOutcome::NO_SESSION`].
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError>;
 
-    /// Deletes these sessions (and their tokens); returns the handles that existed.
-    async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError>;
+    /// Deletes these sessions (and their tokens) and logs each one that existed as revoked at
+    /// `now`, in the same transaction; returns the handles that existed.
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError>;
 
-    /// Deletes every session of a user, in one tenant or (`None`) all; returns their handles.
+    /// Deletes every session of a user, in one tenant or (`None`) all, logging each as revoked at
+    /// `now`; returns their handles.
     async fn revoke_sessions_for_user(
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
+        now: UnixMillis,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Revocation-log entries with `seq > after` and `revoked_at >= since`, in `seq` order, at most
+    /// `limit`. A theft that revokes logs its session too (see [`present`](Self::present)).
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError>;
+
+    /// Deletes revocation-log entries older than `before`; returns how many.
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError>;
 
     /// Handles of a user's unexpired sessions, in one tenant or (`None`) all.
     async fn session_handles_for_user(

@@ -11,7 +11,8 @@ use crate::clock::UnixMillis;
 use crate::error::StoreError;
 use crate::rotation;
 use crate::store::{
-    PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord, SessionStore, StoredSigningKey,
+    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    SessionStore, StoredSigningKey,
 };
 
 #[derive(Default)]
@@ -19,6 +20,7 @@ struct Tables {
     sessions: HashMap<String, SessionRecord>,
     tokens: HashMap<String, RefreshTokenRecord>,
     keys: Vec<StoredSigningKey>,
+    revocations: Vec<RevocationRecord>,
 }
 
 /// Keeps everything in a mutex-guarded map. Counts calls so tests can show what touched it.
@@ -47,7 +49,8 @@ fn live(session: &SessionRecord, now: UnixMillis) -> bool {
 }
 
 impl Tables {
-    fn delete_sessions(&mut self, handles: &[String]) -> Vec<String> {
+    /// Deletes sessions; logs them as revoked at `revoked_at` unless `None` (expiry).
+    fn delete_sessions(&mut self, handles: &[String], revoked_at: Option<UnixMillis>) -> Vec<String> {
         let removed: Vec<String> = handles
             .iter()
             .filter(|handle| self.sessions.remove(*handle).is_some())
@@ -55,6 +58,16 @@ impl Tables {
             .collect();
         self.tokens
             .retain(|_, token| !removed.contains(&token.session_handle));
+        if let Some(revoked_at) = revoked_at {
+            for handle in &removed {
+                let seq = self.revocations.last().map_or(1, |r| r.seq + 1);
+                self.revocations.push(RevocationRecord {
+                    seq,
+                    session_handle: handle.clone(),
+                    revoked_at,
+                });
+            }
+        }
         removed
     }
 
@@ -117,7 +130,10 @@ impl SessionStore for MemoryStore {
         });
         let outcome = rotation::apply_in_memory(&plan, &mut session, &mut session_tokens);
         if matches!(plan, rotation::Plan::Theft { revoke: true }) {
-            tables.sessions.remove(&session.handle);
+            tables.delete_sessions(
+                std::slice::from_ref(&session.handle),
+                Some(presentation.now.div_euclid(1000)),
+            );
         } else {
             tables.sessions.insert(session.handle.clone(), session);
         }
@@ -127,18 +143,46 @@ impl SessionStore for MemoryStore {
         Ok(outcome)
     }
 
-    async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {
-        Ok(self.lock().delete_sessions(handles))
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().delete_sessions(handles, Some(now)))
     }
 
     async fn revoke_sessions_for_user(
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
+        now: UnixMillis,
     ) -> Result<Vec<String>, StoreError> {
         let mut tables = self.lock();
         let handles = tables.user_handles(tenant_id, user_id);
-        Ok(tables.delete_sessions(&handles))
+        Ok(tables.delete_sessions(&handles, Some(now)))
+    }
+
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .revocations
+            .iter()
+            .filter(|r| r.seq > after && r.revoked_at >= since)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        let mut tables = self.lock();
+        let count = tables.revocations.len();
+        tables.revocations.retain(|r| r.revoked_at >= before);
+        Ok((count - tables.revocations.len()) as u64)
     }
 
     async fn session_handles_for_user(
@@ -197,7 +241,7 @@ impl SessionStore for MemoryStore {
             .filter(|s| !live(s, now))
             .map(|s| s.handle.clone())
             .collect();
-        Ok(tables.delete_sessions(&expired).len() as u64)
+        Ok(tables.delete_sessions(&expired, None).len() as u64)
     }
 
     async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {

@@ -41,7 +41,8 @@ macro_rules! conformance {
                 sweep_removes_expired_sessions,
                 theft_can_be_reported_without_revoking,
                 oversized_tokens_are_never_minted,
-                jwks_is_served_from_memory
+                jwks_is_served_from_memory,
+                revocations_reach_other_processes_through_the_log
             );
         }
     };

@@ -127,6 +127,11 @@ impl KeyRing {
             .cloned()
     }
 
+    /// Whether a key with this `kid` is held (a cached verification is good only while it is).
+    pub(crate) fn knows_kid(&self, kid: &str) -> bool {
+        self.keys.load().by_kid.contains_key(kid)
+    }
+
     /// The key with this `kid`, if it is known or appears after a rate-limited reload.
     pub(crate) async fn verification_key(
         &self,

@@ -106,8 +106,8 @@ macro_rules! sqlx_store {
         use sqlx::Row;
         use tessera_core::rotation::{self, Kill, Plan};
         use tessera_core::{
-            PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord, SessionStore,
-            StoreError, StoredSigningKey, UnixMillis,
+            PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
+            SessionStore, StoreError, StoredSigningKey, UnixMillis,
         };
 
         use super::{decode_json, encode_json, retry_on_conflict, store_error, ACQUIRE_TIMEOUT};
@@ -180,7 +180,12 @@ macro_rules! sqlx_store {
                     Plan::Reject { .. } => return Ok(plan.outcome(&session)),
                     Plan::Theft { revoke } => {
                         if *revoke {
-                            delete_sessions(&mut tx, std::slice::from_ref(&session.handle)).await?;
+                            revoke_in(
+                                &mut tx,
+                                std::slice::from_ref(&session.handle),
+                                presentation.now.div_euclid(1000),
+                            )
+                            .await?;
                         }
                     }
                     Plan::Accept(acceptance) => {
@@ -298,9 +303,11 @@ macro_rules! sqlx_store {
             Ok(())
         }
 
-        async fn delete_sessions(
+        /// Deletes sessions and logs each one that existed as revoked at `revoked_at`.
+        async fn revoke_in(
             tx: &mut Transaction,
             handles: &[String],
+            revoked_at: UnixMillis,
         ) -> Result<Vec<String>, sqlx::Error> {
             let mut removed = Vec::new();
             for handle in handles {
@@ -309,6 +316,11 @@ macro_rules! sqlx_store {
                     .execute(&mut **tx)
                     .await?;
                 if result.rows_affected() > 0 {
+                    sqlx::query($sql::LOG_REVOCATION)
+                        .bind(handle)
+                        .bind(revoked_at)
+                        .execute(&mut **tx)
+                        .await?;
                     removed.push(handle.clone());
                 }
             }
@@ -408,9 +420,13 @@ macro_rules! sqlx_store {
                 retry_on_conflict(|| self.try_present(&presentation)).await
             }
 
-            async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {
+            async fn revoke_sessions(
+                &self,
+                handles: &[String],
+                now: UnixMillis,
+            ) -> Result<Vec<String>, StoreError> {
                 let mut tx = self.begin().await?;
-                let removed = delete_sessions(&mut tx, handles).await.map_err(store_error)?;
+                let removed = revoke_in(&mut tx, handles, now).await.map_err(store_error)?;
                 tx.commit().await.map_err(store_error)?;
                 Ok(removed)
             }
@@ -419,14 +435,49 @@ macro_rules! sqlx_store {
                 &self,
                 tenant_id: Option<&str>,
                 user_id: &str,
+                now: UnixMillis,
             ) -> Result<Vec<String>, StoreError> {
                 let mut tx = self.begin().await?;
                 let handles = user_handles(&mut *tx, tenant_id, user_id, UnixMillis::MIN)
                     .await
                     .map_err(store_error)?;
-                let removed = delete_sessions(&mut tx, &handles).await.map_err(store_error)?;
+                let removed = revoke_in(&mut tx, &handles, now).await.map_err(store_error)?;
                 tx.commit().await.map_err(store_error)?;
                 Ok(removed)
+            }
+
+            async fn revocations(
+                &self,
+                after: i64,
+                since: UnixMillis,
+                limit: u32,
+            ) -> Result<Vec<RevocationRecord>, StoreError> {
+                let rows = sqlx::query($sql::REVOCATIONS)
+                    .bind(after)
+                    .bind(since)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RevocationRecord {
+                            seq: row.try_get(0)?,
+                            session_handle: row.try_get(1)?,
+                            revoked_at: row.try_get(2)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(store_error)
+            }
+
+            async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+                let result = sqlx::query($sql::DELETE_OLD_REVOCATIONS)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected())
             }
 
             async fn session_handles_for_user(

@@ -17,6 +17,11 @@ mod statements {
     pub(super) const MARK_DEAD: &str =
         "UPDATE refresh_tokens SET dead_since = ? WHERE session_handle = ? AND dead_since IS NULL AND hash2 <> ? AND (issued_at < ? OR hash2 = ?)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = ? WHERE handle = ?";
+    pub(super) const LOG_REVOCATION: &str =
+        "INSERT INTO revocations (session_handle, revoked_at) VALUES (?, ?)";
+    pub(super) const REVOCATIONS: &str =
+        "SELECT seq, session_handle, revoked_at FROM revocations WHERE seq > ? AND revoked_at >= ? ORDER BY seq LIMIT ?";
+    pub(super) const DELETE_OLD_REVOCATIONS: &str = "DELETE FROM revocations WHERE revoked_at < ?";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = ?";
     pub(super) const USER_HANDLES: &str =
         "SELECT handle FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY handle";

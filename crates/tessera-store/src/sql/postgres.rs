@@ -17,6 +17,11 @@ mod statements {
     pub(super) const MARK_DEAD: &str =
         "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND dead_since IS NULL AND hash2 <> $3 AND (issued_at < $4 OR hash2 = $5)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
+    pub(super) const LOG_REVOCATION: &str =
+        "INSERT INTO revocations (session_handle, revoked_at) VALUES ($1, $2)";
+    pub(super) const REVOCATIONS: &str =
+        "SELECT seq, session_handle, revoked_at FROM revocations WHERE seq > $1 AND revoked_at >= $2 ORDER BY seq LIMIT $3";
+    pub(super) const DELETE_OLD_REVOCATIONS: &str = "DELETE FROM revocations WHERE revoked_at < $1";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = $1";
     pub(super) const USER_HANDLES: &str =
         "SELECT handle FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY handle";

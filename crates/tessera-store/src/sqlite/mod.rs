@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Plan};
 use tessera_core::{
-    PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord, SessionStore, StoreError,
+    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord, SessionStore, StoreError,
     StoredSigningKey, UnixMillis,
 };
 
@@ -216,14 +216,19 @@ fn extend_session(
     Ok(())
 }
 
-fn delete_sessions(
+/// Deletes sessions and logs each one that existed as revoked at `revoked_at`.
+fn revoke_sessions(
     connection: &Connection,
     handles: &[String],
+    revoked_at: UnixMillis,
 ) -> Result<Vec<String>, rusqlite::Error> {
-    let mut statement = connection.prepare_cached("DELETE FROM sessions WHERE handle = ?1")?;
+    let mut delete = connection.prepare_cached("DELETE FROM sessions WHERE handle = ?1")?;
+    let mut log = connection
+        .prepare_cached("INSERT INTO revocations (session_handle, revoked_at) VALUES (?1, ?2)")?;
     let mut removed = Vec::new();
     for handle in handles {
-        if statement.execute([handle])? > 0 {
+        if delete.execute([handle])? > 0 {
+            log.execute(params![handle, revoked_at])?;
             removed.push(handle.clone());
         }
     }
@@ -312,7 +317,11 @@ impl SessionStore for SqliteStore {
                 Plan::Reject { .. } => return Ok(plan.outcome(&session)),
                 Plan::Theft { revoke } => {
                     if *revoke {
-                        delete_sessions(&tx, std::slice::from_ref(&session.handle))?;
+                        revoke_sessions(
+                            &tx,
+                            std::slice::from_ref(&session.handle),
+                            presentation.now.div_euclid(1000),
+                        )?;
                     }
                 }
                 Plan::Accept(acceptance) => {
@@ -331,11 +340,15 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
         let handles = handles.to_vec();
         self.call(move |connection| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let removed = delete_sessions(&tx, &handles)?;
+            let removed = revoke_sessions(&tx, &handles, now)?;
             tx.commit()?;
             Ok(removed)
         })
@@ -346,15 +359,51 @@ impl SessionStore for SqliteStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
+        now: UnixMillis,
     ) -> Result<Vec<String>, StoreError> {
         let tenant_id = tenant_id.map(str::to_owned);
         let user_id = user_id.to_owned();
         self.call(move |connection| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let handles = user_handles(&tx, tenant_id.as_deref(), &user_id, None)?;
-            let removed = delete_sessions(&tx, &handles)?;
+            let removed = revoke_sessions(&tx, &handles, now)?;
             tx.commit()?;
             Ok(removed)
+        })
+        .await
+    }
+
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError> {
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT seq, session_handle, revoked_at FROM revocations \
+                 WHERE seq > ?1 AND revoked_at >= ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let records = statement
+                .query_map(params![after, since, limit], |row| {
+                    Ok(RevocationRecord {
+                        seq: row.get(0)?,
+                        session_handle: row.get(1)?,
+                        revoked_at: row.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        self.call(move |connection| {
+            let removed = connection
+                .prepare_cached("DELETE FROM revocations WHERE revoked_at < ?1")?
+                .execute([before])?;
+            Ok(removed as u64)
         })
         .await
     }

@@ -9,6 +9,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_use_marks_dead.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_revocation_log.sql"),
+    ),
 ];
 
 pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::{
-    Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, SessionConfig,
+    Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionConfig,
     SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey, UnixMillis,
 };
 
@@ -53,6 +53,7 @@ impl Harness {
 pub struct CountingStore {
     inner: Arc<dyn SessionStore>,
     calls: AtomicU64,
+    revocation_reads: AtomicU64,
 }
 
 impl CountingStore {
@@ -60,11 +61,18 @@ impl CountingStore {
         Self {
             inner,
             calls: AtomicU64::new(0),
+            revocation_reads: AtomicU64::new(0),
         }
     }
 
+    /// Calls of every kind except reads of the revocation log (a follower makes those on a timer).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Reads of the revocation log.
+    pub fn revocation_reads(&self) -> u64 {
+        self.revocation_reads.load(Ordering::SeqCst)
     }
 
     fn count(&self) {
@@ -98,19 +106,37 @@ impl SessionStore for CountingStore {
         self.count();
         self.inner.present(presentation).await
     }
-    async fn revoke_sessions(&self, handles: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
         self.count();
-        self.inner.revoke_sessions(handles).await
+        self.inner.revoke_sessions(handles, now).await
     }
     async fn revoke_sessions_for_user(
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
+        now: UnixMillis,
     ) -> Result<Vec<String>, StoreError> {
         self.count();
         self.inner
-            .revoke_sessions_for_user(tenant_id, user_id)
+            .revoke_sessions_for_user(tenant_id, user_id, now)
             .await
+    }
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError> {
+        self.revocation_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.revocations(after, since, limit).await
+    }
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        self.count();
+        self.inner.delete_old_revocations(before).await
     }
     async fn session_handles_for_user(
         &self,

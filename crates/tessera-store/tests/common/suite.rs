@@ -97,12 +97,95 @@ pub async fn check_database_sees_revocation(store: Arc<dyn SessionStore>) {
         .get_session(&created.access_token.token, None, strict)
         .await;
     assert!(is_unauthorised(&result), "{result:?}");
-    // Without check_database the (stateless) token still verifies until it expires.
-    assert!(h
+    // The revoking engine refuses it without the database too: it holds the revocation.
+    let result = h
         .sessions
         .get_session(&created.access_token.token, None, VerifyOptions::default())
+        .await;
+    assert!(is_unauthorised(&result), "{result:?}");
+}
+
+/// Revocations by one process (one session, a user's sessions, a theft) reach another through
+/// the store's revocation log; once read, the other refuses those access tokens without reading
+/// the store per verification.
+pub async fn revocations_reach_other_processes_through_the_log(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let other = h.sibling(config());
+    let create = |user: &'static str| {
+        let sessions = h.sessions.clone();
+        async move {
+            sessions
+                .create_new_session(NewSession::new(user))
+                .await
+                .unwrap()
+        }
+    };
+    let one = create("one").await;
+    let all_a = create("all").await;
+    let all_b = create("all").await;
+    let stolen = create("stolen").await;
+    let kept = create("kept").await;
+    let verify = |engine: &tessera_core::Sessions, token: &tessera_core::AccessToken| {
+        let engine = engine.clone();
+        let token = token.clone();
+        async move {
+            engine
+                .get_session(&token, None, VerifyOptions::default())
+                .await
+        }
+    };
+    assert_eq!(other.follow_revocations().await.unwrap(), 0);
+    for created in [&one, &all_a, &all_b, &stolen, &kept] {
+        verify(&other, &created.access_token.token).await.unwrap();
+    }
+    h.sessions
+        .revoke_session(&one.session.handle)
         .await
-        .is_ok());
+        .unwrap();
+    h.sessions
+        .revoke_all_sessions_for_user("all", None)
+        .await
+        .unwrap();
+    // Theft: the child was used, then the parent comes back after the grace window.
+    let child = h
+        .sessions
+        .refresh_session(&stolen.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.sessions
+        .refresh_session(&child.refresh_token.token, None)
+        .await
+        .unwrap();
+    h.clock.advance(GRACE + Duration::from_secs(1));
+    let theft = h
+        .sessions
+        .refresh_session(&stolen.refresh_token.token, None)
+        .await;
+    assert!(is_theft(&theft, "stolen", &stolen.session.handle), "{theft:?}");
+
+    // Not read yet: the other process still verifies them statelessly.
+    verify(&other, &one.access_token.token).await.unwrap();
+    assert_eq!(other.follow_revocations().await.unwrap(), 4);
+    let calls = h.store.calls();
+    for revoked in [&one, &all_a, &all_b, &stolen] {
+        let result = verify(&other, &revoked.access_token.token).await;
+        assert!(is_unauthorised(&result), "{result:?}");
+    }
+    verify(&other, &kept.access_token.token).await.unwrap();
+    assert_eq!(h.store.calls(), calls, "verification read the store");
+    // Nothing new: the next read finds nothing, and nothing is read twice.
+    assert_eq!(other.follow_revocations().await.unwrap(), 0);
+    assert_eq!(other.revocation_status().revoked_sessions, 4);
+
+    // Once every access token of the revoked sessions has expired, the entries are dropped from
+    // memory and from the store's log.
+    h.clock
+        .advance(config().access_token_validity + Duration::from_secs(120));
+    other.follow_revocations().await.unwrap();
+    assert_eq!(other.revocation_status().revoked_sessions, 0);
+    h.sessions.sweep_expired().await.unwrap();
+    let fresh = h.sibling(config());
+    assert_eq!(fresh.follow_revocations().await.unwrap(), 0);
 }
 
 pub async fn refresh_rotates_both_tokens(store: Arc<dyn SessionStore>) {

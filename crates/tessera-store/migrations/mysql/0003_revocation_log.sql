@@ -1,0 +1,10 @@
+-- Revoked sessions, in the order they were revoked, so that every process over this database can
+-- refuse their access tokens within a second without reading the store on each verification.
+-- A row is needed only while access tokens of its session can still be valid: the expiry sweep
+-- deletes older ones.
+CREATE TABLE revocations (
+    seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    session_handle VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    revoked_at BIGINT NOT NULL,
+    INDEX revocations_revoked_at (revoked_at)
+);
