@@ -864,7 +864,9 @@ async fn a_revoked_session_is_refused_at_once_even_without_the_database() {
         let app = app(SessionLayerConfig::default().check_database(check));
         let (client, _) = app.login(false).await;
         assert_eq!(
-            app.send(client.request(Method::GET, "/api/me")).await.status,
+            app.send(client.request(Method::GET, "/api/me"))
+                .await
+                .status,
             StatusCode::OK
         );
         let resp = app
@@ -872,7 +874,11 @@ async fn a_revoked_session_is_refused_at_once_even_without_the_database() {
             .await;
         assert_eq!(resp.status, StatusCode::OK);
         let resp = app.send(client.request(Method::GET, "/api/me")).await;
-        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "check_database {check}");
+        assert_eq!(
+            resp.status,
+            StatusCode::UNAUTHORIZED,
+            "check_database {check}"
+        );
         assert_eq!(resp.body, json!({"message": "unauthorised"}));
         resp.assert_cookies_cleared("/auth/session/refresh");
     }

@@ -7,22 +7,22 @@ use serde_json::{Map, Value};
 
 use crate::claims::{check_custom_payload, AccessTokenClaims};
 use crate::clock::{micros, millis, Clock, SystemClock, UnixMicros, UnixMillis};
+use crate::config::StaleRevocations;
 use crate::config::{KeyKind, SessionConfig};
 use crate::error::SessionError;
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings};
-use crate::config::StaleRevocations;
 use crate::revocations::{Revocations, SKEW_MARGIN_MS};
 use crate::rotation::RotationPolicy;
-use crate::token_cache::VerifiedTokens;
 use crate::secret::{
     hash2_from_hash1, random_token, refresh_token_hash1, sha256_hex, AccessToken, AntiCsrfToken,
     RefreshToken,
 };
 use crate::store::{
-    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
-    SessionStore,
+    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
+    RevocationRecord, SessionRecord, SessionStore,
 };
+use crate::token_cache::VerifiedTokens;
 use crate::types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions,
@@ -467,6 +467,18 @@ impl Sessions {
         Ok(read)
     }
 
+    /// Revocation-log entries after position `after` whose sessions may still have unexpired
+    /// access tokens, oldest first, at most `limit`: what a process that does not read the store
+    /// itself (a remote back end) follows.
+    pub async fn revocation_log(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, SessionError> {
+        let since = self.revocations_kept_since(self.now());
+        Ok(self.inner.store.revocations(after, since, limit).await?)
+    }
+
     /// How current this process's view of revoked sessions is.
     pub fn revocation_status(&self) -> RevocationStatus {
         let now = self.now();
@@ -478,7 +490,12 @@ impl Sessions {
         }
     }
 
-    /// Sessions revoked before this have no unexpired access token left.
+    /// Sessions revoked before this time have no unexpired access token left, so nobody needs
+    /// to remember them: the start of the revocation log's useful window.
+    pub fn revocations_needed_since(&self) -> UnixMillis {
+        self.revocations_kept_since(self.now())
+    }
+
     fn revocations_kept_since(&self, now: UnixMillis) -> UnixMillis {
         now.saturating_sub(millis(self.inner.config.access_token_validity))
             .saturating_sub(SKEW_MARGIN_MS)

@@ -17,6 +17,8 @@ mod error;
 mod jwt;
 mod revocations;
 mod token_cache;
+pub use revocations::Revocations;
+pub use token_cache::VerifiedTokens;
 mod keys;
 pub mod rotation;
 mod secret;

@@ -79,7 +79,12 @@ struct Position {
 }
 
 /// The revoked sessions this process knows of, and its place in the store's revocation log.
-pub(crate) struct Revocations {
+///
+/// [`Sessions`](crate::Sessions) keeps one and fills it itself. A back end that verifies tokens
+/// without the engine (tessera-axum's remote back end) keeps one too and feeds it what the server
+/// reads from the log: [`read_from`](Self::read_from) says where to read, [`apply`](Self::apply)
+/// takes the entries in, [`is_revoked`](Self::is_revoked) answers verification.
+pub struct Revocations {
     set: RwLock<RevokedSet>,
     position: Mutex<Position>,
     /// When the log was last read successfully (`i64::MIN`: never; then the view is not stale,
@@ -88,8 +93,15 @@ pub(crate) struct Revocations {
     following: std::sync::atomic::AtomicBool,
 }
 
+impl Default for Revocations {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Revocations {
-    pub(crate) fn new() -> Self {
+    /// An empty view that follows no log yet.
+    pub fn new() -> Self {
         Self {
             set: RwLock::new(RevokedSet::default()),
             position: Mutex::new(Position::default()),
@@ -99,15 +111,15 @@ impl Revocations {
     }
 
     /// Whether the session was revoked (by this process, or by another as read from the log).
-    pub(crate) fn is_revoked(&self, handle: &str) -> bool {
+    pub fn is_revoked(&self, handle: &str) -> bool {
         self.set
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .contains(handle)
     }
 
-    /// Records revocations made by this process.
-    pub(crate) fn add(&self, handles: &[String], revoked_at: UnixMillis) {
+    /// Records revocations made by this process (or reported to it), as of `revoked_at`.
+    pub fn add(&self, handles: &[String], revoked_at: UnixMillis) {
         let mut set = self
             .set
             .write()
@@ -118,7 +130,7 @@ impl Revocations {
     }
 
     /// How many revoked sessions are held.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.set
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -126,7 +138,7 @@ impl Revocations {
     }
 
     /// Forgets sessions revoked before `keep_since`: their access tokens have all expired.
-    pub(crate) fn prune(&self, keep_since: UnixMillis) -> usize {
+    pub fn prune(&self, keep_since: UnixMillis) -> usize {
         self.set
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -136,7 +148,7 @@ impl Revocations {
     /// Where to read the log from at `now`: after the newest position read (new entries), and,
     /// while a gap is awaited, after the position just before the oldest one. Gaps awaited too
     /// long are dropped here.
-    pub(crate) fn read_from(&self, now: UnixMillis) -> (i64, Option<i64>) {
+    pub fn read_from(&self, now: UnixMillis) -> (i64, Option<i64>) {
         let mut position = self
             .position
             .lock()
@@ -149,7 +161,7 @@ impl Revocations {
     }
 
     /// Takes in entries read from the log at `now`.
-    pub(crate) fn apply(&self, records: &[RevocationRecord], now: UnixMillis) {
+    pub fn apply(&self, records: &[RevocationRecord], now: UnixMillis) {
         if !records.is_empty() {
             let mut set = self
                 .set
@@ -184,13 +196,13 @@ impl Revocations {
         self.last_read.store(now, Ordering::Release);
     }
 
-    /// Marks that a follower reads the log for this process.
-    pub(crate) fn start_following(&self) {
+    /// Marks that a follower reads the log for this process, so that [`lag`](Self::lag) counts.
+    pub fn start_following(&self) {
         self.following.store(true, Ordering::Release);
     }
 
     /// Milliseconds since the log was last read, or `None` if no follower runs.
-    pub(crate) fn lag(&self, now: UnixMillis) -> Option<i64> {
+    pub fn lag(&self, now: UnixMillis) -> Option<i64> {
         if !self.following.load(Ordering::Acquire) {
             return None;
         }

@@ -50,7 +50,11 @@ fn live(session: &SessionRecord, now: UnixMillis) -> bool {
 
 impl Tables {
     /// Deletes sessions; logs them as revoked at `revoked_at` unless `None` (expiry).
-    fn delete_sessions(&mut self, handles: &[String], revoked_at: Option<UnixMillis>) -> Vec<String> {
+    fn delete_sessions(
+        &mut self,
+        handles: &[String],
+        revoked_at: Option<UnixMillis>,
+    ) -> Vec<String> {
         let removed: Vec<String> = handles
             .iter()
             .filter(|handle| self.sessions.remove(*handle).is_some())

@@ -21,14 +21,14 @@ struct Entry {
 }
 
 /// Verified access tokens, by token.
-pub(crate) struct VerifiedTokens {
+pub struct VerifiedTokens {
     entries: Option<quick_cache::sync::Cache<u64, Arc<Entry>>>,
     hasher: foldhash::fast::RandomState,
 }
 
 impl VerifiedTokens {
     /// A cache of at most `capacity` tokens; 0 turns caching off.
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Self {
             entries: (capacity > 0).then(|| quick_cache::sync::Cache::new(capacity)),
             hasher: foldhash::fast::RandomState::default(),

@@ -15,6 +15,7 @@ use crate::error::{GeneralError, SessionError};
 use crate::jwt::UnverifiedToken;
 use crate::keys::{Jwks, VerifyingKey};
 use crate::secret::{constant_time_eq, AccessToken, AntiCsrfToken};
+use crate::token_cache::VerifiedTokens;
 use crate::types::VerifiedSession;
 
 /// The checks after a good signature, shared by the engine and [`JwksVerifier`] so both are
@@ -191,8 +192,38 @@ impl JwksVerifier {
         do_anti_csrf_check: bool,
         now: UnixMillis,
     ) -> Result<VerifiedSession, JwksVerifyError> {
-        let token =
-            UnverifiedToken::parse(access_token.expose()).map_err(SessionError::try_refresh)?;
+        self.verify_cached(
+            &VerifiedTokens::new(0),
+            access_token,
+            anti_csrf_token,
+            do_anti_csrf_check,
+            now,
+        )
+    }
+
+    /// [`verify`](Self::verify), skipping the signature check for a token `cache` holds from an
+    /// earlier verification by a key this set still has (expiry and the anti-CSRF token are
+    /// checked every time), and remembering a token whose signature checks out.
+    pub fn verify_cached(
+        &self,
+        cache: &VerifiedTokens,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        do_anti_csrf_check: bool,
+        now: UnixMillis,
+    ) -> Result<VerifiedSession, JwksVerifyError> {
+        let raw = access_token.expose();
+        if let Some((claims, kid)) = cache.get(raw) {
+            if self.keys.contains_key(&*kid) {
+                return Ok(check_claims(
+                    claims,
+                    anti_csrf_token,
+                    do_anti_csrf_check,
+                    now,
+                )?);
+            }
+        }
+        let token = UnverifiedToken::parse(raw).map_err(SessionError::try_refresh)?;
         let header = token.header().map_err(SessionError::try_refresh)?;
         let key = self
             .keys
@@ -201,6 +232,7 @@ impl JwksVerifier {
         let claims = token
             .verify(&header.algorithm, key)
             .map_err(SessionError::try_refresh)?;
+        cache.insert(raw, &header.kid, &claims);
         Ok(check_claims(
             claims,
             anti_csrf_token,

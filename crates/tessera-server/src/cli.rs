@@ -82,6 +82,13 @@ Config file keys (YAML; every key optional; units as in SuperTokens core):
   body_read_timeout: 10                seconds a request has to send its body (else 408)
   max_connections: 4096                connections served at once; more wait to be accepted
   shutdown_timeout: 30                 seconds SIGTERM waits for requests in flight
+  verified_token_cache_entries: 10000  access tokens verified once and then checked without
+                                       the signature (0 = off)
+  revocation_poll_interval_ms: 500     how often the revocation log is read: sessions revoked
+                                       through another server are refused within this
+  stale_revocations: check_store       when the log cannot be read for longer than the access
+                                       token validity: check_store (fail closed) or
+                                       keep_verifying
 
 Every key can be overridden by an environment variable TESSERA_<KEY IN CAPITALS>, e.g.
 TESSERA_PORT=4000 or TESSERA_API_KEYS=secret. Unknown keys in the file and bad values stop start-up;

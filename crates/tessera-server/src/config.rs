@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_norway::Value;
-use tessera_core::SessionConfig;
+use tessera_core::{SessionConfig, StaleRevocations};
 use tessera_store::StoreConfig;
 use thiserror::Error;
 
@@ -81,10 +81,21 @@ struct FileConfig {
     body_read_timeout: Option<u64>,
     max_connections: Option<usize>,
     shutdown_timeout: Option<u64>,
+    verified_token_cache_entries: Option<usize>,
+    revocation_poll_interval_ms: Option<u64>,
+    stale_revocations: Option<StaleRevocationsKey>,
+}
+
+/// `stale_revocations`: what verification does while the revocation log cannot be read.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StaleRevocationsKey {
+    CheckStore,
+    KeepVerifying,
 }
 
 /// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 19] = [
     "port",
     "host",
     "access_token_validity",
@@ -101,6 +112,9 @@ const KEYS: [&str; 16] = [
     "body_read_timeout",
     "max_connections",
     "shutdown_timeout",
+    "verified_token_cache_entries",
+    "revocation_poll_interval_ms",
+    "stale_revocations",
 ];
 
 /// `api_keys`: a comma-separated string (as in SuperTokens' config) or a YAML list.
@@ -288,6 +302,19 @@ impl ServerConfig {
                 defaults.refresh_token_rotation_grace_period,
                 Duration::from_secs,
             ),
+            verified_token_cache_entries: file
+                .verified_token_cache_entries
+                .unwrap_or(defaults.verified_token_cache_entries),
+            revocation_poll_interval: positive(
+                "revocation_poll_interval_ms",
+                file.revocation_poll_interval_ms,
+            )?
+            .map_or(defaults.revocation_poll_interval, Duration::from_millis),
+            stale_revocations: match file.stale_revocations {
+                None => defaults.stale_revocations,
+                Some(StaleRevocationsKey::CheckStore) => StaleRevocations::CheckStore,
+                Some(StaleRevocationsKey::KeepVerifying) => StaleRevocations::KeepVerifying,
+            },
             ..defaults
         };
         let pool_size = match file.database_pool_size {
@@ -403,7 +430,9 @@ fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, Value>, Con
 /// database URL or path must not turn into a number or a boolean).
 fn env_value(key: &str, raw: &str) -> Value {
     match key {
-        "host" | "database_url" | "sqlite_path" | "api_keys" => Value::String(raw.to_owned()),
+        "host" | "database_url" | "sqlite_path" | "api_keys" | "stale_revocations" => {
+            Value::String(raw.to_owned())
+        }
         _ => serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
     }
 }

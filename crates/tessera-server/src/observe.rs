@@ -54,6 +54,18 @@ fn describe() {
         "Requests that failed on the server's side, by kind"
     );
     metrics::describe_gauge!("tessera_open_connections", "HTTP connections open now");
+    metrics::describe_gauge!(
+        "tessera_revocation_lag_seconds",
+        "Time since the revocation log was last read"
+    );
+    metrics::describe_gauge!(
+        "tessera_revoked_sessions_held",
+        "Revoked sessions held in memory until their access tokens expire"
+    );
+    metrics::describe_gauge!(
+        "tessera_revocations_stale",
+        "1 while the revocation log has not been read for longer than the access-token validity"
+    );
     metrics::describe_counter!(
         "tessera_connection_timeouts_total",
         "Connections closed because no complete request head arrived in time"

@@ -38,6 +38,9 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
         Arc::new(tessera_core::SystemClock),
     );
     let sweeper = sessions.spawn_expiry_sweeper(config.expiry_sweep_interval);
+    // Sessions revoked through other servers over the same database are refused here within the
+    // poll interval.
+    let follower = sessions.spawn_revocation_follower();
     let state = AppState {
         sessions,
         api_keys: Arc::new(config.api_keys.clone()),
@@ -75,6 +78,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
     )
     .await;
     sweeper.abort();
+    follower.abort();
     tracing::info!("tessera stopped");
     Ok(())
 }

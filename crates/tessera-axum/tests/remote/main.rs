@@ -650,3 +650,45 @@ async fn an_oversized_session_is_refused_with_the_typed_error() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A session revoked through the server by anyone (here an admin tool calling CDI) is refused by
+/// the remote back end's local verification once its follower has read the server's revocation
+/// log: within the poll interval, without a request per verification.
+#[tokio::test]
+async fn sessions_revoked_elsewhere_are_refused_within_the_poll_interval() {
+    let server = Server::start("").await;
+    let remote = remote(&server).await;
+    let (mut browser, _tessera, _strict) = apps(&remote, SessionLayerConfig::default());
+    let login = browser.post("/login").await;
+    let handle = front_token(&login)["up"]["sessionHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(browser.get("/api/me").await.status, StatusCode::OK);
+    let interval = Duration::from_millis(200);
+    let follower = remote.spawn_revocation_follower(interval);
+    let removed = reqwest::Client::new()
+        .post(format!("{}/recipe/session/remove", server.url))
+        .header("cdi-version", "5.4")
+        .json(&json!({"sessionHandles": [handle]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    let revoked_at = Instant::now();
+    loop {
+        let reply = browser.get("/api/me").await;
+        if reply.status == StatusCode::UNAUTHORIZED {
+            assert!(reply.clears());
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(
+            revoked_at.elapsed() < interval * 3,
+            "still accepted {:?} after the revocation",
+            revoked_at.elapsed()
+        );
+        tokio::task::yield_now().await;
+    }
+    follower.abort();
+}

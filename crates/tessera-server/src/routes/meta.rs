@@ -70,6 +70,14 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let revocations = state.sessions.revocation_status();
+    metrics::gauge!("tessera_revoked_sessions_held").set(revocations.revoked_sessions as f64);
+    metrics::gauge!("tessera_revocation_lag_seconds").set(
+        revocations
+            .lag
+            .map_or(0.0, |lag| lag.as_secs_f64().min(1e9)),
+    );
+    metrics::gauge!("tessera_revocations_stale").set(if revocations.stale { 1.0 } else { 0.0 });
     match state.metrics {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

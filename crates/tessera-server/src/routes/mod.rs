@@ -38,6 +38,7 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
         )
         .route("/recipe/session/data", put(update::session_data))
         .route("/recipe/jwt/data", put(update::access_token_payload))
+        .route("/tessera/revocations", get(revoke::revocations))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::check_request,

@@ -96,3 +96,38 @@ pub async fn handles_for_user(
         .map_err(ApiError::from_engine)?;
     Ok(Json(json!({ "status": "OK", "sessionHandles": handles })))
 }
+
+/// Entries per answer of `GET /tessera/revocations`.
+const REVOCATIONS_PER_PAGE: u32 = 10_000;
+
+#[derive(Deserialize)]
+pub struct RevocationsQuery {
+    after: Option<i64>,
+}
+
+/// `GET /tessera/revocations?after=N`: Tessera's own endpoint (not CDI) for back ends that verify
+/// access tokens without a store of their own (tessera-axum's remote back end): the revocation
+/// log after position `N` (0 or absent: from the start), limited to sessions whose access tokens
+/// may not have expired yet, oldest first, at most 10 000 per answer, with `keepSince`: entries
+/// revoked before that time may be forgotten.
+pub async fn revocations(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<RevocationsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let records = state
+        .sessions
+        .revocation_log(query.after.unwrap_or(0), REVOCATIONS_PER_PAGE)
+        .await
+        .map_err(ApiError::from_engine)?;
+    let revocations: Vec<Value> = records
+        .into_iter()
+        .map(
+            |r| json!({"seq": r.seq, "sessionHandle": r.session_handle, "revokedAt": r.revoked_at}),
+        )
+        .collect();
+    // Entries revoked before this concern only expired access tokens: followers forget them.
+    let keep_since = state.sessions.revocations_needed_since();
+    Ok(Json(
+        json!({ "status": "OK", "revocations": revocations, "keepSince": keep_since }),
+    ))
+}

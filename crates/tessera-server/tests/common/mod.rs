@@ -47,11 +47,12 @@ impl Server {
         let config = dir.path().join("tessera.yaml");
         let db: PathBuf = dir.path().join("tessera.db");
         // A config that names a database URL uses it instead of the temp SQLite file.
-        let mut yaml = if extra_yaml.contains("database_url:") {
-            format!("port: 0\n{extra_yaml}")
-        } else {
-            format!("port: 0\nsqlite_path: {}\n{extra_yaml}", db.display())
-        };
+        let mut yaml =
+            if extra_yaml.contains("database_url:") || extra_yaml.contains("sqlite_path:") {
+                format!("port: 0\n{extra_yaml}")
+            } else {
+                format!("port: 0\nsqlite_path: {}\n{extra_yaml}", db.display())
+            };
         if let Some(key) = api_key {
             yaml.push_str(&format!("api_keys: {key}\n"));
         }

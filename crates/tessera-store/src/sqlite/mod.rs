@@ -16,8 +16,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Plan};
 use tessera_core::{
-    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord, SessionStore, StoreError,
-    StoredSigningKey, UnixMillis,
+    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    SessionStore, StoreError, StoredSigningKey, UnixMillis,
 };
 
 use rows::{

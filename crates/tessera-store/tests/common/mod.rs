@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::{
-    Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionConfig,
-    SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey, UnixMillis,
+    Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord,
+    SessionConfig, SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey, UnixMillis,
 };
 
 /// 2026-01-01T00:00:00Z, far from any rotation-slot boundary of the default interval.

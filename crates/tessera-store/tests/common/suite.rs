@@ -161,7 +161,10 @@ pub async fn revocations_reach_other_processes_through_the_log(store: Arc<dyn Se
         .sessions
         .refresh_session(&stolen.refresh_token.token, None)
         .await;
-    assert!(is_theft(&theft, "stolen", &stolen.session.handle), "{theft:?}");
+    assert!(
+        is_theft(&theft, "stolen", &stolen.session.handle),
+        "{theft:?}"
+    );
 
     // Not read yet: the other process still verifies them statelessly.
     verify(&other, &one.access_token.token).await.unwrap();

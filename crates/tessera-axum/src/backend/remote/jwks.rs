@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use tessera_core::{
     AccessToken, AntiCsrfToken, Clock, JwksVerifier, JwksVerifyError, SessionError, SystemClock,
-    VerifiedSession,
+    VerifiedSession, VerifiedTokens,
 };
 use tokio::sync::Mutex;
 
 use super::http::Http;
+
+/// Access tokens remembered as verified, as the engine's default.
+const VERIFIED_TOKEN_CACHE_ENTRIES: usize = 10_000;
 
 /// A key set and how long it may be used.
 struct Fetched {
@@ -42,6 +45,8 @@ pub(super) struct JwksCache {
     last_fetch: Mutex<Option<Instant>>,
     min_interval: Duration,
     max_age_cap: Duration,
+    /// Tokens verified before: the same token again skips the signature check.
+    verified: VerifiedTokens,
 }
 
 /// Why the keys are being read again.
@@ -60,6 +65,7 @@ impl JwksCache {
             last_fetch: Mutex::new(None),
             min_interval,
             max_age_cap,
+            verified: VerifiedTokens::new(VERIFIED_TOKEN_CACHE_ENTRIES),
         }
     }
 
@@ -72,7 +78,8 @@ impl JwksCache {
         do_anti_csrf_check: bool,
     ) -> Result<VerifiedSession, SessionError> {
         let verify = |keys: &Fetched| {
-            keys.verifier.verify(
+            keys.verifier.verify_cached(
+                &self.verified,
                 access_token,
                 anti_csrf_token,
                 do_anti_csrf_check,

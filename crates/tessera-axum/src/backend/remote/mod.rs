@@ -15,15 +15,20 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use tessera_core::{
-    AccessToken, AntiCsrfToken, KeyKind, NewSession, RefreshOptions, RefreshToken,
-    RegeneratedAccessToken, SessionError, SessionTokens, VerifiedSession, VerifyOptions,
-    DEFAULT_TENANT,
+    AccessToken, AntiCsrfToken, Clock, KeyKind, NewSession, RefreshOptions, RefreshToken,
+    RegeneratedAccessToken, RevocationRecord, Revocations, SessionError, SessionTokens,
+    SystemClock, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
 };
 
 use self::http::Http;
 use self::jwks::JwksCache;
 use self::wire::{data_object, malformed, CreateBody, RefreshBody, RegenerateBody, VerifyBody};
 use tessera_core::rotation::ANTI_CSRF_REFUSED;
+
+/// Entries the server sends per `GET /tessera/revocations` answer at most.
+const REVOCATIONS_PER_PAGE: usize = 10_000;
+/// How long a revoked session is remembered here when the server does not say.
+const REVOCATION_MEMORY_MS: i64 = 24 * 3600 * 1000;
 
 /// Where the server is and how to talk to it.
 ///
@@ -109,6 +114,8 @@ pub struct RemoteSessions {
 struct Inner {
     http: Http,
     jwks: JwksCache,
+    /// Sessions the server revoked, read from its revocation log by the follower.
+    revocations: Revocations,
 }
 
 impl std::fmt::Debug for RemoteSessions {
@@ -127,6 +134,7 @@ impl RemoteSessions {
             inner: Arc::new(Inner {
                 http: Http::new(&config)?,
                 jwks: JwksCache::new(config.jwks_refetch_interval, config.jwks_max_age),
+                revocations: Revocations::new(),
             }),
         })
     }
@@ -181,6 +189,12 @@ impl RemoteSessions {
                 options.do_anti_csrf_check,
             )
             .await?;
+        if self.inner.revocations.is_revoked(&verified.handle) {
+            return Err(SessionError::Unauthorised {
+                clear_tokens: true,
+                reason: "session revoked",
+            });
+        }
         // An access token minted by a refresh names the token it replaced until its first
         // verification, which must reach the server: it commits the new refresh token there (and
         // finds theft), as supertokens-node does for the same claim.
@@ -245,11 +259,102 @@ impl RemoteSessions {
         }
     }
 
-    /// Revokes one session; false if it did not exist.
+    /// Revokes one session; false if it did not exist. Refused here at once, and by other
+    /// processes within their revocation poll interval.
     pub async fn revoke_session(&self, session_handle: &str) -> Result<bool, SessionError> {
         let body = json!({ "sessionHandles": [session_handle] });
         let revoked = self.remove(DEFAULT_TENANT, &body).await?;
         Ok(!revoked.is_empty())
+    }
+
+    /// Reads the server's revocation log (`GET /tessera/revocations`, Tessera's own endpoint)
+    /// every `interval` until the returned handle is aborted, so that sessions revoked through
+    /// any server or back end are refused by this process's local verification within
+    /// `interval`. Failures are logged once per outage.
+    pub fn spawn_revocation_follower(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        self.inner.revocations.start_following();
+        let remote = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                ticks.tick().await;
+                match remote.follow_revocations().await {
+                    Ok(_) if failing => {
+                        tracing::info!("the server's revocation log is readable again");
+                        failing = false;
+                    }
+                    Ok(_) => {}
+                    Err(error) if !failing => {
+                        tracing::warn!(
+                            %error,
+                            "cannot read the server's revocation log: sessions revoked elsewhere \
+                             are not refused here until it can be read"
+                        );
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        })
+    }
+
+    /// Reads the server's revocation-log entries this process has not seen (what the follower
+    /// does each poll); returns how many were read.
+    pub async fn follow_revocations(&self) -> Result<usize, SessionError> {
+        let now = SystemClock.now();
+        let (newest, oldest_gap) = self.inner.revocations.read_from(now);
+        let mut read = 0;
+        let mut after = newest;
+        let mut keep_since = now.saturating_sub(REVOCATION_MEMORY_MS);
+        loop {
+            let (batch, server_keep_since) = self.revocation_log(after).await?;
+            keep_since = server_keep_since.unwrap_or(keep_since);
+            read += batch.len();
+            let full = batch.len() >= REVOCATIONS_PER_PAGE;
+            let last = batch.last().map(|r| r.seq);
+            self.inner.revocations.apply(&batch, now);
+            match last {
+                Some(last) if full => after = last,
+                _ => break,
+            }
+        }
+        if let Some(gap_after) = oldest_gap {
+            let (batch, _) = self.revocation_log(gap_after).await?;
+            self.inner.revocations.apply(&batch, now);
+        }
+        // The server says from when on revocations still matter (its access-token validity).
+        self.inner.revocations.prune(keep_since);
+        Ok(read)
+    }
+
+    async fn revocation_log(
+        &self,
+        after: i64,
+    ) -> Result<(Vec<RevocationRecord>, Option<i64>), SessionError> {
+        let after = after.to_string();
+        let reply = self
+            .http()
+            .call(
+                Method::GET,
+                &["tessera", "revocations"],
+                &[("after", after.as_str())],
+                None::<&Value>,
+            )
+            .await?
+            .ok()?;
+        let records = reply
+            .revocations
+            .ok_or_else(|| malformed("no revocations"))?
+            .into_iter()
+            .map(|r| RevocationRecord {
+                seq: r.seq,
+                session_handle: r.session_handle,
+                revoked_at: r.revoked_at,
+            })
+            .collect();
+        Ok((records, reply.keep_since))
     }
 
     /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.

@@ -65,6 +65,18 @@ pub(super) struct Reply {
     pub(super) session_handles_revoked: Option<Vec<String>>,
     pub(super) session_handles: Option<Vec<String>>,
     pub(super) user_data_in_database: Option<Value>,
+    /// `GET /tessera/revocations`: the server's revocation log after a position.
+    pub(super) revocations: Option<Vec<RevocationJson>>,
+    /// With `revocations`: entries revoked before this may be forgotten.
+    pub(super) keep_since: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RevocationJson {
+    pub(super) seq: i64,
+    pub(super) session_handle: String,
+    pub(super) revoked_at: i64,
 }
 
 #[derive(Deserialize)]
