@@ -9,7 +9,7 @@ use crate::claims::{check_custom_payload, AccessTokenClaims};
 use crate::clock::{micros, millis, Clock, SystemClock, UnixMicros, UnixMillis};
 use crate::config::StaleRevocations;
 use crate::config::{KeyKind, SessionConfig};
-use crate::error::SessionError;
+use crate::error::{GeneralError, SessionError};
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings};
 use crate::revocations::{Revocations, SKEW_MARGIN_MS};
@@ -31,6 +31,9 @@ use crate::verify::check_claims;
 
 /// Refresh tokens carry 256 bits of randomness.
 const REFRESH_TOKEN_BYTES: usize = 32;
+/// The longest user id accepted, in bytes: what every store's column holds (MySQL's is 512
+/// characters).
+pub const MAX_USER_ID_BYTES: usize = 512;
 /// Anything longer than this cannot be a refresh token Tessera issued.
 const MAX_REFRESH_TOKEN_LEN: usize = 512;
 
@@ -145,6 +148,13 @@ impl Sessions {
     /// Creates a session and its first tokens.
     pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
         check_custom_payload(&new.access_token_payload)?;
+        if new.user_id.len() > MAX_USER_ID_BYTES {
+            return Err(GeneralError::InvalidArgument(format!(
+                "user id is {} bytes long; at most {MAX_USER_ID_BYTES} are accepted",
+                new.user_id.len()
+            ))
+            .into());
+        }
         let config = &self.inner.config;
         let (now_us, now) = self.now_micros();
         let refresh_token = RefreshToken::new(random_token(REFRESH_TOKEN_BYTES));

@@ -30,7 +30,7 @@ mod verify;
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMicros, UnixMillis};
 pub use config::{KeyKind, SessionConfig, SigningAlgorithm, StaleRevocations};
-pub use engine::{RevocationStatus, Sessions};
+pub use engine::{RevocationStatus, Sessions, MAX_USER_ID_BYTES};
 pub use error::{GeneralError, SessionError, StoreError};
 pub use jwt::MAX_ACCESS_TOKEN_LEN;
 pub use keys::{Jwk, Jwks};

@@ -137,6 +137,11 @@ impl Revocations {
             .len()
     }
 
+    /// Whether no revoked session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets sessions revoked before `keep_since`: their access tokens have all expired.
     pub fn prune(&self, keep_since: UnixMillis) -> usize {
         self.set

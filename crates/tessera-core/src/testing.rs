@@ -21,6 +21,8 @@ struct Tables {
     tokens: HashMap<String, RefreshTokenRecord>,
     keys: Vec<StoredSigningKey>,
     revocations: Vec<RevocationRecord>,
+    /// The last revocation-log position handed out; never reused, as in the SQL stores.
+    last_revocation_seq: i64,
 }
 
 /// Keeps everything in a mutex-guarded map. Counts calls so tests can show what touched it.
@@ -64,9 +66,9 @@ impl Tables {
             .retain(|_, token| !removed.contains(&token.session_handle));
         if let Some(revoked_at) = revoked_at {
             for handle in &removed {
-                let seq = self.revocations.last().map_or(1, |r| r.seq + 1);
+                self.last_revocation_seq += 1;
                 self.revocations.push(RevocationRecord {
-                    seq,
+                    seq: self.last_revocation_seq,
                     session_handle: handle.clone(),
                     revoked_at,
                 });

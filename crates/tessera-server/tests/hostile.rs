@@ -204,6 +204,7 @@ async fn shutdown_deadline_drops_what_is_left() {
 #[tokio::test]
 async fn oversized_tokens_are_refused_up_front() {
     let server = Server::start("").await;
+    // A user id longer than the stores hold (the probe's 6 000 characters) is refused as such.
     let long_user = "u".repeat(6000);
     let (status, body) = server
         .post(
@@ -213,7 +214,21 @@ async fn oversized_tokens_are_refused_up_front() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("512"), "{body}");
+    let (_, handles) = server
+        .get(&format!("/recipe/session/user?userId={long_user}"))
+        .await;
+    assert_eq!(handles["sessionHandles"], json!([]), "{handles}");
+    // A payload that would make the token too long to verify is refused naming the limit.
     let limit = tessera_core::MAX_ACCESS_TOKEN_LEN;
+    let (status, body) = server
+        .post(
+            "/public/recipe/session",
+            json!({"userId": "big", "userDataInJWT": {"filler": "x".repeat(limit)},
+                   "userDataInDatabase": {}, "enableAntiCsrf": false}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
     assert!(
         body["message"]
             .as_str()
@@ -222,9 +237,7 @@ async fn oversized_tokens_are_refused_up_front() {
         "{body}"
     );
     assert_eq!(body["tokenTooLarge"]["limit"], json!(limit));
-    let (_, handles) = server
-        .get(&format!("/recipe/session/user?userId={long_user}"))
-        .await;
+    let (_, handles) = server.get("/recipe/session/user?userId=big").await;
     assert_eq!(handles["sessionHandles"], json!([]), "{handles}");
 
     let created = server.create("u", json!({"a": 1})).await;

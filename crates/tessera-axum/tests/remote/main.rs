@@ -630,14 +630,21 @@ async fn anti_csrf_via_token_is_checked_locally_and_on_refresh() {
     assert_eq!(server.requests(VERIFY).await, 1);
 }
 
-/// A user id too long for a verifiable token is refused by the server before anything is
+/// A payload too large for a verifiable token is refused by the server before anything is
 /// created, and the remote back end hands the caller the same typed error as the engine.
 #[tokio::test]
 async fn an_oversized_session_is_refused_with_the_typed_error() {
     let server = Server::start("").await;
     let remote = remote(&server).await;
     let refused = remote
-        .create_new_session(tessera_core::NewSession::new("u".repeat(6000)))
+        .create_new_session(
+            NewSession::new("u").access_token_payload(
+                json!({"filler": "x".repeat(tessera_core::MAX_ACCESS_TOKEN_LEN)})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
         .await;
     match refused {
         Err(tessera_core::SessionError::General(tessera_core::GeneralError::TokenTooLarge {

@@ -189,6 +189,17 @@ pub async fn revocations_reach_other_processes_through_the_log(store: Arc<dyn Se
     h.sessions.sweep_expired().await.unwrap();
     let fresh = h.sibling(config());
     assert_eq!(fresh.follow_revocations().await.unwrap(), 0);
+    // After the sweep emptied the log, new entries still come after the old positions: a
+    // follower that read the old ones sees the new one.
+    let late = create("late").await;
+    verify(&other, &late.access_token.token).await.unwrap();
+    h.sessions
+        .revoke_session(&late.session.handle)
+        .await
+        .unwrap();
+    assert_eq!(other.follow_revocations().await.unwrap(), 1);
+    let result = verify(&other, &late.access_token.token).await;
+    assert!(is_unauthorised(&result), "{result:?}");
 }
 
 pub async fn refresh_rotates_both_tokens(store: Arc<dyn SessionStore>) {
@@ -1123,12 +1134,21 @@ fn is_too_large<T>(result: &Result<T, SessionError>) -> bool {
 /// payload update. Sizes step across the limit so that the last size accepted is exercised.
 pub async fn oversized_tokens_are_never_minted(store: Arc<dyn SessionStore>) {
     let h = Harness::new(store, config());
+    // A user id longer than every store's column is refused as such, before anything else.
     let long_user = "u".repeat(6000);
-    assert!(is_too_large(
-        &h.sessions
-            .create_new_session(NewSession::new(long_user.clone()))
-            .await
-    ));
+    let refused = h
+        .sessions
+        .create_new_session(NewSession::new(long_user.clone()))
+        .await;
+    assert!(
+        matches!(&refused, Err(SessionError::General(tessera_core::GeneralError::InvalidArgument(m))) if m.contains("512")),
+        "{refused:?}"
+    );
+    let longest_user = "u".repeat(tessera_core::MAX_USER_ID_BYTES);
+    h.sessions
+        .create_new_session(NewSession::new(longest_user))
+        .await
+        .unwrap();
     assert!(h
         .sessions
         .get_all_session_handles_for_user(&long_user, None)
