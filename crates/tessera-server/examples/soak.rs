@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build --release -p tessera-server --bin tessera --example soak
-//! target/release/examples/soak --bin target/release/tessera --seconds 600
+//! target/release/examples/soak --bin target/release/tessera --seconds 600 --access-token-validity 60
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,6 +34,11 @@ struct Args {
     /// A database URL (PostgreSQL or MySQL) instead of a temporary SQLite file.
     #[arg(long)]
     database_url: Option<String>,
+    /// The server's `access_token_validity`, seconds. A short one makes every structure sized
+    /// by it (revoked sessions held in memory, the revocation log) reach its steady state
+    /// within the run; expired access tokens are refreshed, as a frontend would.
+    #[arg(long, default_value_t = 3600)]
+    access_token_validity: u64,
 }
 
 /// One client's live sessions: (handle, access token, refresh token).
@@ -132,12 +137,26 @@ async fn worker(
                        "enableAntiCsrf": false, "checkDatabase": false}),
             )
             .await;
-            assert_eq!(body["status"], "OK", "{body}");
-            // A first verification hands back a token without the parent claim: use it.
-            if let Some(newer) = body["accessToken"]["token"].as_str() {
-                held[slot].1 = newer.to_owned();
+            if body["status"] == "TRY_REFRESH_TOKEN" {
+                // Expired: refresh, as the frontend SDK would.
+                let body = post(
+                    &client,
+                    format!("{base}/recipe/session/refresh"),
+                    json!({"refreshToken": held[slot].2, "enableAntiCsrf": false}),
+                )
+                .await;
+                assert_eq!(body["status"], "OK", "{body}");
+                held[slot].1 = token(&body, "accessToken");
+                held[slot].2 = token(&body, "refreshToken");
+                2
+            } else {
+                assert_eq!(body["status"], "OK", "{body}");
+                // A first verification hands back a token without the parent claim: use it.
+                if let Some(newer) = body["accessToken"]["token"].as_str() {
+                    held[slot].1 = newer.to_owned();
+                }
+                1
             }
-            1
         };
         let elapsed = started.elapsed().as_micros() as u64;
         let mut window = window.lock().unwrap();
@@ -166,7 +185,14 @@ async fn main() {
         Some(url) => format!("database_url: \"{url}\"\n"),
         None => format!("sqlite_path: {}\n", dir.path().join("soak.db").display()),
     };
-    std::fs::write(&config, format!("port: 0\n{store}")).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "port: 0\naccess_token_validity: {}\n{store}",
+            args.access_token_validity
+        ),
+    )
+    .unwrap();
     let mut child = Command::new(&args.bin)
         .args(["serve", "--config"])
         .arg(&config)

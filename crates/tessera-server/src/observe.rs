@@ -31,6 +31,20 @@ pub fn install_recorder() -> Option<PrometheusHandle> {
     }
 }
 
+/// Drains recorded histogram samples into their buckets every few seconds. The recorder keeps
+/// raw samples until then, so without this (or a scrape of `/metrics`) they would pile up for as
+/// long as the server runs: the soak run found it growing about 2 MiB a minute.
+pub fn spawn_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            handle.run_upkeep();
+        }
+    })
+}
+
 fn describe() {
     metrics::describe_counter!("tessera_sessions_created_total", "Sessions created");
     metrics::describe_counter!(

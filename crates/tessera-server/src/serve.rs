@@ -41,10 +41,12 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
     // Sessions revoked through other servers over the same database are refused here within the
     // poll interval.
     let follower = sessions.spawn_revocation_follower();
+    let metrics = crate::observe::install_recorder();
+    let upkeep = metrics.clone().map(crate::observe::spawn_upkeep);
     let state = AppState {
         sessions,
         api_keys: Arc::new(config.api_keys.clone()),
-        metrics: crate::observe::install_recorder(),
+        metrics,
     };
     let body_rules = routes::BodyRules {
         max_bytes: config.max_body_bytes,
@@ -79,6 +81,9 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
     .await;
     sweeper.abort();
     follower.abort();
+    if let Some(upkeep) = upkeep {
+        upkeep.abort();
+    }
     tracing::info!("tessera stopped");
     Ok(())
 }
