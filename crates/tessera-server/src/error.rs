@@ -19,11 +19,9 @@ pub enum ApiError {
     /// The body or query is malformed, misses a field or has a wrong type.
     #[error("{0}")]
     BadRequest(String),
-    /// The session's access tokens would be longer than verification accepts.
-    #[error(
-        "the access token would be {length} characters long, over the limit of {limit} that \
-         verification accepts: shorten the user id or the access-token payload"
-    )]
+    /// The session's access tokens would be longer than verification accepts (the engine's
+    /// message, and its figures as data).
+    #[error("{}", GeneralError::TokenTooLarge { length: *length, limit: *limit })]
     TokenTooLarge {
         /// The length the token would have had.
         length: usize,

@@ -145,25 +145,9 @@ async fn killed_sqlite_server_keeps_every_acknowledged_refresh() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_postgres_server_keeps_every_acknowledged_refresh() {
-    let Some(url) = std::env::var("TESSERA_TEST_POSTGRES_URL").ok() else {
-        assert!(
-            std::env::var_os("TESSERA_REQUIRE_DATABASES").is_none(),
-            "TESSERA_TEST_POSTGRES_URL is not set, and TESSERA_REQUIRE_DATABASES forbids skipping"
-        );
-        eprintln!("SKIPPED: the PostgreSQL crash test: TESSERA_TEST_POSTGRES_URL is not set");
+    let Some(scratch) = common::PostgresScratch::create("tessera_crash").await else {
         return;
     };
-    let schema = format!("tessera_crash_{:016x}", rand::random::<u64>());
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store_url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    crash_and_restart(&format!("database_url: \"{store_url}\"\n")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    crash_and_restart(&scratch.config_yaml).await;
+    scratch.drop().await;
 }

@@ -80,20 +80,6 @@ async fn propagation(store_yaml: &str, label: &str) {
     assert!(metrics.contains("tessera_revocations_stale 0"), "{metrics}");
 }
 
-fn required(variable: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("TESSERA_REQUIRE_DATABASES").is_none(),
-                "{variable} is not set, and TESSERA_REQUIRE_DATABASES forbids skipping"
-            );
-            eprintln!("SKIPPED: a propagation test: {variable} is not set");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_another_sqlite_server_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,27 +89,16 @@ async fn revocation_reaches_another_sqlite_server_within_a_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_another_postgres_server_within_a_second() {
-    let Some(url) = required("TESSERA_TEST_POSTGRES_URL") else {
+    let Some(scratch) = common::PostgresScratch::create("tessera_prop").await else {
         return;
     };
-    let schema = format!("tessera_prop_{:016x}", rand::random::<u64>());
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store_url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    propagation(&format!("database_url: \"{store_url}\"\n"), "postgres").await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    propagation(&scratch.config_yaml, "postgres").await;
+    scratch.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_another_mysql_server_within_a_second() {
-    let Some(url) = required("TESSERA_TEST_MYSQL_URL") else {
+    let Some(url) = common::database_url("TESSERA_TEST_MYSQL_URL") else {
         return;
     };
     let database = format!("tessera_prop_{:016x}", rand::random::<u64>());

@@ -272,3 +272,55 @@ async fn spawn(
         .to_owned();
     (child, url)
 }
+
+/// A database URL from `variable`, or `None` after saying the test was skipped (a failure when
+/// `TESSERA_REQUIRE_DATABASES` forbids skipping).
+pub fn database_url(variable: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var_os("TESSERA_REQUIRE_DATABASES").is_none(),
+                "{variable} is not set, and TESSERA_REQUIRE_DATABASES forbids skipping"
+            );
+            eprintln!("SKIPPED: a test needing {variable}");
+            None
+        }
+    }
+}
+
+/// A PostgreSQL schema of its own for one test: `database_url` config for it, dropped by `drop`.
+pub struct PostgresScratch {
+    pub config_yaml: String,
+    admin: sqlx::PgPool,
+    schema: String,
+}
+
+impl PostgresScratch {
+    pub async fn create(prefix: &str) -> Option<PostgresScratch> {
+        let url = database_url("TESSERA_TEST_POSTGRES_URL")?;
+        let schema = format!("{prefix}_{:016x}", rand::random::<u64>());
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let store_url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+        Some(PostgresScratch {
+            config_yaml: format!("database_url: \"{store_url}\"\n"),
+            admin,
+            schema,
+        })
+    }
+
+    pub async fn drop(self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.schema
+        )))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+    }
+}
