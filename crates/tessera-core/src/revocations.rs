@@ -28,12 +28,15 @@ pub(crate) const SKEW_MARGIN_MS: i64 = 60_000;
 /// Gaps tracked at most; past this a follower that fell far behind stops tracking new ones.
 const MAX_GAPS: usize = 10_000;
 
+/// A fast keyed hasher: every verification looks a handle up here.
+type Hasher = foldhash::fast::RandomState;
+
 /// A revoked-session set keyed compactly: Tessera's handles are UUIDs, kept as 16 bytes.
 #[derive(Default)]
 struct RevokedSet {
-    by_uuid: HashMap<u128, UnixMillis>,
+    by_uuid: HashMap<u128, UnixMillis, Hasher>,
     /// Handles that are not UUIDs (none that Tessera makes, but stores may hold imported ones).
-    other: HashMap<Box<str>, UnixMillis>,
+    other: HashMap<Box<str>, UnixMillis, Hasher>,
 }
 
 impl RevokedSet {
@@ -91,6 +94,8 @@ pub struct Revocations {
     /// because nothing follows the log and only this process's own revocations count).
     last_read: AtomicI64,
     following: std::sync::atomic::AtomicBool,
+    /// How many sessions `set` holds, readable without its lock.
+    held: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for Revocations {
@@ -107,11 +112,16 @@ impl Revocations {
             position: Mutex::new(Position::default()),
             last_read: AtomicI64::new(i64::MIN),
             following: std::sync::atomic::AtomicBool::new(false),
+            held: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     /// Whether the session was revoked (by this process, or by another as read from the log).
     pub fn is_revoked(&self, handle: &str) -> bool {
+        // Most of the time nothing is revoked: skip parsing the handle and taking the lock.
+        if self.held.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         self.set
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -127,6 +137,7 @@ impl Revocations {
         for handle in handles {
             set.insert(handle, revoked_at);
         }
+        self.held.store(set.len(), Ordering::Release);
     }
 
     /// How many revoked sessions are held.
@@ -144,10 +155,13 @@ impl Revocations {
 
     /// Forgets sessions revoked before `keep_since`: their access tokens have all expired.
     pub fn prune(&self, keep_since: UnixMillis) -> usize {
-        self.set
+        let mut set = self
+            .set
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .prune(keep_since)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pruned = set.prune(keep_since);
+        self.held.store(set.len(), Ordering::Release);
+        pruned
     }
 
     /// Where to read the log from at `now`: after the newest position read (new entries), and,
@@ -175,6 +189,7 @@ impl Revocations {
             for record in records {
                 set.insert(&record.session_handle, record.revoked_at);
             }
+            self.held.store(set.len(), Ordering::Release);
         }
         let mut position = self
             .position
