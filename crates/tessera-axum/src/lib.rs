@@ -59,6 +59,13 @@
 //! refreshed one seen for the first time (its verification commits the new refresh token on the
 //! server); logins, refreshes, signouts and session data go to the server.
 //!
+//! Revocation: a session revoked through this process is refused by it at once. For sessions
+//! revoked by other processes to be refused here within a second, start a follower of the
+//! revocation log once at start-up: `sessions.spawn_revocation_follower()` with the embedded
+//! engine (several app processes over one PostgreSQL or MySQL database), or
+//! `remote.spawn_revocation_follower(Duration::from_millis(250))` with the remote back end.
+//! Without one, other processes' revocations take effect when the access tokens expire.
+//!
 //! ```no_run
 //! # #[cfg(feature = "remote")]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -79,7 +79,7 @@ pub struct SessionConfig {
     /// token and revocation are still checked on every verification.
     pub verified_token_cache_entries: usize,
     /// How often [`Sessions::spawn_revocation_follower`](crate::Sessions::spawn_revocation_follower)
-    /// reads the store's revocation log (default 500 ms), which bounds how long a session revoked
+    /// reads the store's revocation log (default 250 ms), which bounds how long a session revoked
     /// by another process keeps verifying here.
     pub revocation_poll_interval: Duration,
     /// What verification does when the revocation log has not been read for longer than the
@@ -112,7 +112,7 @@ impl Default for SessionConfig {
             revoke_on_theft: true,
             unknown_kid_reload_interval: Duration::from_secs(1),
             verified_token_cache_entries: 10_000,
-            revocation_poll_interval: Duration::from_millis(500),
+            revocation_poll_interval: Duration::from_millis(250),
             stale_revocations: StaleRevocations::CheckStore,
         }
     }

@@ -84,7 +84,7 @@ Config file keys (YAML; every key optional; units as in SuperTokens core):
   shutdown_timeout: 30                 seconds SIGTERM waits for requests in flight
   verified_token_cache_entries: 10000  access tokens verified once and then checked without
                                        the signature (0 = off)
-  revocation_poll_interval_ms: 500     how often the revocation log is read: sessions revoked
+  revocation_poll_interval_ms: 250     how often the revocation log is read: sessions revoked
                                        through another server are refused within this
   stale_revocations: check_store       when the log cannot be read for longer than the access
                                        token validity: check_store (fail closed) or
