@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p tessera-server --bin tessera --example load
-//! target/release/examples/load --bin target/release/tessera --seconds 10 --concurrency 32
+//! target/release/examples/load --bin target/release/tessera --seconds 10 --concurrency 32 [--server-config "…"]
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -31,6 +31,9 @@ struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Extra config lines for the server, e.g. `verified_token_cache_entries: 0`.
+    #[arg(long, default_value = "")]
+    server_config: String,
 }
 
 /// One worker's (access token, newest refresh token) pairs.
@@ -128,8 +131,9 @@ async fn main() {
     std::fs::write(
         &config,
         format!(
-            "port: 0\nsqlite_path: {}\n",
-            dir.path().join("bench.db").display()
+            "port: 0\nsqlite_path: {}\n{}\n",
+            dir.path().join("bench.db").display(),
+            args.server_config
         ),
     )
     .unwrap();
