@@ -192,13 +192,7 @@ impl JwksVerifier {
         do_anti_csrf_check: bool,
         now: UnixMillis,
     ) -> Result<VerifiedSession, JwksVerifyError> {
-        self.verify_cached(
-            &VerifiedTokens::new(0),
-            access_token,
-            anti_csrf_token,
-            do_anti_csrf_check,
-            now,
-        )
+        self.verify_with(None, access_token, anti_csrf_token, do_anti_csrf_check, now)
     }
 
     /// [`verify`](Self::verify), skipping the signature check for a token `cache` holds from an
@@ -212,8 +206,25 @@ impl JwksVerifier {
         do_anti_csrf_check: bool,
         now: UnixMillis,
     ) -> Result<VerifiedSession, JwksVerifyError> {
+        self.verify_with(
+            Some(cache),
+            access_token,
+            anti_csrf_token,
+            do_anti_csrf_check,
+            now,
+        )
+    }
+
+    fn verify_with(
+        &self,
+        cache: Option<&VerifiedTokens>,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        do_anti_csrf_check: bool,
+        now: UnixMillis,
+    ) -> Result<VerifiedSession, JwksVerifyError> {
         let raw = access_token.expose();
-        if let Some((claims, kid)) = cache.get(raw) {
+        if let Some((claims, kid)) = cache.and_then(|cache| cache.get(raw)) {
             if self.keys.contains_key(&*kid) {
                 return Ok(check_claims(
                     claims,
@@ -232,7 +243,9 @@ impl JwksVerifier {
         let claims = token
             .verify(&header.algorithm, key)
             .map_err(SessionError::try_refresh)?;
-        cache.insert(raw, &header.kid, &claims);
+        if let Some(cache) = cache {
+            cache.insert(raw, &header.kid, &claims);
+        }
         Ok(check_claims(
             claims,
             anti_csrf_token,

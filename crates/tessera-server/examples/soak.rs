@@ -75,6 +75,19 @@ fn token(body: &Value, which: &str) -> String {
     body[which]["token"].as_str().unwrap().to_owned()
 }
 
+/// Rotates one held session's tokens with its newest refresh token.
+async fn refresh(client: &reqwest::Client, base: &str, session: &mut (String, String, String)) {
+    let body = post(
+        client,
+        format!("{base}/recipe/session/refresh"),
+        json!({"refreshToken": session.2, "enableAntiCsrf": false}),
+    )
+    .await;
+    assert_eq!(body["status"], "OK", "{body}");
+    session.1 = token(&body, "accessToken");
+    session.2 = token(&body, "refreshToken");
+}
+
 /// One client: mostly verifications, then refreshes, creations and revocations (10:4:2:1), on
 /// sessions of its own, with at most 32 live at a time.
 async fn worker(
@@ -108,15 +121,7 @@ async fn worker(
             0
         } else if step < 6 {
             let slot = i % held.len();
-            let body = post(
-                &client,
-                format!("{base}/recipe/session/refresh"),
-                json!({"refreshToken": held[slot].2, "enableAntiCsrf": false}),
-            )
-            .await;
-            assert_eq!(body["status"], "OK", "{body}");
-            held[slot].1 = token(&body, "accessToken");
-            held[slot].2 = token(&body, "refreshToken");
+            refresh(&client, &base, &mut held[slot]).await;
             2
         } else if step == 6 {
             let (handle, _, _) = held.swap_remove(i % held.len());
@@ -139,15 +144,7 @@ async fn worker(
             .await;
             if body["status"] == "TRY_REFRESH_TOKEN" {
                 // Expired: refresh, as the frontend SDK would.
-                let body = post(
-                    &client,
-                    format!("{base}/recipe/session/refresh"),
-                    json!({"refreshToken": held[slot].2, "enableAntiCsrf": false}),
-                )
-                .await;
-                assert_eq!(body["status"], "OK", "{body}");
-                held[slot].1 = token(&body, "accessToken");
-                held[slot].2 = token(&body, "refreshToken");
+                refresh(&client, &base, &mut held[slot]).await;
                 2
             } else {
                 assert_eq!(body["status"], "OK", "{body}");
