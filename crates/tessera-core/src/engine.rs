@@ -11,7 +11,7 @@ use crate::config::StaleRevocations;
 use crate::config::{KeyKind, SessionConfig};
 use crate::error::{GeneralError, SessionError};
 use crate::jwt::{self, UnverifiedToken};
-use crate::keys::{Jwks, KeyRing, KeyRingSettings};
+use crate::keys::{Jwks, KeyRing, KeyRingSettings, SigningKeyInfo};
 use crate::revocations::{Revocations, SKEW_MARGIN_MS};
 use crate::rotation::RotationPolicy;
 use crate::secret::{
@@ -657,6 +657,20 @@ impl Sessions {
                 self.now(),
             )
             .await
+    }
+
+    /// The unexpired signing keys in the store, newest first, marking those that sign now.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyInfo>, SessionError> {
+        let inner = &self.inner;
+        inner.keys.describe(inner.store.as_ref(), self.now()).await
+    }
+
+    /// Creates a dynamic signing key that signs new tokens from now on: in this process at once,
+    /// in every other process over the same store within a minute (their next key reload). The
+    /// keys it replaces keep verifying until the tokens they signed have expired.
+    pub async fn rotate_signing_key(&self) -> Result<SigningKeyInfo, SessionError> {
+        let inner = &self.inner;
+        inner.keys.rotate(inner.store.as_ref(), self.now()).await
     }
 
     /// Deletes expired sessions and signing keys; returns how many sessions went.

@@ -33,7 +33,7 @@ pub use config::{KeyKind, SessionConfig, SigningAlgorithm, StaleRevocations};
 pub use engine::{RevocationStatus, Sessions, MAX_USER_ID_BYTES};
 pub use error::{GeneralError, SessionError, StoreError};
 pub use jwt::MAX_ACCESS_TOKEN_LEN;
-pub use keys::{Jwk, Jwks};
+pub use keys::{Jwk, Jwks, SigningKeyInfo};
 pub use secret::{
     constant_time_eq, hash2_from_hash1, refresh_token_hash1, sha256_hex, AccessToken,
     AntiCsrfToken, RefreshToken,

@@ -1,4 +1,5 @@
-//! Command line: `tessera serve [--config PATH]`.
+//! Command line: `tessera serve`, and the operator commands (`sessions`, `keys`, `config check`,
+//! `migrate`), all reading the same config file and `TESSERA_*` overrides.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,16 @@ pub struct Cli {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+    /// YAML config file (`tessera serve --help` lists the keys). Without one, every setting has
+    /// its default (env TESSERA_CONFIG).
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "TESSERA_CONFIG",
+        value_name = "PATH"
+    )]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -45,15 +56,84 @@ pub enum LogFormat {
 pub enum Command {
     /// Start the HTTP server (SuperTokens Core Driver Interface 5.4).
     #[command(long_about = SERVE_HELP)]
-    Serve(ServeArgs),
+    Serve,
+    /// Look at and revoke sessions in the configured database (no server needed).
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// List and rotate access-token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Bring the database schema up to date (for servers run with `migrate_on_start: false`).
+    Migrate(Output),
 }
 
-/// Options of `tessera serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// YAML config file (keys listed above). Without one, every setting has its default.
-    #[arg(short, long, env = "TESSERA_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tessera sessions …`.
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// A user's live sessions.
+    List {
+        /// The user id.
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// Only sessions in this tenant (default: every tenant).
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Everything stored about one session.
+    Show {
+        /// The session handle.
+        handle: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revoke sessions by handle, or every session of a user. Running servers over the same
+    /// database refuse them within their revocation poll interval.
+    Revoke {
+        /// Session handles.
+        #[arg(conflicts_with = "user", required_unless_present = "user")]
+        handles: Vec<String>,
+        /// Revoke every session of this user.
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// With --user: only sessions in this tenant.
+        #[arg(long, value_name = "TENANT", requires = "user")]
+        tenant: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Delete expired sessions now (servers do it every `expiry_sweep_interval`).
+    Sweep(Output),
+}
+
+/// `tessera keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The signing keys that still verify tokens, and which one signs now.
+    List(Output),
+    /// Create a new dynamic signing key that signs from now on. Older keys keep verifying until
+    /// the tokens they signed expire; running servers switch within a minute.
+    Rotate(Output),
+}
+
+/// `tessera config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration and print the settings in effect (secrets masked);
+    /// exits with status 2 naming the bad key if it is invalid.
+    Check(Output),
 }
 
 const SERVE_HELP: &str = "\
@@ -89,6 +169,9 @@ Config file keys (YAML; every key optional; units as in SuperTokens core):
   stale_revocations: check_store       when the log cannot be read for longer than the access
                                        token validity: check_store (fail closed) or
                                        keep_verifying
+  migrate_on_start: true               bring the database schema up to date at start; when
+                                       false, an outdated schema stops start-up and
+                                       `tessera migrate` updates it
 
 Every key can be overridden by an environment variable TESSERA_<KEY IN CAPITALS>, e.g.
 TESSERA_PORT=4000 or TESSERA_API_KEYS=secret. Unknown keys in the file and bad values stop start-up;

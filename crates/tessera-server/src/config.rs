@@ -84,6 +84,7 @@ struct FileConfig {
     verified_token_cache_entries: Option<usize>,
     revocation_poll_interval_ms: Option<u64>,
     stale_revocations: Option<StaleRevocationsKey>,
+    migrate_on_start: Option<bool>,
 }
 
 /// `stale_revocations`: what verification does while the revocation log cannot be read.
@@ -95,7 +96,7 @@ enum StaleRevocationsKey {
 }
 
 /// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "port",
     "host",
     "access_token_validity",
@@ -115,6 +116,7 @@ const KEYS: [&str; 19] = [
     "verified_token_cache_entries",
     "revocation_poll_interval_ms",
     "stale_revocations",
+    "migrate_on_start",
 ];
 
 /// `api_keys`: a comma-separated string (as in SuperTokens' config) or a YAML list.
@@ -176,6 +178,9 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// How long a shutdown waits for requests in flight before dropping them.
     pub shutdown_timeout: Duration,
+    /// Whether `serve` (and the operator commands) bring the schema up to date when they open
+    /// the store; when off they refuse an outdated schema and `tessera migrate` updates it.
+    pub migrate_on_start: bool,
 }
 
 /// How long clients may take and how many may be connected at once.
@@ -400,8 +405,127 @@ impl ServerConfig {
             expiry_sweep_interval,
             connections,
             shutdown_timeout,
+            migrate_on_start: file.migrate_on_start.unwrap_or(true),
         })
     }
+
+    /// Every setting in effect, as `(config key, value)` in the file's units, with secrets
+    /// masked: API keys are counted, never shown, and a database URL loses its password.
+    pub fn effective_settings(&self) -> Vec<(&'static str, String)> {
+        let session = &self.session;
+        let mut settings = vec![
+            ("host", self.host.clone()),
+            ("port", self.port.to_string()),
+            (
+                "api_keys",
+                match self.api_keys.len() {
+                    0 => "none (no API key required)".to_owned(),
+                    1 => "1 key (masked)".to_owned(),
+                    n => format!("{n} keys (masked)"),
+                },
+            ),
+            (
+                "access_token_validity",
+                session.access_token_validity.as_secs().to_string(),
+            ),
+            (
+                "refresh_token_validity",
+                (session.refresh_token_validity.as_secs() / 60).to_string(),
+            ),
+            (
+                "access_token_dynamic_signing_key_update_interval",
+                (session.signing_key_update_interval.as_secs() / 3600).to_string(),
+            ),
+            (
+                "refresh_token_rotation_grace_period",
+                session
+                    .refresh_token_rotation_grace_period
+                    .as_secs()
+                    .to_string(),
+            ),
+        ];
+        match &self.store {
+            StoreConfig::Sqlite { path } => {
+                settings.push(("sqlite_path", path.display().to_string()));
+            }
+            StoreConfig::Url { url, pool_size } => {
+                settings.push(("database_url", mask_url_password(url)));
+                settings.push(("database_pool_size", pool_size.to_string()));
+            }
+        }
+        settings.extend([
+            ("migrate_on_start", self.migrate_on_start.to_string()),
+            ("max_body_bytes", self.max_body_bytes.to_string()),
+            (
+                "expiry_sweep_interval",
+                self.expiry_sweep_interval.as_secs().to_string(),
+            ),
+            (
+                "header_read_timeout",
+                self.connections.header_read_timeout.as_secs().to_string(),
+            ),
+            (
+                "body_read_timeout",
+                self.connections.body_read_timeout.as_secs().to_string(),
+            ),
+            (
+                "max_connections",
+                self.connections.max_connections.to_string(),
+            ),
+            (
+                "shutdown_timeout",
+                self.shutdown_timeout.as_secs().to_string(),
+            ),
+            (
+                "verified_token_cache_entries",
+                session.verified_token_cache_entries.to_string(),
+            ),
+            (
+                "revocation_poll_interval_ms",
+                session.revocation_poll_interval.as_millis().to_string(),
+            ),
+            (
+                "stale_revocations",
+                match session.stale_revocations {
+                    StaleRevocations::CheckStore => "check_store",
+                    StaleRevocations::KeepVerifying => "keep_verifying",
+                }
+                .to_owned(),
+            ),
+        ]);
+        settings
+    }
+}
+
+/// A connection URL with its password (in the user-info part, or a `password=` parameter)
+/// replaced by `****`.
+fn mask_url_password(url: &str) -> String {
+    let mut masked = url.to_owned();
+    if let Some(scheme_end) = masked.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = masked[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(masked.len(), |i| authority_start + i);
+        if let Some(at) = masked[authority_start..authority_end].rfind('@') {
+            let user_info = authority_start..authority_start + at;
+            if let Some(colon) = masked[user_info.clone()].find(':') {
+                masked.replace_range(user_info.start + colon + 1..user_info.end, "****");
+            }
+        }
+    }
+    if let Some(query_start) = masked.find('?') {
+        let (base, query) = masked.split_at(query_start + 1);
+        let query = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=****"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        masked = format!("{base}{query}");
+    }
+    masked
 }
 
 fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, Value>, ConfigError> {
@@ -448,6 +572,60 @@ fn from_map(keys: BTreeMap<String, Value>) -> Result<FileConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effective_settings_name_every_key_once_and_mask_secrets() {
+        let sqlite =
+            ServerConfig::from_yaml("api_keys: \"first-secret,second-secret\"\n", []).unwrap();
+        let url = ServerConfig::from_yaml(
+            "database_url: \"postgresql://tessera:hunter22@db:5432/sessions?sslmode=require&password=other\"\n",
+            [],
+        )
+        .unwrap();
+        let mut shown: Vec<&str> = sqlite
+            .effective_settings()
+            .iter()
+            .chain(url.effective_settings().iter())
+            .map(|(key, _)| *key)
+            .collect();
+        shown.sort_unstable();
+        shown.dedup();
+        let mut keys = KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(shown, keys, "effective_settings and KEYS disagree");
+        let text = format!(
+            "{:?}{:?}",
+            sqlite.effective_settings(),
+            url.effective_settings()
+        );
+        for secret in ["first-secret", "second-secret", "hunter22", "other"] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+        assert!(
+            text.contains(
+                "postgresql://tessera:****@db:5432/sessions?sslmode=require&password=****"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("2 keys (masked)"), "{text}");
+    }
+
+    #[test]
+    fn urls_without_passwords_are_left_alone() {
+        for url in [
+            "mysql://root@127.0.0.1:3306/test",
+            "postgres://db/x?sslmode=disable",
+            "postgres://a:b@c",
+        ] {
+            let masked = mask_url_password(url);
+            assert_eq!(masked == url, !url.contains(":b@"), "{url} -> {masked}");
+        }
+        assert_eq!(mask_url_password("postgres://a:b@c"), "postgres://a:****@c");
+        assert_eq!(
+            mask_url_password("postgres://a:p@ss@c/d"),
+            "postgres://a:****@c/d"
+        );
+    }
 
     fn load_str(yaml: &str, env: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
         let dir = tempfile::tempdir().map_err(|source| ConfigError::Read {

@@ -4,42 +4,108 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_server::{cli, config, serve};
+use tessera_server::cli::{self, Command, ConfigCommand, KeysCommand, SessionsCommand};
+use tessera_server::operate::{self, OperateError, Report, RevokeTarget};
+use tessera_server::{config, serve};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(&cli);
-    match cli.command {
-        cli::Command::Serve(args) => {
-            let config = match config::ServerConfig::load(args.config.as_deref(), std::env::vars())
-            {
-                Ok(config) => config,
-                Err(error) => {
-                    eprintln!("tessera: configuration error: {error}");
-                    return ExitCode::from(2);
-                }
-            };
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("tessera: cannot start the async runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
+    let config = match config::ServerConfig::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("tessera: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tessera: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match cli.command {
+        Command::Serve => {
             let outcome = runtime.block_on(serve::run(config));
             // Connections still open after the shutdown deadline are dropped with the runtime;
             // do not wait for their tasks.
             runtime.shutdown_background();
-            match outcome {
+            return match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("tessera: {error}");
                     ExitCode::FAILURE
                 }
-            }
+            };
         }
+        Command::Config(ConfigCommand::Check(output)) => {
+            Ok((operate::config_check(&config), output))
+        }
+        Command::Migrate(output) => runtime
+            .block_on(operate::migrate(&config))
+            .map(|report| (report, output)),
+        Command::Sessions(command) => runtime.block_on(sessions(&config, command)),
+        Command::Keys(command) => runtime.block_on(keys(&config, command)),
+    };
+    match outcome {
+        Ok((report, output)) => {
+            report.print(output.json);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tessera: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+async fn sessions(
+    config: &config::ServerConfig,
+    command: SessionsCommand,
+) -> Result<(Report, cli::Output), OperateError> {
+    let sessions = operate::engine(config).await?;
+    match command {
+        SessionsCommand::List {
+            user,
+            tenant,
+            output,
+        } => Ok((
+            operate::sessions_list(&sessions, &user, tenant.as_deref()).await?,
+            output,
+        )),
+        SessionsCommand::Show { handle, output } => {
+            Ok((operate::sessions_show(&sessions, &handle).await?, output))
+        }
+        SessionsCommand::Revoke {
+            handles,
+            user,
+            tenant,
+            output,
+        } => {
+            let target = match user {
+                Some(user_id) => RevokeTarget::User {
+                    user_id,
+                    tenant_id: tenant,
+                },
+                None => RevokeTarget::Handles(handles),
+            };
+            Ok((operate::sessions_revoke(&sessions, target).await?, output))
+        }
+        SessionsCommand::Sweep(output) => Ok((operate::sessions_sweep(&sessions).await?, output)),
+    }
+}
+
+async fn keys(
+    config: &config::ServerConfig,
+    command: KeysCommand,
+) -> Result<(Report, cli::Output), OperateError> {
+    let sessions = operate::engine(config).await?;
+    match command {
+        KeysCommand::List(output) => Ok((operate::keys_list(&sessions).await?, output)),
+        KeysCommand::Rotate(output) => Ok((operate::keys_rotate(&sessions).await?, output)),
     }
 }

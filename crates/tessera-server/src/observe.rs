@@ -67,6 +67,10 @@ fn describe() {
         "tessera_errors_total",
         "Requests that failed on the server's side, by kind"
     );
+    metrics::describe_counter!(
+        "tessera_store_calls_total",
+        "Calls to the session store (the database) by operation"
+    );
     metrics::describe_gauge!("tessera_open_connections", "HTTP connections open now");
     metrics::describe_gauge!(
         "tessera_revocation_lag_seconds",

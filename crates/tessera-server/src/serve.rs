@@ -7,6 +7,7 @@ use tessera_core::{Sessions, StoreError};
 use thiserror::Error;
 
 use crate::config::ServerConfig;
+use crate::counted_store::CountedStore;
 use crate::routes;
 use crate::state::AppState;
 
@@ -31,7 +32,13 @@ pub enum ServeError {
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
-    let store = tessera_store::open(&config.store).await?;
+    let schema = if config.migrate_on_start {
+        tessera_store::SchemaPolicy::Migrate
+    } else {
+        tessera_store::SchemaPolicy::RequireCurrent
+    };
+    let (store, _) = tessera_store::open_with(&config.store, schema).await?;
+    let store = Arc::new(CountedStore(store));
     let sessions = Sessions::with_clock(
         store,
         config.session.clone(),

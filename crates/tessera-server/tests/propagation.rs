@@ -1,10 +1,12 @@
 //! Revocation reaches every server over the same database within a second: two `tessera serve`
 //! processes, a session revoked through one, its access token refused by the other (which never
-//! read the store for it: it verifies statelessly and follows the revocation log). On SQLite,
+//! read the store for it, counted through its `/metrics`: it verifies statelessly and follows the
+//! revocation log). On SQLite,
 //! PostgreSQL and MariaDB; the revoke-to-refusal latencies are printed.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::Server;
@@ -27,9 +29,55 @@ async fn verify(server: &Server, access_token: &str) -> Value {
     body
 }
 
+/// `tessera_store_calls_total` by operation, read off a server's `/metrics`.
+async fn store_calls(server: &Server) -> BTreeMap<String, u64> {
+    let (_, metrics) = server.get("/metrics").await;
+    let metrics = metrics.as_str().unwrap().to_owned();
+    metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("tessera_store_calls_total{operation=\""))
+        .map(|rest| {
+            let (operation, count) = rest.split_once("\"} ").unwrap();
+            (operation.to_owned(), count.trim().parse().unwrap())
+        })
+        .collect()
+}
+
+/// Verifications on B are answered from memory: many of them make no store call, while B's
+/// revocation follower keeps polling (the only reads B makes, a few a second whatever the load).
+async fn verifications_stay_off_the_store(b: &Server, access_token: &str) {
+    const VERIFICATIONS: u64 = 300;
+    let before = store_calls(b).await;
+    for _ in 0..VERIFICATIONS {
+        assert_eq!(verify(b, access_token).await["status"], "OK");
+    }
+    let after = store_calls(b).await;
+    // The counters are there to be read: B loaded A's signing key from the store to verify the
+    // token the first time.
+    assert!(
+        after.get("signing_keys").is_some_and(|&calls| calls > 0),
+        "no store calls counted on B: {after:?}"
+    );
+    let delta = |operation: &str| {
+        after.get(operation).copied().unwrap_or(0) - before.get(operation).copied().unwrap_or(0)
+    };
+    for operation in ["session", "present", "refresh_token"] {
+        assert_eq!(delta(operation), 0, "{operation}: {before:?} -> {after:?}");
+    }
+    let total: u64 = after.keys().map(|operation| delta(operation)).sum();
+    assert!(
+        total < VERIFICATIONS / 10,
+        "{VERIFICATIONS} verifications made {total} store calls: {before:?} -> {after:?}"
+    );
+}
+
 async fn propagation(store_yaml: &str, label: &str) {
     let a = Server::start(store_yaml).await;
     let b = Server::start(store_yaml).await;
+    let warm = a.create(&format!("{label}-warm"), json!({})).await;
+    let warm_access = warm["accessToken"]["token"].as_str().unwrap();
+    assert_eq!(verify(&b, warm_access).await["status"], "OK");
+    verifications_stay_off_the_store(&b, warm_access).await;
     let mut latencies = Vec::new();
     for round in 0..ROUNDS {
         let created = a.create(&format!("{label}-{round}"), json!({})).await;

@@ -49,11 +49,61 @@ impl StoreConfig {
     }
 }
 
+/// What opening a store does about its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaPolicy {
+    /// Bring the schema up to date (creating it in an empty database).
+    #[default]
+    Migrate,
+    /// Refuse to open unless the schema is exactly what this build expects: for operators who
+    /// migrate in a separate step (`tessera migrate`) and never let a server alter the schema.
+    RequireCurrent,
+}
+
+/// A store's schema version before and after it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersions {
+    /// The version found (0 for an empty database).
+    pub found: i64,
+    /// The version now, which is this build's.
+    pub now: i64,
+}
+
+/// The error for a database whose schema is not the one this build expects.
+pub(crate) fn schema_mismatch(found: i64, expected: i64) -> StoreError {
+    if found > expected {
+        StoreError::Migration(format!(
+            "the database is at schema version {found}, newer than this build knows ({expected})"
+        ))
+    } else {
+        StoreError::Migration(format!(
+            "the database is at schema version {found} and this build needs {expected}: migrate it first (`tessera migrate`)"
+        ))
+    }
+}
+
 /// Opens the configured store, running its migrations.
 pub async fn open(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, StoreError> {
+    Ok(open_with(config, SchemaPolicy::Migrate).await?.0)
+}
+
+/// Brings the configured store's schema up to date; returns the versions before and after.
+pub async fn migrate(config: &StoreConfig) -> Result<SchemaVersions, StoreError> {
+    Ok(open_with(config, SchemaPolicy::Migrate).await?.1)
+}
+
+/// Opens the configured store with a chosen schema policy; also returns its schema versions.
+pub async fn open_with(
+    config: &StoreConfig,
+    schema: SchemaPolicy,
+) -> Result<(Arc<dyn SessionStore>, SchemaVersions), StoreError> {
     match config {
         #[cfg(feature = "sqlite")]
-        StoreConfig::Sqlite { path } => Ok(Arc::new(crate::SqliteStore::open(path).await?)),
+        StoreConfig::Sqlite { path } => {
+            let store = crate::SqliteStore::open_with(path, schema).await?;
+            let versions = store.schema_versions();
+            Ok((Arc::new(store), versions))
+        }
         #[cfg(not(feature = "sqlite"))]
         StoreConfig::Sqlite { .. } => Err(StoreError::Database(
             "this build has no SQLite support (feature `sqlite`)".to_owned(),
@@ -62,19 +112,21 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn SessionStore>, StoreEr
             let scheme = url.split("://").next().unwrap_or_default();
             match scheme {
                 #[cfg(feature = "postgres")]
-                "postgres" | "postgresql" => Ok(Arc::new(
-                    crate::PostgresStore::connect(url, *pool_size).await?,
-                )),
+                "postgres" | "postgresql" => {
+                    let store = crate::PostgresStore::connect_with(url, *pool_size, schema).await?;
+                    let versions = store.schema_versions();
+                    Ok((Arc::new(store), versions))
+                }
                 #[cfg(feature = "mysql")]
                 "mysql" | "mariadb" => {
                     // sqlx names the protocol `mysql` for both servers.
                     let url = format!("mysql://{}", &url[scheme.len() + 3..]);
-                    Ok(Arc::new(
-                        crate::MySqlStore::connect(&url, *pool_size).await?,
-                    ))
+                    let store = crate::MySqlStore::connect_with(&url, *pool_size, schema).await?;
+                    let versions = store.schema_versions();
+                    Ok((Arc::new(store), versions))
                 }
                 _ => {
-                    let _ = pool_size;
+                    let _ = (pool_size, schema);
                     Err(StoreError::Database(format!(
                         "unsupported store URL scheme `{scheme}` (this build supports: {})",
                         supported_schemes()

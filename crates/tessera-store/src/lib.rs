@@ -19,7 +19,7 @@ pub use sql::mysql::MySqlStore;
 #[cfg(feature = "postgres")]
 pub use sql::postgres::PostgresStore;
 
-pub use config::{open, StoreConfig};
+pub use config::{migrate, open, open_with, SchemaPolicy, SchemaVersions, StoreConfig};
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

@@ -36,6 +36,7 @@ macro_rules! conformance {
                 anti_csrf_is_enforced,
                 key_rotation_keeps_old_tokens_valid,
                 concurrent_rotation_creates_one_key,
+                manual_rotation_reaches_every_process,
                 static_key_sessions,
                 eddsa_signing,
                 sweep_removes_expired_sessions,

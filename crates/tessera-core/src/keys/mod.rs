@@ -7,4 +7,5 @@ mod ring;
 pub(crate) use material::generate;
 pub use material::{Jwk, Jwks};
 pub(crate) use material::{SigningKey, VerifyingKey};
+pub use ring::SigningKeyInfo;
 pub(crate) use ring::{KeyRing, KeyRingSettings};

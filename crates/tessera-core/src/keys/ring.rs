@@ -11,7 +11,7 @@ use super::material::{generate, slot_for, Jwks, SigningKey};
 use crate::clock::UnixMillis;
 use crate::config::{KeyKind, SigningAlgorithm};
 use crate::error::{GeneralError, SessionError};
-use crate::store::SessionStore;
+use crate::store::{SessionStore, StoredSigningKey};
 
 /// How stale the published key set may get: keys another process created (a static key, say) are
 /// picked up by a reload at most this long after they appear. The store is read at most once per
@@ -22,9 +22,43 @@ const JWKS_RELOAD_MS: i64 = 60_000;
 /// servers.
 const KEY_EXPIRY_MARGIN_MS: i64 = 60_000;
 
+/// Marks the slot of a key made by [`KeyRing::rotate`]: `<slot>:r<created ms>`. Such a key takes
+/// over its slot from the key that held it, so each slot has one signer: the newest.
+const ROTATED_SLOT_MARK: &str = ":r";
+
+/// The slot a key signs for: its own, without the mark of a manual rotation.
+fn signing_slot(slot: &str) -> &str {
+    match slot.rsplit_once(ROTATED_SLOT_MARK) {
+        Some((base, created))
+            if !created.is_empty() && created.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => slot,
+    }
+}
+
+/// A signing key as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyInfo {
+    /// The JOSE key id tokens carry.
+    pub kid: String,
+    /// The JOSE algorithm name.
+    pub algorithm: String,
+    /// Dynamic (rotating) or static.
+    pub kind: KeyKind,
+    /// When it was created.
+    pub created_at: UnixMillis,
+    /// When it stops verifying (`None` for a static key).
+    pub expires_at: Option<UnixMillis>,
+    /// Whether it signs new tokens now (the current dynamic key, or the static key).
+    pub in_use: bool,
+}
+
 #[derive(Default)]
 struct KeySet {
     by_kid: HashMap<String, Arc<SigningKey>>,
+    /// The signer of each slot: the newest key made for it.
     by_slot: HashMap<String, Arc<SigningKey>>,
     /// Keyed by the exact base64url header segment each key puts on its tokens.
     by_encoded_header: HashMap<String, Arc<SigningKey>>,
@@ -75,7 +109,20 @@ impl KeyRing {
             now,
         );
         if let Some(key) = self.keys.load().by_slot.get(&slot) {
-            return Ok(Arc::clone(key));
+            if !self.is_stale(now) {
+                return Ok(Arc::clone(key));
+            }
+            // A key rotated by another process (`tessera keys rotate`) takes over the slot after
+            // this reload. One caller reloads; the others keep signing with the cached key.
+            let Ok(_reloading) = self.reload.try_lock() else {
+                return Ok(Arc::clone(key));
+            };
+            if self.is_stale(now) {
+                self.reload_locked(store, now).await?;
+            }
+            if let Some(key) = self.keys.load().by_slot.get(&slot) {
+                return Ok(Arc::clone(key));
+            }
         }
         let _reloading = self.reload.lock().await;
         if let Some(key) = self.keys.load().by_slot.get(&slot) {
@@ -85,6 +132,24 @@ impl KeyRing {
         if let Some(key) = self.keys.load().by_slot.get(&slot) {
             return Ok(Arc::clone(key));
         }
+        self.create_key(store, kind, slot.clone(), now).await?;
+        self.keys
+            .load()
+            .by_slot
+            .get(&slot)
+            .cloned()
+            .ok_or_else(|| GeneralError::Key("signing key vanished after creation").into())
+    }
+
+    /// Generates a key for `slot`, inserts it (unless another process got there first) and
+    /// reloads. Call with the reload lock held.
+    async fn create_key(
+        &self,
+        store: &dyn SessionStore,
+        kind: KeyKind,
+        slot: String,
+        now: UnixMillis,
+    ) -> Result<StoredSigningKey, SessionError> {
         let expires_at = match kind {
             KeyKind::Static => None,
             KeyKind::Dynamic => {
@@ -98,23 +163,86 @@ impl KeyRing {
             }
         };
         let algorithm = self.settings.algorithm;
-        let candidate_slot = slot.clone();
-        let candidate = tokio::task::spawn_blocking(move || {
-            generate(kind, algorithm, candidate_slot, now, expires_at)
-        })
-        .await
-        .map_err(|_| GeneralError::Key("key generation task failed"))??;
+        let candidate =
+            tokio::task::spawn_blocking(move || generate(kind, algorithm, slot, now, expires_at))
+                .await
+                .map_err(|_| GeneralError::Key("key generation task failed"))??;
         let inserted = store.insert_signing_key(&candidate).await?;
         if inserted {
             tracing::info!(kid = %candidate.kid, slot = %candidate.slot, "created signing key");
         }
         self.reload_locked(store, now).await?;
-        self.keys
-            .load()
-            .by_slot
-            .get(&slot)
-            .cloned()
+        Ok(candidate)
+    }
+
+    /// Makes a new dynamic key that signs from now on in place of the current one (here at once;
+    /// in other processes after their next reload, within [`JWKS_RELOAD_MS`]). Keys it replaces
+    /// keep verifying until the tokens they signed have expired.
+    pub(crate) async fn rotate(
+        &self,
+        store: &dyn SessionStore,
+        now: UnixMillis,
+    ) -> Result<SigningKeyInfo, SessionError> {
+        let _reloading = self.reload.lock().await;
+        let slot = slot_for(
+            KeyKind::Dynamic,
+            self.settings.algorithm,
+            self.settings.interval_ms,
+            now,
+        );
+        let created = self
+            .create_key(
+                store,
+                KeyKind::Dynamic,
+                format!("{slot}{ROTATED_SLOT_MARK}{now}"),
+                now,
+            )
+            .await?;
+        self.describe_loaded(now)
+            .into_iter()
+            .find(|key| key.kid == created.kid)
             .ok_or_else(|| GeneralError::Key("signing key vanished after creation").into())
+    }
+
+    /// Every unexpired key in the store, newest first, marking those that sign now.
+    pub(crate) async fn describe(
+        &self,
+        store: &dyn SessionStore,
+        now: UnixMillis,
+    ) -> Result<Vec<SigningKeyInfo>, SessionError> {
+        let _reloading = self.reload.lock().await;
+        self.reload_locked(store, now).await?;
+        Ok(self.describe_loaded(now))
+    }
+
+    fn describe_loaded(&self, now: UnixMillis) -> Vec<SigningKeyInfo> {
+        let keys = self.keys.load();
+        let signer = |kind| {
+            let slot = slot_for(
+                kind,
+                self.settings.algorithm,
+                self.settings.interval_ms,
+                now,
+            );
+            keys.by_slot.get(&slot).map(|key| key.kid.clone())
+        };
+        let signers = [signer(KeyKind::Dynamic), signer(KeyKind::Static)];
+        keys.newest_first
+            .iter()
+            .filter(|key| key.expires_at.is_none_or(|expiry| expiry > now))
+            .map(|key| SigningKeyInfo {
+                kid: key.kid.clone(),
+                algorithm: key.algorithm.jose_name().to_owned(),
+                kind: if key.expires_at.is_some() {
+                    KeyKind::Dynamic
+                } else {
+                    KeyKind::Static
+                },
+                created_at: key.created_at,
+                expires_at: key.expires_at,
+                in_use: signers.iter().flatten().any(|kid| *kid == key.kid),
+            })
+            .collect()
     }
 
     /// The key whose tokens carry exactly this header segment, if it is cached. Such a header is
@@ -182,15 +310,8 @@ impl KeyRing {
         kind: KeyKind,
         now: UnixMillis,
     ) -> Result<Jwks, SessionError> {
+        // Also reloads a stale set (see `signing_key`).
         self.signing_key(store, kind, now).await?;
-        let stale = now.saturating_sub(self.last_reload.load(Ordering::Acquire)) >= JWKS_RELOAD_MS;
-        if stale {
-            if let Ok(_reloading) = self.reload.try_lock() {
-                if now.saturating_sub(self.last_reload.load(Ordering::Acquire)) >= JWKS_RELOAD_MS {
-                    self.reload_locked(store, now).await?;
-                }
-            }
-        }
         let keys = self.keys.load();
         Ok(Jwks {
             keys: keys
@@ -200,6 +321,11 @@ impl KeyRing {
                 .map(|key| key.jwk().clone())
                 .collect(),
         })
+    }
+
+    /// Whether the cached set is older than [`JWKS_RELOAD_MS`].
+    fn is_stale(&self, now: UnixMillis) -> bool {
+        now.saturating_sub(self.last_reload.load(Ordering::Acquire)) >= JWKS_RELOAD_MS
     }
 
     async fn reload_locked(
@@ -221,7 +347,14 @@ impl KeyRing {
                     }
                 },
             };
-            next.by_slot.insert(key.slot.clone(), Arc::clone(&key));
+            let slot = signing_slot(&key.slot).to_owned();
+            let newer = next
+                .by_slot
+                .get(&slot)
+                .is_none_or(|held| (key.created_at, &key.kid) > (held.created_at, &held.kid));
+            if newer {
+                next.by_slot.insert(slot, Arc::clone(&key));
+            }
             next.by_encoded_header
                 .insert(key.encoded_header.clone(), Arc::clone(&key));
             next.newest_first.push(Arc::clone(&key));

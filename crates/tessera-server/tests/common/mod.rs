@@ -72,6 +72,11 @@ impl Server {
         server
     }
 
+    /// The config file the server was started with (operator commands take it too).
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config
+    }
+
     /// `host:port`, for raw TCP clients.
     pub fn address(&self) -> String {
         self.url.trim_start_matches("http://").to_owned()

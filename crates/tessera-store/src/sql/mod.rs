@@ -120,27 +120,64 @@ macro_rules! sqlx_store {
         #[derive(Clone, Debug)]
         pub struct $store {
             pool: Pool,
+            schema: crate::SchemaVersions,
         }
 
         impl $store {
             /// Connects a pool of `pool_size` connections and brings the schema up to date.
             pub async fn connect(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+                Self::connect_with(url, pool_size, crate::SchemaPolicy::Migrate).await
+            }
+
+            /// Connects a pool, migrating the schema or requiring it current as `schema` says.
+            pub async fn connect_with(
+                url: &str,
+                pool_size: u32,
+                schema: crate::SchemaPolicy,
+            ) -> Result<Self, StoreError> {
                 let pool = <$pool_options>::new()
                     .max_connections(pool_size.max(1))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect(url)
                     .await
                     .map_err(store_error)?;
-                Self::from_pool(pool).await
+                Self::from_pool_with(pool, schema).await
             }
 
             /// Uses an existing pool, bringing the schema up to date.
             pub async fn from_pool(pool: Pool) -> Result<Self, StoreError> {
-                $migrator
+                Self::from_pool_with(pool, crate::SchemaPolicy::Migrate).await
+            }
+
+            /// Uses an existing pool, migrating the schema or requiring it current.
+            pub async fn from_pool_with(
+                pool: Pool,
+                schema: crate::SchemaPolicy,
+            ) -> Result<Self, StoreError> {
+                let migrator = $migrator;
+                let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+                let found = applied_version(&pool).await?;
+                if found > expected
+                    || (schema == crate::SchemaPolicy::RequireCurrent && found != expected)
+                {
+                    return Err(crate::config::schema_mismatch(found, expected));
+                }
+                migrator
                     .run(&pool)
                     .await
                     .map_err(|error| StoreError::Migration(error.to_string()))?;
-                Ok(Self { pool })
+                Ok(Self {
+                    pool,
+                    schema: crate::SchemaVersions {
+                        found,
+                        now: expected,
+                    },
+                })
+            }
+
+            /// The schema version found at connect and the version now.
+            pub fn schema_versions(&self) -> crate::SchemaVersions {
+                self.schema
             }
 
             /// The connection pool.
@@ -240,6 +277,22 @@ macro_rules! sqlx_store {
                 created_at: row.try_get(4)?,
                 expires_at: row.try_get(5)?,
             })
+        }
+
+        /// The newest schema version applied (0 when sqlx's migration table does not exist yet).
+        async fn applied_version(pool: &Pool) -> Result<i64, StoreError> {
+            let tables: i64 = sqlx::query_scalar($sql::MIGRATIONS_TABLE_EXISTS)
+                .fetch_one(pool)
+                .await
+                .map_err(store_error)?;
+            if tables == 0 {
+                return Ok(0);
+            }
+            let version: Option<i64> = sqlx::query_scalar($sql::APPLIED_SCHEMA_VERSION)
+                .fetch_one(pool)
+                .await
+                .map_err(store_error)?;
+            Ok(version.unwrap_or(0))
         }
 
         /// Reads and locks a session row with `statement`, which selects it by `key` (its handle,

@@ -2,6 +2,10 @@
 
 /// The statements, parameters in the order they appear (so both dialects bind alike).
 mod statements {
+    pub(super) const MIGRATIONS_TABLE_EXISTS: &str =
+        "SELECT CAST(COUNT(*) AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations'";
+    pub(super) const APPLIED_SCHEMA_VERSION: &str =
+        "SELECT CAST(MAX(version) AS SIGNED) FROM _sqlx_migrations WHERE success";
     pub(super) const SELECT_LIVE_SESSION: &str =
         "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = ? AND expires_at > ?";
     pub(super) const SELECT_TOKEN: &str =

@@ -2,6 +2,10 @@
 
 /// The statements, parameters numbered in the order they appear (so both dialects bind alike).
 mod statements {
+    pub(super) const MIGRATIONS_TABLE_EXISTS: &str =
+        "SELECT CAST(CASE WHEN to_regclass('_sqlx_migrations') IS NULL THEN 0 ELSE 1 END AS INT8)";
+    pub(super) const APPLIED_SCHEMA_VERSION: &str =
+        "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
     pub(super) const SELECT_LIVE_SESSION: &str =
         "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 AND expires_at > $2";
     pub(super) const SELECT_TOKEN: &str =

@@ -20,6 +20,7 @@ use tessera_core::{
     SessionStore, StoreError, StoredSigningKey, UnixMillis,
 };
 
+use crate::config::{SchemaPolicy, SchemaVersions};
 use rows::{
     json_text, key_from_row, session_from_row, token_from_row, SESSION_COLUMNS, TOKEN_COLUMNS,
 };
@@ -46,6 +47,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     path: PathBuf,
+    schema: SchemaVersions,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -59,15 +61,30 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SchemaPolicy::Migrate).await
+    }
+
+    /// Opens the database file, migrating its schema or requiring it current as `schema` says.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        schema: SchemaPolicy,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let opened = path.clone();
-        let connection = tokio::task::spawn_blocking(move || open_connection(&opened))
-            .await
-            .map_err(|error| StoreError::Database(format!("open task failed: {error}")))??;
+        let (connection, schema) =
+            tokio::task::spawn_blocking(move || open_connection(&opened, schema))
+                .await
+                .map_err(|error| StoreError::Database(format!("open task failed: {error}")))??;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             path,
+            schema,
         })
+    }
+
+    /// The schema version found at open and the version now.
+    pub fn schema_versions(&self) -> SchemaVersions {
+        self.schema
     }
 
     /// The database file.
@@ -105,7 +122,10 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+fn open_connection(
+    path: &Path,
+    schema: SchemaPolicy,
+) -> Result<(Connection, SchemaVersions), StoreError> {
     let mut connection = Connection::open(path).map_err(store_error)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(store_error)?;
     // WAL with synchronous=NORMAL: a committed transaction is in the WAL file before commit
@@ -119,8 +139,8 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     connection
         .pragma_update(None, "foreign_keys", "ON")
         .map_err(store_error)?;
-    schema::migrate(&mut connection)?;
-    Ok(connection)
+    let versions = schema::prepare(&mut connection, schema)?;
+    Ok((connection, versions))
 }
 
 fn store_error(error: rusqlite::Error) -> StoreError {

@@ -3,6 +3,8 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tessera_core::StoreError;
 
+use crate::config::{schema_mismatch, SchemaPolicy, SchemaVersions};
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (
@@ -15,31 +17,43 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
-pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+/// Brings the schema up to date, or (with [`SchemaPolicy::RequireCurrent`]) checks that it is.
+pub(super) fn prepare(
+    connection: &mut Connection,
+    policy: SchemaPolicy,
+) -> Result<SchemaVersions, StoreError> {
     let failed = |error: rusqlite::Error| StoreError::Migration(error.to_string());
     // Two processes opening a fresh file at once: the write lock makes one wait for the other.
     let tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(failed)?;
+    let has_table: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tessera_migrations')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(failed)?;
+    let found: i64 = if has_table {
+        tx.query_row("SELECT MAX(version) FROM tessera_migrations", [], |row| {
+            row.get::<_, Option<i64>>(0)
+        })
+        .optional()
+        .map_err(failed)?
+        .flatten()
+        .unwrap_or(0)
+    } else {
+        0
+    };
+    let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+    if found > known || (policy == SchemaPolicy::RequireCurrent && found != known) {
+        return Err(schema_mismatch(found, known));
+    }
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS tessera_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at INTEGER NOT NULL)",
     )
     .map_err(failed)?;
-    let newest: Option<i64> = tx
-        .query_row("SELECT MAX(version) FROM tessera_migrations", [], |row| {
-            row.get(0)
-        })
-        .optional()
-        .map_err(failed)?
-        .flatten();
-    let newest = newest.unwrap_or(0);
-    let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    if newest > known {
-        return Err(StoreError::Migration(format!(
-            "the database is at schema version {newest}, newer than this build knows ({known})"
-        )));
-    }
-    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > newest) {
+    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
         tx.execute_batch(sql).map_err(failed)?;
         tx.execute(
             "INSERT INTO tessera_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
@@ -47,5 +61,6 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         )
         .map_err(failed)?;
     }
-    tx.commit().map_err(failed)
+    tx.commit().map_err(failed)?;
+    Ok(SchemaVersions { found, now: known })
 }

@@ -969,6 +969,77 @@ pub async fn key_rotation_keeps_old_tokens_valid(store: Arc<dyn SessionStore>) {
     );
 }
 
+/// `tessera keys rotate`: a rotation in one process signs its new tokens at once, and another
+/// process's within a minute (its next key reload); tokens of the replaced key keep verifying
+/// everywhere, and the key listing says which key signs.
+pub async fn manual_rotation_reaches_every_process(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(store, config());
+    let other = h.sibling(config());
+    let kid_of = |token: &tessera_core::AccessToken| -> String {
+        use base64::Engine;
+        let header = token.expose().split('.').next().unwrap();
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap();
+        let header: Value = serde_json::from_slice(&header).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    let before = other
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let old_kid = kid_of(&before.access_token.token);
+    h.clock.advance(Duration::from_millis(5));
+    let rotated = h.sessions.rotate_signing_key().await.unwrap();
+    assert_ne!(rotated.kid, old_kid);
+    assert!(rotated.in_use);
+    let listed = h.sessions.signing_keys().await.unwrap();
+    let in_use: Vec<(String, bool)> = listed.iter().map(|k| (k.kid.clone(), k.in_use)).collect();
+    assert_eq!(
+        in_use,
+        vec![(rotated.kid.clone(), true), (old_kid.clone(), false)]
+    );
+    assert_eq!(listed[0].expires_at, listed[1].expires_at, "{listed:?}");
+
+    let here = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    assert_eq!(kid_of(&here.access_token.token), rotated.kid);
+    // The other process verifies the new key's tokens at once (an unknown kid is looked up)...
+    other
+        .get_session(&here.access_token.token, None, VerifyOptions::default())
+        .await
+        .unwrap();
+    // ...and signs with it after its next reload, within a minute.
+    h.clock.advance(Duration::from_secs(61));
+    let there = other
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    assert_eq!(kid_of(&there.access_token.token), rotated.kid);
+    for engine in [&h.sessions, &other] {
+        engine
+            .get_session(&before.access_token.token, None, VerifyOptions::default())
+            .await
+            .unwrap();
+    }
+    // A second rotation takes over from the first: one signer per slot.
+    h.clock.advance(Duration::from_millis(5));
+    let again = h.sessions.rotate_signing_key().await.unwrap();
+    let signers: Vec<String> = h
+        .sessions
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.in_use)
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(signers, vec![again.kid]);
+}
+
 pub async fn concurrent_rotation_creates_one_key(store: Arc<dyn SessionStore>) {
     let h = Harness::new(store, config());
     let engines: Vec<_> = (0..4).map(|_| h.sibling(config())).collect();

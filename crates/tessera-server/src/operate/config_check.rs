@@ -1,0 +1,24 @@
+//! `tessera config check`: load and validate the configuration, print what is in effect.
+
+use serde_json::{Map, Value};
+
+use super::report::Report;
+use crate::config::ServerConfig;
+
+/// The effective settings of a configuration that loaded (loading is what validates it: a bad key
+/// never gets here, it is an error naming the key).
+pub fn config_check(config: &ServerConfig) -> Report {
+    let settings = config.effective_settings();
+    let json = settings
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), Value::String(value.clone())))
+        .collect::<Map<_, _>>();
+    Report::table(
+        &["KEY", "VALUE"],
+        settings
+            .into_iter()
+            .map(|(key, value)| vec![key.to_owned(), value])
+            .collect(),
+        Value::Object(json),
+    )
+}

@@ -1,0 +1,458 @@
+//! The operator commands of the real `tessera` binary: `sessions`, `keys`, `config check` and
+//! `migrate`, run against the database of a running server (and on their own), in table and JSON
+//! form. A revocation made by the command line reaches the running server through the revocation
+//! log; a rotated key signs the next server's tokens.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::Server;
+use serde_json::{json, Value};
+
+/// Runs `tessera ARGS` with only the given `TESSERA_*` variables (not CI's).
+fn tessera(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TESSERA_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .env("TESSERA_LOG", "warn");
+    command.output().unwrap()
+}
+
+/// Like [`tessera`] for a command that must exit by itself: killed (and the test failed) if it
+/// is still running after 30 s, so a server that starts when it should not cannot hang the test.
+fn tessera_exits(args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TESSERA_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(args)
+        .env("TESSERA_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("tessera {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `tessera ARGS --config CONFIG --json`, which must succeed; its JSON.
+fn json_of(config: &Path, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--config", config.to_str().unwrap(), "--json"]);
+    let output = tessera(&all, &[]);
+    assert!(
+        output.status.success(),
+        "tessera {all:?}: {}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    serde_json::from_str(&stdout(&output)).unwrap()
+}
+
+async fn verify_status(server: &Server, access_token: &str) -> String {
+    let (status, body) = server
+        .post(
+            "/recipe/session/verify",
+            json!({"accessToken": access_token, "doAntiCsrfCheck": false,
+                   "enableAntiCsrf": false, "checkDatabase": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["status"].as_str().unwrap().to_owned()
+}
+
+async fn refresh_status(server: &Server, refresh_token: &str) -> String {
+    let (status, body) = server
+        .post(
+            "/recipe/session/refresh",
+            json!({"refreshToken": refresh_token, "enableAntiCsrf": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["status"].as_str().unwrap().to_owned()
+}
+
+fn handles(listing: &Value) -> Vec<String> {
+    let mut handles: Vec<String> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["handle"].as_str().unwrap().to_owned())
+        .collect();
+    handles.sort();
+    handles
+}
+
+/// Sessions in a tenant other than `public`, made through the engine on the server's database
+/// (the server's CDI routes serve the public tenant only).
+async fn create_in_tenant(database: &Path, user: &str, tenant: &str) -> String {
+    let store = tessera_store::SqliteStore::open(database).await.unwrap();
+    let sessions = tessera_core::Sessions::new(store, tessera_core::SessionConfig::default());
+    let mut new = tessera_core::NewSession::new(user);
+    new.tenant_id = tenant.to_owned();
+    sessions
+        .create_new_session(new)
+        .await
+        .unwrap()
+        .session
+        .handle
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_listed_shown_and_revoked_from_the_command_line() {
+    let server = Server::start("").await;
+    let config = server.config_path().to_owned();
+    let database = config.parent().unwrap().join("tessera.db");
+    let first = server.create("alice", json!({"role": "admin"})).await;
+    let second = server.create("alice", json!({})).await;
+    let bob = server.create("bob", json!({})).await;
+    let elsewhere = create_in_tenant(&database, "alice", "tenant-two").await;
+    let handle = |created: &Value| created["session"]["handle"].as_str().unwrap().to_owned();
+
+    // list: every tenant by default, one with --tenant; never another user's.
+    let listed = json_of(&config, &["sessions", "list", "--user", "alice"]);
+    let mut expected = vec![handle(&first), handle(&second), elsewhere.clone()];
+    expected.sort();
+    assert_eq!(handles(&listed), expected);
+    let public = json_of(
+        &config,
+        &["sessions", "list", "--user", "alice", "--tenant", "public"],
+    );
+    let mut expected_public = vec![handle(&first), handle(&second)];
+    expected_public.sort();
+    assert_eq!(handles(&public), expected_public);
+    let table = tessera(
+        &[
+            "sessions",
+            "list",
+            "--user",
+            "alice",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let table = stdout(&table);
+    assert!(table.starts_with("HANDLE"), "{table}");
+    for handle in &expected {
+        assert!(table.contains(handle.as_str()), "{table}");
+    }
+    assert!(table.contains("tenant-two"), "{table}");
+    assert!(!table.contains(&handle(&bob)), "{table}");
+
+    // show: what the store holds, and a clear error for an unknown handle.
+    let shown = json_of(&config, &["sessions", "show", &handle(&first)]);
+    assert_eq!(shown["user_id"], "alice");
+    assert_eq!(shown["tenant_id"], "public");
+    assert_eq!(shown["session_data"], json!({"n": 1}));
+    assert_eq!(shown["access_token_payload"]["role"], "admin");
+    assert!(shown["expires_at_ms"].as_i64().unwrap() > shown["created_at_ms"].as_i64().unwrap());
+    let missing = tessera(
+        &[
+            "sessions",
+            "show",
+            "no-such-handle",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no live session with handle no-such-handle"));
+
+    // revoke one: the running server refuses its refresh token at once and its access token
+    // within its revocation poll interval (it learns of it from the log, not from the command).
+    let access = first["accessToken"]["token"].as_str().unwrap();
+    assert_eq!(verify_status(&server, access).await, "OK");
+    let revoked = json_of(&config, &["sessions", "revoke", &handle(&first)]);
+    assert_eq!(revoked["revoked"], json!([handle(&first)]));
+    let revoked_at = Instant::now();
+    let refresh = first["refreshToken"]["token"].as_str().unwrap();
+    assert_eq!(refresh_status(&server, refresh).await, "UNAUTHORISED");
+    let mut checks = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        checks.tick().await;
+        if verify_status(&server, access).await == "UNAUTHORISED" {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "the server still accepts a session revoked from the command line"
+        );
+    }
+    let second_access = second["accessToken"]["token"].as_str().unwrap();
+    assert_eq!(verify_status(&server, second_access).await, "OK");
+
+    // revoke a user in one tenant, then everywhere; bob is untouched.
+    let in_tenant = json_of(
+        &config,
+        &[
+            "sessions",
+            "revoke",
+            "--user",
+            "alice",
+            "--tenant",
+            "tenant-two",
+        ],
+    );
+    assert_eq!(in_tenant["revoked"], json!([elsewhere]));
+    let rest = json_of(&config, &["sessions", "revoke", "--user", "alice"]);
+    assert_eq!(rest["revoked"], json!([handle(&second)]));
+    assert_eq!(
+        json_of(&config, &["sessions", "list", "--user", "alice"]),
+        json!([])
+    );
+    assert_eq!(
+        handles(&json_of(&config, &["sessions", "list", "--user", "bob"])),
+        vec![handle(&bob)]
+    );
+    let again = json_of(&config, &["sessions", "revoke", &handle(&first)]);
+    assert_eq!(again["revoked"], json!([]));
+
+    // Nothing to revoke named: a usage error, not a silent success.
+    let nothing = tessera(
+        &["sessions", "revoke", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(nothing.status.code(), Some(2), "{}", stderr(&nothing));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_signs_new_tokens_and_the_old_one_keeps_verifying() {
+    let mut server = Server::start("").await;
+    let config = server.config_path().to_owned();
+    let before = server.create("carol", json!({})).await;
+    let keys = json_of(&config, &["keys", "list"]);
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0]["in_use"], true);
+    assert_eq!(keys[0]["kind"], "dynamic");
+    let old_kid = keys[0]["kid"].as_str().unwrap().to_owned();
+
+    let rotated = json_of(&config, &["keys", "rotate"]);
+    let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(rotated["in_use"], true);
+    let listed = json_of(&config, &["keys", "list"]);
+    let in_use: Vec<(&str, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kid"].as_str().unwrap(), k["in_use"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        in_use,
+        vec![(new_kid.as_str(), true), (old_kid.as_str(), false)]
+    );
+
+    // A server started now signs with the new key; tokens of the old one still verify.
+    server.terminate();
+    server.restart().await;
+    let after = server.create("carol", json!({})).await;
+    let kid_of = |created: &Value| {
+        let token = created["accessToken"]["token"].as_str().unwrap();
+        let header = token.split('.').next().unwrap();
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap();
+        let header: Value = serde_json::from_slice(&header).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(kid_of(&before), old_kid);
+    assert_eq!(kid_of(&after), new_kid);
+    let old_access = before["accessToken"]["token"].as_str().unwrap();
+    assert_eq!(verify_status(&server, old_access).await, "OK");
+    let (_, jwks) = server.get("/.well-known/jwks.json").await;
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(published, vec![new_kid.as_str(), old_kid.as_str()]);
+}
+
+#[test]
+fn config_check_prints_the_effective_settings_and_names_a_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tessera.yaml");
+    std::fs::write(
+        &config,
+        "access_token_validity: 600\napi_keys: \"a-very-secret-key\"\ndatabase_url: \"postgresql://tessera:db-password@db.internal/sessions\"\n",
+    )
+    .unwrap();
+    let path = config.to_str().unwrap();
+    let table = tessera(
+        &["config", "check", "--config", path],
+        &[("TESSERA_PORT", "4000")],
+    );
+    assert!(table.status.success(), "{}", stderr(&table));
+    let text = stdout(&table);
+    for expected in [
+        "access_token_validity",
+        "600",
+        "4000",
+        "1 key (masked)",
+        "postgresql://tessera:****@db.internal/sessions",
+        "migrate_on_start",
+    ] {
+        assert!(text.contains(expected), "missing {expected}: {text}");
+    }
+    for secret in ["a-very-secret-key", "db-password"] {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+    }
+    let json: Value = serde_json::from_str(&stdout(&tessera(
+        &["config", "check", "--config", path, "--json"],
+        &[],
+    )))
+    .unwrap();
+    assert_eq!(json["access_token_validity"], "600");
+    assert_eq!(json["port"], "3567");
+
+    std::fs::write(&config, "acess_token_validity: 600\n").unwrap();
+    let typo = tessera(&["config", "check", "--config", path], &[]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        stderr(&typo).contains("acess_token_validity"),
+        "{}",
+        stderr(&typo)
+    );
+    assert!(stdout(&typo).is_empty());
+
+    std::fs::write(&config, "port: 80\n").unwrap();
+    let bad_env = tessera(
+        &["config", "check", "--config", path],
+        &[("TESSERA_MAX_CONNECTIONS", "lots")],
+    );
+    assert_eq!(bad_env.status.code(), Some(2));
+    assert!(
+        stderr(&bad_env).contains("TESSERA_MAX_CONNECTIONS"),
+        "{}",
+        stderr(&bad_env)
+    );
+
+    let zero = tessera(
+        &["config", "check", "--config", path],
+        &[("TESSERA_ACCESS_TOKEN_VALIDITY", "0")],
+    );
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        stderr(&zero).contains("access_token_validity"),
+        "{}",
+        stderr(&zero)
+    );
+}
+
+/// With `migrate_on_start: false` nothing alters the schema but `tessera migrate`: the server and
+/// the operator commands refuse an unmigrated database, naming the command that fixes it.
+fn migrate_separately(store_yaml: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tessera.yaml");
+    std::fs::write(
+        &config,
+        format!("port: 0\nmigrate_on_start: false\n{store_yaml}"),
+    )
+    .unwrap();
+    let path = config.to_str().unwrap();
+
+    let serve = tessera_exits(&["serve", "--config", path]);
+    assert!(!serve.status.success());
+    assert!(
+        stderr(&serve).contains("tessera migrate"),
+        "{}",
+        stderr(&serve)
+    );
+    let list = tessera(&["sessions", "list", "--user", "u", "--config", path], &[]);
+    assert_eq!(list.status.code(), Some(1));
+    assert!(
+        stderr(&list).contains("tessera migrate"),
+        "{}",
+        stderr(&list)
+    );
+
+    let migrated = json_of(&config, &["migrate"]);
+    assert_eq!(migrated["schema_version_found"], 0);
+    let version = migrated["schema_version"].as_i64().unwrap();
+    assert!(version >= 3, "{migrated}");
+    let again = tessera(&["migrate", "--config", path], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        stdout(&again).trim(),
+        format!("schema already at version {version}")
+    );
+    assert_eq!(
+        json_of(&config, &["sessions", "list", "--user", "u"]),
+        json!([])
+    );
+}
+
+#[test]
+fn migrations_can_be_left_to_the_migrate_command_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    migrate_separately(&format!(
+        "sqlite_path: {}\n",
+        dir.path().join("fresh.db").display()
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_can_be_left_to_the_migrate_command_on_postgres() {
+    let Some(scratch) = common::PostgresScratch::create("tessera_migrate").await else {
+        return;
+    };
+    let yaml = scratch.config_yaml.clone();
+    tokio::task::spawn_blocking(move || migrate_separately(&yaml))
+        .await
+        .unwrap();
+    scratch.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_can_be_left_to_the_migrate_command_on_mysql() {
+    let Some(url) = common::database_url("TESSERA_TEST_MYSQL_URL") else {
+        return;
+    };
+    let database = format!("tessera_migrate_{:016x}", rand::random::<u64>());
+    let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let yaml = format!("database_url: \"{base}/{database}\"\n");
+    tokio::task::spawn_blocking(move || migrate_separately(&yaml))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {database}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
