@@ -22,12 +22,27 @@ use crate::store::{
     ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
     RevocationRecord, SessionRecord, SessionStore,
 };
-use crate::token_cache::VerifiedTokens;
+use crate::token_cache::{Entry as CachedToken, VerifiedTokens};
 use crate::types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions,
 };
-use crate::verify::check_claims;
+use crate::verify::{check_cached_claims, check_claims};
+
+/// The claims of a token whose signature holds: just checked, or shared from the cache.
+enum SignedClaims {
+    Cached(Arc<CachedToken>),
+    Checked(AccessTokenClaims),
+}
+
+impl SignedClaims {
+    fn into_claims(self) -> AccessTokenClaims {
+        match self {
+            Self::Cached(entry) => entry.claims.clone(),
+            Self::Checked(claims) => claims,
+        }
+    }
+}
 
 /// Refresh tokens carry 256 bits of randomness.
 const REFRESH_TOKEN_BYTES: usize = 32;
@@ -219,8 +234,17 @@ impl Sessions {
         options: VerifyOptions,
     ) -> Result<VerifiedSession, SessionError> {
         let now = self.now();
-        let claims = self.verify_signature(access_token, now).await?;
-        let verified = check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?;
+        let verified = match self.verify_signature(access_token, now).await? {
+            SignedClaims::Cached(entry) => check_cached_claims(
+                &entry.claims,
+                anti_csrf_token,
+                options.do_anti_csrf_check,
+                now,
+            )?,
+            SignedClaims::Checked(claims) => {
+                check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?
+            }
+        };
         if self.inner.revocations.is_revoked(&verified.handle) {
             return Err(SessionError::unauthorised("session revoked"));
         }
@@ -617,7 +641,10 @@ impl Sessions {
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
         let now = self.now();
-        let claims = self.verify_signature(access_token, now).await?;
+        let claims = self
+            .verify_signature(access_token, now)
+            .await?
+            .into_claims();
         if let Some(payload) = new_payload {
             self.update_access_token_payload(&claims.session_handle, payload)
                 .await?;
@@ -711,17 +738,18 @@ impl Sessions {
             .ok_or_else(|| SessionError::unauthorised("session does not exist or has expired"))
     }
 
-    /// Checks the signature (not the expiry) and decodes the claims.
+    /// Checks the signature (not the expiry) and decodes the claims, or finds them in the
+    /// verified-token cache while the key that signed them is still held.
     async fn verify_signature(
         &self,
         access_token: &AccessToken,
         now: UnixMillis,
-    ) -> Result<AccessTokenClaims, SessionError> {
+    ) -> Result<SignedClaims, SessionError> {
         let raw = access_token.expose();
         let inner = &self.inner;
-        if let Some((claims, kid)) = inner.verified.get(raw) {
-            if inner.keys.knows_kid(&kid) {
-                return Ok(claims);
+        if let Some(entry) = inner.verified.get(raw) {
+            if inner.keys.knows_kid(&entry.kid) {
+                return Ok(SignedClaims::Cached(entry));
             }
         }
         let token = UnverifiedToken::parse(raw).map_err(SessionError::try_refresh)?;
@@ -749,7 +777,7 @@ impl Sessions {
             }
         };
         inner.verified.insert(raw, &key.kid, &claims);
-        Ok(claims)
+        Ok(SignedClaims::Checked(claims))
     }
 
     /// Refuses a session whose access tokens could grow past what verification accepts: the

@@ -26,6 +26,49 @@ pub(crate) fn check_claims(
     do_anti_csrf_check: bool,
     now: UnixMillis,
 ) -> Result<VerifiedSession, SessionError> {
+    check_fresh(&claims, anti_csrf_token, do_anti_csrf_check, now)?;
+    Ok(VerifiedSession {
+        handle: claims.session_handle,
+        user_id: claims.user_id,
+        tenant_id: claims.tenant_id,
+        access_token_payload: claims.payload,
+        access_token_expiry: claims.exp.saturating_mul(1000),
+        refresh_token_hash1: claims.refresh_token_hash1,
+        parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
+        anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
+        new_access_token: None,
+    })
+}
+
+/// [`check_claims`] for claims held by the verified-token cache: copies only what the session
+/// needs, after the checks.
+pub(crate) fn check_cached_claims(
+    claims: &AccessTokenClaims,
+    anti_csrf_token: Option<&AntiCsrfToken>,
+    do_anti_csrf_check: bool,
+    now: UnixMillis,
+) -> Result<VerifiedSession, SessionError> {
+    check_fresh(claims, anti_csrf_token, do_anti_csrf_check, now)?;
+    Ok(VerifiedSession {
+        handle: claims.session_handle.clone(),
+        user_id: claims.user_id.clone(),
+        tenant_id: claims.tenant_id.clone(),
+        access_token_payload: claims.payload.clone(),
+        access_token_expiry: claims.exp.saturating_mul(1000),
+        refresh_token_hash1: claims.refresh_token_hash1.clone(),
+        parent_refresh_token_hash1: claims.parent_refresh_token_hash1.clone(),
+        anti_csrf_token: claims.anti_csrf_token.clone().map(AntiCsrfToken::new),
+        new_access_token: None,
+    })
+}
+
+/// Expiry and, when asked, the anti-CSRF token.
+fn check_fresh(
+    claims: &AccessTokenClaims,
+    anti_csrf_token: Option<&AntiCsrfToken>,
+    do_anti_csrf_check: bool,
+    now: UnixMillis,
+) -> Result<(), SessionError> {
     if claims.exp.saturating_mul(1000) <= now {
         return Err(SessionError::try_refresh("access token expired"));
     }
@@ -38,17 +81,7 @@ pub(crate) fn check_claims(
             }
         }
     }
-    Ok(VerifiedSession {
-        handle: claims.session_handle,
-        user_id: claims.user_id,
-        tenant_id: claims.tenant_id,
-        access_token_payload: claims.payload,
-        access_token_expiry: claims.exp.saturating_mul(1000),
-        refresh_token_hash1: claims.refresh_token_hash1,
-        parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
-        anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
-        new_access_token: None,
-    })
+    Ok(())
 }
 
 /// Why [`JwksVerifier::verify`] refused a token.
@@ -224,10 +257,10 @@ impl JwksVerifier {
         now: UnixMillis,
     ) -> Result<VerifiedSession, JwksVerifyError> {
         let raw = access_token.expose();
-        if let Some((claims, kid)) = cache.and_then(|cache| cache.get(raw)) {
-            if self.keys.contains_key(&*kid) {
-                return Ok(check_claims(
-                    claims,
+        if let Some(entry) = cache.and_then(|cache| cache.get(raw)) {
+            if self.keys.contains_key(&*entry.kid) {
+                return Ok(check_cached_claims(
+                    &entry.claims,
                     anti_csrf_token,
                     do_anti_csrf_check,
                     now,
