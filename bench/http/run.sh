@@ -57,13 +57,23 @@ measure() { # label connections url cookie
   echo "$1 $2 $(awk '/^Requests\/sec/ {print $2}' <<<"$out")" >>"$results"
 }
 
+runs=(
+  "tessera-plain $tessera/plain $tessera_cookie"
+  "tessera-feed $tessera/api/feed $tessera_cookie"
+  "tower-plain $tower/plain $tower_cookie"
+  "tower-feed $tower/api/feed $tower_cookie"
+)
 for round in $(seq "$rounds"); do
   for connections in 16 64; do
     echo "round $round, $connections connections" >&2
-    measure tessera-plain "$connections" "$tessera/plain" "$tessera_cookie"
-    measure tessera-feed "$connections" "$tessera/api/feed" "$tessera_cookie"
-    measure tower-plain "$connections" "$tower/plain" "$tower_cookie"
-    measure tower-feed "$connections" "$tower/api/feed" "$tower_cookie"
+    # Every other round runs the routes in reverse, so that a machine speeding up or slowing down
+    # within a round favours no route.
+    order=(0 1 2 3)
+    ((round % 2 == 0)) && order=(3 2 1 0)
+    for i in "${order[@]}"; do
+      set -- ${runs[$i]}
+      measure "$1" "$connections" "$2" "$3"
+    done
   done
 done
 

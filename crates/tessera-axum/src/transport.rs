@@ -113,7 +113,12 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Whether the request still carries the legacy `sIdRefreshToken` cookie.
 pub(crate) fn has_legacy_cookie(headers: &HeaderMap) -> bool {
-    read_cookie(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
+    // Nearly no request has it, and every protected one asks: a substring search of the raw
+    // header rules it out without parsing every cookie a second time.
+    let mentioned = headers.get_all(COOKIE).iter().any(|value| {
+        memchr::memmem::find(value.as_bytes(), LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes()).is_some()
+    });
+    mentioned && read_cookie(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
 }
 
 /// Removes the legacy `sIdRefreshToken` cookie (it lived on path `/`): the host-only one and,
