@@ -12,6 +12,9 @@ cargo test --workspace --all-features
 # Installs supertokens-node 24.0.3 and supertokens-python 0.31.4 (pinned) on first use.
 bash crates/tessera-server/tests/sdk/run.sh
 
+# The admin page of `tessera serve` in Debian's Chromium (playwright-core 1.65.1, pinned).
+bash crates/tessera-server/tests/admin-browser/run.sh
+
 # Installs supertokens-web-js 0.16.0 and playwright-core 1.65.1 (pinned) on first use; needs
 # /usr/bin/chromium (installed here with apt-get when missing and run as root).
 bash crates/tessera-axum/examples/demo/browser-tests.sh

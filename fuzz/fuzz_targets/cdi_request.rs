@@ -47,6 +47,7 @@ fn fixture() -> &'static Fixture {
             sessions: Sessions::new(MemoryStore::default(), SessionConfig::default()),
             api_keys: std::sync::Arc::new(Vec::new()),
             metrics: None,
+            admin_key: None,
         };
         let app = router(state, BodyRules::limit(64 * 1024));
         Fixture { runtime, app }

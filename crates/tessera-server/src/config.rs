@@ -85,6 +85,7 @@ struct FileConfig {
     revocation_poll_interval_ms: Option<u64>,
     stale_revocations: Option<StaleRevocationsKey>,
     migrate_on_start: Option<bool>,
+    admin_key: Option<String>,
 }
 
 /// `stale_revocations`: what verification does while the revocation log cannot be read.
@@ -96,7 +97,7 @@ enum StaleRevocationsKey {
 }
 
 /// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 21] = [
     "port",
     "host",
     "access_token_validity",
@@ -117,6 +118,7 @@ const KEYS: [&str; 20] = [
     "revocation_poll_interval_ms",
     "stale_revocations",
     "migrate_on_start",
+    "admin_key",
 ];
 
 /// `api_keys`: a comma-separated string (as in SuperTokens' config) or a YAML list.
@@ -181,6 +183,8 @@ pub struct ServerConfig {
     /// Whether `serve` (and the operator commands) bring the schema up to date when they open
     /// the store; when off they refuse an outdated schema and `tessera migrate` updates it.
     pub migrate_on_start: bool,
+    /// The admin page's sign-in key; the page at `/admin` is served only when it is set.
+    pub admin_key: Option<String>,
 }
 
 /// How long clients may take and how many may be connected at once.
@@ -395,6 +399,7 @@ impl ServerConfig {
                 message: "must not be empty".to_owned(),
             });
         }
+        let admin_key = admin_key(file.admin_key, &api_keys)?;
         Ok(Self {
             host,
             port: file.port.unwrap_or(3567),
@@ -406,6 +411,7 @@ impl ServerConfig {
             connections,
             shutdown_timeout,
             migrate_on_start: file.migrate_on_start.unwrap_or(true),
+            admin_key,
         })
     }
 
@@ -455,6 +461,14 @@ impl ServerConfig {
         }
         settings.extend([
             ("migrate_on_start", self.migrate_on_start.to_string()),
+            (
+                "admin_key",
+                match self.admin_key {
+                    Some(_) => "set (masked): the admin page is on at /admin",
+                    None => "none (the admin page is off)",
+                }
+                .to_owned(),
+            ),
             ("max_body_bytes", self.max_body_bytes.to_string()),
             (
                 "expiry_sweep_interval",
@@ -495,6 +509,30 @@ impl ServerConfig {
         ]);
         settings
     }
+}
+
+/// The shortest admin key accepted: the admin page can revoke every session, so its key must not
+/// be guessable by trying.
+const MIN_ADMIN_KEY_LEN: usize = 16;
+
+fn admin_key(key: Option<String>, api_keys: &[String]) -> Result<Option<String>, ConfigError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let invalid = |message: &str| ConfigError::Invalid {
+        key: "admin_key",
+        message: message.to_owned(),
+    };
+    if key.chars().count() < MIN_ADMIN_KEY_LEN {
+        return Err(invalid("must be at least 16 characters long"));
+    }
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("must not contain whitespace"));
+    }
+    if api_keys.contains(&key) {
+        return Err(invalid("must differ from every API key"));
+    }
+    Ok(Some(key))
 }
 
 /// A connection URL with its password (in the user-info part, or a `password=` parameter)
@@ -554,9 +592,8 @@ fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, Value>, Con
 /// database URL or path must not turn into a number or a boolean).
 fn env_value(key: &str, raw: &str) -> Value {
     match key {
-        "host" | "database_url" | "sqlite_path" | "api_keys" | "stale_revocations" => {
-            Value::String(raw.to_owned())
-        }
+        "host" | "database_url" | "sqlite_path" | "api_keys" | "stale_revocations"
+        | "admin_key" => Value::String(raw.to_owned()),
         _ => serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
     }
 }

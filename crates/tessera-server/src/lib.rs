@@ -14,6 +14,7 @@
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod admin;
 mod auth;
 pub mod cli;
 pub mod config;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tessera_core::{Sessions, StoreError};
 use thiserror::Error;
 
+use crate::admin::AdminKey;
 use crate::config::ServerConfig;
 use crate::counted_store::CountedStore;
 use crate::routes;
@@ -54,6 +55,10 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
         sessions,
         api_keys: Arc::new(config.api_keys.clone()),
         metrics,
+        admin_key: config
+            .admin_key
+            .as_deref()
+            .map(|key| Arc::new(AdminKey::new(key))),
     };
     let body_rules = routes::BodyRules {
         max_bytes: config.max_body_bytes,

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_core::Sessions;
 
+use crate::admin::AdminKey;
+
 /// Handler state: the engine, the accepted API keys and the metrics registry. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -14,4 +16,6 @@ pub struct AppState {
     pub api_keys: Arc<Vec<String>>,
     /// Renders `/metrics`.
     pub metrics: Option<PrometheusHandle>,
+    /// The admin page's key; `None` turns the page off.
+    pub admin_key: Option<Arc<AdminKey>>,
 }

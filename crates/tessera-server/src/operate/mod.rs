@@ -21,6 +21,7 @@ use crate::config::{ConfigError, ServerConfig};
 
 pub use config_check::config_check;
 pub use keys::{keys_list, keys_rotate};
+pub(crate) use report::time;
 pub use report::Report;
 pub use sessions::{sessions_list, sessions_revoke, sessions_show, sessions_sweep, RevokeTarget};
 

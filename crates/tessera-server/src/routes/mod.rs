@@ -43,11 +43,16 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
             state.clone(),
             crate::auth::check_request,
         ));
+    let admin = match state.admin_key {
+        Some(_) => crate::admin::routes(),
+        None => Router::new(),
+    };
     Router::new()
         .route("/hello", get(meta::hello))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/metrics", get(meta::metrics))
         .merge(core_api)
+        .merge(admin)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_rules.max_bytes))

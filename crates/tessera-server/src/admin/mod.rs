@@ -1,0 +1,343 @@
+//! The admin page at `/admin`: sign in with the admin key, find a user's sessions across tenants,
+//! revoke one or all, see the signing keys and a few live counters. Served only when `admin_key`
+//! is configured; server-rendered HTML (askama templates, no JavaScript), with every form carrying
+//! an anti-CSRF token and every state change refused from another site.
+
+mod guard;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use tessera_core::{SessionError, Sessions};
+
+pub use guard::AdminKey;
+use guard::{clear_cookie, cookie_value, is_cross_site, now_ms, set_cookie};
+use pages::{Counter, KeyRow, Page, SessionRow};
+
+use crate::state::AppState;
+
+/// The admin routes, for the router to merge when an admin key is configured.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(home))
+        .route("/admin/", get(home))
+        .route("/admin/login", post(login))
+        .route("/admin/logout", post(logout))
+        .route("/admin/sessions", get(sessions))
+        .route("/admin/sessions/revoke", post(revoke_session))
+        .route("/admin/users/revoke", post(revoke_user))
+}
+
+/// A signed-in request: the cookie value (forms are bound to it).
+struct SignedIn {
+    cookie: String,
+}
+
+fn admin_key(state: &AppState) -> Option<&Arc<AdminKey>> {
+    state.admin_key.as_ref()
+}
+
+fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<SignedIn> {
+    let key = admin_key(state)?;
+    let cookie = cookie_value(headers)?;
+    key.signed_in(&cookie, now_ms())
+        .then_some(SignedIn { cookie })
+}
+
+/// An HTML page with headers that keep it out of caches, frames and other sites' reach.
+fn html(status: StatusCode, body: String, extra: Vec<(header::HeaderName, String)>) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    let fixed = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // Not `no-referrer`: with it Chromium sends `Origin: null` on the page's own form posts.
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
+        }
+    }
+    response
+}
+
+fn render(status: StatusCode, page: Page) -> Response {
+    match page.render() {
+        Ok(body) => html(status, body, Vec::new()),
+        Err(error) => {
+            tracing::error!(%error, "admin page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn refused(message: &'static str) -> Response {
+    render(StatusCode::FORBIDDEN, Page::refused(message))
+}
+
+/// `GET /admin`: the sign-in form, or the dashboard.
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(session) = signed_in(&state, &headers) else {
+        return render(StatusCode::OK, Page::login(None));
+    };
+    dashboard(&state, &session, None).await
+}
+
+async fn dashboard(state: &AppState, session: &SignedIn, notice: Option<String>) -> Response {
+    let keys = match state.sessions.signing_keys().await {
+        Ok(keys) => keys.into_iter().map(KeyRow::from).collect(),
+        Err(error) => return engine_failure(&error),
+    };
+    let form_token = form_token(state, session);
+    render(
+        StatusCode::OK,
+        Page::dashboard(form_token, keys, counters(state), notice),
+    )
+}
+
+fn form_token(state: &AppState, session: &SignedIn) -> String {
+    admin_key(state).map_or_else(String::new, |key| key.form_token(&session.cookie))
+}
+
+/// A few counters from the metrics registry (the same numbers `/metrics` serves).
+fn counters(state: &AppState) -> Vec<Counter> {
+    let Some(handle) = &state.metrics else {
+        return Vec::new();
+    };
+    let text = handle.render();
+    let sum = |name: &str| -> f64 {
+        text.lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let revocations = state.sessions.revocation_status();
+    vec![
+        Counter::new("sessions created", sum("tessera_sessions_created_total")),
+        Counter::new("refreshes", sum("tessera_session_refreshes_total")),
+        Counter::new("verifications", sum("tessera_session_verifications_total")),
+        Counter::new("thefts detected", sum("tessera_token_theft_detected_total")),
+        Counter::new("open connections", sum("tessera_open_connections")),
+        Counter::new(
+            "revoked sessions held in memory",
+            revocations.revoked_sessions as f64,
+        ),
+    ]
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    key: String,
+}
+
+/// `POST /admin/login`: a right key signs in (and redirects to the dashboard); a wrong one gets
+/// the form again with 401.
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if is_cross_site(&headers) {
+        return refused("cross-site request refused");
+    }
+    let Some(key) = admin_key(&state) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !key.matches(&form.key) {
+        metrics::counter!("tessera_admin_sign_in_failures_total").increment(1);
+        tracing::warn!("admin sign-in with a wrong key");
+        return render(
+            StatusCode::UNAUTHORIZED,
+            Page::login(Some("wrong admin key")),
+        );
+    }
+    let cookie = key.sign_in(now_ms());
+    let mut response = Redirect::to("/admin").into_response();
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(&cookie)) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: String,
+}
+
+/// `POST /admin/logout`.
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if let Err(reason) = check_form(&state, &headers, &form.csrf) {
+        return refused(reason);
+    }
+    let mut response = Redirect::to("/admin").into_response();
+    if let Ok(value) = HeaderValue::from_str(&clear_cookie()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A state-changing form: same site, signed in, and carrying this sign-in's anti-CSRF token.
+/// The error is the reason, for a 403 page.
+fn check_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<SignedIn, &'static str> {
+    if is_cross_site(headers) {
+        return Err("cross-site request refused");
+    }
+    let Some(session) = signed_in(state, headers) else {
+        return Err("sign in first");
+    };
+    let valid = admin_key(state).is_some_and(|key| key.form_token_matches(&session.cookie, token));
+    if !valid {
+        return Err("the form's anti-CSRF token is missing or wrong");
+    }
+    Ok(session)
+}
+
+#[derive(Deserialize)]
+struct SessionsQuery {
+    user: Option<String>,
+    revoked: Option<usize>,
+}
+
+/// `GET /admin/sessions?user=ID`: a user's live sessions in every tenant.
+async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SessionsQuery>,
+) -> Response {
+    let Some(session) = signed_in(&state, &headers) else {
+        return Redirect::to("/admin").into_response();
+    };
+    let user = query.user.unwrap_or_default().trim().to_owned();
+    if user.is_empty() {
+        return dashboard(&state, &session, Some("enter a user id".to_owned())).await;
+    }
+    let rows = match user_sessions(&state.sessions, &user).await {
+        Ok(rows) => rows,
+        Err(error) => return engine_failure(&error),
+    };
+    let notice = query.revoked.map(|n| match n {
+        1 => "revoked 1 session".to_owned(),
+        n => format!("revoked {n} sessions"),
+    });
+    render(
+        StatusCode::OK,
+        Page::sessions(form_token(&state, &session), user, rows, notice),
+    )
+}
+
+async fn user_sessions(sessions: &Sessions, user: &str) -> Result<Vec<SessionRow>, SessionError> {
+    let handles = sessions
+        .get_all_session_handles_for_user(user, None)
+        .await?;
+    let validity =
+        i64::try_from(sessions.config().refresh_token_validity.as_millis()).unwrap_or(i64::MAX);
+    let mut rows = Vec::with_capacity(handles.len());
+    for handle in handles {
+        match sessions.get_session_info(&handle).await {
+            Ok(info) => rows.push(SessionRow::new(info, validity)),
+            Err(SessionError::Unauthorised { .. }) => {} // gone since it was listed
+            Err(error) => return Err(error),
+        }
+    }
+    rows.sort_by(|a, b| (a.created_ms, &a.handle).cmp(&(b.created_ms, &b.handle)));
+    Ok(rows)
+}
+
+#[derive(Deserialize)]
+struct RevokeSessionForm {
+    csrf: String,
+    handle: String,
+    user: String,
+}
+
+/// `POST /admin/sessions/revoke`: one session.
+async fn revoke_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeSessionForm>,
+) -> Response {
+    if let Err(reason) = check_form(&state, &headers, &form.csrf) {
+        return refused(reason);
+    }
+    match state.sessions.revoke_session(&form.handle).await {
+        Ok(revoked) => {
+            tracing::info!(handle = %form.handle, "session revoked from the admin page");
+            back_to_user(&form.user, usize::from(revoked))
+        }
+        Err(error) => engine_failure(&error),
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeUserForm {
+    csrf: String,
+    user: String,
+}
+
+/// `POST /admin/users/revoke`: every session of a user, in every tenant.
+async fn revoke_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeUserForm>,
+) -> Response {
+    if let Err(reason) = check_form(&state, &headers, &form.csrf) {
+        return refused(reason);
+    }
+    match state
+        .sessions
+        .revoke_all_sessions_for_user(&form.user, None)
+        .await
+    {
+        Ok(revoked) => {
+            tracing::info!(user = %form.user, count = revoked.len(), "user's sessions revoked from the admin page");
+            back_to_user(&form.user, revoked.len())
+        }
+        Err(error) => engine_failure(&error),
+    }
+}
+
+/// After a revocation: the user's sessions again (a redirect, so a reload does not resubmit).
+fn back_to_user(user: &str, revoked: usize) -> Response {
+    let query = serde_urlencoded::to_string([("user", user), ("revoked", &revoked.to_string())])
+        .unwrap_or_default();
+    Redirect::to(&format!("/admin/sessions?{query}")).into_response()
+}
+
+fn engine_failure(error: &SessionError) -> Response {
+    tracing::warn!(%error, "admin page request failed");
+    render(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Page::refused("the session store could not be reached; try again"),
+    )
+}

@@ -1,0 +1,162 @@
+//! The admin page's HTML, from askama templates in `templates/admin/` (escaped by default).
+
+use askama::Template;
+use tessera_core::{KeyKind, SessionInfo, SigningKeyInfo};
+
+use crate::operate::time;
+
+/// One page to render.
+pub enum Page {
+    Login(LoginPage),
+    Dashboard(DashboardPage),
+    Sessions(SessionsPage),
+    Refused(RefusedPage),
+}
+
+impl Page {
+    pub fn login(error: Option<&'static str>) -> Self {
+        Self::Login(LoginPage { error })
+    }
+
+    pub fn dashboard(
+        csrf: String,
+        keys: Vec<KeyRow>,
+        counters: Vec<Counter>,
+        notice: Option<String>,
+    ) -> Self {
+        Self::Dashboard(DashboardPage {
+            csrf,
+            keys,
+            counters,
+            notice,
+        })
+    }
+
+    pub fn sessions(
+        csrf: String,
+        user: String,
+        sessions: Vec<SessionRow>,
+        notice: Option<String>,
+    ) -> Self {
+        Self::Sessions(SessionsPage {
+            csrf,
+            user,
+            sessions,
+            notice,
+        })
+    }
+
+    pub fn refused(message: &'static str) -> Self {
+        Self::Refused(RefusedPage { message })
+    }
+
+    pub fn render(&self) -> askama::Result<String> {
+        match self {
+            Self::Login(page) => page.render(),
+            Self::Dashboard(page) => page.render(),
+            Self::Sessions(page) => page.render(),
+            Self::Refused(page) => page.render(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+pub struct LoginPage {
+    error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+pub struct DashboardPage {
+    csrf: String,
+    keys: Vec<KeyRow>,
+    counters: Vec<Counter>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sessions.html")]
+pub struct SessionsPage {
+    csrf: String,
+    user: String,
+    sessions: Vec<SessionRow>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/refused.html")]
+pub struct RefusedPage {
+    message: &'static str,
+}
+
+/// A signing key as the page shows it.
+pub struct KeyRow {
+    kid: String,
+    algorithm: String,
+    kind: &'static str,
+    created: String,
+    expires: String,
+    in_use: bool,
+}
+
+impl From<SigningKeyInfo> for KeyRow {
+    fn from(key: SigningKeyInfo) -> Self {
+        Self {
+            kid: key.kid,
+            algorithm: key.algorithm,
+            kind: match key.kind {
+                KeyKind::Dynamic => "dynamic",
+                KeyKind::Static => "static",
+            },
+            created: time(key.created_at),
+            expires: key.expires_at.map_or_else(|| "never".to_owned(), time),
+            in_use: key.in_use,
+        }
+    }
+}
+
+/// A session as the page shows it.
+pub struct SessionRow {
+    pub handle: String,
+    pub created_ms: i64,
+    tenant: String,
+    created: String,
+    last_refreshed: String,
+    expires: String,
+    data: String,
+}
+
+impl SessionRow {
+    /// `refresh_validity_ms` dates the last refresh: each one sets the expiry a full validity out.
+    pub fn new(info: SessionInfo, refresh_validity_ms: i64) -> Self {
+        let last_refreshed = info
+            .expiry
+            .saturating_sub(refresh_validity_ms)
+            .max(info.created_at);
+        Self {
+            created: time(info.created_at),
+            last_refreshed: time(last_refreshed),
+            expires: time(info.expiry),
+            data: info.session_data.to_string(),
+            created_ms: info.created_at,
+            handle: info.handle,
+            tenant: info.tenant_id,
+        }
+    }
+}
+
+/// A live counter.
+pub struct Counter {
+    name: &'static str,
+    value: String,
+}
+
+impl Counter {
+    pub fn new(name: &'static str, value: f64) -> Self {
+        Self {
+            name,
+            value: format!("{value:.0}"),
+        }
+    }
+}

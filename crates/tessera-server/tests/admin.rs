@@ -1,0 +1,220 @@
+//! The admin page over plain HTTP: off without a key, signed in only with the right key, its
+//! cookie's flags, and every state-changing form refused without this sign-in's anti-CSRF token
+//! or from another site. (The browser suite in `tests/admin/` drives the same page in Chromium.)
+
+mod common;
+
+use common::Server;
+use serde_json::json;
+
+const ADMIN_KEY: &str = "an-admin-key-for-the-tests";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in; the `tessera_admin=…` cookie pair and the anti-CSRF token of the dashboard's forms.
+async fn sign_in(server: &Server) -> (String, String) {
+    let response = client()
+        .post(format!("{}/admin/login", server.url))
+        .form(&[("key", ADMIN_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let page = client()
+        .get(format!("{}/admin", server.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a form with an anti-CSRF token") + marker.len();
+    let token = page[start..][..page[start..].find('"').unwrap()].to_owned();
+    (cookie, token)
+}
+
+async fn live(server: &Server, access_token: &str) -> bool {
+    let (_, body) = server
+        .post(
+            "/recipe/session/verify",
+            json!({"accessToken": access_token, "doAntiCsrfCheck": false,
+                   "enableAntiCsrf": false, "checkDatabase": true}),
+        )
+        .await;
+    body["status"] == "OK"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_page_is_off_without_an_admin_key() {
+    let server = Server::start("").await;
+    for path in ["/admin", "/admin/sessions?user=u"] {
+        let status = client()
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
+    let status = client()
+        .post(format!("{}/admin/login", server.url))
+        .form(&[("key", ADMIN_KEY)])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_this_sign_in_and_its_token_and_the_same_site() {
+    let server = Server::start(&format!("admin_key: {ADMIN_KEY}\n")).await;
+    let created = server.create("mallory-target", json!({})).await;
+    let access = created["accessToken"]["token"].as_str().unwrap();
+    let revoke_all = |cookie: Option<String>, token: &str, origin: Option<&str>| {
+        let mut request = client()
+            .post(format!("{}/admin/users/revoke", server.url))
+            .form(&[("user", "mallory-target"), ("csrf", token)]);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+
+    // A wrong key: 401 and no cookie; the page says why.
+    let wrong = client()
+        .post(format!("{}/admin/login", server.url))
+        .form(&[("key", "an-admin-key-for-the-test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(wrong.text().await.unwrap().contains("wrong admin key"));
+
+    let (cookie, token) = sign_in(&server).await;
+    let (other_cookie, other_token) = sign_in(&server).await;
+    assert_ne!(token, other_token, "form tokens are bound to one sign-in");
+
+    let own_origin = server.url.clone();
+    let refusals = [
+        (None, token.clone(), Some(own_origin.as_str())),
+        (
+            Some(cookie.clone()),
+            String::new(),
+            Some(own_origin.as_str()),
+        ),
+        (
+            Some(cookie.clone()),
+            "forged".to_owned(),
+            Some(own_origin.as_str()),
+        ),
+        (
+            Some(cookie.clone()),
+            other_token.clone(),
+            Some(own_origin.as_str()),
+        ),
+        (
+            Some(other_cookie.clone()),
+            token.clone(),
+            Some(own_origin.as_str()),
+        ),
+        (
+            Some(cookie.clone()),
+            token.clone(),
+            Some("http://evil.example"),
+        ),
+        (
+            Some("tessera_admin=1.forged".to_owned()),
+            token.clone(),
+            None,
+        ),
+    ];
+    for (cookie, token, origin) in refusals {
+        let response = revoke_all(cookie.clone(), &token, origin).await.unwrap();
+        assert_eq!(response.status(), 403, "{cookie:?} {token:?} {origin:?}");
+        assert!(
+            live(&server, access).await,
+            "{cookie:?} {token:?} {origin:?} revoked"
+        );
+    }
+
+    let done = revoke_all(Some(cookie.clone()), &token, Some(&own_origin))
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(
+        done.headers()["location"],
+        "/admin/sessions?user=mallory-target&revoked=1"
+    );
+    assert!(!live(&server, access).await);
+
+    // A page of the admin with a user id that is markup shows it as text.
+    let page = client()
+        .get(format!(
+            "{}/admin/sessions?user=%3Cscript%3Ex%3C%2Fscript%3E",
+            server.url
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let body = page.text().await.unwrap();
+    assert!(!body.contains("<script>"), "{body}");
+    assert!(
+        body.contains("&#60;script&#62;") || body.contains("&lt;script&gt;"),
+        "{body}"
+    );
+
+    // Signed out, the cookie is cleared.
+    let out = client()
+        .post(format!("{}/admin/logout", server.url))
+        .header("cookie", &cookie)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+}
+
+#[test]
+fn a_short_or_reused_admin_key_is_refused() {
+    use tessera_server::config::ServerConfig;
+    let short = ServerConfig::from_yaml("admin_key: short\n", []).unwrap_err();
+    assert!(short.to_string().contains("admin_key"), "{short}");
+    let reused = ServerConfig::from_yaml(
+        "admin_key: a-key-long-enough-to-pass\napi_keys: a-key-long-enough-to-pass\n",
+        [],
+    )
+    .unwrap_err();
+    assert!(reused.to_string().contains("differ"), "{reused}");
+    let fine = ServerConfig::from_yaml("admin_key: a-key-long-enough-to-pass\n", []).unwrap();
+    assert_eq!(fine.admin_key.as_deref(), Some("a-key-long-enough-to-pass"));
+}
