@@ -203,3 +203,44 @@ pub fn init_logging(cli: &Cli) {
         builder.init();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SERVE_HELP;
+    use crate::config::KEYS;
+
+    /// The config keys are defined once, in `config::KEYS` (which the file struct is checked
+    /// against there); `tessera serve --help` and the settings table of `docs/server.md` must
+    /// name every one of them, and no other.
+    #[test]
+    fn help_and_docs_list_every_config_key() {
+        let docs = include_str!("../../../docs/server.md");
+        for key in KEYS {
+            assert!(
+                SERVE_HELP.contains(&format!("\n  {key}: ")),
+                "`tessera serve --help` does not list `{key}`"
+            );
+            assert!(
+                docs.contains(&format!("\n| `{key}` |")),
+                "docs/server.md does not list `{key}`"
+            );
+        }
+        let listed_in_help = SERVE_HELP
+            .lines()
+            .filter_map(|line| {
+                line.strip_prefix("  ")?
+                    .split_once(": ")
+                    .map(|(key, _)| key)
+            })
+            .filter(|key| {
+                !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
+            .collect::<Vec<_>>();
+        for key in listed_in_help {
+            assert!(
+                KEYS.contains(&key),
+                "the help lists `{key}`, which is not a config key"
+            );
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! Units are SuperTokens' own, so an existing core config carries over: seconds for
 //! `access_token_validity`, minutes for `refresh_token_validity`, hours for the signing-key interval.
-//! Unknown keys and bad values stop start-up, naming the key, because a typo that silently falls
+//! Unknown keys in the file and bad values stop start-up, naming the key, because a typo that silently falls
 //! back to a default (say, a 100-day refresh token) is worse than a server that does not start.
 
 use std::collections::BTreeMap;
@@ -97,7 +97,7 @@ enum StaleRevocationsKey {
 }
 
 /// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-const KEYS: [&str; 21] = [
+pub(crate) const KEYS: [&str; 21] = [
     "port",
     "host",
     "access_token_validity",
@@ -609,6 +609,18 @@ fn from_map(keys: BTreeMap<String, Value>) -> Result<FileConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_listed_key_is_a_field_of_the_file() {
+        for key in KEYS {
+            let single = BTreeMap::from([(key.to_owned(), Value::Null)]);
+            if let Err(message) = from_map(single) {
+                assert!(!message.contains("unknown field"), "{key}: {message}");
+            }
+        }
+        let unknown = BTreeMap::from([("no_such_key".to_owned(), Value::Null)]);
+        assert!(from_map(unknown).unwrap_err().contains("unknown field"));
+    }
 
     #[test]
     fn effective_settings_name_every_key_once_and_mask_secrets() {

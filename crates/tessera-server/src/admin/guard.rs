@@ -49,7 +49,7 @@ impl AdminKey {
         hmac::verify(&self.mac, format!("{purpose}:{message}").as_bytes(), &tag).is_ok()
     }
 
-    /// A new sign-in cookie value, valid for [`SIGN_IN_LIFETIME`] from `now_ms`.
+    /// A new sign-in cookie value, valid for eight hours from `now_ms`.
     pub fn sign_in(&self, now_ms: i64) -> String {
         let lifetime = i64::try_from(SIGN_IN_LIFETIME.as_millis()).unwrap_or(i64::MAX);
         let expiry = now_ms.saturating_add(lifetime).to_string();
