@@ -71,11 +71,42 @@ impl Tessera {
         access_token_payload: Map<String, Value>,
         session_data: Value,
     ) -> Result<SessionHeaders, Error> {
-        let config = self.config();
         let new = NewSession::new(user_id)
             .access_token_payload(access_token_payload)
-            .session_data(session_data)
-            .anti_csrf(config.anti_csrf_mode() == AntiCsrfMode::ViaToken);
+            .session_data(session_data);
+        self.start_session(request_headers, new).await
+    }
+
+    /// [`create_new_session`](Self::create_new_session) from a [`NewSession`] builder: for a
+    /// session in a tenant chosen per request (an app serving several tenants takes it from the
+    /// path, a subdomain or the login form), or a static signing key. Whether the session gets an
+    /// anti-CSRF token follows this layer's [`AntiCsrfMode`].
+    ///
+    /// ```no_run
+    /// use axum::{extract::{Path, State}, http::HeaderMap, response::IntoResponse, Json};
+    /// use serde_json::json;
+    /// use tessera_axum::{Error, Tessera};
+    /// use tessera_core::NewSession;
+    ///
+    /// // `.route("/{tenant}/login", post(login))`
+    /// async fn login(
+    ///     State(tessera): State<Tessera>,
+    ///     Path(tenant): Path<String>,
+    ///     headers: HeaderMap,
+    /// ) -> Result<impl IntoResponse, Error> {
+    ///     // Check the user's credentials for this tenant here.
+    ///     let new = NewSession::new("alice").tenant_id(tenant);
+    ///     let tokens = tessera.start_session(&headers, new).await?;
+    ///     Ok((tokens, Json(json!({"status": "OK"}))))
+    /// }
+    /// ```
+    pub async fn start_session(
+        &self,
+        request_headers: &HeaderMap,
+        new: NewSession,
+    ) -> Result<SessionHeaders, Error> {
+        let config = self.config();
+        let new = new.anti_csrf(config.anti_csrf_mode() == AntiCsrfMode::ViaToken);
         let transport = Transport::requested(request_headers);
         let tokens = self
             .backend()

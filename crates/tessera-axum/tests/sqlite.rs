@@ -91,3 +91,67 @@ async fn full_flow_on_sqlite() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+async fn tenant_login(
+    State(t): State<Tessera>,
+    axum::extract::Path(tenant): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Error> {
+    let new = tessera_core::NewSession::new("carol").tenant_id(tenant);
+    let tokens = t.start_session(&headers, new).await?;
+    Ok((tokens, Json(json!({"status": "OK"}))))
+}
+
+async fn whose(session: Session) -> String {
+    format!("{}@{}", session.user_id(), session.tenant_id())
+}
+
+/// An app serving several tenants takes the tenant per request (here from the path): each login
+/// starts a session in its tenant, the session says which, and revoking the user in one tenant
+/// leaves the other signed in.
+#[tokio::test]
+async fn the_tenant_is_chosen_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("tenants.db"))
+        .await
+        .unwrap();
+    let tessera = Tessera::new(
+        Sessions::new(store, SessionConfig::default()),
+        SessionLayerConfig::default(),
+    );
+    let app = Router::new()
+        .route("/{tenant}/login", post(tenant_login))
+        .route("/api/whoami", get(whose))
+        .with_state(tessera.clone());
+    let mut cookies = Vec::new();
+    for tenant in ["acme", "globex"] {
+        let (status, headers) = call(&app, Method::POST, &format!("/{tenant}/login"), "").await;
+        assert_eq!(status, StatusCode::OK);
+        cookies.push(format!(
+            "sAccessToken={}",
+            cookie_value(&headers, "sAccessToken")
+        ));
+    }
+    for (cookie, expected) in cookies.iter().zip(["carol@acme", "carol@globex"]) {
+        let request = Request::builder()
+            .uri("/api/whoami")
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(body, expected.as_bytes());
+    }
+    let backend = tessera.backend();
+    let revoked = backend
+        .revoke_all_sessions_for_user("carol", Some("acme"))
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 1);
+    let (acme, _) = call(&app, Method::GET, "/api/whoami", &cookies[0]).await;
+    let (globex, _) = call(&app, Method::GET, "/api/whoami", &cookies[1]).await;
+    assert_eq!((acme, globex), (StatusCode::UNAUTHORIZED, StatusCode::OK));
+}

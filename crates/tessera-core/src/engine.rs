@@ -20,12 +20,13 @@ use crate::secret::{
 };
 use crate::store::{
     ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SessionStore,
+    RevocationRecord, SessionRecord, SessionStore, TenantRecord,
 };
+use crate::tenants::{check_tenant_id, is_default_tenant};
 use crate::token_cache::{Entry as CachedToken, VerifiedTokens};
 use crate::types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
-    SessionTokens, VerifiedSession, VerifyOptions,
+    SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
 };
 use crate::verify::{check_cached_claims, check_claims};
 
@@ -684,6 +685,75 @@ impl Sessions {
                 self.now(),
             )
             .await
+    }
+
+    /// Creates a tenant or replaces its configuration; returns whether it was created. `public`
+    /// always exists, so for it this only stores the configuration.
+    pub async fn create_or_update_tenant(
+        &self,
+        tenant_id: &str,
+        config: Map<String, Value>,
+    ) -> Result<bool, SessionError> {
+        check_tenant_id(tenant_id)?;
+        let created = self
+            .inner
+            .store
+            .put_tenant(&TenantRecord {
+                tenant_id: tenant_id.to_owned(),
+                config,
+                created_at: self.now(),
+            })
+            .await?;
+        Ok(created && !is_default_tenant(tenant_id))
+    }
+
+    /// The tenant with this id, if it exists (`public` always does).
+    pub async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, SessionError> {
+        let stored = self.inner.store.tenant(tenant_id).await?;
+        Ok(match stored {
+            None if is_default_tenant(tenant_id) => Some(TenantRecord {
+                tenant_id: tenant_id.to_owned(),
+                config: Map::new(),
+                created_at: 0,
+            }),
+            other => other,
+        })
+    }
+
+    /// Every tenant, `public` first.
+    pub async fn tenants(&self) -> Result<Vec<TenantRecord>, SessionError> {
+        let mut tenants = self.inner.store.tenants().await?;
+        if !tenants.iter().any(|t| is_default_tenant(&t.tenant_id)) {
+            tenants.push(TenantRecord {
+                tenant_id: DEFAULT_TENANT.to_owned(),
+                config: Map::new(),
+                created_at: 0,
+            });
+        }
+        tenants.sort_by(|a, b| {
+            (!is_default_tenant(&a.tenant_id), &a.tenant_id)
+                .cmp(&(!is_default_tenant(&b.tenant_id), &b.tenant_id))
+        });
+        Ok(tenants)
+    }
+
+    /// Deletes a tenant and revokes every session in it (refused here at once, and by every
+    /// process following the revocation log within its poll interval); false if there was no
+    /// such tenant. `public` cannot be deleted.
+    pub async fn delete_tenant(&self, tenant_id: &str) -> Result<bool, SessionError> {
+        if is_default_tenant(tenant_id) {
+            return Err(SessionError::General(GeneralError::InvalidArgument(
+                "the public tenant cannot be deleted".to_owned(),
+            )));
+        }
+        let now = self.now();
+        match self.inner.store.delete_tenant(tenant_id, now).await? {
+            Some(revoked) => {
+                self.inner.revocations.add(&revoked, now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// The unexpired signing keys in the store, newest first, marking those that sign now.

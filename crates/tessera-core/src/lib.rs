@@ -23,6 +23,7 @@ mod keys;
 pub mod rotation;
 mod secret;
 mod store;
+mod tenants;
 pub mod testing;
 mod types;
 mod verify;
@@ -40,8 +41,9 @@ pub use secret::{
 };
 pub use store::{
     ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SessionStore, StoredSigningKey,
+    RevocationRecord, SessionRecord, SessionStore, StoredSigningKey, TenantRecord,
 };
+pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};
 pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,

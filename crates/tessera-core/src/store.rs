@@ -174,6 +174,18 @@ impl std::fmt::Debug for StoredSigningKey {
     }
 }
 
+/// A tenant other than `public` (which always exists and is never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRecord {
+    /// The tenant id.
+    pub tenant_id: String,
+    /// Its configuration as the multitenancy API was given it (login methods, core settings),
+    /// kept and handed back; sessions do not depend on it.
+    pub config: Map<String, Value>,
+    /// When it was first created.
+    pub created_at: UnixMillis,
+}
+
 /// Persistence for sessions, refresh-token lineage and signing keys.
 ///
 /// Implementations must make [`present`](SessionStore::present) atomic and serialised per session
@@ -268,4 +280,22 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Deletes keys that expired before `now`; returns how many.
     async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError>;
+
+    /// Creates a tenant, or replaces its configuration (keeping its creation time); returns
+    /// whether it was created.
+    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError>;
+
+    /// The tenant with this id, if it was created.
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError>;
+
+    /// Every created tenant, by id.
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+
+    /// Deletes a tenant and, in the same transaction, revokes (and logs) every session in it;
+    /// `None` if there was no such tenant, else the revoked handles.
+    async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Vec<String>>, StoreError>;
 }

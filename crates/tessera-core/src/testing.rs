@@ -12,7 +12,7 @@ use crate::error::StoreError;
 use crate::rotation;
 use crate::store::{
     PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoredSigningKey,
+    SessionStore, StoredSigningKey, TenantRecord,
 };
 
 #[derive(Default)]
@@ -21,6 +21,7 @@ struct Tables {
     tokens: HashMap<String, RefreshTokenRecord>,
     keys: Vec<StoredSigningKey>,
     revocations: Vec<RevocationRecord>,
+    tenants: std::collections::BTreeMap<String, TenantRecord>,
     /// The last revocation-log position handed out; never reused, as in the SQL stores.
     last_revocation_seq: i64,
 }
@@ -278,5 +279,48 @@ impl SessionStore for MemoryStore {
         let before = tables.keys.len();
         tables.keys.retain(|k| k.expires_at.is_none_or(|e| e > now));
         Ok((before - tables.keys.len()) as u64)
+    }
+
+    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
+        let mut tables = self.lock();
+        match tables.tenants.get_mut(&tenant.tenant_id) {
+            Some(existing) => {
+                existing.config = tenant.config.clone();
+                Ok(false)
+            }
+            None => {
+                tables
+                    .tenants
+                    .insert(tenant.tenant_id.clone(), tenant.clone());
+                Ok(true)
+            }
+        }
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        Ok(self.lock().tenants.get(tenant_id).cloned())
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        Ok(self.lock().tenants.values().cloned().collect())
+    }
+
+    async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let mut tables = self.lock();
+        if tables.tenants.remove(tenant_id).is_none() {
+            return Ok(None);
+        }
+        let mut handles: Vec<String> = tables
+            .sessions
+            .values()
+            .filter(|s| s.tenant_id == tenant_id)
+            .map(|s| s.handle.clone())
+            .collect();
+        handles.sort();
+        Ok(Some(tables.delete_sessions(&handles, Some(now))))
     }
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::{
     PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoreError, StoredSigningKey, UnixMillis,
+    SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
 };
 
 /// A store whose calls are counted in the metrics recorder.
@@ -137,5 +137,29 @@ impl SessionStore for CountedStore {
     async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
         count("delete_expired_signing_keys");
         self.0.delete_expired_signing_keys(now).await
+    }
+
+    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
+        count("put_tenant");
+        self.0.put_tenant(tenant).await
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        count("tenant");
+        self.0.tenant(tenant_id).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        count("tenants");
+        self.0.tenants().await
+    }
+
+    async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        count("delete_tenant");
+        self.0.delete_tenant(tenant_id, now).await
     }
 }

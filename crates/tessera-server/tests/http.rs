@@ -667,3 +667,78 @@ async fn api_key_rejections_are_counted_not_logged() {
         "no ANSI escapes in a log file:\n{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_reject_bad_input_and_unknown_names() {
+    let server = Server::start("").await;
+    // A client error with a JSON message.
+    let check = |status: u16, body: &Value, expected: u16| {
+        assert_eq!(status, expected, "{body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    };
+    for bad in [
+        json!({"tenantId": "recipe"}),
+        json!({"tenantId": "appid-x"}),
+        json!({"tenantId": "a b"}),
+        json!({"tenantId": "x".repeat(65)}),
+        json!({"tenantId": 7}),
+        json!([]),
+    ] {
+        let (s, b) = server
+            .put("/recipe/multitenancy/tenant/v2", bad.clone())
+            .await;
+        check(s, &b, 400);
+    }
+    let (s, b) = server
+        .post(
+            "/recipe/multitenancy/tenant/remove",
+            json!({"tenantId": "public"}),
+        )
+        .await;
+    check(s, &b, 400);
+    let (s, b) = server
+        .post(
+            "/recipe/multitenancy/tenant/remove",
+            json!({"tenantId": "ghost"}),
+        )
+        .await;
+    assert_eq!((s, b["didExist"].clone()), (200, json!(false)), "{b}");
+    for path in [
+        "/ghost/recipe/multitenancy/tenant/v2",
+        "/a%20b/recipe/multitenancy/tenant/v2",
+    ] {
+        let (s, b) = server.get(path).await;
+        assert_eq!(s, 200, "{path}: {b}");
+        assert_eq!(b["status"], "TENANT_NOT_FOUND_ERROR", "{path}: {b}");
+    }
+    let (s, b) = server.get("/public/recipe/multitenancy/tenant/v2").await;
+    assert_eq!((s, b["tenantId"].clone()), (200, json!("public")), "{b}");
+
+    // Created, a tenant takes sessions; deleted, it refuses them again.
+    let (s, b) = server
+        .put(
+            "/recipe/multitenancy/tenant/v2",
+            json!({"tenantId": "acme"}),
+        )
+        .await;
+    assert_eq!((s, b["createdNew"].clone()), (200, json!(true)), "{b}");
+    let body = json!({"userId": "a", "userDataInJWT": {}, "userDataInDatabase": {},
+                      "enableAntiCsrf": false});
+    let (s, b) = server.post("/acme/recipe/session", body.clone()).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["session"]["tenantId"], "acme");
+    let (s, b) = server
+        .post(
+            "/recipe/multitenancy/tenant/remove",
+            json!({"tenantId": "acme"}),
+        )
+        .await;
+    assert_eq!((s, b["didExist"].clone()), (200, json!(true)), "{b}");
+    let (s, b) = server.post("/acme/recipe/session", body).await;
+    check(s, &b, 400);
+    let (s, b) = server.get("/recipe/session/user?userId=a").await;
+    assert_eq!((s, b["sessionHandles"].clone()), (200, json!([])), "{b}");
+}

@@ -37,6 +37,7 @@ macro_rules! conformance {
                 key_rotation_keeps_old_tokens_valid,
                 concurrent_rotation_creates_one_key,
                 manual_rotation_reaches_every_process,
+                tenants_are_created_listed_and_deleted_with_their_sessions,
                 static_key_sessions,
                 eddsa_signing,
                 sweep_removes_expired_sessions,

@@ -3,6 +3,7 @@
 pub mod meta;
 mod revoke;
 mod session;
+mod tenants;
 mod update;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +40,16 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
         .route("/recipe/session/data", put(update::session_data))
         .route("/recipe/jwt/data", put(update::access_token_payload))
         .route("/tessera/revocations", get(revoke::revocations))
+        .route(
+            "/recipe/multitenancy/tenant/v2",
+            get(tenants::get).put(tenants::put),
+        )
+        .route(
+            "/{tenant}/recipe/multitenancy/tenant/v2",
+            get(tenants::get).put(tenants::put),
+        )
+        .route("/recipe/multitenancy/tenant/remove", post(tenants::remove))
+        .route("/recipe/multitenancy/tenant/list/v2", get(tenants::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::check_request,

@@ -63,7 +63,7 @@ export TESSERA_URL="$url" TESSERA_API_KEY="$api_key" TESSERA_GRACE_SECONDS=1
 failed=0
 
 echo "== supertokens-node 24.0.3"
-if ! (cd "$here/node" && node --test --test-concurrency=1 session.test.js anticsrf-static-key.test.js) >"$work/node.out" 2>&1; then
+if ! (cd "$here/node" && node --test --test-concurrency=1 session.test.js anticsrf-static-key.test.js tenants.test.js) >"$work/node.out" 2>&1; then
   failed=1
 fi
 cat "$work/node.out"

@@ -107,7 +107,7 @@ macro_rules! sqlx_store {
         use tessera_core::rotation::{self, Kill, Plan};
         use tessera_core::{
             PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-            SessionStore, StoreError, StoredSigningKey, UnixMillis,
+            SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
         };
 
         use super::{decode_json, encode_json, retry_on_conflict, store_error, ACQUIRE_TIMEOUT};
@@ -265,6 +265,14 @@ macro_rules! sqlx_store {
                 issued_at: row.try_get(3)?,
                 dead_since: row.try_get(4)?,
                 anti_csrf_hash: row.try_get(5)?,
+            })
+        }
+
+        fn tenant_from_row(row: &DbRow) -> Result<TenantRecord, sqlx::Error> {
+            Ok(TenantRecord {
+                tenant_id: row.try_get(0)?,
+                config: decode_json(row.try_get(1)?)?,
+                created_at: row.try_get(2)?,
             })
         }
 
@@ -624,6 +632,79 @@ macro_rules! sqlx_store {
                     .await
                     .map_err(store_error)?;
                 Ok(result.rows_affected())
+            }
+
+            async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
+                let config = encode_json(&tenant.config)?;
+                let mut tx = self.begin().await?;
+                let created = sqlx::query($sql::INSERT_TENANT)
+                    .bind(&tenant.tenant_id)
+                    .bind(&config)
+                    .bind(tenant.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                    > 0;
+                if !created {
+                    sqlx::query($sql::UPDATE_TENANT)
+                        .bind(&config)
+                        .bind(&tenant.tenant_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                }
+                tx.commit().await.map_err(store_error)?;
+                Ok(created)
+            }
+
+            async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+                let row = sqlx::query($sql::SELECT_TENANT)
+                    .bind(tenant_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                row.as_ref()
+                    .map(tenant_from_row)
+                    .transpose()
+                    .map_err(store_error)
+            }
+
+            async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+                let rows = sqlx::query($sql::SELECT_TENANTS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                rows.iter()
+                    .map(tenant_from_row)
+                    .collect::<Result<_, _>>()
+                    .map_err(store_error)
+            }
+
+            async fn delete_tenant(
+                &self,
+                tenant_id: &str,
+                now: UnixMillis,
+            ) -> Result<Option<Vec<String>>, StoreError> {
+                let mut tx = self.begin().await?;
+                let existed = sqlx::query($sql::DELETE_TENANT)
+                    .bind(tenant_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                    > 0;
+                if !existed {
+                    return Ok(None);
+                }
+                let handles: Vec<String> = sqlx::query_scalar($sql::TENANT_HANDLES)
+                    .bind(tenant_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                let removed = revoke_in(&mut tx, &handles, now).await.map_err(store_error)?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(Some(removed))
             }
         }
     };

@@ -2,6 +2,16 @@
 
 /// The statements, parameters in the order they appear (so both dialects bind alike).
 mod statements {
+    pub(super) const INSERT_TENANT: &str =
+        "INSERT IGNORE INTO tenants (tenant_id, config, created_at) VALUES (?, ?, ?)";
+    pub(super) const UPDATE_TENANT: &str = "UPDATE tenants SET config = ? WHERE tenant_id = ?";
+    pub(super) const SELECT_TENANT: &str =
+        "SELECT tenant_id, config, created_at FROM tenants WHERE tenant_id = ?";
+    pub(super) const SELECT_TENANTS: &str =
+        "SELECT tenant_id, config, created_at FROM tenants ORDER BY tenant_id";
+    pub(super) const DELETE_TENANT: &str = "DELETE FROM tenants WHERE tenant_id = ?";
+    pub(super) const TENANT_HANDLES: &str =
+        "SELECT handle FROM sessions WHERE tenant_id = ? ORDER BY handle FOR UPDATE";
     pub(super) const MIGRATIONS_TABLE_EXISTS: &str =
         "SELECT CAST(COUNT(*) AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations'";
     pub(super) const APPLIED_SCHEMA_VERSION: &str =

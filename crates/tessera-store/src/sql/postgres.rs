@@ -2,6 +2,16 @@
 
 /// The statements, parameters numbered in the order they appear (so both dialects bind alike).
 mod statements {
+    pub(super) const INSERT_TENANT: &str =
+        "INSERT INTO tenants (tenant_id, config, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    pub(super) const UPDATE_TENANT: &str = "UPDATE tenants SET config = $1 WHERE tenant_id = $2";
+    pub(super) const SELECT_TENANT: &str =
+        "SELECT tenant_id, config, created_at FROM tenants WHERE tenant_id = $1";
+    pub(super) const SELECT_TENANTS: &str =
+        "SELECT tenant_id, config, created_at FROM tenants ORDER BY tenant_id";
+    pub(super) const DELETE_TENANT: &str = "DELETE FROM tenants WHERE tenant_id = $1";
+    pub(super) const TENANT_HANDLES: &str =
+        "SELECT handle FROM sessions WHERE tenant_id = $1 ORDER BY handle FOR UPDATE";
     pub(super) const MIGRATIONS_TABLE_EXISTS: &str =
         "SELECT CAST(CASE WHEN to_regclass('_sqlx_migrations') IS NULL THEN 0 ELSE 1 END AS INT8)";
     pub(super) const APPLIED_SCHEMA_VERSION: &str =

@@ -17,12 +17,13 @@ use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Plan};
 use tessera_core::{
     PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoreError, StoredSigningKey, UnixMillis,
+    SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
 };
 
 use crate::config::{SchemaPolicy, SchemaVersions};
 use rows::{
-    json_text, key_from_row, session_from_row, token_from_row, SESSION_COLUMNS, TOKEN_COLUMNS,
+    json_text, key_from_row, session_from_row, tenant_from_row, token_from_row, SESSION_COLUMNS,
+    TOKEN_COLUMNS,
 };
 
 /// How long a writer waits for another process's write lock before failing.
@@ -533,6 +534,78 @@ impl SessionStore for SqliteStore {
                 )?
                 .execute([now])?;
             Ok(removed as u64)
+        })
+        .await
+    }
+
+    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
+        let config = json_text(&Value::Object(tenant.config.clone()))?;
+        let tenant = tenant.clone();
+        self.call(move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let created = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO tenants (tenant_id, config, created_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![tenant.tenant_id, config, tenant.created_at])?
+                > 0;
+            if !created {
+                tx.prepare_cached("UPDATE tenants SET config = ?1 WHERE tenant_id = ?2")?
+                    .execute(params![config, tenant.tenant_id])?;
+            }
+            tx.commit()?;
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        let tenant_id = tenant_id.to_owned();
+        self.call(move |connection| {
+            connection
+                .prepare_cached(
+                    "SELECT tenant_id, config, created_at FROM tenants WHERE tenant_id = ?1",
+                )?
+                .query_row([tenant_id], tenant_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        self.call(move |connection| {
+            connection
+                .prepare_cached(
+                    "SELECT tenant_id, config, created_at FROM tenants ORDER BY tenant_id",
+                )?
+                .query_map([], tenant_from_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let tenant_id = tenant_id.to_owned();
+        self.call(move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existed = tx
+                .prepare_cached("DELETE FROM tenants WHERE tenant_id = ?1")?
+                .execute([&tenant_id])?
+                > 0;
+            if !existed {
+                return Ok(None);
+            }
+            let handles = tx
+                .prepare_cached("SELECT handle FROM sessions WHERE tenant_id = ?1 ORDER BY handle")?
+                .query_map([&tenant_id], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            let removed = revoke_sessions(&tx, &handles, now)?;
+            tx.commit()?;
+            Ok(Some(removed))
         })
         .await
     }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_revocation_log.sql"),
     ),
+    (4, include_str!("../../migrations/sqlite/0004_tenants.sql")),
 ];
 
 /// Brings the schema up to date, or (with [`SchemaPolicy::RequireCurrent`]) checks that it is.

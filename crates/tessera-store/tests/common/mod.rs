@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::{
     Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord,
-    SessionConfig, SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey, UnixMillis,
+    SessionConfig, SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey,
+    TenantRecord, UnixMillis,
 };
 
 /// 2026-01-01T00:00:00Z, far from any rotation-slot boundary of the default interval.
@@ -184,6 +185,30 @@ impl SessionStore for CountingStore {
     async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
         self.count();
         self.inner.delete_expired_signing_keys(now).await
+    }
+
+    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
+        self.count();
+        self.inner.put_tenant(tenant).await
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        self.count();
+        self.inner.tenant(tenant_id).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        self.count();
+        self.inner.tenants().await
+    }
+
+    async fn delete_tenant(
+        &self,
+        tenant_id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        self.count();
+        self.inner.delete_tenant(tenant_id, now).await
     }
 }
 
