@@ -4,7 +4,8 @@
 //! - [`Session`] is an extractor: a handler taking it is protected; `Option<Session>` is optional.
 //!   Rejections are the exact responses the SDK reacts to (refresh, log out, invalid claim).
 //! - [`Tessera::create_new_session`] starts a session in your login handler.
-//! - [`Tessera::router`] serves `POST /auth/session/refresh` and `POST /auth/signout`.
+//! - [`Tessera::install`] finishes the app: it adds [`Tessera::router`] (`POST
+//!   /auth/session/refresh` and `POST /auth/signout`), the [`TokenReissueLayer`] and the state.
 //! - [`cors_layer`] admits a website on another origin.
 //! - [`TokenReissueLayer`] hands the client the access token re-minted during verification: the
 //!   first verification after a refresh commits the new refresh token and replaces the access
@@ -18,7 +19,7 @@
 //! ```no_run
 //! use axum::{http::HeaderMap, routing::{get, post}, Json, Router};
 //! use serde_json::{json, Map, Value};
-//! use tessera_axum::{Error, Session, SessionLayerConfig, Tessera, TokenReissueLayer};
+//! use tessera_axum::{Error, Session, SessionLayerConfig, Tessera};
 //! use tessera_core::{SessionConfig, Sessions};
 //!
 //! async fn login(
@@ -39,10 +40,9 @@
 //! let tessera = Tessera::new(Sessions::new(store, SessionConfig::default()), SessionLayerConfig::default());
 //! let app = Router::new()
 //!     .route("/login", post(login))
-//!     .route("/api/me", get(me))
-//!     .merge(tessera.router())
-//!     .layer(TokenReissueLayer)
-//!     .with_state(tessera);
+//!     .route("/api/me", get(me));
+//! // The refresh and sign-out routes, delivery of re-minted tokens, and the state, in one call.
+//! let app = tessera.install(app);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(())

@@ -31,6 +31,16 @@ impl Tessera {
             .route(&config.signout_path(), post(signout))
             .with_state(self.clone())
     }
+
+    /// Finishes an app in one call: adds the refresh and sign-out routes ([`router`](Self::router)),
+    /// the [`TokenReissueLayer`](crate::TokenReissueLayer) that delivers access tokens re-minted
+    /// during verification, and this state. With it none of the three can be forgotten:
+    /// `axum::serve(listener, tessera.install(app))`.
+    pub fn install(self, app: Router<Tessera>) -> Router {
+        app.merge(self.router())
+            .layer(crate::TokenReissueLayer)
+            .with_state(self)
+    }
 }
 
 /// Rotates the refresh token. Every failure answers 401, which the SDK reads as "logged out";

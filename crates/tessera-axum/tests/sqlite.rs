@@ -53,11 +53,12 @@ async fn full_flow_on_sqlite() {
         Sessions::new(store, SessionConfig::default()),
         SessionLayerConfig::default(),
     );
-    let app = Router::new()
-        .route("/login", post(login))
-        .route("/api/me", get(me))
-        .merge(tessera.router())
-        .with_state(tessera);
+    // `install` adds the refresh and sign-out routes, the reissue layer and the state.
+    let app = tessera.install(
+        Router::new()
+            .route("/login", post(login))
+            .route("/api/me", get(me)),
+    );
 
     let (status, headers) = call(&app, Method::POST, "/login", "").await;
     assert_eq!(status, StatusCode::OK);
@@ -79,6 +80,18 @@ async fn full_flow_on_sqlite() {
     assert_eq!(status, StatusCode::OK);
     let access = cookie_value(&headers, "sAccessToken");
     let refresh = cookie_value(&headers, "sRefreshToken");
+    // The first use of the refreshed access token commits the refresh and hands back a token
+    // that stays off the store: delivered by the layer `install` added.
+    let (status, headers) = call(
+        &app,
+        Method::GET,
+        "/api/me",
+        &format!("sAccessToken={access}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let reissued = cookie_value(&headers, "sAccessToken");
+    assert_ne!(reissued, access);
 
     let access_cookie = format!("sAccessToken={access}");
     let (status, _) = call(&app, Method::POST, "/auth/signout", &access_cookie).await;

@@ -228,32 +228,80 @@ impl Plan {
     }
 }
 
-/// The writes of a plan over a session's token rows held in memory: the one applier of the rules
-/// for stores without SQL (the test store, the model checks). Returns the outcome.
+/// One primitive write of a plan. A store carries them out in the order
+/// [`Plan::writes`] gives, inside the transaction that read the session and the presented token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Write<'a> {
+    /// Delete the session and its tokens, and log its revocation at the presentation's time.
+    RevokeSession {
+        /// The session.
+        handle: &'a str,
+    },
+    /// Mark dead, as of `kill.at`, the session's live tokens that [`Kill::marks`] selects.
+    MarkDead(&'a Kill),
+    /// Insert the refresh token minted by this refresh.
+    InsertToken(&'a RefreshTokenRecord),
+    /// Set the session's expiry.
+    ExtendSession {
+        /// The session.
+        handle: &'a str,
+        /// The new expiry.
+        expires_at: UnixMillis,
+    },
+}
+
+impl Plan {
+    /// The writes this plan makes, in order: the one place where a decision becomes writes, so
+    /// every store (SQL or not) writes the same thing. A rejection writes nothing.
+    pub fn writes<'a>(&'a self, session: &'a SessionRecord) -> Vec<Write<'a>> {
+        match self {
+            Self::Reject { .. } | Self::Theft { revoke: false } => Vec::new(),
+            Self::Theft { revoke: true } => vec![Write::RevokeSession {
+                handle: &session.handle,
+            }],
+            Self::Accept(acceptance) => {
+                let mut writes = vec![Write::MarkDead(&acceptance.kill)];
+                if let Some(child) = &acceptance.child {
+                    writes.push(Write::InsertToken(child));
+                }
+                if let Some(expires_at) = acceptance.extend_to {
+                    writes.push(Write::ExtendSession {
+                        handle: &session.handle,
+                        expires_at,
+                    });
+                }
+                writes
+            }
+        }
+    }
+}
+
+/// The writes of a plan over a session's token rows held in memory, for stores without SQL (the
+/// test store, the model checks); the caller deletes a revoked session's row. Returns the
+/// outcome.
 pub fn apply_in_memory(
     plan: &Plan,
     session: &mut SessionRecord,
     tokens: &mut Vec<RefreshTokenRecord>,
 ) -> PresentOutcome {
     let outcome = plan.outcome(session);
-    match plan {
-        Plan::Reject { .. } => {}
-        Plan::Theft { revoke } => {
-            if *revoke {
-                tokens.retain(|token| token.session_handle != session.handle);
+    let mut extended = None;
+    for write in plan.writes(session) {
+        match write {
+            Write::RevokeSession { handle } => {
+                tokens.retain(|token| token.session_handle != handle);
             }
+            Write::MarkDead(kill) => {
+                for token in tokens.iter_mut() {
+                    kill.apply(token);
+                }
+            }
+            Write::InsertToken(child) => tokens.push(child.clone()),
+            Write::ExtendSession { expires_at, .. } => extended = Some(expires_at),
         }
-        Plan::Accept(acceptance) => {
-            for token in tokens.iter_mut() {
-                acceptance.kill.apply(token);
-            }
-            if let Some(child) = &acceptance.child {
-                tokens.push(child.clone());
-            }
-            if let Some(expires_at) = acceptance.extend_to {
-                session.expires_at = expires_at;
-            }
-        }
+    }
+    if let Some(expires_at) = extended {
+        session.expires_at = expires_at;
     }
     outcome
 }
@@ -321,6 +369,55 @@ mod tests {
             kind: PresentationKind::AccessToken,
             now,
             policy: policy(),
+        }
+    }
+
+    /// Each kind of plan and the writes it makes, in order: what every store carries out.
+    #[test]
+    fn plans_turn_into_writes() {
+        let session = session();
+        let t0 = token("t0", None, START);
+        let mut dead = token("t0", None, START);
+        dead.dead_since = Some(START);
+        let mut no_revoke = refresh("t0", "t1", START + 2 * GRACE);
+        no_revoke.policy.revoke_on_theft = false;
+        let kinds = |writes: Vec<Write<'_>>| -> Vec<&'static str> {
+            writes
+                .iter()
+                .map(|write| match write {
+                    Write::RevokeSession { handle } => {
+                        assert_eq!(*handle, "s");
+                        "revoke"
+                    }
+                    Write::MarkDead(kill) => {
+                        assert_eq!(kill.used, "t0");
+                        "mark dead"
+                    }
+                    Write::InsertToken(child) => {
+                        assert_eq!(child.presented_hash2.as_deref(), Some("t0"));
+                        "insert"
+                    }
+                    Write::ExtendSession { handle, expires_at } => {
+                        assert_eq!((*handle, *expires_at), ("s", START / 1000 + 1 + 86_400_000));
+                        "extend"
+                    }
+                })
+                .collect()
+        };
+        let cases: [(&RefreshTokenRecord, Presentation, &[&str]); 5] = [
+            (
+                &t0,
+                refresh("t0", "t1", START + 1000),
+                &["mark dead", "insert", "extend"],
+            ),
+            (&t0, use_of("t0", START + 1000), &["mark dead"]),
+            (&dead, refresh("t0", "t1", START + 2 * GRACE), &["revoke"]),
+            (&dead, no_revoke, &[]),
+            (&t0, refresh("t0", "t1", session.expires_at * 1000), &[]),
+        ];
+        for (presented, presentation, expected) in cases {
+            let plan = plan(&session, presented, &presentation);
+            assert_eq!(kinds(plan.writes(&session)), expected, "{plan:?}");
         }
     }
 

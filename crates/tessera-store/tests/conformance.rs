@@ -92,3 +92,31 @@ async fn mysql() -> Opened {
 conformance!(postgres_store, postgres());
 #[cfg(feature = "mysql")]
 conformance!(mysql_store, mysql());
+
+/// The macro above names the suite's tests one by one: a test written in `common/suite.rs` but
+/// left off the list would never run, on any store. This fails if the two disagree.
+#[test]
+fn every_suite_test_is_listed_and_every_listed_test_exists() {
+    let suite = include_str!("common/suite.rs");
+    let this_file = include_str!("conformance.rs");
+    let start = this_file.find("conformance!(@tests $open;").unwrap();
+    let end = start + this_file[start..].find(");").unwrap();
+    let mut listed: Vec<&str> = this_file[start..end]
+        .lines()
+        .skip(1)
+        .map(|line| line.trim().trim_end_matches(','))
+        .filter(|name| !name.is_empty())
+        .collect();
+    let mut defined: Vec<&str> = suite
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub async fn "))
+        .filter_map(|rest| rest.split('(').next())
+        .collect();
+    listed.sort_unstable();
+    defined.sort_unstable();
+    assert!(
+        defined.len() >= 30,
+        "the suite's tests were not found: {defined:?}"
+    );
+    assert_eq!(listed, defined);
+}

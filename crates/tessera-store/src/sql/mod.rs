@@ -104,7 +104,7 @@ macro_rules! sqlx_store {
         use async_trait::async_trait;
         use serde_json::{Map, Value};
         use sqlx::Row;
-        use tessera_core::rotation::{self, Kill, Plan};
+        use tessera_core::rotation::{self, Kill, Write};
         use tessera_core::{
             PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
             SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
@@ -205,35 +205,31 @@ macro_rules! sqlx_store {
                     &presentation.presented_hash2,
                 )
                 .await?;
-                let Some(session) = session else {
-                    return Ok(PresentOutcome::UNKNOWN_TOKEN);
-                };
-                let Some(presented) = locked_token(&mut tx, &presentation.presented_hash2).await?
-                else {
-                    return Ok(PresentOutcome::NO_SESSION);
+                let presented = locked_token(&mut tx, &presentation.presented_hash2).await?;
+                // The same answers as the other stores, which read the token first: no token is
+                // an unknown token, a token without its session row is no session.
+                let (session, presented) = match (session, presented) {
+                    (Some(session), Some(presented)) => (session, presented),
+                    (_, None) => return Ok(PresentOutcome::UNKNOWN_TOKEN),
+                    (None, Some(_)) => return Ok(PresentOutcome::NO_SESSION),
                 };
                 let plan = rotation::plan(&session, &presented, presentation);
-                match &plan {
-                    Plan::Reject { .. } => return Ok(plan.outcome(&session)),
-                    Plan::Theft { revoke } => {
-                        if *revoke {
+                for write in plan.writes(&session) {
+                    match write {
+                        Write::RevokeSession { handle } => {
                             revoke_in(
                                 &mut tx,
-                                std::slice::from_ref(&session.handle),
+                                &[handle.to_owned()],
                                 presentation.now.div_euclid(1000),
                             )
                             .await?;
                         }
-                    }
-                    Plan::Accept(acceptance) => {
-                        mark_dead(&mut tx, &acceptance.kill).await?;
-                        if let Some(child) = &acceptance.child {
-                            insert_token(&mut tx, child).await?;
-                        }
-                        if let Some(expires_at) = acceptance.extend_to {
+                        Write::MarkDead(kill) => mark_dead(&mut tx, kill).await?,
+                        Write::InsertToken(child) => insert_token(&mut tx, child).await?,
+                        Write::ExtendSession { handle, expires_at } => {
                             sqlx::query($sql::EXTEND_SESSION)
                                 .bind(expires_at)
-                                .bind(&session.handle)
+                                .bind(handle)
                                 .execute(&mut *tx)
                                 .await?;
                         }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
-use tessera_core::rotation::{self, Kill, Plan};
+use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
     PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
@@ -334,24 +334,19 @@ impl SessionStore for SqliteStore {
                 return Ok(PresentOutcome::NO_SESSION);
             };
             let plan = rotation::plan(&session, &presented, &presentation);
-            match &plan {
-                Plan::Reject { .. } => return Ok(plan.outcome(&session)),
-                Plan::Theft { revoke } => {
-                    if *revoke {
+            for write in plan.writes(&session) {
+                match write {
+                    Write::RevokeSession { handle } => {
                         revoke_sessions(
                             &tx,
-                            std::slice::from_ref(&session.handle),
+                            &[handle.to_owned()],
                             presentation.now.div_euclid(1000),
                         )?;
                     }
-                }
-                Plan::Accept(acceptance) => {
-                    mark_dead(&tx, &acceptance.kill)?;
-                    if let Some(child) = &acceptance.child {
-                        insert_token(&tx, child)?;
-                    }
-                    if let Some(expires_at) = acceptance.extend_to {
-                        extend_session(&tx, &session.handle, expires_at)?;
+                    Write::MarkDead(kill) => mark_dead(&tx, kill)?,
+                    Write::InsertToken(child) => insert_token(&tx, child)?,
+                    Write::ExtendSession { handle, expires_at } => {
+                        extend_session(&tx, handle, expires_at)?;
                     }
                 }
             }
