@@ -19,7 +19,6 @@ mod auth;
 pub mod cli;
 pub mod config;
 mod connections;
-mod counted_store;
 mod error;
 mod extract;
 mod observe;

@@ -3,12 +3,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use tessera_core::{Sessions, StoreError};
+use tessera_core::{ObservedStore, Sessions, StoreError};
 use thiserror::Error;
 
 use crate::admin::AdminKey;
 use crate::config::ServerConfig;
-use crate::counted_store::CountedStore;
 use crate::routes;
 use crate::state::AppState;
 
@@ -39,7 +38,10 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
         tessera_store::SchemaPolicy::RequireCurrent
     };
     let (store, _) = tessera_store::open_with(&config.store, schema).await?;
-    let store = Arc::new(CountedStore(store));
+    // Every call to the database is counted by operation in /metrics.
+    let store = Arc::new(ObservedStore::new(store, |operation| {
+        metrics::counter!("tessera_store_calls_total", "operation" => operation).increment(1);
+    }));
     let sessions = Sessions::with_clock(
         store,
         config.session.clone(),

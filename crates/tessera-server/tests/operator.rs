@@ -437,22 +437,12 @@ async fn migrations_can_be_left_to_the_migrate_command_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_can_be_left_to_the_migrate_command_on_mysql() {
-    let Some(url) = common::database_url("TESSERA_TEST_MYSQL_URL") else {
+    let Some(scratch) = common::MySqlScratch::create("tessera_migrate").await else {
         return;
     };
-    let database = format!("tessera_migrate_{:016x}", rand::random::<u64>());
-    let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let yaml = format!("database_url: \"{base}/{database}\"\n");
+    let yaml = scratch.config_yaml.clone();
     tokio::task::spawn_blocking(move || migrate_separately(&yaml))
         .await
         .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    scratch.drop().await;
 }

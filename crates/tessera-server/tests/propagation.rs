@@ -150,20 +150,9 @@ async fn revocation_reaches_another_postgres_server_within_a_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_another_mysql_server_within_a_second() {
-    let Some(url) = common::database_url("TESSERA_TEST_MYSQL_URL") else {
+    let Some(scratch) = common::MySqlScratch::create("tessera_prop").await else {
         return;
     };
-    let database = format!("tessera_prop_{:016x}", rand::random::<u64>());
-    let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let store_url = format!("{base}/{database}");
-    propagation(&format!("database_url: \"{store_url}\"\n"), "mysql").await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    propagation(&scratch.config_yaml, "mysql").await;
+    scratch.drop().await;
 }

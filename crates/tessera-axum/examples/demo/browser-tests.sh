@@ -10,14 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
-if [[ ! -x /usr/bin/chromium && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-  echo "== installing Debian's chromium"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-fi
-if [[ ! -x /usr/bin/chromium ]]; then
-  echo "FAILED: /usr/bin/chromium is missing: apt-get install chromium" >&2
-  exit 1
-fi
+source "$repo/scripts/ensure-chromium.sh"
 
 echo "== installing the pinned frontend SDK and playwright-core"
 log="$(mktemp)"

@@ -329,3 +329,39 @@ impl PostgresScratch {
         .unwrap();
     }
 }
+
+/// A MySQL/MariaDB database of its own for one test: `database_url` config for it, dropped by
+/// `drop`.
+pub struct MySqlScratch {
+    pub config_yaml: String,
+    admin: sqlx::MySqlPool,
+    database: String,
+}
+
+impl MySqlScratch {
+    pub async fn create(prefix: &str) -> Option<MySqlScratch> {
+        let url = database_url("TESSERA_TEST_MYSQL_URL")?;
+        let database = format!("{prefix}_{:016x}", rand::random::<u64>());
+        let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let (base, _) = url.rsplit_once('/').unwrap();
+        Some(MySqlScratch {
+            config_yaml: format!("database_url: \"{base}/{database}\"\n"),
+            admin,
+            database,
+        })
+    }
+
+    pub async fn drop(self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {}",
+            self.database
+        )))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+    }
+}

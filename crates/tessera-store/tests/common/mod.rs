@@ -6,12 +6,8 @@ pub mod suite;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use serde_json::{Map, Value};
 use tessera_core::{
-    Clock, ManualClock, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord,
-    SessionConfig, SessionRecord, SessionStore, Sessions, StoreError, StoredSigningKey,
-    TenantRecord, UnixMillis,
+    Clock, ManualClock, ObservedStore, SessionConfig, SessionStore, Sessions, UnixMillis,
 };
 
 /// 2026-01-01T00:00:00Z, far from any rotation-slot boundary of the default interval.
@@ -20,16 +16,34 @@ pub const START: UnixMillis = 1_767_225_600_000 + 3_600_000;
 /// An engine, its store (counting calls) and its clock.
 pub struct Harness {
     pub sessions: Sessions,
-    pub store: Arc<CountingStore>,
+    /// The store as the engine sees it: calls through it are counted.
+    pub store: Arc<dyn SessionStore>,
     pub clock: Arc<ManualClock>,
+    counts: Arc<Counts>,
+}
+
+/// Store calls made through a harness.
+#[derive(Default)]
+struct Counts {
+    /// Every kind except reads of the revocation log (a follower makes those on a timer).
+    calls: AtomicU64,
+    revocation_reads: AtomicU64,
 }
 
 impl Harness {
     pub fn new(store: Arc<dyn SessionStore>, config: SessionConfig) -> Self {
         let clock = Arc::new(ManualClock::new(START));
-        let store = Arc::new(CountingStore::new(store));
+        let counts = Arc::new(Counts::default());
+        let counted = Arc::clone(&counts);
+        let store: Arc<dyn SessionStore> = Arc::new(ObservedStore::new(store, move |operation| {
+            let counter = match operation {
+                "revocations" => &counted.revocation_reads,
+                _ => &counted.calls,
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
         let sessions = Sessions::with_clock(
-            Arc::clone(&store) as Arc<dyn SessionStore>,
+            Arc::clone(&store),
             config,
             Arc::clone(&clock) as Arc<dyn Clock>,
         );
@@ -37,178 +51,27 @@ impl Harness {
             sessions,
             store,
             clock,
+            counts,
         }
     }
 
     /// A second engine (as another server process would be) over the same store and clock.
     pub fn sibling(&self, config: SessionConfig) -> Sessions {
         Sessions::with_clock(
-            Arc::clone(&self.store) as Arc<dyn SessionStore>,
+            Arc::clone(&self.store),
             config,
             Arc::clone(&self.clock) as Arc<dyn Clock>,
         )
     }
-}
 
-/// Wraps a store and counts every call, so tests can show which paths stay off the database.
-pub struct CountingStore {
-    inner: Arc<dyn SessionStore>,
-    calls: AtomicU64,
-    revocation_reads: AtomicU64,
-}
-
-impl CountingStore {
-    pub fn new(inner: Arc<dyn SessionStore>) -> Self {
-        Self {
-            inner,
-            calls: AtomicU64::new(0),
-            revocation_reads: AtomicU64::new(0),
-        }
-    }
-
-    /// Calls of every kind except reads of the revocation log (a follower makes those on a timer).
+    /// Store calls of every kind except reads of the revocation log, so far.
     pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::SeqCst)
+        self.counts.calls.load(Ordering::SeqCst)
     }
 
-    /// Reads of the revocation log.
+    /// Reads of the revocation log so far.
     pub fn revocation_reads(&self) -> u64 {
-        self.revocation_reads.load(Ordering::SeqCst)
-    }
-
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl SessionStore for CountingStore {
-    async fn create_session(
-        &self,
-        session: SessionRecord,
-        first_token: RefreshTokenRecord,
-    ) -> Result<(), StoreError> {
-        self.count();
-        self.inner.create_session(session, first_token).await
-    }
-    async fn session(
-        &self,
-        handle: &str,
-        now: UnixMillis,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        self.count();
-        self.inner.session(handle, now).await
-    }
-    async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        self.count();
-        self.inner.refresh_token(hash2).await
-    }
-    async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
-        self.count();
-        self.inner.present(presentation).await
-    }
-    async fn revoke_sessions(
-        &self,
-        handles: &[String],
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        self.count();
-        self.inner.revoke_sessions(handles, now).await
-    }
-    async fn revoke_sessions_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        self.count();
-        self.inner
-            .revoke_sessions_for_user(tenant_id, user_id, now)
-            .await
-    }
-    async fn revocations(
-        &self,
-        after: i64,
-        since: UnixMillis,
-        limit: u32,
-    ) -> Result<Vec<RevocationRecord>, StoreError> {
-        self.revocation_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.revocations(after, since, limit).await
-    }
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
-        self.count();
-        self.inner.delete_old_revocations(before).await
-    }
-    async fn session_handles_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        self.count();
-        self.inner
-            .session_handles_for_user(tenant_id, user_id, now)
-            .await
-    }
-    async fn update_session_data(
-        &self,
-        handle: &str,
-        data: &Value,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError> {
-        self.count();
-        self.inner.update_session_data(handle, data, now).await
-    }
-    async fn update_access_token_payload(
-        &self,
-        handle: &str,
-        payload: &Map<String, Value>,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError> {
-        self.count();
-        self.inner
-            .update_access_token_payload(handle, payload, now)
-            .await
-    }
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
-        self.count();
-        self.inner.delete_expired_sessions(now).await
-    }
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
-        self.count();
-        self.inner.signing_keys(now).await
-    }
-    async fn insert_signing_key(&self, key: &StoredSigningKey) -> Result<bool, StoreError> {
-        self.count();
-        self.inner.insert_signing_key(key).await
-    }
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
-        self.count();
-        self.inner.delete_expired_signing_keys(now).await
-    }
-
-    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
-        self.count();
-        self.inner.put_tenant(tenant).await
-    }
-
-    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        self.count();
-        self.inner.tenant(tenant_id).await
-    }
-
-    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        self.count();
-        self.inner.tenants().await
-    }
-
-    async fn delete_tenant(
-        &self,
-        tenant_id: &str,
-        now: UnixMillis,
-    ) -> Result<Option<Vec<String>>, StoreError> {
-        self.count();
-        self.inner.delete_tenant(tenant_id, now).await
+        self.counts.revocation_reads.load(Ordering::SeqCst)
     }
 }
 

@@ -50,7 +50,7 @@ pub async fn create_then_verify_without_store(store: Arc<dyn SessionStore>) {
         )
         .await
         .unwrap();
-    let calls = h.store.calls();
+    let calls = h.calls();
     for _ in 0..10 {
         let verified = h
             .sessions
@@ -65,11 +65,7 @@ pub async fn create_then_verify_without_store(store: Arc<dyn SessionStore>) {
         );
         assert!(verified.new_access_token.is_none());
     }
-    assert_eq!(
-        h.store.calls(),
-        calls,
-        "verification must not touch the store"
-    );
+    assert_eq!(h.calls(), calls, "verification must not touch the store");
 }
 
 pub async fn check_database_sees_revocation(store: Arc<dyn SessionStore>) {
@@ -169,13 +165,13 @@ pub async fn revocations_reach_other_processes_through_the_log(store: Arc<dyn Se
     // Not read yet: the other process still verifies them statelessly.
     verify(&other, &one.access_token.token).await.unwrap();
     assert_eq!(other.follow_revocations().await.unwrap(), 4);
-    let calls = h.store.calls();
+    let calls = h.calls();
     for revoked in [&one, &all_a, &all_b, &stolen] {
         let result = verify(&other, &revoked.access_token.token).await;
         assert!(is_unauthorised(&result), "{result:?}");
     }
     verify(&other, &kept.access_token.token).await.unwrap();
-    assert_eq!(h.store.calls(), calls, "verification read the store");
+    assert_eq!(h.calls(), calls, "verification read the store");
     // Nothing new: the next read finds nothing, and nothing is read twice.
     assert_eq!(other.follow_revocations().await.unwrap(), 0);
     assert_eq!(other.revocation_status().revoked_sessions, 4);
@@ -414,13 +410,13 @@ pub async fn first_use_hands_back_a_token_that_stays_off_the_store(store: Arc<dy
         .await
         .unwrap();
     h.clock.advance(Duration::from_secs(10));
-    let calls = h.store.calls();
+    let calls = h.calls();
     let first = h
         .sessions
         .get_session(&child.access_token.token, None, VerifyOptions::default())
         .await
         .unwrap();
-    assert_eq!(h.store.calls(), calls + 1, "one presentation");
+    assert_eq!(h.calls(), calls + 1, "one presentation");
     let reissued = first.new_access_token.expect("a token without the claim");
     assert_eq!(first.access_token_payload, object(json!({"plan": 1})));
     // A full lifetime from the first use.
@@ -428,7 +424,7 @@ pub async fn first_use_hands_back_a_token_that_stays_off_the_store(store: Arc<dy
         reissued.expiry,
         (reissued.created_at + 600_000).div_euclid(1000) * 1000
     );
-    let calls = h.store.calls();
+    let calls = h.calls();
     for _ in 0..5 {
         let again = h
             .sessions
@@ -438,18 +434,14 @@ pub async fn first_use_hands_back_a_token_that_stays_off_the_store(store: Arc<dy
         assert!(again.new_access_token.is_none());
         assert!(again.parent_refresh_token_hash1.is_none());
     }
-    assert_eq!(
-        h.store.calls(),
-        calls,
-        "no store call for the handed-back token"
-    );
+    assert_eq!(h.calls(), calls, "no store call for the handed-back token");
     let late = h
         .sessions
         .get_session(&child.access_token.token, None, VerifyOptions::default())
         .await
         .unwrap();
     assert!(late.new_access_token.is_some());
-    assert_eq!(h.store.calls(), calls + 1);
+    assert_eq!(h.calls(), calls + 1);
 }
 
 /// A copy of a refreshed access token, replayed after the client moved on, is theft at that
@@ -1291,25 +1283,25 @@ pub async fn jwks_is_served_from_memory(store: Arc<dyn SessionStore>) {
     let h = Harness::new(store, config());
     let first = h.sessions.jwks().await.unwrap();
     assert_eq!(first.keys.len(), 1);
-    let calls = h.store.calls();
+    let calls = h.calls();
     for _ in 0..1000 {
         assert_eq!(h.sessions.jwks().await.unwrap().keys, first.keys);
     }
-    assert_eq!(h.store.calls(), calls, "a JWKS fetch read the store");
+    assert_eq!(h.calls(), calls, "a JWKS fetch read the store");
     // A key another process creates is published within the reload interval.
     h.sibling(config())
         .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
         .await
         .unwrap();
     h.clock.advance(Duration::from_secs(61));
-    let calls = h.store.calls();
+    let calls = h.calls();
     let reloaded = h.sessions.jwks().await.unwrap();
     assert_eq!(reloaded.keys.len(), 2, "{reloaded:?}");
-    assert_eq!(h.store.calls(), calls + 1);
+    assert_eq!(h.calls(), calls + 1);
     for _ in 0..100 {
         h.sessions.jwks().await.unwrap();
     }
-    assert_eq!(h.store.calls(), calls + 1);
+    assert_eq!(h.calls(), calls + 1);
 }
 
 /// Tenants: created once (then updated), listed with `public` first, `public` always there and

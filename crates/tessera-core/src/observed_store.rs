@@ -1,33 +1,47 @@
-//! The server's store, counted: every call the engine makes to the database shows in `/metrics` as
-//! `tessera_store_calls_total{operation}`, so an operator sees what reaches the database (and the
-//! propagation test asserts that verifications do not: they are answered from memory, and only the
-//! revocation follower's polls read the store while a server verifies).
+//! A store that says what it is asked before doing it: the server counts store calls by operation
+//! in its metrics through it, and tests show through it which paths stay off the database.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use tessera_core::{
+
+use crate::clock::UnixMillis;
+use crate::error::StoreError;
+use crate::store::{
     PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
+    SessionStore, StoredSigningKey, TenantRecord,
 };
 
-/// A store whose calls are counted in the metrics recorder.
-pub struct CountedStore(pub Arc<dyn SessionStore>);
+/// Wraps a store and calls `observe` with each call's operation name (the trait method's name)
+/// before passing the call on.
+pub struct ObservedStore {
+    inner: Arc<dyn SessionStore>,
+    observe: Box<dyn Fn(&'static str) + Send + Sync>,
+}
 
-fn count(operation: &'static str) {
-    metrics::counter!("tessera_store_calls_total", "operation" => operation).increment(1);
+impl ObservedStore {
+    /// Observes the calls made to `inner`.
+    pub fn new(
+        inner: Arc<dyn SessionStore>,
+        observe: impl Fn(&'static str) + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            observe: Box::new(observe),
+        }
+    }
 }
 
 #[async_trait]
-impl SessionStore for CountedStore {
+impl SessionStore for ObservedStore {
     async fn create_session(
         &self,
         session: SessionRecord,
         first_token: RefreshTokenRecord,
     ) -> Result<(), StoreError> {
-        count("create_session");
-        self.0.create_session(session, first_token).await
+        (self.observe)("create_session");
+        self.inner.create_session(session, first_token).await
     }
 
     async fn session(
@@ -35,18 +49,18 @@ impl SessionStore for CountedStore {
         handle: &str,
         now: UnixMillis,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        count("session");
-        self.0.session(handle, now).await
+        (self.observe)("session");
+        self.inner.session(handle, now).await
     }
 
     async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        count("refresh_token");
-        self.0.refresh_token(hash2).await
+        (self.observe)("refresh_token");
+        self.inner.refresh_token(hash2).await
     }
 
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
-        count("present");
-        self.0.present(presentation).await
+        (self.observe)("present");
+        self.inner.present(presentation).await
     }
 
     async fn revoke_sessions(
@@ -54,8 +68,8 @@ impl SessionStore for CountedStore {
         handles: &[String],
         now: UnixMillis,
     ) -> Result<Vec<String>, StoreError> {
-        count("revoke_sessions");
-        self.0.revoke_sessions(handles, now).await
+        (self.observe)("revoke_sessions");
+        self.inner.revoke_sessions(handles, now).await
     }
 
     async fn revoke_sessions_for_user(
@@ -64,8 +78,8 @@ impl SessionStore for CountedStore {
         user_id: &str,
         now: UnixMillis,
     ) -> Result<Vec<String>, StoreError> {
-        count("revoke_sessions_for_user");
-        self.0
+        (self.observe)("revoke_sessions_for_user");
+        self.inner
             .revoke_sessions_for_user(tenant_id, user_id, now)
             .await
     }
@@ -76,13 +90,13 @@ impl SessionStore for CountedStore {
         since: UnixMillis,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError> {
-        count("revocations");
-        self.0.revocations(after, since, limit).await
+        (self.observe)("revocations");
+        self.inner.revocations(after, since, limit).await
     }
 
     async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
-        count("delete_old_revocations");
-        self.0.delete_old_revocations(before).await
+        (self.observe)("delete_old_revocations");
+        self.inner.delete_old_revocations(before).await
     }
 
     async fn session_handles_for_user(
@@ -91,8 +105,8 @@ impl SessionStore for CountedStore {
         user_id: &str,
         now: UnixMillis,
     ) -> Result<Vec<String>, StoreError> {
-        count("session_handles_for_user");
-        self.0
+        (self.observe)("session_handles_for_user");
+        self.inner
             .session_handles_for_user(tenant_id, user_id, now)
             .await
     }
@@ -103,8 +117,8 @@ impl SessionStore for CountedStore {
         data: &Value,
         now: UnixMillis,
     ) -> Result<bool, StoreError> {
-        count("update_session_data");
-        self.0.update_session_data(handle, data, now).await
+        (self.observe)("update_session_data");
+        self.inner.update_session_data(handle, data, now).await
     }
 
     async fn update_access_token_payload(
@@ -113,45 +127,45 @@ impl SessionStore for CountedStore {
         payload: &Map<String, Value>,
         now: UnixMillis,
     ) -> Result<bool, StoreError> {
-        count("update_access_token_payload");
-        self.0
+        (self.observe)("update_access_token_payload");
+        self.inner
             .update_access_token_payload(handle, payload, now)
             .await
     }
 
     async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
-        count("delete_expired_sessions");
-        self.0.delete_expired_sessions(now).await
+        (self.observe)("delete_expired_sessions");
+        self.inner.delete_expired_sessions(now).await
     }
 
     async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
-        count("signing_keys");
-        self.0.signing_keys(now).await
+        (self.observe)("signing_keys");
+        self.inner.signing_keys(now).await
     }
 
     async fn insert_signing_key(&self, key: &StoredSigningKey) -> Result<bool, StoreError> {
-        count("insert_signing_key");
-        self.0.insert_signing_key(key).await
+        (self.observe)("insert_signing_key");
+        self.inner.insert_signing_key(key).await
     }
 
     async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
-        count("delete_expired_signing_keys");
-        self.0.delete_expired_signing_keys(now).await
+        (self.observe)("delete_expired_signing_keys");
+        self.inner.delete_expired_signing_keys(now).await
     }
 
     async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
-        count("put_tenant");
-        self.0.put_tenant(tenant).await
+        (self.observe)("put_tenant");
+        self.inner.put_tenant(tenant).await
     }
 
     async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        count("tenant");
-        self.0.tenant(tenant_id).await
+        (self.observe)("tenant");
+        self.inner.tenant(tenant_id).await
     }
 
     async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        count("tenants");
-        self.0.tenants().await
+        (self.observe)("tenants");
+        self.inner.tenants().await
     }
 
     async fn delete_tenant(
@@ -159,7 +173,7 @@ impl SessionStore for CountedStore {
         tenant_id: &str,
         now: UnixMillis,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        count("delete_tenant");
-        self.0.delete_tenant(tenant_id, now).await
+        (self.observe)("delete_tenant");
+        self.inner.delete_tenant(tenant_id, now).await
     }
 }
