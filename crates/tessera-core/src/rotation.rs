@@ -237,7 +237,7 @@ pub enum Write<'a> {
         /// The session.
         handle: &'a str,
     },
-    /// Mark dead, as of `kill.at`, the session's live tokens that [`Kill::marks`] selects.
+    /// Mark dead, as of `kill.at`, the session's tokens that [`Kill::applies_to`] selects.
     MarkDead(&'a Kill),
     /// Insert the refresh token minted by this refresh.
     InsertToken(&'a RefreshTokenRecord),
