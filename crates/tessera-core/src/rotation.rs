@@ -41,8 +41,8 @@ pub struct RotationPolicy {
 }
 
 /// The reason of the one refusal that keeps the client's tokens: a refresh without the right
-/// anti-CSRF token, which a forged cross-site request would be. A server speaking CDI can only
-/// say `UNAUTHORISED` with this message, so its clients recognise the case by it.
+/// anti-CSRF token, which a forged cross-site request would be. (Over CDI the server says so as
+/// data, `"keepTokens": true`, beside this message.)
 pub const ANTI_CSRF_REFUSED: &str = "anti-csrf token missing or wrong";
 
 /// The tokens a use marks dead: every live token of the session other than the one used that was

@@ -141,19 +141,35 @@ impl SessionOkJson {
     }
 }
 
-/// `{"status": <status>, "message": <why>}`: `UNAUTHORISED` or `TRY_REFRESH_TOKEN`.
+/// `{"status": <status>, "message": <why>}`: `UNAUTHORISED` or `TRY_REFRESH_TOKEN`. An
+/// `UNAUTHORISED` that leaves the client's tokens valid (a refresh without its anti-CSRF token,
+/// which a forged cross-site request would be) also says `"keepTokens": true`: a field the
+/// SuperTokens SDKs ignore and Tessera's remote back end reads, so no client has to match the
+/// message text.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StatusMessageJson {
     status: &'static str,
     message: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    keep_tokens: bool,
 }
 
 impl StatusMessageJson {
-    /// No valid session.
+    /// No valid session; the client should forget its tokens.
     pub fn unauthorised(message: &'static str) -> Self {
         Self {
             status: "UNAUTHORISED",
             message,
+            keep_tokens: false,
+        }
+    }
+
+    /// The engine's refusal, saying whether the client's tokens stay valid.
+    pub fn refused(message: &'static str, clear_tokens: bool) -> Self {
+        Self {
+            keep_tokens: !clear_tokens,
+            ..Self::unauthorised(message)
         }
     }
 
@@ -162,6 +178,7 @@ impl StatusMessageJson {
         Self {
             status: "TRY_REFRESH_TOKEN",
             message,
+            keep_tokens: false,
         }
     }
 }

@@ -179,6 +179,7 @@ async fn session_lifecycle() {
         )
         .await;
     assert_eq!(body["status"], "UNAUTHORISED");
+    assert!(body.get("keepTokens").is_none(), "{body}");
 
     // Handles and revocation.
     let second = server.create("alice", json!({})).await;
@@ -292,6 +293,8 @@ async fn anti_csrf() {
         )
         .await;
     assert_eq!(body["status"], "UNAUTHORISED");
+    // The tokens stay valid, and the reply says so as data (the SDKs ignore the field).
+    assert_eq!(body["keepTokens"], true, "{body}");
     let (_, body) = server
         .post(
             "/recipe/session/refresh",

@@ -99,9 +99,12 @@ pub async fn verify(
             "try_refresh_token",
             Json(StatusMessageJson::try_refresh(reason)).into_response(),
         ),
-        Err(SessionError::Unauthorised { reason, .. }) => (
+        Err(SessionError::Unauthorised {
+            reason,
+            clear_tokens,
+        }) => (
             "unauthorised",
-            Json(StatusMessageJson::unauthorised(reason)).into_response(),
+            Json(StatusMessageJson::refused(reason, clear_tokens)).into_response(),
         ),
         // The first verification of a refreshed access token presented a refresh token the
         // client had moved past: the session is revoked. CDI's verify knows no theft status, so
@@ -168,9 +171,12 @@ pub async fn refresh(
             tracing::debug!(session_handle = %tokens.session.handle, "session refreshed");
             ("ok", Json(NewTokensJson::from(tokens)).into_response())
         }
-        Err(SessionError::Unauthorised { reason, .. }) => (
+        Err(SessionError::Unauthorised {
+            reason,
+            clear_tokens,
+        }) => (
             "unauthorised",
-            Json(StatusMessageJson::unauthorised(reason)).into_response(),
+            Json(StatusMessageJson::refused(reason, clear_tokens)).into_response(),
         ),
         Err(SessionError::TryRefreshToken { reason }) => (
             "unauthorised",

@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tessera_core::rotation::ANTI_CSRF_REFUSED;
 use tessera_core::{
     AccessToken, AntiCsrfToken, GeneralError, Issued, RefreshToken, SessionError, SessionSummary,
     SessionTokens,
@@ -54,7 +53,6 @@ pub(super) struct RegenerateBody<'a> {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Reply {
     status: String,
-    message: Option<String>,
     session: Option<SessionJson>,
     access_token: Option<TokenJson>,
     refresh_token: Option<TokenJson>,
@@ -62,6 +60,9 @@ pub(super) struct Reply {
     /// refreshed access token found theft, and this session was revoked.
     token_theft_detected: Option<SessionJson>,
     anti_csrf_token: Option<String>,
+    /// Tessera's addition to an `UNAUTHORISED` reply: the client's tokens stay valid (a refresh
+    /// without its anti-CSRF token).
+    keep_tokens: Option<bool>,
     pub(super) session_handles_revoked: Option<Vec<String>>,
     pub(super) session_handles: Option<Vec<String>>,
     pub(super) user_data_in_database: Option<Value>,
@@ -121,12 +122,11 @@ impl Reply {
                 Err(theft(self.token_theft_detected))
             }
             "UNAUTHORISED" => {
-                // CDI has no field for "keep the tokens"; the engine's reason is the only sign.
-                let anti_csrf = self.message.as_deref() == Some(ANTI_CSRF_REFUSED);
+                let keep_tokens = self.keep_tokens == Some(true);
                 Err(SessionError::Unauthorised {
-                    clear_tokens: !anti_csrf,
-                    reason: if anti_csrf {
-                        ANTI_CSRF_REFUSED
+                    clear_tokens: !keep_tokens,
+                    reason: if keep_tokens {
+                        "the session server refused the request and kept the session"
                     } else {
                         "the session server refused the session"
                     },
