@@ -64,7 +64,7 @@ impl Default for SessionLayerConfig {
 impl SessionLayerConfig {
     /// Where the session routes live (default `/auth`, the SDK's `apiBasePath` default). A
     /// trailing slash is dropped; `/` means the routes sit at the root.
-    pub fn api_base_path(mut self, path: impl Into<String>) -> Self {
+    pub fn with_api_base_path(mut self, path: impl Into<String>) -> Self {
         let path = path.into();
         let trimmed = path.trim_end_matches('/');
         self.api_base_path = if trimmed.starts_with('/') || trimmed.is_empty() {
@@ -76,64 +76,64 @@ impl SessionLayerConfig {
     }
 
     /// The `Domain` attribute of the session cookies (default none: host-only cookies).
-    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+    pub fn with_cookie_domain(mut self, domain: impl Into<String>) -> Self {
         self.cookie_domain = Some(domain.into());
         self
     }
 
     /// Whether the cookies are `Secure` (default false; set it for https deployments).
-    pub fn cookie_secure(mut self, secure: bool) -> Self {
+    pub fn with_cookie_secure(mut self, secure: bool) -> Self {
         self.cookie_secure = secure;
         self
     }
 
     /// The `SameSite` attribute (default `Lax`).
-    pub fn same_site(mut self, same_site: SameSite) -> Self {
+    pub fn with_same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = same_site;
         self
     }
 
     /// The status that tells the frontend to refresh (default 401; 440 for the 2020 SDKs, which
     /// must then be initialised with `sessionExpiredStatusCode: 440`).
-    pub fn session_expired_status(mut self, status: StatusCode) -> Self {
+    pub fn with_session_expired_status(mut self, status: StatusCode) -> Self {
         self.session_expired_status = status;
         self
     }
 
     /// Chooses the anti-CSRF mode instead of the default derived from `SameSite`.
-    pub fn anti_csrf(mut self, mode: AntiCsrfMode) -> Self {
+    pub fn with_anti_csrf(mut self, mode: AntiCsrfMode) -> Self {
         self.anti_csrf = Some(mode);
         self
     }
 
     /// Whether the extractor also asks the store that the session still exists (default false,
-    /// as node's `checkDatabase`). Off, a revoked session keeps working until its access token
-    /// expires, at no store cost; on, revocation takes effect at once for one store read per
-    /// request.
-    pub fn check_database(mut self, check: bool) -> Self {
+    /// as node's `checkDatabase`). Off, verification costs no store read: a session revoked
+    /// through this process is refused at once, one revoked by another process once a
+    /// revocation follower has read the log (crate docs); on, every request reads the store.
+    pub fn with_check_database(mut self, check: bool) -> Self {
         self.check_database = check;
         self
     }
 
     /// Answers a browser navigating to a protected page with an expired access token with a
     /// page that refreshes the session and reloads (default off: every rejection is JSON).
-    pub fn html_refresh(mut self, page: HtmlRefresh) -> Self {
+    pub fn with_html_refresh(mut self, page: HtmlRefresh) -> Self {
         self.html_refresh = Some(page);
         self
     }
 
     /// The refresh page for navigations, if enabled.
-    pub fn html_refresh_page(&self) -> Option<&HtmlRefresh> {
+    pub fn html_refresh(&self) -> Option<&HtmlRefresh> {
         self.html_refresh.as_ref()
     }
 
     /// Whether protected routes read the store.
-    pub fn checks_database(&self) -> bool {
+    pub fn check_database(&self) -> bool {
         self.check_database
     }
 
     /// The base path, without a trailing slash (empty for the root).
-    pub fn base_path(&self) -> &str {
+    pub fn api_base_path(&self) -> &str {
         &self.api_base_path
     }
 
@@ -148,28 +148,28 @@ impl SessionLayerConfig {
     }
 
     /// The cookie domain, if any.
-    pub fn domain(&self) -> Option<&str> {
+    pub fn cookie_domain(&self) -> Option<&str> {
         self.cookie_domain.as_deref()
     }
 
     /// Whether cookies are `Secure`.
-    pub fn secure(&self) -> bool {
+    pub fn cookie_secure(&self) -> bool {
         self.cookie_secure
     }
 
     /// The `SameSite` attribute.
-    pub fn same_site_attr(&self) -> SameSite {
+    pub fn same_site(&self) -> SameSite {
         self.same_site
     }
 
     /// The session-expired status.
-    pub fn expired_status(&self) -> StatusCode {
+    pub fn session_expired_status(&self) -> StatusCode {
         self.session_expired_status
     }
 
     /// The anti-CSRF mode in force. Unless chosen, it follows node's rule: cookies sent
     /// cross-site (`SameSite=None`) need the custom-header check, `Lax`/`Strict` need none.
-    pub fn anti_csrf_mode(&self) -> AntiCsrfMode {
+    pub fn anti_csrf(&self) -> AntiCsrfMode {
         self.anti_csrf.unwrap_or(match self.same_site {
             SameSite::None => AntiCsrfMode::ViaCustomHeader,
             SameSite::Lax | SameSite::Strict => AntiCsrfMode::None,
@@ -184,17 +184,17 @@ mod tests {
     #[test]
     fn anti_csrf_default_follows_same_site() {
         let lax = SessionLayerConfig::default();
-        assert_eq!(lax.anti_csrf_mode(), AntiCsrfMode::None);
-        let none = SessionLayerConfig::default().same_site(SameSite::None);
-        assert_eq!(none.anti_csrf_mode(), AntiCsrfMode::ViaCustomHeader);
-        let chosen = none.anti_csrf(AntiCsrfMode::ViaToken);
-        assert_eq!(chosen.anti_csrf_mode(), AntiCsrfMode::ViaToken);
+        assert_eq!(lax.anti_csrf(), AntiCsrfMode::None);
+        let none = SessionLayerConfig::default().with_same_site(SameSite::None);
+        assert_eq!(none.anti_csrf(), AntiCsrfMode::ViaCustomHeader);
+        let chosen = none.with_anti_csrf(AntiCsrfMode::ViaToken);
+        assert_eq!(chosen.anti_csrf(), AntiCsrfMode::ViaToken);
     }
 
     #[test]
     fn base_path_is_normalised() {
-        let c = SessionLayerConfig::default().api_base_path("api/auth/");
-        assert_eq!(c.base_path(), "/api/auth");
+        let c = SessionLayerConfig::default().with_api_base_path("api/auth/");
+        assert_eq!(c.api_base_path(), "/api/auth");
         assert_eq!(c.refresh_path(), "/api/auth/session/refresh");
         assert_eq!(c.signout_path(), "/api/auth/signout");
     }

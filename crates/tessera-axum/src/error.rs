@@ -60,7 +60,7 @@ impl Error {
     pub(crate) fn new(kind: ErrorKind, config: &SessionLayerConfig) -> Self {
         Self {
             kind,
-            expired_status: config.expired_status(),
+            expired_status: config.session_expired_status(),
             clear: None,
             extra_headers: None,
             html: None,
@@ -78,10 +78,8 @@ impl Error {
 
     /// For a page navigation: answers "try refresh token" with the configured refresh page.
     pub(crate) fn for_navigation(mut self, config: &SessionLayerConfig) -> Self {
-        if let (ErrorKind::TryRefreshToken(_), Some(page)) =
-            (&self.kind, config.html_refresh_page())
-        {
-            self.html = Some(page.render(config.base_path(), self.expired_status.as_u16()));
+        if let (ErrorKind::TryRefreshToken(_), Some(page)) = (&self.kind, config.html_refresh()) {
+            self.html = Some(page.render(config.api_base_path(), self.expired_status.as_u16()));
         }
         self
     }

@@ -173,7 +173,7 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
     // Browsers attach cookies to forged cross-site requests, never Authorization headers, and a
     // GET must not change state; so only non-GET cookie requests need the CSRF proof.
     let needs_csrf_proof = parts.method != Method::GET && presented.transport == Transport::Cookie;
-    let mode = config.anti_csrf_mode();
+    let mode = config.anti_csrf();
     if needs_csrf_proof
         && mode == AntiCsrfMode::ViaCustomHeader
         && parts.headers.get(RID_HEADER).is_none()
@@ -186,7 +186,7 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
     let anti_csrf = header_str(&parts.headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
     let options = VerifyOptions {
         do_anti_csrf_check: needs_csrf_proof && mode == AntiCsrfMode::ViaToken,
-        check_database: config.checks_database(),
+        check_database: config.check_database(),
     };
     let access_token = AccessToken::new(presented.token);
     let verified = tessera

@@ -9,7 +9,7 @@ use serde_json::json;
 
 /// Turns "try refresh token" for page navigations into a small HTML page whose script refreshes
 /// the session with the frontend SDK and reloads, or goes to the login page if that fails.
-/// Enable it with [`SessionLayerConfig::html_refresh`](crate::SessionLayerConfig::html_refresh).
+/// Enable it with [`SessionLayerConfig::with_html_refresh`](crate::SessionLayerConfig::with_html_refresh).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HtmlRefresh {
     sdk_script_url: String,

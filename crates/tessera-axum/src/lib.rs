@@ -9,7 +9,7 @@
 //! - [`cors_layer`] admits a website on another origin.
 //! - [`TokenReissueLayer`] hands the client the access token re-minted during verification: the
 //!   first verification after a refresh commits the new refresh token and replaces the access
-//!   token with one that stays off the store; with [`SessionLayerConfig::check_database`], claims
+//!   token with one that stays off the store; with [`SessionLayerConfig::with_check_database`], claims
 //!   changed on the server arrive the same way. Apply it to the routes that take a [`Session`].
 //! - [`HtmlRefresh`] answers a browser loading a protected page with an expired access token with
 //!   a page that refreshes the session and reloads (the refresh cookie never reaches page URLs).
@@ -55,7 +55,7 @@
 //! embedded SQLite store above or any other), or, with the `remote` feature, a standalone
 //! `tessera` server (crate `tessera-server`) through `RemoteSessions`. The remote back end
 //! verifies access tokens here, against the server's cached JWKS, so protected routes make no
-//! request to the server unless [`SessionLayerConfig::check_database`] is on or the token is a
+//! request to the server unless [`SessionLayerConfig::with_check_database`] is on or the token is a
 //! refreshed one seen for the first time (its verification commits the new refresh token on the
 //! server); logins, refreshes, signouts and session data go to the server.
 //!

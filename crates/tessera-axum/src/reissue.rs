@@ -38,7 +38,7 @@ impl ReissueSlot {
 
 /// Adds to responses the access token that verification re-minted: after the first
 /// verification of a refreshed token, or because the session's claims changed (with
-/// [`check_database`](crate::SessionLayerConfig::check_database)). Apply it to the routes that
+/// [`check_database`](crate::SessionLayerConfig::with_check_database)). Apply it to the routes that
 /// take a [`Session`](crate::Session): `router.layer(TokenReissueLayer)`. Without it those tokens
 /// are dropped: every request with a refreshed token then goes to the store until the next
 /// refresh, and the client sees changed claims only after its next refresh.

@@ -70,7 +70,7 @@ async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders
     };
     let transport = presented.transport;
     let cookie_mode = transport == Transport::Cookie;
-    let mode = config.anti_csrf_mode();
+    let mode = config.anti_csrf();
     if cookie_mode && mode == AntiCsrfMode::ViaCustomHeader && headers.get(RID_HEADER).is_none() {
         // A forged cross-site request must not be able to log the user out: keep the tokens.
         return Err(Error::new(

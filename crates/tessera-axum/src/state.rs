@@ -106,7 +106,7 @@ impl Tessera {
         new: NewSession,
     ) -> Result<SessionHeaders, Error> {
         let config = self.config();
-        let new = new.anti_csrf(config.anti_csrf_mode() == AntiCsrfMode::ViaToken);
+        let new = new.anti_csrf(config.anti_csrf() == AntiCsrfMode::ViaToken);
         let transport = Transport::requested(request_headers);
         let tokens = self
             .backend()

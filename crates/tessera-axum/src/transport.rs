@@ -135,7 +135,7 @@ pub(crate) fn clear_legacy_cookie(config: &SessionLayerConfig) -> SessionHeaders
         }
         HeaderValue::from_str(&cookie.build().to_string()).ok()
     };
-    for domain in std::iter::once(None).chain(config.domain().map(Some)) {
+    for domain in std::iter::once(None).chain(config.cookie_domain().map(Some)) {
         if let Some(value) = removal(domain) {
             headers.append(SET_COOKIE, value);
         }
@@ -254,7 +254,7 @@ pub(crate) fn token_headers(
     }
     let front = front_token::build(tokens.user_id, &access.token, access.expiry)?;
     headers.insert(HeaderName::from_static(FRONT_TOKEN_HEADER), value(&front)?);
-    if config.anti_csrf_mode() == AntiCsrfMode::ViaToken {
+    if config.anti_csrf() == AntiCsrfMode::ViaToken {
         if let Some(anti_csrf) = tokens.anti_csrf {
             headers.insert(
                 HeaderName::from_static(ANTI_CSRF_HEADER),
@@ -321,7 +321,7 @@ fn session_cookie<'a>(
     path: &str,
     expires: OffsetDateTime,
 ) -> Cookie<'a> {
-    let same_site = match config.same_site_attr() {
+    let same_site = match config.same_site() {
         SameSite::Lax => cookie::SameSite::Lax,
         SameSite::Strict => cookie::SameSite::Strict,
         SameSite::None => cookie::SameSite::None,
@@ -330,9 +330,9 @@ fn session_cookie<'a>(
         .path(path.to_owned())
         .http_only(true)
         .same_site(same_site)
-        .secure(config.secure())
+        .secure(config.cookie_secure())
         .expires(Expiration::DateTime(expires));
-    if let Some(domain) = config.domain() {
+    if let Some(domain) = config.cookie_domain() {
         builder = builder.domain(domain.to_owned());
     }
     builder.build()

@@ -375,9 +375,8 @@ async fn expired_token_asks_for_refresh_and_keeps_tokens() {
 
 #[tokio::test]
 async fn legacy_status_440_for_expired_sessions() {
-    let app =
-        app(SessionLayerConfig::default()
-            .session_expired_status(StatusCode::from_u16(440).unwrap()));
+    let app = app(SessionLayerConfig::default()
+        .with_session_expired_status(StatusCode::from_u16(440).unwrap()));
     let (client, _) = app.login(false).await;
     app.expire_access_token();
     let resp = app.send(client.request(Method::GET, "/api/me")).await;
@@ -389,9 +388,8 @@ async fn legacy_status_440_for_expired_sessions() {
 /// SDK configured for 440 treats a 401 as an ordinary error and would never sign out.
 #[tokio::test]
 async fn legacy_status_440_for_unauthorised_and_theft() {
-    let app =
-        app(SessionLayerConfig::default()
-            .session_expired_status(StatusCode::from_u16(440).unwrap()));
+    let app = app(SessionLayerConfig::default()
+        .with_session_expired_status(StatusCode::from_u16(440).unwrap()));
     let resp = app.send(Request::builder().uri("/api/me")).await;
     assert_eq!(resp.status.as_u16(), 440, "no access token");
     assert_eq!(resp.body, json!({"message": "unauthorised"}));
@@ -691,7 +689,7 @@ async fn signout_without_token_is_unauthorised() {
 
 #[tokio::test]
 async fn via_token_mode() {
-    let app = app(SessionLayerConfig::default().anti_csrf(AntiCsrfMode::ViaToken));
+    let app = app(SessionLayerConfig::default().with_anti_csrf(AntiCsrfMode::ViaToken));
     let (mut client, login) = app.login(false).await;
     let token = login
         .header("anti-csrf")
@@ -760,7 +758,7 @@ async fn via_token_mode() {
 
 #[tokio::test]
 async fn via_token_mode_does_not_apply_to_header_mode() {
-    let app = app(SessionLayerConfig::default().anti_csrf(AntiCsrfMode::ViaToken));
+    let app = app(SessionLayerConfig::default().with_anti_csrf(AntiCsrfMode::ViaToken));
     let (client, _) = app.login(true).await;
     let resp = app.send(client.request(Method::POST, "/api/me")).await;
     assert_eq!(resp.status, StatusCode::OK);
@@ -773,8 +771,8 @@ async fn via_token_mode_does_not_apply_to_header_mode() {
 #[tokio::test]
 async fn via_custom_header_is_the_default_with_same_site_none() {
     let config = SessionLayerConfig::default()
-        .same_site(SameSite::None)
-        .cookie_secure(true);
+        .with_same_site(SameSite::None)
+        .with_cookie_secure(true);
     let app = app(config);
     let (client, login) = app.login(false).await;
     let access = login.cookie("sAccessToken");
@@ -829,9 +827,9 @@ async fn no_anti_csrf_by_default() {
 #[tokio::test]
 async fn custom_base_path_and_domain() {
     let config = SessionLayerConfig::default()
-        .api_base_path("/api/auth/")
-        .cookie_domain("example.com")
-        .same_site(SameSite::Strict);
+        .with_api_base_path("/api/auth/")
+        .with_cookie_domain("example.com")
+        .with_same_site(SameSite::Strict);
     let app = app(config);
     let (mut client, login) = app.login(false).await;
     let refresh = login.cookie("sRefreshToken");
@@ -861,7 +859,7 @@ async fn custom_base_path_and_domain() {
 #[tokio::test]
 async fn a_revoked_session_is_refused_at_once_even_without_the_database() {
     for check in [false, true] {
-        let app = app(SessionLayerConfig::default().check_database(check));
+        let app = app(SessionLayerConfig::default().with_check_database(check));
         let (client, _) = app.login(false).await;
         assert_eq!(
             app.send(client.request(Method::GET, "/api/me"))
@@ -887,7 +885,8 @@ async fn a_revoked_session_is_refused_at_once_even_without_the_database() {
 // ---- page navigations ----
 
 fn html_app() -> App {
-    app(SessionLayerConfig::default().html_refresh(HtmlRefresh::new("/sdk/website.js", "/login")))
+    app(SessionLayerConfig::default()
+        .with_html_refresh(HtmlRefresh::new("/sdk/website.js", "/login")))
 }
 
 fn navigation(client: &Client, uri: &str) -> axum::http::request::Builder {
@@ -1008,7 +1007,7 @@ async fn leftover_legacy_cookie_without_access_token_asks_for_refresh_and_is_rem
 async fn leftover_legacy_cookie_beside_a_valid_session_does_not_block_it() {
     // A marker this server cannot remove (set for another cookie domain) must not lock the user
     // out: the valid session is served, and the removal rides along where a layer allows.
-    let app = app(SessionLayerConfig::default().cookie_domain("example.com"));
+    let app = app(SessionLayerConfig::default().with_cookie_domain("example.com"));
     let (client, _) = app.login(false).await;
     let resp = app
         .send(with_legacy(client.request(Method::GET, "/api/me")))
@@ -1018,7 +1017,7 @@ async fn leftover_legacy_cookie_beside_a_valid_session_does_not_block_it() {
     let (sessions, clock) = engine();
     let tessera = Tessera::new(
         sessions,
-        SessionLayerConfig::default().cookie_domain("example.com"),
+        SessionLayerConfig::default().with_cookie_domain("example.com"),
     );
     let layered = App {
         router: Router::new()
@@ -1075,7 +1074,7 @@ fn reissue_app(with_layer: bool) -> (App, Sessions) {
     let (sessions, clock) = engine();
     let tessera = Tessera::new(
         sessions.clone(),
-        SessionLayerConfig::default().check_database(true),
+        SessionLayerConfig::default().with_check_database(true),
     );
     let mut router = Router::new()
         .route("/login", post(login))

@@ -285,7 +285,7 @@ fn page_config(settings: &Settings, layer: &SessionLayerConfig) -> Value {
         ),
     };
     json!({
-        "apiBasePath": layer.base_path(),
+        "apiBasePath": layer.api_base_path(),
         "sessionExpiredStatusCode": settings.expired_status.as_u16(),
         "backend": backend,
     })
@@ -335,10 +335,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let sdk = read_sdk_bundle(&settings.sdk_bundle_dir)?;
     let backend = backend(&settings).await?;
     let layer = SessionLayerConfig::default()
-        .session_expired_status(settings.expired_status)
-        .anti_csrf(settings.anti_csrf)
-        .check_database(settings.check_database)
-        .html_refresh(HtmlRefresh::new(SDK_PATH, "/"));
+        .with_session_expired_status(settings.expired_status)
+        .with_anti_csrf(settings.anti_csrf)
+        .with_check_database(settings.check_database)
+        .with_html_refresh(HtmlRefresh::new(SDK_PATH, "/"));
     let config = page_config(&settings, &layer);
     // JSON is a JavaScript literal; an escaped `<` cannot close the script element.
     let config = config.to_string().replace('<', "\\u003c");

@@ -172,7 +172,10 @@ async fn remote(server: &Server) -> RemoteSessions {
 /// The same tokens, two apps: one verifying statelessly, one with `check_database`.
 fn apps(remote: &RemoteSessions, config: SessionLayerConfig) -> (Browser, Tessera, Router) {
     let tessera = Tessera::new(remote.clone(), config.clone());
-    let strict = app(Tessera::new(remote.clone(), config.check_database(true)));
+    let strict = app(Tessera::new(
+        remote.clone(),
+        config.with_check_database(true),
+    ));
     (Browser::new(app(tessera.clone())), tessera, strict)
 }
 
@@ -431,7 +434,7 @@ async fn claims_changed_on_the_server_reach_the_client_through_the_reissue_layer
 
     let checked = Tessera::new(
         remote.clone(),
-        SessionLayerConfig::default().check_database(true),
+        SessionLayerConfig::default().with_check_database(true),
     );
     let mut layered = Browser {
         app: app(checked).layer(TokenReissueLayer),
@@ -586,7 +589,7 @@ async fn an_expired_access_token_asks_for_a_refresh() {
 async fn anti_csrf_via_token_is_checked_locally_and_on_refresh() {
     let server = Server::start("").await;
     let remote = remote(&server).await;
-    let config = SessionLayerConfig::default().anti_csrf(AntiCsrfMode::ViaToken);
+    let config = SessionLayerConfig::default().with_anti_csrf(AntiCsrfMode::ViaToken);
     let (mut browser, _tessera, _) = apps(&remote, config);
     let login = browser.post("/login").await;
     let anti_csrf = login.headers["anti-csrf"].to_str().unwrap().to_owned();
