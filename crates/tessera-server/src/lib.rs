@@ -28,4 +28,3 @@ pub mod serve;
 mod shutdown;
 pub mod state;
 mod tenant;
-mod wire;

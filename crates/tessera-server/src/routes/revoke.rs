@@ -3,7 +3,8 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+
+use tessera_cdi::{RevocationJson, SessionReply};
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
@@ -25,7 +26,7 @@ pub async fn remove(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(body): JsonBody<RemoveRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionReply>, ApiError> {
     let revoked = match (body.session_handles, body.user_id) {
         (Some(handles), None) => {
             if body.revoke_across_all_tenants.is_some()
@@ -58,9 +59,10 @@ pub async fn remove(
         }
     };
     tracing::info!(revoked = revoked.len(), "sessions revoked");
-    Ok(Json(
-        json!({ "status": "OK", "sessionHandlesRevoked": revoked }),
-    ))
+    Ok(Json(SessionReply {
+        session_handles_revoked: Some(revoked),
+        ..SessionReply::default()
+    }))
 }
 
 #[derive(Deserialize)]
@@ -77,7 +79,7 @@ pub async fn handles_for_user(
     State(state): State<AppState>,
     tenant: Tenant,
     QueryParams(query): QueryParams<HandlesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionReply>, ApiError> {
     let across = match query.fetch_across_all_tenants.as_deref() {
         None => true,
         Some(v) if v.eq_ignore_ascii_case("true") => true,
@@ -94,7 +96,10 @@ pub async fn handles_for_user(
         .get_all_session_handles_for_user(&query.user_id, tenant_id)
         .await
         .map_err(ApiError::from_engine)?;
-    Ok(Json(json!({ "status": "OK", "sessionHandles": handles })))
+    Ok(Json(SessionReply {
+        session_handles: Some(handles),
+        ..SessionReply::default()
+    }))
 }
 
 /// Entries per answer of `GET /tessera/revocations`.
@@ -113,21 +118,24 @@ pub struct RevocationsQuery {
 pub async fn revocations(
     State(state): State<AppState>,
     QueryParams(query): QueryParams<RevocationsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionReply>, ApiError> {
     let records = state
         .sessions
         .revocation_log(query.after.unwrap_or(0), REVOCATIONS_PER_PAGE)
         .await
         .map_err(ApiError::from_engine)?;
-    let revocations: Vec<Value> = records
+    let revocations = records
         .into_iter()
-        .map(
-            |r| json!({"seq": r.seq, "sessionHandle": r.session_handle, "revokedAt": r.revoked_at}),
-        )
+        .map(|r| RevocationJson {
+            seq: r.seq,
+            session_handle: r.session_handle,
+            revoked_at: r.revoked_at,
+        })
         .collect();
-    // Entries revoked before this concern only expired access tokens: followers forget them.
-    let keep_since = state.sessions.revocations_needed_since();
-    Ok(Json(
-        json!({ "status": "OK", "revocations": revocations, "keepSince": keep_since }),
-    ))
+    Ok(Json(SessionReply {
+        revocations: Some(revocations),
+        // Entries revoked before this concern only expired access tokens: followers forget them.
+        keep_since: Some(state.sessions.revocations_needed_since()),
+        ..SessionReply::default()
+    }))
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tessera_core::{
     AccessToken, AntiCsrfToken, KeyKind, NewSession, RefreshOptions, RefreshToken, SessionError,
     VerifyOptions,
@@ -14,25 +14,16 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::tenant::Tenant;
-use crate::wire::{NewTokensJson, SessionJson, SessionOkJson, StatusMessageJson, TheftSessionJson};
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateRequest {
-    user_id: String,
-    #[serde(rename = "userDataInJWT")]
-    user_data_in_jwt: Map<String, Value>,
-    user_data_in_database: Map<String, Value>,
-    enable_anti_csrf: bool,
-    /// Optional as in core: absent means dynamic keys.
-    use_dynamic_signing_key: Option<bool>,
-}
+use tessera_cdi::{
+    CreateSessionRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
+    VerifyRequest,
+};
 
 /// `POST /<tenant>/recipe/session`.
 pub async fn create(
     State(state): State<AppState>,
     tenant: Tenant,
-    JsonBody(body): JsonBody<CreateRequest>,
+    JsonBody(body): JsonBody<CreateSessionRequest>,
 ) -> Result<Response, ApiError> {
     if body.user_id.is_empty() {
         return Err(ApiError::BadRequest("userId must not be empty".to_owned()));
@@ -55,17 +46,7 @@ pub async fn create(
         .map_err(ApiError::from_engine)?;
     metrics::counter!("tessera_sessions_created_total").increment(1);
     tracing::info!(session_handle = %tokens.session.handle, "session created");
-    Ok(Json(NewTokensJson::from(tokens)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyRequest {
-    access_token: String,
-    anti_csrf_token: Option<String>,
-    do_anti_csrf_check: bool,
-    enable_anti_csrf: bool,
-    check_database: bool,
+    Ok(Json(SessionReply::tokens(tokens)).into_response())
 }
 
 /// `POST /recipe/session/verify`.
@@ -89,7 +70,7 @@ pub async fn verify(
     let (label, response) = match outcome {
         Ok(v) => (
             "ok",
-            Json(SessionOkJson::new(
+            Json(SessionReply::session(
                 SessionJson::new(v.handle, v.user_id, v.tenant_id, v.access_token_payload),
                 v.new_access_token,
             ))
@@ -97,14 +78,14 @@ pub async fn verify(
         ),
         Err(SessionError::TryRefreshToken { reason }) => (
             "try_refresh_token",
-            Json(StatusMessageJson::try_refresh(reason)).into_response(),
+            Json(SessionReply::try_refresh(reason)).into_response(),
         ),
         Err(SessionError::Unauthorised {
             reason,
             clear_tokens,
         }) => (
             "unauthorised",
-            Json(StatusMessageJson::refused(reason, clear_tokens)).into_response(),
+            Json(SessionReply::refused(reason, clear_tokens)).into_response(),
         ),
         // The first verification of a refreshed access token presented a refresh token the
         // client had moved past: the session is revoked. CDI's verify knows no theft status, so
@@ -116,12 +97,7 @@ pub async fn verify(
             let theft = reported_theft(user_id, session_handle, "UNAUTHORISED (verify)");
             (
                 "theft",
-                Json(json!({
-                    "status": "UNAUTHORISED",
-                    "message": "token theft detected",
-                    "tokenTheftDetected": theft,
-                }))
-                .into_response(),
+                Json(SessionReply::theft(theft, true)).into_response(),
             )
         }
         Err(error) => return Err(ApiError::from_engine(error)),
@@ -131,21 +107,10 @@ pub async fn verify(
 }
 
 /// Logs and counts a detected theft (the engine has revoked the session), naming the reply.
-fn reported_theft(user_id: String, session_handle: String, reply: &str) -> TheftSessionJson {
+fn reported_theft(user_id: String, session_handle: String, reply: &str) -> SessionJson {
     tracing::info!(%session_handle, reply, "token theft detected");
     metrics::counter!("tessera_token_theft_detected_total").increment(1);
-    TheftSessionJson::new(user_id, session_handle)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefreshRequest {
-    refresh_token: String,
-    anti_csrf_token: Option<String>,
-    enable_anti_csrf: bool,
-    /// Accepted for shape compatibility; a session keeps the key family it was created with.
-    #[allow(dead_code)]
-    use_dynamic_signing_key: Option<bool>,
+    SessionJson::revoked_by_theft(user_id, session_handle)
 }
 
 /// `POST /recipe/session/refresh`. A reused rotated token is reported as
@@ -169,18 +134,18 @@ pub async fn refresh(
     let (label, response) = match outcome {
         Ok(tokens) => {
             tracing::debug!(session_handle = %tokens.session.handle, "session refreshed");
-            ("ok", Json(NewTokensJson::from(tokens)).into_response())
+            ("ok", Json(SessionReply::tokens(tokens)).into_response())
         }
         Err(SessionError::Unauthorised {
             reason,
             clear_tokens,
         }) => (
             "unauthorised",
-            Json(StatusMessageJson::refused(reason, clear_tokens)).into_response(),
+            Json(SessionReply::refused(reason, clear_tokens)).into_response(),
         ),
         Err(SessionError::TryRefreshToken { reason }) => (
             "unauthorised",
-            Json(StatusMessageJson::unauthorised(reason)).into_response(),
+            Json(SessionReply::refused(reason, true)).into_response(),
         ),
         Err(SessionError::TokenTheftDetected {
             user_id,
@@ -189,22 +154,13 @@ pub async fn refresh(
             let session = reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED");
             (
                 "theft",
-                Json(json!({ "status": "TOKEN_THEFT_DETECTED", "session": session }))
-                    .into_response(),
+                Json(SessionReply::theft(session, false)).into_response(),
             )
         }
         Err(error) => return Err(ApiError::from_engine(error)),
     };
     metrics::counter!("tessera_session_refreshes_total", "outcome" => label).increment(1);
     Ok(response)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegenerateRequest {
-    access_token: String,
-    #[serde(rename = "userDataInJWT")]
-    user_data_in_jwt: Option<Map<String, Value>>,
 }
 
 /// `POST /recipe/session/regenerate`: new payload, same token lifetime.
@@ -217,10 +173,10 @@ pub async fn regenerate(
         .regenerate_access_token(&AccessToken::new(body.access_token), body.user_data_in_jwt)
         .await;
     match outcome {
-        Ok(r) => Ok(Json(SessionOkJson::new(r.session.into(), r.access_token)).into_response()),
+        Ok(r) => Ok(Json(SessionReply::session(r.session.into(), r.access_token)).into_response()),
         Err(SessionError::TryRefreshToken { reason })
         | Err(SessionError::Unauthorised { reason, .. }) => {
-            Ok(Json(StatusMessageJson::unauthorised(reason)).into_response())
+            Ok(Json(SessionReply::refused(reason, true)).into_response())
         }
         Err(error) => Err(ApiError::from_engine(error)),
     }
@@ -252,7 +208,7 @@ pub async fn info(
         }))
         .into_response()),
         Err(SessionError::Unauthorised { .. }) => {
-            Ok(Json(StatusMessageJson::unauthorised("Session does not exist.")).into_response())
+            Ok(Json(SessionReply::refused("Session does not exist.", true)).into_response())
         }
         Err(error) => Err(ApiError::from_engine(error)),
     }

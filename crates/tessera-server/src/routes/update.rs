@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tessera_cdi::SessionReply;
 use tessera_core::SessionError;
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::state::AppState;
-use crate::wire::{ok, StatusMessageJson};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,7 +22,7 @@ pub struct SessionDataRequest {
 pub async fn session_data(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SessionDataRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionReply>, ApiError> {
     let outcome = state
         .sessions
         .update_session_data(
@@ -45,7 +45,7 @@ pub struct PayloadRequest {
 pub async fn access_token_payload(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PayloadRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionReply>, ApiError> {
     let outcome = state
         .sessions
         .update_access_token_payload(&body.session_handle, body.user_data_in_jwt)
@@ -53,13 +53,12 @@ pub async fn access_token_payload(
     reply(outcome)
 }
 
-fn reply(outcome: Result<(), SessionError>) -> Result<Json<Value>, ApiError> {
+fn reply(outcome: Result<(), SessionError>) -> Result<Json<SessionReply>, ApiError> {
     match outcome {
-        Ok(()) => Ok(Json(ok())),
-        Err(SessionError::Unauthorised { .. }) => Ok(Json(
-            serde_json::to_value(StatusMessageJson::unauthorised("Session does not exist."))
-                .map_err(|_| ApiError::Internal)?,
-        )),
+        Ok(()) => Ok(Json(SessionReply::default())),
+        Err(SessionError::Unauthorised { .. }) => {
+            Ok(Json(SessionReply::refused("Session does not exist.", true)))
+        }
         Err(error) => Err(ApiError::from_engine(error)),
     }
 }

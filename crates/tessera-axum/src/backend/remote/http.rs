@@ -8,8 +8,8 @@ use serde::Serialize;
 use std::time::Duration;
 use tessera_core::{GeneralError, JwksVerifier, SessionError};
 
-use super::wire::Reply;
 use super::RemoteConfig;
+use tessera_cdi::SessionReply as Reply;
 
 /// The CDI version this client speaks, the one `tessera-server` implements.
 const CDI_VERSION: &str = "5.4";

@@ -22,7 +22,8 @@ use tessera_core::{
 
 use self::http::Http;
 use self::jwks::JwksCache;
-use self::wire::{data_object, malformed, CreateBody, RefreshBody, RegenerateBody, VerifyBody};
+use self::wire::{data_object, into_tokens, malformed, session, summary, ReplyExt};
+use tessera_cdi::{CreateSessionRequest, RefreshRequest, RegenerateRequest, VerifyRequest};
 use tessera_core::rotation::ANTI_CSRF_REFUSED;
 
 /// Entries the server sends per `GET /tessera/revocations` answer at most.
@@ -155,19 +156,20 @@ impl RemoteSessions {
     /// server default); session data must be a JSON object or `null`.
     pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
         let data = data_object(new.session_data)?;
-        let body = CreateBody {
-            user_id: &new.user_id,
-            user_data_in_jwt: &new.access_token_payload,
-            user_data_in_database: &data,
+        let segments = [new.tenant_id.as_str(), "recipe", "session"];
+        let body = CreateSessionRequest {
+            user_id: new.user_id,
+            user_data_in_jwt: new.access_token_payload,
+            user_data_in_database: data,
             enable_anti_csrf: new.anti_csrf.unwrap_or(false),
             use_dynamic_signing_key: new.key_kind.map(|kind| kind == KeyKind::Dynamic),
         };
-        let segments = [new.tenant_id.as_str(), "recipe", "session"];
-        self.http()
-            .call(Method::POST, &segments, &[], Some(&body))
-            .await?
-            .ok()?
-            .into_tokens()
+        into_tokens(
+            self.http()
+                .call(Method::POST, &segments, &[], Some(&body))
+                .await?
+                .ok()?,
+        )
     }
 
     /// Verifies the access token locally (signature against the cached JWKS, expiry, anti-CSRF).
@@ -202,8 +204,9 @@ impl RemoteSessions {
             return Ok(verified);
         }
         // The anti-CSRF token was checked above; the server need not see it.
-        let body = VerifyBody {
-            access_token: access_token.expose(),
+        let body = VerifyRequest {
+            access_token: access_token.expose().to_owned(),
+            anti_csrf_token: None,
             do_anti_csrf_check: false,
             enable_anti_csrf: false,
             check_database: options.check_database,
@@ -214,11 +217,11 @@ impl RemoteSessions {
             .call(Method::POST, &segments, &[], Some(&body))
             .await?
             .ok()?;
-        let session = reply.session()?;
+        let session = session(&mut reply)?;
         if let Some(payload) = session.user_data_in_jwt {
             verified.access_token_payload = payload;
         }
-        verified.new_access_token = reply.access_token();
+        verified.new_access_token = reply.access_token.take().map(|t| t.into_access());
         if verified.new_access_token.is_some() {
             verified.parent_refresh_token_hash1 = None;
         }
@@ -233,10 +236,11 @@ impl RemoteSessions {
         anti_csrf_token: Option<&AntiCsrfToken>,
         options: RefreshOptions,
     ) -> Result<SessionTokens, SessionError> {
-        let body = RefreshBody {
-            refresh_token: refresh_token.expose(),
-            anti_csrf_token: anti_csrf_token.map(AntiCsrfToken::expose),
+        let body = RefreshRequest {
+            refresh_token: refresh_token.expose().to_owned(),
+            anti_csrf_token: anti_csrf_token.map(|t| t.expose().to_owned()),
             enable_anti_csrf: options.check_anti_csrf,
+            use_dynamic_signing_key: None,
         };
         let segments = ["recipe", "session", "refresh"];
         let reply = self
@@ -255,7 +259,7 @@ impl RemoteSessions {
                     reason: ANTI_CSRF_REFUSED,
                 })
             }
-            reply => reply?.into_tokens(),
+            reply => into_tokens(reply?),
         }
     }
 
@@ -437,8 +441,8 @@ impl RemoteSessions {
         access_token: &AccessToken,
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
-        let body = RegenerateBody {
-            access_token: access_token.expose(),
+        let body = RegenerateRequest {
+            access_token: access_token.expose().to_owned(),
             user_data_in_jwt: new_payload,
         };
         let segments = ["recipe", "session", "regenerate"];
@@ -448,8 +452,8 @@ impl RemoteSessions {
             .await?
             .ok()?;
         Ok(RegeneratedAccessToken {
-            session: reply.session()?.into_summary()?,
-            access_token: reply.access_token(),
+            session: summary(session(&mut reply)?)?,
+            access_token: reply.access_token.take().map(|t| t.into_access()),
         })
     }
 }

@@ -1,0 +1,287 @@
+//! Replies of the session endpoints: one envelope, each endpoint filling the fields it sends.
+//! Absent fields are omitted rather than `null`: the SDKs test for presence.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tessera_core::{AccessToken, Issued, RefreshToken, SessionSummary, SessionTokens};
+
+/// The `status` of a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Done.
+    #[default]
+    Ok,
+    /// No valid session (see [`SessionReply::keep_tokens`]).
+    Unauthorised,
+    /// The access token cannot be used; refresh.
+    TryRefreshToken,
+    /// A refresh presented a token the client had moved past; the session is revoked.
+    TokenTheftDetected,
+    /// A status this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// `session` in a reply: all five keys in create / verify / refresh / regenerate replies
+/// (supertokens-python indexes each of them); `handle`, `userId` and `recipeUserId` only when it
+/// names the session a theft revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionJson {
+    /// The session handle.
+    pub handle: String,
+    /// The user.
+    pub user_id: String,
+    /// Same as `user_id` until account linking exists.
+    pub recipe_user_id: String,
+    /// The access-token claims.
+    #[serde(rename = "userDataInJWT", skip_serializing_if = "Option::is_none")]
+    pub user_data_in_jwt: Option<Map<String, Value>>,
+    /// The tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+}
+
+impl SessionJson {
+    /// The five-key object of a session.
+    pub fn new(
+        handle: String,
+        user_id: String,
+        tenant_id: String,
+        payload: Map<String, Value>,
+    ) -> Self {
+        Self {
+            handle,
+            recipe_user_id: user_id.clone(),
+            user_id,
+            user_data_in_jwt: Some(payload),
+            tenant_id: Some(tenant_id),
+        }
+    }
+
+    /// The session a theft revoked, and its user.
+    pub fn revoked_by_theft(user_id: String, session_handle: String) -> Self {
+        Self {
+            handle: session_handle,
+            recipe_user_id: user_id.clone(),
+            user_id,
+            user_data_in_jwt: None,
+            tenant_id: None,
+        }
+    }
+
+    /// The engine's summary, if the object has all of it.
+    pub fn into_summary(self) -> Option<SessionSummary> {
+        Some(SessionSummary {
+            handle: self.handle,
+            user_id: self.user_id,
+            tenant_id: self.tenant_id?,
+            access_token_payload: self.user_data_in_jwt?,
+        })
+    }
+}
+
+impl From<SessionSummary> for SessionJson {
+    fn from(s: SessionSummary) -> Self {
+        Self::new(s.handle, s.user_id, s.tenant_id, s.access_token_payload)
+    }
+}
+
+/// `{token, expiry, createdTime}`, times in epoch milliseconds.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenJson {
+    /// The token.
+    pub token: String,
+    /// When it expires.
+    pub expiry: i64,
+    /// When it was created.
+    pub created_time: i64,
+}
+
+impl TokenJson {
+    /// An access token. SuperTokens truncates both times to whole seconds for JWTs (they come
+    /// from `iat`/`exp`), and the SDKs compare them with the token's claims.
+    pub fn access(issued: Issued<AccessToken>) -> Self {
+        Self {
+            token: issued.token.into_inner(),
+            expiry: issued.expiry,
+            created_time: issued.created_at - issued.created_at.rem_euclid(1000),
+        }
+    }
+
+    /// A refresh token.
+    pub fn refresh(issued: Issued<RefreshToken>) -> Self {
+        Self {
+            token: issued.token.into_inner(),
+            expiry: issued.expiry,
+            created_time: issued.created_at,
+        }
+    }
+
+    /// As an access token.
+    pub fn into_access(self) -> Issued<AccessToken> {
+        Issued {
+            token: AccessToken::new(self.token),
+            expiry: self.expiry,
+            created_at: self.created_time,
+        }
+    }
+
+    /// As a refresh token.
+    pub fn into_refresh(self) -> Issued<RefreshToken> {
+        Issued {
+            token: RefreshToken::new(self.token),
+            expiry: self.expiry,
+            created_at: self.created_time,
+        }
+    }
+}
+
+/// One entry of `GET /tessera/revocations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevocationJson {
+    /// Its position in the log.
+    pub seq: i64,
+    /// The revoked session.
+    pub session_handle: String,
+    /// When, in epoch milliseconds.
+    pub revoked_at: i64,
+}
+
+/// The reply of a session endpoint.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReply {
+    /// What happened.
+    pub status: Status,
+    /// Why, for refusals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Tessera's addition to `UNAUTHORISED`: the client's tokens stay valid (a refresh without
+    /// its anti-CSRF token, which a forged cross-site request would be). The SDKs ignore it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_tokens: bool,
+    /// The session (create, verify, refresh, regenerate), or the one a theft revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionJson>,
+    /// A new access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<TokenJson>,
+    /// A new refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<TokenJson>,
+    /// A new anti-CSRF token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_csrf_token: Option<String>,
+    /// Tessera's addition to an `UNAUTHORISED` verify: the first verification of a refreshed
+    /// access token found theft and this session was revoked (CDI's verify has no theft status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_theft_detected: Option<SessionJson>,
+    /// `POST /recipe/session/remove`: the sessions revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_handles_revoked: Option<Vec<String>>,
+    /// `GET /recipe/session/user`: a user's session handles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_handles: Option<Vec<String>>,
+    /// `GET /recipe/session`: the session's server-side data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data_in_database: Option<Value>,
+    /// `GET /tessera/revocations`: the log after the asked position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocations: Option<Vec<RevocationJson>>,
+    /// With `revocations`: entries revoked before this may be forgotten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_since: Option<i64>,
+}
+
+impl SessionReply {
+    /// `OK` with a session and, when one was minted, a new access token (verify, regenerate).
+    pub fn session(session: SessionJson, access_token: Option<Issued<AccessToken>>) -> Self {
+        Self {
+            session: Some(session),
+            access_token: access_token.map(TokenJson::access),
+            ..Self::default()
+        }
+    }
+
+    /// `OK` with a session's tokens (create, refresh).
+    pub fn tokens(tokens: SessionTokens) -> Self {
+        Self {
+            session: Some(tokens.session.into()),
+            access_token: Some(TokenJson::access(tokens.access_token)),
+            refresh_token: Some(TokenJson::refresh(tokens.refresh_token)),
+            anti_csrf_token: tokens.anti_csrf_token.map(|t| t.into_inner()),
+            ..Self::default()
+        }
+    }
+
+    /// `UNAUTHORISED`, saying whether the client's tokens stay valid.
+    pub fn refused(message: &str, clear_tokens: bool) -> Self {
+        Self {
+            status: Status::Unauthorised,
+            message: Some(message.to_owned()),
+            keep_tokens: !clear_tokens,
+            ..Self::default()
+        }
+    }
+
+    /// `TRY_REFRESH_TOKEN`.
+    pub fn try_refresh(message: &str) -> Self {
+        Self {
+            status: Status::TryRefreshToken,
+            message: Some(message.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// The reply to a presentation that found theft: `TOKEN_THEFT_DETECTED` naming the session
+    /// from a refresh, `UNAUTHORISED` with `tokenTheftDetected` from a verify.
+    pub fn theft(revoked: SessionJson, from_verify: bool) -> Self {
+        if from_verify {
+            Self {
+                status: Status::Unauthorised,
+                message: Some("token theft detected".to_owned()),
+                token_theft_detected: Some(revoked),
+                ..Self::default()
+            }
+        } else {
+            Self {
+                status: Status::TokenTheftDetected,
+                session: Some(revoked),
+                ..Self::default()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn replies_omit_what_they_do_not_carry() {
+        let theft =
+            SessionReply::theft(SessionJson::revoked_by_theft("u".into(), "h".into()), false);
+        assert_eq!(
+            serde_json::to_value(&theft).unwrap(),
+            json!({"status": "TOKEN_THEFT_DETECTED",
+                   "session": {"handle": "h", "userId": "u", "recipeUserId": "u"}})
+        );
+        let ok = SessionReply::session(
+            SessionJson::new("h".into(), "u".into(), "public".into(), Map::new()),
+            None,
+        );
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"status": "OK", "session": {"handle": "h", "userId": "u", "recipeUserId": "u",
+                   "userDataInJWT": {}, "tenantId": "public"}})
+        );
+        let unknown: SessionReply =
+            serde_json::from_value(json!({"status": "SOMETHING_NEW", "extra": 1})).unwrap();
+        assert_eq!(unknown.status, Status::Unknown);
+    }
+}

@@ -1,0 +1,66 @@
+//! Request bodies of the session endpoints.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `POST /<tenant>/recipe/session`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSessionRequest {
+    /// The user.
+    pub user_id: String,
+    /// Custom access-token claims.
+    #[serde(rename = "userDataInJWT")]
+    pub user_data_in_jwt: Map<String, Value>,
+    /// Server-side session data.
+    pub user_data_in_database: Map<String, Value>,
+    /// Whether the session gets an anti-CSRF token.
+    pub enable_anti_csrf: bool,
+    /// Absent means dynamic (rotating) signing keys, as in SuperTokens core.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_dynamic_signing_key: Option<bool>,
+}
+
+/// `POST /recipe/session/verify`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequest {
+    /// The access token.
+    pub access_token: String,
+    /// The anti-CSRF token the request carried, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anti_csrf_token: Option<String>,
+    /// Whether to check it (with `enable_anti_csrf`).
+    pub do_anti_csrf_check: bool,
+    /// Whether the deployment uses anti-CSRF tokens at all.
+    pub enable_anti_csrf: bool,
+    /// Whether to confirm in the store that the session still exists.
+    pub check_database: bool,
+}
+
+/// `POST /recipe/session/refresh`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The anti-CSRF token the request carried, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anti_csrf_token: Option<String>,
+    /// Whether the deployment uses anti-CSRF tokens.
+    pub enable_anti_csrf: bool,
+    /// Sent by the SDKs; a session keeps the key family it was created with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_dynamic_signing_key: Option<bool>,
+}
+
+/// `POST /recipe/session/regenerate`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegenerateRequest {
+    /// The access token to re-sign.
+    pub access_token: String,
+    /// New custom claims, if they change.
+    #[serde(rename = "userDataInJWT", skip_serializing_if = "Option::is_none")]
+    pub user_data_in_jwt: Option<Map<String, Value>>,
+}
