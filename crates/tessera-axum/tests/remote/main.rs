@@ -2,8 +2,6 @@
 //! with `Tessera::new(RemoteSessions, …)`, as the SDK would drive it. Access tokens are verified
 //! in the app against the server's JWKS; the server's request counters show which calls reach it.
 
-mod server;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,12 +14,12 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
-use server::Server;
 use tessera_axum::{
     AntiCsrfMode, Error, RemoteConfig, RemoteSessions, Session, SessionLayerConfig, Tessera,
     TokenReissueLayer,
 };
 use tessera_core::{KeyKind, NewSession};
+use tessera_testkit::Server;
 use tower::ServiceExt;
 
 const VERIFY: &str = "/recipe/session/verify";
@@ -361,7 +359,7 @@ async fn stateless_verification_survives_a_server_outage() {
     let remote = remote(&server).await;
     let (mut browser, _tessera, strict) = apps(&remote, SessionLayerConfig::default());
     browser.post("/login").await;
-    server.stop();
+    server.kill();
 
     assert_eq!(browser.get("/api/me").await.status, StatusCode::OK);
     let mut strict_browser = Browser {
@@ -402,7 +400,7 @@ async fn keys_past_their_max_age_are_read_again_and_serve_through_an_outage() {
     let reread_at = Instant::now();
 
     // The key endpoint goes away: stale keys keep serving for one more max-age...
-    server.stop();
+    server.kill();
     sleep_until(reread_at + max_age + Duration::from_millis(50)).await;
     assert_eq!(browser.get("/api/me").await.status, StatusCode::OK);
     // ...and no longer after that: a retired key cannot verify forever.
