@@ -43,8 +43,21 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .expect("runtime");
+        let sessions = Sessions::new(MemoryStore::default(), SessionConfig::default());
+        // Apps would open SQLite files under the temporary directory; the fuzzer creates none
+        // (creating one needs a valid request it is unlikely to find, and is refused without
+        // harm if it does).
+        let dir = std::env::temp_dir().join("tessera-fuzz-apps.db");
+        let apps = tessera_server::apps::Apps::new(
+            sessions.clone(),
+            tessera_store::StoreConfig::Sqlite { path: dir },
+            SessionConfig::default(),
+            tessera_store::SchemaPolicy::Migrate,
+            std::time::Duration::from_secs(60),
+        );
         let state = AppState {
-            sessions: Sessions::new(MemoryStore::default(), SessionConfig::default()),
+            sessions,
+            apps: std::sync::Arc::new(apps),
             api_keys: std::sync::Arc::new(Vec::new()),
             metrics: None,
             admin_key: None,

@@ -42,7 +42,7 @@ pub use secret::{
     AntiCsrfToken, RefreshToken,
 };
 pub use store::{
-    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
+    AppRecord, ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
     RevocationRecord, SessionRecord, SessionStore, StoredSigningKey, TenantRecord,
 };
 pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};

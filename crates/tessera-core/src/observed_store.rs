@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::clock::UnixMillis;
 use crate::error::StoreError;
 use crate::store::{
-    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SessionStore, StoredSigningKey, TenantRecord,
 };
 
@@ -175,5 +175,20 @@ impl SessionStore for ObservedStore {
     ) -> Result<Option<Vec<String>>, StoreError> {
         (self.observe)("delete_tenant");
         self.inner.delete_tenant(tenant_id, now).await
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError> {
+        (self.observe)("put_app");
+        self.inner.put_app(app).await
+    }
+
+    async fn apps(&self) -> Result<Vec<AppRecord>, StoreError> {
+        (self.observe)("apps");
+        self.inner.apps().await
+    }
+
+    async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError> {
+        (self.observe)("delete_app");
+        self.inner.delete_app(app_id).await
     }
 }

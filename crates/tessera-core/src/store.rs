@@ -186,6 +186,17 @@ pub struct TenantRecord {
     pub created_at: UnixMillis,
 }
 
+/// An app other than `public`, registered in the public app's store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRecord {
+    /// The app id.
+    pub app_id: String,
+    /// Its configuration as the multitenancy API was given it, kept and handed back.
+    pub config: Map<String, Value>,
+    /// When it was first created.
+    pub created_at: UnixMillis,
+}
+
 /// Persistence for sessions, refresh-token lineage and signing keys.
 ///
 /// Implementations must make [`present`](SessionStore::present) atomic and serialised per session
@@ -298,4 +309,14 @@ pub trait SessionStore: Send + Sync + 'static {
         tenant_id: &str,
         now: UnixMillis,
     ) -> Result<Option<Vec<String>>, StoreError>;
+
+    /// Registers an app, or replaces its configuration; returns whether it was created. Only the
+    /// public app's store keeps the registry.
+    async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError>;
+
+    /// Every registered app, by id.
+    async fn apps(&self) -> Result<Vec<AppRecord>, StoreError>;
+
+    /// Removes an app from the registry; returns whether it was there.
+    async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError>;
 }

@@ -11,7 +11,7 @@ use crate::clock::UnixMillis;
 use crate::error::StoreError;
 use crate::rotation;
 use crate::store::{
-    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SessionStore, StoredSigningKey, TenantRecord,
 };
 
@@ -22,6 +22,7 @@ struct Tables {
     keys: Vec<StoredSigningKey>,
     revocations: Vec<RevocationRecord>,
     tenants: std::collections::BTreeMap<String, TenantRecord>,
+    apps: std::collections::BTreeMap<String, AppRecord>,
     /// The last revocation-log position handed out; never reused, as in the SQL stores.
     last_revocation_seq: i64,
 }
@@ -322,5 +323,27 @@ impl SessionStore for MemoryStore {
             .collect();
         handles.sort();
         Ok(Some(tables.delete_sessions(&handles, Some(now))))
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError> {
+        let mut tables = self.lock();
+        match tables.apps.get_mut(&app.app_id) {
+            Some(existing) => {
+                existing.config = app.config.clone();
+                Ok(false)
+            }
+            None => {
+                tables.apps.insert(app.app_id.clone(), app.clone());
+                Ok(true)
+            }
+        }
+    }
+
+    async fn apps(&self) -> Result<Vec<AppRecord>, StoreError> {
+        Ok(self.lock().apps.values().cloned().collect())
+    }
+
+    async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().apps.remove(app_id).is_some())
     }
 }

@@ -37,6 +37,10 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub config: Option<PathBuf>,
+    /// For `sessions` and `keys`: the app to work on (default `public`), one created through
+    /// the multitenancy API.
+    #[arg(long, global = true, value_name = "APP")]
+    pub app: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

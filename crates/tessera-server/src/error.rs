@@ -28,9 +28,12 @@ pub enum ApiError {
         /// The longest token verification accepts.
         limit: usize,
     },
-    /// The path names a tenant other than `public`.
-    #[error("tenant `{0}` does not exist: this server has only the `public` tenant")]
+    /// The path names a tenant that was not created.
+    #[error("AppId or tenantId not found: tenant `{0}` does not exist")]
     UnknownTenant(String),
+    /// The path names an app that was not created.
+    #[error("AppId or tenantId not found: app `{0}` does not exist")]
+    UnknownApp(String),
     /// `api-key` missing or wrong.
     #[error("Invalid API key")]
     InvalidApiKey,
@@ -57,9 +60,10 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::UnknownTenant(_) | Self::TokenTooLarge { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadRequest(_)
+            | Self::UnknownTenant(_)
+            | Self::UnknownApp(_)
+            | Self::TokenTooLarge { .. } => StatusCode::BAD_REQUEST,
             Self::InvalidApiKey => StatusCode::UNAUTHORIZED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,

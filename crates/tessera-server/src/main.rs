@@ -48,8 +48,10 @@ fn main() -> ExitCode {
         Command::Migrate(output) => runtime
             .block_on(operate::migrate(&config))
             .map(|report| (report, output)),
-        Command::Sessions(command) => runtime.block_on(sessions(&config, command)),
-        Command::Keys(command) => runtime.block_on(keys(&config, command)),
+        Command::Sessions(command) => {
+            runtime.block_on(sessions(&config, cli.app.as_deref(), command))
+        }
+        Command::Keys(command) => runtime.block_on(keys(&config, cli.app.as_deref(), command)),
     };
     match outcome {
         Ok((report, output)) => {
@@ -65,9 +67,10 @@ fn main() -> ExitCode {
 
 async fn sessions(
     config: &config::ServerConfig,
+    app: Option<&str>,
     command: SessionsCommand,
 ) -> Result<(Report, cli::Output), OperateError> {
-    let sessions = operate::engine(config).await?;
+    let sessions = operate::engine(config, app).await?;
     match command {
         SessionsCommand::List {
             user,
@@ -101,9 +104,10 @@ async fn sessions(
 
 async fn keys(
     config: &config::ServerConfig,
+    app: Option<&str>,
     command: KeysCommand,
 ) -> Result<(Report, cli::Output), OperateError> {
-    let sessions = operate::engine(config).await?;
+    let sessions = operate::engine(config, app).await?;
     match command {
         KeysCommand::List(output) => Ok((operate::keys_list(&sessions).await?, output)),
         KeysCommand::Rotate(output) => Ok((operate::keys_rotate(&sessions).await?, output)),

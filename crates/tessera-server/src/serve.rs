@@ -7,6 +7,7 @@ use tessera_core::{ObservedStore, Sessions, StoreError};
 use thiserror::Error;
 
 use crate::admin::AdminKey;
+use crate::apps::Apps;
 use crate::config::ServerConfig;
 use crate::routes;
 use crate::state::AppState;
@@ -53,8 +54,16 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
     let follower = sessions.spawn_revocation_follower();
     let metrics = crate::observe::install_recorder();
     let upkeep = metrics.clone().map(crate::observe::spawn_upkeep);
+    let apps = Arc::new(Apps::new(
+        sessions.clone(),
+        config.store.clone(),
+        config.session.clone(),
+        schema,
+        config.expiry_sweep_interval,
+    ));
     let state = AppState {
         sessions,
+        apps,
         api_keys: Arc::new(config.api_keys.clone()),
         metrics,
         admin_key: config

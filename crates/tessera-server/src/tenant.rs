@@ -6,6 +6,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use tessera_core::DEFAULT_TENANT;
 
+use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -47,7 +48,8 @@ impl FromRequestParts<AppState> for Tenant {
         if tessera_core::check_tenant_id(&tenant).is_err() {
             return Err(unknown());
         }
-        match state.sessions.tenant(&tenant).await {
+        let AppSessions(sessions) = AppSessions::from_request_parts(parts, state).await?;
+        match sessions.tenant(&tenant).await {
             Ok(Some(_)) => Ok(Self(tenant)),
             Ok(None) => Err(unknown()),
             Err(error) => Err(ApiError::from_engine(error)),

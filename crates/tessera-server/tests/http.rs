@@ -745,3 +745,150 @@ async fn tenants_reject_bad_input_and_unknown_names() {
     let (s, b) = server.get("/recipe/session/user?userId=a").await;
     assert_eq!((s, b["sessionHandles"].clone()), (200, json!([])), "{b}");
 }
+
+/// Apps keep everything apart: sessions, tenants and signing keys of one are unknown to another
+/// and to `public`; an unknown or removed app is refused with 400, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_keep_their_sessions_tenants_and_keys_apart_on_sqlite() {
+    apps_keep_their_sessions_tenants_and_keys_apart("").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_keep_their_sessions_tenants_and_keys_apart_on_postgres() {
+    let Some(scratch) = common::PostgresScratch::create("tessera_apps").await else {
+        return;
+    };
+    apps_keep_their_sessions_tenants_and_keys_apart(&scratch.config_yaml).await;
+    scratch.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_keep_their_sessions_tenants_and_keys_apart_on_mysql() {
+    let Some(scratch) = common::MySqlScratch::create("tessera_apps").await else {
+        return;
+    };
+    apps_keep_their_sessions_tenants_and_keys_apart(&scratch.config_yaml).await;
+    scratch.drop().await;
+}
+
+async fn apps_keep_their_sessions_tenants_and_keys_apart(store_yaml: &str) {
+    let server = Server::start(store_yaml).await;
+    let create = json!({"userId": "u", "userDataInJWT": {}, "userDataInDatabase": {},
+                        "enableAntiCsrf": false});
+    let (s, b) = server
+        .post("/appid-nope/public/recipe/session", create.clone())
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("nope"), "{b}");
+    for bad in ["Bad_Id", "", "x/y", &"a".repeat(33)] {
+        let (s, b) = server
+            .put("/recipe/multitenancy/app/v2", json!({"appId": bad}))
+            .await;
+        assert_eq!(s, 400, "{bad:?}: {b}");
+    }
+    for app in ["app-one", "app-two"] {
+        let (s, b) = server
+            .put("/recipe/multitenancy/app/v2", json!({"appId": app}))
+            .await;
+        assert_eq!((s, b["createdNew"].clone()), (200, json!(true)), "{b}");
+    }
+    let (_, b) = server
+        .put("/recipe/multitenancy/app/v2", json!({"appId": "app-one"}))
+        .await;
+    assert_eq!(b["createdNew"], false, "{b}");
+    let (_, listed) = server.get("/recipe/multitenancy/app/list/v2").await;
+    let ids: Vec<&str> = listed["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["appId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["public", "app-one", "app-two"], "{listed}");
+
+    let (s, one) = server
+        .post("/appid-app-one/public/recipe/session", create.clone())
+        .await;
+    assert_eq!(s, 200, "{one}");
+    let (s, two) = server
+        .post("/appid-app-two/public/recipe/session", create.clone())
+        .await;
+    assert_eq!(s, 200, "{two}");
+    let handle = |created: &Value| created["session"]["handle"].clone();
+    let (_, b) = server
+        .get("/appid-app-one/recipe/session/user?userId=u")
+        .await;
+    assert_eq!(b["sessionHandles"], json!([handle(&one)]), "{b}");
+    let (_, b) = server.get("/recipe/session/user?userId=u").await;
+    assert_eq!(b["sessionHandles"], json!([]), "{b}");
+
+    // Each app signs with keys of its own: a token of one is not accepted by the other.
+    let kids = |jwks: &Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, jwks_one) = server.get("/appid-app-one/.well-known/jwks.json").await;
+    let (_, jwks_two) = server.get("/appid-app-two/.well-known/jwks.json").await;
+    assert!(kids(&jwks_one)
+        .iter()
+        .all(|kid| !kids(&jwks_two).contains(kid)));
+    let verify = |token: &Value| {
+        json!({"accessToken": token["accessToken"]["token"], "doAntiCsrfCheck": false,
+               "enableAntiCsrf": false, "checkDatabase": false})
+    };
+    let (_, b) = server
+        .post("/appid-app-two/recipe/session/verify", verify(&one))
+        .await;
+    assert_eq!(b["status"], "TRY_REFRESH_TOKEN", "{b}");
+    let (_, b) = server.post("/recipe/session/verify", verify(&one)).await;
+    assert_eq!(b["status"], "TRY_REFRESH_TOKEN", "{b}");
+    let (_, b) = server
+        .post("/appid-app-one/recipe/session/verify", verify(&one))
+        .await;
+    assert_eq!(b["status"], "OK", "{b}");
+
+    // Tenants belong to an app.
+    let (_, b) = server
+        .put(
+            "/appid-app-one/recipe/multitenancy/tenant/v2",
+            json!({"tenantId": "acme"}),
+        )
+        .await;
+    assert_eq!(b["createdNew"], true, "{b}");
+    let (s, _) = server
+        .post("/appid-app-one/acme/recipe/session", create.clone())
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = server
+        .post("/appid-app-two/acme/recipe/session", create.clone())
+        .await;
+    assert_eq!(s, 400);
+
+    // A removed app is refused; the others are not touched.
+    let (_, b) = server
+        .post(
+            "/recipe/multitenancy/app/remove",
+            json!({"appId": "app-one"}),
+        )
+        .await;
+    assert_eq!(b["didExist"], true, "{b}");
+    let refresh = json!({"refreshToken": one["refreshToken"]["token"], "enableAntiCsrf": false});
+    let (s, _) = server
+        .post("/appid-app-one/recipe/session/refresh", refresh)
+        .await;
+    assert_eq!(s, 400);
+    let (_, b) = server
+        .post("/appid-app-two/recipe/session/verify", verify(&two))
+        .await;
+    assert_eq!(b["status"], "OK", "{b}");
+    let (s, _) = server
+        .post(
+            "/recipe/multitenancy/app/remove",
+            json!({"appId": "public"}),
+        )
+        .await;
+    assert_eq!(s, 400);
+}

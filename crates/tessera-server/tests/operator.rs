@@ -446,3 +446,57 @@ async fn migrations_can_be_left_to_the_migrate_command_on_mysql() {
         .unwrap();
     scratch.drop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_work_on_one_app_with_app() {
+    let server = Server::start("").await;
+    let config = server.config_path().to_owned();
+    let (status, body) = server
+        .put("/recipe/multitenancy/app/v2", json!({"appId": "app-one"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, created) = server
+        .post(
+            "/appid-app-one/public/recipe/session",
+            json!({"userId": "dana", "userDataInJWT": {}, "userDataInDatabase": {},
+                   "enableAntiCsrf": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let handle = created["session"]["handle"].as_str().unwrap().to_owned();
+    let in_app = json_of(
+        &config,
+        &["sessions", "list", "--user", "dana", "--app", "app-one"],
+    );
+    assert_eq!(handles(&in_app), vec![handle.clone()]);
+    assert_eq!(
+        json_of(&config, &["sessions", "list", "--user", "dana"]),
+        json!([])
+    );
+    let keys = json_of(&config, &["keys", "list", "--app", "app-one"]);
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    let revoked = json_of(
+        &config,
+        &["sessions", "revoke", &handle, "--app", "app-one"],
+    );
+    assert_eq!(revoked["revoked"], json!([handle]));
+    let missing = tessera(
+        &[
+            "sessions",
+            "list",
+            "--user",
+            "dana",
+            "--app",
+            "nope",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no app nope"),
+        "{}",
+        stderr(&missing)
+    );
+}

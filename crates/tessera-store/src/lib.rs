@@ -19,7 +19,10 @@ pub use sql::mysql::MySqlStore;
 #[cfg(feature = "postgres")]
 pub use sql::postgres::PostgresStore;
 
-pub use config::{migrate, open, open_with, SchemaPolicy, SchemaVersions, StoreConfig};
+pub use config::{
+    check_app_id, migrate, open, open_app, open_with, SchemaPolicy, SchemaVersions, StoreConfig,
+    MAX_APP_ID_LEN,
+};
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

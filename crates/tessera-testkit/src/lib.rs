@@ -414,14 +414,23 @@ impl PostgresScratch {
         })
     }
 
+    /// Drops the schema and those of the apps created in it (`<schema>_app_<id>`).
     pub async fn drop(self) {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA {} CASCADE",
-            self.schema
-        )))
-        .execute(&self.admin)
+        let apps: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)",
+        )
+        .bind(format!("{}_app_", self.schema))
+        .fetch_all(&self.admin)
         .await
         .unwrap();
+        for schema in apps.iter().chain(std::iter::once(&self.schema)) {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA \"{schema}\" CASCADE"
+            )))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+        }
     }
 }
 
@@ -450,13 +459,20 @@ impl MySqlScratch {
         })
     }
 
+    /// Drops the database and those of the apps created beside it (`<database>_app_<id>`).
     pub async fn drop(self) {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {}",
-            self.database
-        )))
-        .execute(&self.admin)
+        let apps: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata WHERE schema_name LIKE ?",
+        )
+        .bind(format!("{}\\_app\\_%", self.database))
+        .fetch_all(&self.admin)
         .await
         .unwrap();
+        for database in apps.iter().chain(std::iter::once(&self.database)) {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE `{database}`")))
+                .execute(&self.admin)
+                .await
+                .unwrap();
+        }
     }
 }

@@ -37,6 +37,9 @@ pub enum OperateError {
     /// The engine refused or failed.
     #[error("{0}")]
     Session(#[from] SessionError),
+    /// No app has this id.
+    #[error("no app {0} (create it with PUT /recipe/multitenancy/app/v2)")]
+    NoSuchApp(String),
     /// No session has this handle (or it has expired).
     #[error("no live session with handle {0}")]
     NoSuchSession(String),
@@ -60,15 +63,26 @@ pub fn load_config(path: Option<&Path>) -> Result<ServerConfig, OperateError> {
     Ok(ServerConfig::load(path, std::env::vars())?)
 }
 
-/// The engine over the configured store. The schema is migrated only if the configuration lets
-/// servers migrate at start (`migrate_on_start`); otherwise it must already be current.
-pub async fn engine(config: &ServerConfig) -> Result<Sessions, OperateError> {
+/// The engine over the configured store, or over app `app`'s store (which must be registered).
+/// The schema is migrated only if the configuration lets servers migrate at start
+/// (`migrate_on_start`); otherwise it must already be current.
+pub async fn engine(config: &ServerConfig, app: Option<&str>) -> Result<Sessions, OperateError> {
     let policy = if config.migrate_on_start {
         SchemaPolicy::Migrate
     } else {
         SchemaPolicy::RequireCurrent
     };
     let (store, _) = tessera_store::open_with(&config.store, policy).await?;
+    let store = match app {
+        None | Some(crate::apps::PUBLIC_APP) => store,
+        Some(app) => {
+            let registered = store.apps().await?.iter().any(|a| a.app_id == app);
+            if !registered {
+                return Err(OperateError::NoSuchApp(app.to_owned()));
+            }
+            tessera_store::open_app(&config.store, app, policy).await?
+        }
+    };
     Ok(Sessions::with_clock(
         store,
         config.session.clone(),

@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::state::AppState;
@@ -42,17 +43,11 @@ pub async fn user_id(QueryParams(_query): QueryParams<UserIdQuery>) -> Json<serd
 
 /// `GET /.well-known/jwks.json`: public signing keys. Cacheable until the next dynamic key is
 /// due; SDKs refetch anyway when they meet an unknown `kid`.
-pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let jwks = state.sessions.jwks().await.map_err(ApiError::from_engine)?;
-    let interval_ms = i64::try_from(
-        state
-            .sessions
-            .config()
-            .signing_key_update_interval
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX)
-    .max(1);
+pub async fn jwks(AppSessions(sessions): AppSessions) -> Result<Response, ApiError> {
+    let jwks = sessions.jwks().await.map_err(ApiError::from_engine)?;
+    let interval_ms = i64::try_from(sessions.config().signing_key_update_interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

@@ -1,5 +1,6 @@
 //! The router: every CDI 5.4 session endpoint, plus the public endpoints.
 
+mod apps;
 pub mod meta;
 mod revoke;
 mod session;
@@ -54,15 +55,29 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
             state.clone(),
             crate::auth::check_request,
         ));
+    // Everything an app serves, at the root for `public` and under `/appid-<app>` for the others:
+    // the core API behind the API-key check, `/hello` and the JWKS without it (SDKs fetch the
+    // JWKS without a key, as from SuperTokens core).
+    let per_app = core_api
+        .route("/hello", get(meta::hello))
+        .route("/.well-known/jwks.json", get(meta::jwks));
+    let app_admin = Router::new()
+        .route("/recipe/multitenancy/app/v2", put(apps::put))
+        .route("/recipe/multitenancy/app/remove", post(apps::remove))
+        .route("/recipe/multitenancy/app/list/v2", get(apps::list))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::check_request,
+        ));
     let admin = match state.admin_key {
         Some(_) => crate::admin::routes(),
         None => Router::new(),
     };
     Router::new()
-        .route("/hello", get(meta::hello))
-        .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/metrics", get(meta::metrics))
-        .merge(core_api)
+        .nest("/appid-{app}", per_app.clone())
+        .merge(per_app)
+        .merge(app_admin)
         .merge(admin)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,14 +1,13 @@
 //! Revoking sessions and listing a user's sessions.
 
-use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
 use tessera_cdi::{RevocationJson, SessionReply};
 
+use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
-use crate::state::AppState;
 use crate::tenant::Tenant;
 
 #[derive(Deserialize)]
@@ -23,7 +22,7 @@ pub struct RemoveRequest {
 
 /// `POST /<tenant>/recipe/session/remove`: by handles, or every session of a user.
 pub async fn remove(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     tenant: Tenant,
     JsonBody(body): JsonBody<RemoveRequest>,
 ) -> Result<Json<SessionReply>, ApiError> {
@@ -37,8 +36,7 @@ pub async fn remove(
                         .to_owned(),
                 ));
             }
-            state
-                .sessions
+            sessions
                 .revoke_multiple_sessions(&handles)
                 .await
                 .map_err(ApiError::from_engine)?
@@ -46,8 +44,7 @@ pub async fn remove(
         (None, Some(user_id)) => {
             let across = body.revoke_across_all_tenants.unwrap_or(true);
             let tenant_id = (!across).then(|| tenant.id());
-            state
-                .sessions
+            sessions
                 .revoke_all_sessions_for_user(&user_id, tenant_id)
                 .await
                 .map_err(ApiError::from_engine)?
@@ -76,7 +73,7 @@ pub struct HandlesQuery {
 
 /// `GET /<tenant>/recipe/session/user?userId=…`: handles of the user's live sessions.
 pub async fn handles_for_user(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     tenant: Tenant,
     QueryParams(query): QueryParams<HandlesQuery>,
 ) -> Result<Json<SessionReply>, ApiError> {
@@ -91,8 +88,7 @@ pub async fn handles_for_user(
         }
     };
     let tenant_id = (!across).then(|| tenant.id());
-    let handles = state
-        .sessions
+    let handles = sessions
         .get_all_session_handles_for_user(&query.user_id, tenant_id)
         .await
         .map_err(ApiError::from_engine)?;
@@ -116,11 +112,10 @@ pub struct RevocationsQuery {
 /// may not have expired yet, oldest first, at most 10 000 per answer, with `keepSince`: entries
 /// revoked before that time may be forgotten.
 pub async fn revocations(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     QueryParams(query): QueryParams<RevocationsQuery>,
 ) -> Result<Json<SessionReply>, ApiError> {
-    let records = state
-        .sessions
+    let records = sessions
         .revocation_log(query.after.unwrap_or(0), REVOCATIONS_PER_PAGE)
         .await
         .map_err(ApiError::from_engine)?;
@@ -135,7 +130,7 @@ pub async fn revocations(
     Ok(Json(SessionReply {
         revocations: Some(revocations),
         // Entries revoked before this concern only expired access tokens: followers forget them.
-        keep_since: Some(state.sessions.revocations_needed_since()),
+        keep_since: Some(sessions.revocations_needed_since()),
         ..SessionReply::default()
     }))
 }

@@ -1,6 +1,5 @@
 //! Create, verify, refresh, regenerate and inspect one session.
 
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -10,9 +9,9 @@ use tessera_core::{
     VerifyOptions,
 };
 
+use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
-use crate::state::AppState;
 use crate::tenant::Tenant;
 use tessera_cdi::{
     CreateSessionRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
@@ -21,7 +20,7 @@ use tessera_cdi::{
 
 /// `POST /<tenant>/recipe/session`.
 pub async fn create(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     tenant: Tenant,
     JsonBody(body): JsonBody<CreateSessionRequest>,
 ) -> Result<Response, ApiError> {
@@ -39,8 +38,7 @@ pub async fn create(
         .session_data(Value::Object(body.user_data_in_database))
         .anti_csrf(body.enable_anti_csrf)
         .key_kind(key_kind);
-    let tokens = state
-        .sessions
+    let tokens = sessions
         .create_new_session(new)
         .await
         .map_err(ApiError::from_engine)?;
@@ -51,7 +49,7 @@ pub async fn create(
 
 /// `POST /recipe/session/verify`.
 pub async fn verify(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<VerifyRequest>,
 ) -> Result<Response, ApiError> {
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
@@ -59,8 +57,7 @@ pub async fn verify(
         do_anti_csrf_check: body.enable_anti_csrf && body.do_anti_csrf_check,
         check_database: body.check_database,
     };
-    let outcome = state
-        .sessions
+    let outcome = sessions
         .get_session(
             &AccessToken::new(body.access_token),
             anti_csrf.as_ref(),
@@ -116,15 +113,14 @@ fn reported_theft(user_id: String, session_handle: String, reply: &str) -> Sessi
 /// `POST /recipe/session/refresh`. A reused rotated token is reported as
 /// `TOKEN_THEFT_DETECTED`; the engine has revoked the session by then.
 pub async fn refresh(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
     let options = RefreshOptions {
         check_anti_csrf: body.enable_anti_csrf,
     };
-    let outcome = state
-        .sessions
+    let outcome = sessions
         .refresh_session_with(
             &RefreshToken::new(body.refresh_token),
             anti_csrf.as_ref(),
@@ -165,11 +161,10 @@ pub async fn refresh(
 
 /// `POST /recipe/session/regenerate`: new payload, same token lifetime.
 pub async fn regenerate(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<RegenerateRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = state
-        .sessions
+    let outcome = sessions
         .regenerate_access_token(&AccessToken::new(body.access_token), body.user_data_in_jwt)
         .await;
     match outcome {
@@ -190,11 +185,11 @@ pub struct InfoQuery {
 
 /// `GET /recipe/session?sessionHandle=…`. `expiry` is the session's (refresh) expiry.
 pub async fn info(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     _tenant: Tenant,
     QueryParams(query): QueryParams<InfoQuery>,
 ) -> Result<Response, ApiError> {
-    match state.sessions.get_session_info(&query.session_handle).await {
+    match sessions.get_session_info(&query.session_handle).await {
         Ok(info) => Ok(Json(json!({
             "status": "OK",
             "sessionHandle": info.handle,

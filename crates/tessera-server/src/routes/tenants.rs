@@ -2,13 +2,14 @@
 //! list them, delete one (which revokes its sessions). A tenant's configuration (login methods,
 //! core settings) is kept as given and handed back; sessions do not depend on it.
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tessera_core::{TenantRecord, DEFAULT_TENANT};
 
+use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::state::AppState;
@@ -24,12 +25,11 @@ pub struct PutTenantRequest {
 
 /// `PUT /recipe/multitenancy/tenant/v2`: `{"tenantId", …config}` → `{"status":"OK","createdNew"}`.
 pub async fn put(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<PutTenantRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let tenant_id = body.tenant_id.unwrap_or_else(|| DEFAULT_TENANT.to_owned());
-    let created = state
-        .sessions
+    let created = sessions
         .create_or_update_tenant(&tenant_id, body.config)
         .await
         .map_err(ApiError::from_engine)?;
@@ -45,11 +45,10 @@ pub struct RemoveTenantRequest {
 
 /// `POST /recipe/multitenancy/tenant/remove`: deletes a tenant and revokes its sessions.
 pub async fn remove(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<RemoveTenantRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let existed = state
-        .sessions
+    let existed = sessions
         .delete_tenant(&body.tenant_id)
         .await
         .map_err(ApiError::from_engine)?;
@@ -78,14 +77,13 @@ impl FromRequestParts<AppState> for NamedTenant {
 
 /// `GET /<tenant>/recipe/multitenancy/tenant/v2`.
 pub async fn get(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     NamedTenant(tenant_id): NamedTenant,
 ) -> Result<Json<Value>, ApiError> {
     if tessera_core::check_tenant_id(&tenant_id).is_err() {
         return Ok(Json(json!({"status": "TENANT_NOT_FOUND_ERROR"})));
     }
-    let tenant = state
-        .sessions
+    let tenant = sessions
         .tenant(&tenant_id)
         .await
         .map_err(ApiError::from_engine)?;
@@ -100,12 +98,8 @@ pub async fn get(
 }
 
 /// `GET /recipe/multitenancy/tenant/list/v2`.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let tenants = state
-        .sessions
-        .tenants()
-        .await
-        .map_err(ApiError::from_engine)?;
+pub async fn list(AppSessions(sessions): AppSessions) -> Result<Json<Value>, ApiError> {
+    let tenants = sessions.tenants().await.map_err(ApiError::from_engine)?;
     let tenants: Vec<Value> = tenants
         .into_iter()
         .map(|tenant| Value::Object(tenant_json(tenant)))

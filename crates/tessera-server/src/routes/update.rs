@@ -1,15 +1,14 @@
 //! Replacing a session's server-side data or its access-token payload.
 
-use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tessera_cdi::SessionReply;
 use tessera_core::SessionError;
 
+use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,11 +19,10 @@ pub struct SessionDataRequest {
 
 /// `PUT /recipe/session/data`.
 pub async fn session_data(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<SessionDataRequest>,
 ) -> Result<Json<SessionReply>, ApiError> {
-    let outcome = state
-        .sessions
+    let outcome = sessions
         .update_session_data(
             &body.session_handle,
             Value::Object(body.user_data_in_database),
@@ -43,11 +41,10 @@ pub struct PayloadRequest {
 
 /// `PUT /recipe/jwt/data`: the payload for access tokens minted from now on.
 pub async fn access_token_payload(
-    State(state): State<AppState>,
+    AppSessions(sessions): AppSessions,
     JsonBody(body): JsonBody<PayloadRequest>,
 ) -> Result<Json<SessionReply>, ApiError> {
-    let outcome = state
-        .sessions
+    let outcome = sessions
         .update_access_token_payload(&body.session_handle, body.user_data_in_jwt)
         .await;
     reply(outcome)

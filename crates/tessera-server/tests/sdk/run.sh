@@ -68,6 +68,17 @@ if ! (cd "$here/node" && node --test --test-concurrency=1 session.test.js antics
 fi
 cat "$work/node.out"
 
+# Apps: the same test once per app, each a node process of its own (the SDK takes one
+# connectionURI per process), the second checking that the first app's sessions stay apart.
+for run in "app-one:" "app-two:app-one"; do
+  app="${run%%:*}" other="${run#*:}"
+  if ! (cd "$here/node" && TESSERA_APP="$app" TESSERA_OTHER_APP="$other" \
+        node --test --test-concurrency=1 apps.test.js) >"$work/node-$app.out" 2>&1; then
+    failed=1
+  fi
+  cat "$work/node-$app.out"
+done
+
 echo "== supertokens-python 0.31.4"
 if ! (cd "$here/python" && "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider test_session.py) >"$work/python.out" 2>&1; then
   failed=1
@@ -82,6 +93,11 @@ count() { { grep -oE "[0-9]+ ($1)" "$2" || true; } | awk '{s+=$1} END {print s+0
 py_pass=$(count "passed" "$work/python.out")
 py_fail=$(count "failed|errors?" "$work/python.out")
 py_skip=$(count "skipped" "$work/python.out")
+for app in app-one app-two; do
+  node_pass=$(( ${node_pass:-0} + $(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/node-$app.out" | tail -n 1) ))
+  node_fail=$(( ${node_fail:-0} + $(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$work/node-$app.out" | tail -n 1) ))
+  node_skip=$(( ${node_skip:-0} + $(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$work/node-$app.out" | tail -n 1) ))
+done
 node_pass=${node_pass:-0}; node_fail=${node_fail:-0}; node_skip=${node_skip:-0}
 py_fail=${py_fail:-0}
 if [[ $node_pass -eq 0 || $py_pass -eq 0 || $node_skip -ne 0 || $py_skip -ne 0 ]]; then

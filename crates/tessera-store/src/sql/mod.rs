@@ -107,7 +107,7 @@ macro_rules! sqlx_store {
         use tessera_core::rotation::{self, Kill, Write};
         use tessera_core::{
             PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-            SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
+            AppRecord, SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
         };
 
         use super::{decode_json, encode_json, retry_on_conflict, store_error, ACQUIRE_TIMEOUT};
@@ -701,6 +701,56 @@ macro_rules! sqlx_store {
                 let removed = revoke_in(&mut tx, &handles, now).await.map_err(store_error)?;
                 tx.commit().await.map_err(store_error)?;
                 Ok(Some(removed))
+            }
+
+            async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError> {
+                let config = encode_json(&app.config)?;
+                let mut tx = self.begin().await?;
+                let created = sqlx::query($sql::INSERT_APP)
+                    .bind(&app.app_id)
+                    .bind(&config)
+                    .bind(app.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                    > 0;
+                if !created {
+                    sqlx::query($sql::UPDATE_APP)
+                        .bind(&config)
+                        .bind(&app.app_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                }
+                tx.commit().await.map_err(store_error)?;
+                Ok(created)
+            }
+
+            async fn apps(&self) -> Result<Vec<AppRecord>, StoreError> {
+                let rows = sqlx::query($sql::SELECT_APPS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(AppRecord {
+                            app_id: row.try_get(0)?,
+                            config: decode_json(row.try_get(1)?)?,
+                            created_at: row.try_get(2)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(store_error)
+            }
+
+            async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError> {
+                let result = sqlx::query($sql::DELETE_APP)
+                    .bind(app_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected() > 0)
             }
         }
     };

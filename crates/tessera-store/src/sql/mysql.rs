@@ -2,6 +2,12 @@
 
 /// The statements, parameters in the order they appear (so both dialects bind alike).
 mod statements {
+    pub(super) const INSERT_APP: &str =
+        "INSERT IGNORE INTO apps (app_id, config, created_at) VALUES (?, ?, ?)";
+    pub(super) const UPDATE_APP: &str = "UPDATE apps SET config = ? WHERE app_id = ?";
+    pub(super) const SELECT_APPS: &str =
+        "SELECT app_id, config, created_at FROM apps ORDER BY app_id";
+    pub(super) const DELETE_APP: &str = "DELETE FROM apps WHERE app_id = ?";
     pub(super) const INSERT_TENANT: &str =
         "INSERT IGNORE INTO tenants (tenant_id, config, created_at) VALUES (?, ?, ?)";
     pub(super) const UPDATE_TENANT: &str = "UPDATE tenants SET config = ? WHERE tenant_id = ?";

@@ -2,6 +2,12 @@
 
 /// The statements, parameters numbered in the order they appear (so both dialects bind alike).
 mod statements {
+    pub(super) const INSERT_APP: &str =
+        "INSERT INTO apps (app_id, config, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    pub(super) const UPDATE_APP: &str = "UPDATE apps SET config = $1 WHERE app_id = $2";
+    pub(super) const SELECT_APPS: &str =
+        "SELECT app_id, config, created_at FROM apps ORDER BY app_id";
+    pub(super) const DELETE_APP: &str = "DELETE FROM apps WHERE app_id = $1";
     pub(super) const INSERT_TENANT: &str =
         "INSERT INTO tenants (tenant_id, config, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
     pub(super) const UPDATE_TENANT: &str = "UPDATE tenants SET config = $1 WHERE tenant_id = $2";

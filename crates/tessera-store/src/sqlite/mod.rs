@@ -16,14 +16,14 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
-    PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
+    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
 };
 
 use crate::config::{SchemaPolicy, SchemaVersions};
 use rows::{
-    json_text, key_from_row, session_from_row, tenant_from_row, token_from_row, SESSION_COLUMNS,
-    TOKEN_COLUMNS,
+    app_from_row, json_text, key_from_row, session_from_row, tenant_from_row, token_from_row,
+    SESSION_COLUMNS, TOKEN_COLUMNS,
 };
 
 /// How long a writer waits for another process's write lock before failing.
@@ -601,6 +601,48 @@ impl SessionStore for SqliteStore {
             let removed = revoke_sessions(&tx, &handles, now)?;
             tx.commit()?;
             Ok(Some(removed))
+        })
+        .await
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError> {
+        let config = json_text(&Value::Object(app.config.clone()))?;
+        let app = app.clone();
+        self.call(move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let created = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO apps (app_id, config, created_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![app.app_id, config, app.created_at])?
+                > 0;
+            if !created {
+                tx.prepare_cached("UPDATE apps SET config = ?1 WHERE app_id = ?2")?
+                    .execute(params![config, app.app_id])?;
+            }
+            tx.commit()?;
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn apps(&self) -> Result<Vec<AppRecord>, StoreError> {
+        self.call(move |connection| {
+            connection
+                .prepare_cached("SELECT app_id, config, created_at FROM apps ORDER BY app_id")?
+                .query_map([], app_from_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError> {
+        let app_id = app_id.to_owned();
+        self.call(move |connection| {
+            Ok(connection
+                .prepare_cached("DELETE FROM apps WHERE app_id = ?1")?
+                .execute([app_id])?
+                > 0)
         })
         .await
     }

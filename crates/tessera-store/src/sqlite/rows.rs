@@ -2,7 +2,9 @@
 
 use rusqlite::Row;
 use serde::Serialize;
-use tessera_core::{RefreshTokenRecord, SessionRecord, StoreError, StoredSigningKey, TenantRecord};
+use tessera_core::{
+    AppRecord, RefreshTokenRecord, SessionRecord, StoreError, StoredSigningKey, TenantRecord,
+};
 
 pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, created_at, expires_at, \
      session_data, access_token_payload, use_static_key";
@@ -31,6 +33,14 @@ pub(super) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord>
         session_data: json_column(row, 5)?,
         access_token_payload: json_column(row, 6)?,
         use_static_key: row.get(7)?,
+    })
+}
+
+pub(super) fn app_from_row(row: &Row<'_>) -> rusqlite::Result<AppRecord> {
+    Ok(AppRecord {
+        app_id: row.get(0)?,
+        config: json_column(row, 1)?,
+        created_at: row.get(2)?,
     })
 }
 

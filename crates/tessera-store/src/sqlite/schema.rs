@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_revocation_log.sql"),
     ),
     (4, include_str!("../../migrations/sqlite/0004_tenants.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_apps.sql")),
 ];
 
 /// Brings the schema up to date, or (with [`SchemaPolicy::RequireCurrent`]) checks that it is.
