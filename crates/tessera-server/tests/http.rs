@@ -892,3 +892,65 @@ async fn apps_keep_their_sessions_tenants_and_keys_apart(store_yaml: &str) {
         .await;
     assert_eq!(s, 400);
 }
+
+/// An app's `coreConfig` sets its own token lifetimes; changing it applies to the next sessions,
+/// and a bad value is refused when the app is created or updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_has_settings_of_its_own() {
+    let server = Server::start("").await;
+    let create = json!({"userId": "u", "userDataInJWT": {}, "userDataInDatabase": {},
+                        "enableAntiCsrf": false});
+    let lifetime = |created: &Value| {
+        let token = &created["accessToken"];
+        (token["expiry"].as_i64().unwrap() - token["createdTime"].as_i64().unwrap()) / 1000
+    };
+    let app = |config: Value| {
+        let mut body = json!({"appId": "short"});
+        body["coreConfig"] = config;
+        body
+    };
+    let (s, b) = server
+        .put(
+            "/recipe/multitenancy/app/v2",
+            app(json!({"access_token_validity": 120})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, short) = server
+        .post("/appid-short/public/recipe/session", create.clone())
+        .await;
+    assert_eq!(lifetime(&short), 120, "{short}");
+    let (_, public) = server.post("/public/recipe/session", create.clone()).await;
+    assert_eq!(lifetime(&public), 3600, "{public}");
+
+    let (s, b) = server
+        .put(
+            "/recipe/multitenancy/app/v2",
+            app(json!({"access_token_validity": 300, "other_recipe_key": true})),
+        )
+        .await;
+    assert_eq!((s, b["createdNew"].clone()), (200, json!(false)), "{b}");
+    let (_, longer) = server
+        .post("/appid-short/public/recipe/session", create.clone())
+        .await;
+    assert_eq!(lifetime(&longer), 300, "{longer}");
+
+    for bad in [
+        json!({"access_token_validity": 0}),
+        json!({"refresh_token_validity": "soon"}),
+        json!([]),
+    ] {
+        let (s, b) = server
+            .put("/recipe/multitenancy/app/v2", app(bad.clone()))
+            .await;
+        assert_eq!(s, 400, "{bad}: {b}");
+    }
+    let (_, still) = server
+        .post("/appid-short/public/recipe/session", create)
+        .await;
+    assert_eq!(
+        lifetime(&still),
+        300,
+        "a refused update changed the app: {still}"
+    );
+}
