@@ -237,10 +237,15 @@ async fn login_verify_refresh_signout_through_the_server() {
         .unwrap()
         .is_empty());
 
-    // The revoked session's access token is still signed and unexpired: the stateless app takes
-    // it until it expires; the app that checks the database refuses it at once.
+    // The revoked session's access token is still signed and unexpired, but the sign-out went
+    // through this process: it refuses the token at once, without asking the server (as the
+    // engine does for its own revocations); the app that checks the database refuses it too.
+    let verifies_before = server.requests(VERIFY).await;
     let mut stale = signed_in.clone();
-    assert_eq!(stale.get("/api/me").await.status, StatusCode::OK);
+    let refused_here = stale.get("/api/me").await;
+    assert_eq!(refused_here.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused_here.message(), "unauthorised");
+    assert_eq!(server.requests(VERIFY).await, verifies_before);
     let mut stale_strict = Browser {
         app: strict,
         ..signed_in

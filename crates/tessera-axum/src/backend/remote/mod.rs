@@ -374,12 +374,17 @@ impl RemoteSessions {
 
     async fn remove(&self, tenant_id: &str, body: &Value) -> Result<Vec<String>, SessionError> {
         let segments = [tenant_id, "recipe", "session", "remove"];
-        self.http()
+        let revoked = self
+            .http()
             .call(Method::POST, &segments, &[], Some(body))
             .await?
             .ok()?
             .session_handles_revoked
-            .ok_or_else(|| malformed("no sessionHandlesRevoked"))
+            .ok_or_else(|| malformed("no sessionHandlesRevoked"))?;
+        // Refused here at once, as the engine does for its own revocations: access tokens are
+        // verified in this process, which would otherwise learn of these only from the log.
+        self.inner.revocations.add(&revoked, SystemClock.now());
+        Ok(revoked)
     }
 
     /// Handles of a user's live sessions, in one tenant or (`None`) all.
