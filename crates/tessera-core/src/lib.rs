@@ -6,6 +6,35 @@
 //! rotated on every refresh. A refresh token that comes back after the client has moved past it is
 //! theft: the session is revoked and [`SessionError::TokenTheftDetected`] names the user and
 //! session. See [`rotation`] for the exact rules.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use tessera_core::testing::MemoryStore;
+//! use tessera_core::{NewSession, SessionConfig, SessionError, Sessions, VerifyOptions};
+//!
+//! // No grace window, so that the replay below is theft at once (30 s by default).
+//! let config = SessionConfig {
+//!     refresh_token_rotation_grace_period: std::time::Duration::ZERO,
+//!     ..SessionConfig::default()
+//! };
+//! let sessions = Sessions::new(MemoryStore::default(), config);
+//! let created = sessions.create_new_session(NewSession::new("alice")).await?;
+//! // Every request: verified from the signed token, without the store.
+//! let verified = sessions
+//!     .get_session(&created.access_token.token, None, VerifyOptions::default())
+//!     .await?;
+//! assert_eq!(verified.user_id, "alice");
+//! // When the access token expires: both tokens rotate.
+//! let refreshed = sessions.refresh_session(&created.refresh_token.token, None).await?;
+//! // The client uses the new tokens; presenting the old refresh token again is theft.
+//! sessions
+//!     .get_session(&refreshed.access_token.token, None, VerifyOptions::default())
+//!     .await?;
+//! let replay = sessions.refresh_session(&created.refresh_token.token, None).await;
+//! assert!(matches!(replay, Err(SessionError::TokenTheftDetected { .. })));
+//! # Ok::<(), SessionError>(())
+//! # }).unwrap();
+//! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(missing_docs)]
 

@@ -4,7 +4,22 @@
 //! - `PostgresStore` (feature `postgres`) and `MySqlStore` (feature `mysql`, MySQL and MariaDB):
 //!   for several Tessera processes over one database.
 //!
-//! Every store runs the same conformance suite (`tests/conformance.rs`).
+//! Every store runs the same conformance suite (`tests/conformance.rs`). [`open`] turns a
+//! [`StoreConfig`] (a file path or a database URL) into a store:
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use tessera_core::{NewSession, SessionConfig, Sessions};
+//! use tessera_store::StoreConfig;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let config = StoreConfig::from_url(&dir.path().join("tessera.db").display().to_string(), 10);
+//! let store = tessera_store::open(&config).await?;
+//! let sessions = Sessions::with_clock(store, SessionConfig::default(), std::sync::Arc::new(tessera_core::SystemClock));
+//! sessions.create_new_session(NewSession::new("alice")).await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(missing_docs)]
 
