@@ -188,6 +188,38 @@ macro_rules! sqlx_store {
             async fn begin(&self) -> Result<Transaction, StoreError> {
                 self.pool.begin().await.map_err(store_error)
             }
+
+            /// Inserts a `(id, config, created_at)` row (tenants, apps) unless its id is taken,
+            /// else replaces its config; returns whether it was inserted. `statements` are the
+            /// insert-if-absent and the config update.
+            async fn insert_or_update(
+                &self,
+                [insert, update]: [&'static str; 2],
+                id: &str,
+                config: &str,
+                created_at: UnixMillis,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.begin().await?;
+                let created = sqlx::query(insert)
+                    .bind(id)
+                    .bind(config)
+                    .bind(created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                    > 0;
+                if !created {
+                    sqlx::query(update)
+                        .bind(config)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                }
+                tx.commit().await.map_err(store_error)?;
+                Ok(created)
+            }
         }
 
         impl $store {
@@ -632,26 +664,13 @@ macro_rules! sqlx_store {
 
             async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
                 let config = encode_json(&tenant.config)?;
-                let mut tx = self.begin().await?;
-                let created = sqlx::query($sql::INSERT_TENANT)
-                    .bind(&tenant.tenant_id)
-                    .bind(&config)
-                    .bind(tenant.created_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected()
-                    > 0;
-                if !created {
-                    sqlx::query($sql::UPDATE_TENANT)
-                        .bind(&config)
-                        .bind(&tenant.tenant_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                }
-                tx.commit().await.map_err(store_error)?;
-                Ok(created)
+                self.insert_or_update(
+                    [$sql::INSERT_TENANT, $sql::UPDATE_TENANT],
+                    &tenant.tenant_id,
+                    &config,
+                    tenant.created_at,
+                )
+                .await
             }
 
             async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError> {
@@ -705,26 +724,13 @@ macro_rules! sqlx_store {
 
             async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError> {
                 let config = encode_json(&app.config)?;
-                let mut tx = self.begin().await?;
-                let created = sqlx::query($sql::INSERT_APP)
-                    .bind(&app.app_id)
-                    .bind(&config)
-                    .bind(app.created_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected()
-                    > 0;
-                if !created {
-                    sqlx::query($sql::UPDATE_APP)
-                        .bind(&config)
-                        .bind(&app.app_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
-                }
-                tx.commit().await.map_err(store_error)?;
-                Ok(created)
+                self.insert_or_update(
+                    [$sql::INSERT_APP, $sql::UPDATE_APP],
+                    &app.app_id,
+                    &config,
+                    app.created_at,
+                )
+                .await
             }
 
             async fn apps(&self) -> Result<Vec<AppRecord>, StoreError> {

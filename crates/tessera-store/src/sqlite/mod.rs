@@ -256,6 +256,26 @@ fn revoke_sessions(
     Ok(removed)
 }
 
+/// Inserts an `(id, config, created_at)` row (tenants, apps) unless its id is taken, else
+/// replaces its config, in one write transaction; returns whether it was inserted. The update
+/// statement binds the id as `?1` and the config as `?2`.
+fn insert_or_update(
+    connection: &mut Connection,
+    [insert, update]: [&str; 2],
+    (id, config, created_at): (String, String, UnixMillis),
+) -> Result<bool, rusqlite::Error> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let created = tx
+        .prepare_cached(insert)?
+        .execute(params![id, config, created_at])?
+        > 0;
+    if !created {
+        tx.prepare_cached(update)?.execute(params![id, config])?;
+    }
+    tx.commit()?;
+    Ok(created)
+}
+
 fn user_handles(
     connection: &Connection,
     tenant_id: Option<&str>,
@@ -535,21 +555,16 @@ impl SessionStore for SqliteStore {
 
     async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
         let config = json_text(&Value::Object(tenant.config.clone()))?;
-        let tenant = tenant.clone();
+        let row = (tenant.tenant_id.clone(), config, tenant.created_at);
         self.call(move |connection| {
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let created = tx
-                .prepare_cached(
+            insert_or_update(
+                connection,
+                [
                     "INSERT OR IGNORE INTO tenants (tenant_id, config, created_at) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![tenant.tenant_id, config, tenant.created_at])?
-                > 0;
-            if !created {
-                tx.prepare_cached("UPDATE tenants SET config = ?1 WHERE tenant_id = ?2")?
-                    .execute(params![config, tenant.tenant_id])?;
-            }
-            tx.commit()?;
-            Ok(created)
+                    "UPDATE tenants SET config = ?2 WHERE tenant_id = ?1",
+                ],
+                row,
+            )
         })
         .await
     }
@@ -607,21 +622,16 @@ impl SessionStore for SqliteStore {
 
     async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError> {
         let config = json_text(&Value::Object(app.config.clone()))?;
-        let app = app.clone();
+        let row = (app.app_id.clone(), config, app.created_at);
         self.call(move |connection| {
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let created = tx
-                .prepare_cached(
+            insert_or_update(
+                connection,
+                [
                     "INSERT OR IGNORE INTO apps (app_id, config, created_at) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![app.app_id, config, app.created_at])?
-                > 0;
-            if !created {
-                tx.prepare_cached("UPDATE apps SET config = ?1 WHERE app_id = ?2")?
-                    .execute(params![config, app.app_id])?;
-            }
-            tx.commit()?;
-            Ok(created)
+                    "UPDATE apps SET config = ?2 WHERE app_id = ?1",
+                ],
+                row,
+            )
         })
         .await
     }
