@@ -1,16 +1,13 @@
 //! The HTTP contract of `docs/protocol.md`, driven through the router as the frontend SDK
 //! would drive it: status codes, bodies, cookie attributes, both transports, all anti-CSRF modes.
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use cookie::time::OffsetDateTime;
-use cookie::Cookie;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +17,9 @@ use tessera_axum::{
 };
 use tessera_core::testing::MemoryStore;
 use tessera_core::{ManualClock, SessionConfig, Sessions};
-use tower::ServiceExt;
+
+mod support;
+use support::{Client, Resp};
 
 const START_MS: i64 = 1_800_000_000_000;
 const ACCESS_VALIDITY: Duration = Duration::from_secs(10);
@@ -97,154 +96,13 @@ fn app(config: SessionLayerConfig) -> App {
     App { router, clock }
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Resp {
-    fn cookies(&self) -> Vec<Cookie<'static>> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
-            .collect()
-    }
-
-    fn cookie(&self, name: &str) -> Cookie<'static> {
-        self.cookies()
-            .into_iter()
-            .find(|c| c.name() == name)
-            .unwrap_or_else(|| panic!("no {name} cookie"))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
-    fn front_token(&self) -> Value {
-        let raw = self.header("front-token").expect("front-token");
-        serde_json::from_slice(&STANDARD.decode(raw).expect("standard base64")).unwrap()
-    }
-
-    fn assert_not_cleared(&self) {
-        assert!(self.cookies().is_empty(), "no Set-Cookie expected");
-        assert_eq!(self.header("front-token"), None);
-        assert_eq!(self.header("st-access-token"), None);
-    }
-
-    fn assert_cookies_cleared(&self, refresh_path: &str) {
-        for (name, path) in [("sAccessToken", "/"), ("sRefreshToken", refresh_path)] {
-            let c = self.cookie(name);
-            assert_eq!(c.value(), "", "{name} emptied");
-            assert_eq!(c.path(), Some(path), "{name} path");
-            assert_eq!(c.http_only(), Some(true), "{name} HttpOnly");
-            assert_eq!(
-                c.same_site(),
-                Some(cookie::SameSite::Lax),
-                "{name} SameSite"
-            );
-            assert_eq!(
-                c.expires_datetime(),
-                Some(OffsetDateTime::UNIX_EPOCH),
-                "{name} expired in 1970"
-            );
-        }
-        assert_eq!(self.header("front-token"), Some("remove"));
-    }
-
-    fn assert_headers_cleared(&self) {
-        assert_eq!(self.header("st-access-token"), Some(""));
-        assert_eq!(self.header("st-refresh-token"), Some(""));
-        assert_eq!(self.header("front-token"), Some("remove"));
-    }
-}
-
-/// The tokens a client holds, and how it sends them.
-#[derive(Clone, Default)]
-struct Client {
-    access: String,
-    refresh: String,
-    anti_csrf: Option<String>,
-    header_mode: bool,
-}
-
-impl Client {
-    fn absorb(&mut self, resp: &Resp) {
-        if self.header_mode {
-            self.access = resp.header("st-access-token").unwrap().to_owned();
-            self.refresh = resp.header("st-refresh-token").unwrap().to_owned();
-        } else {
-            self.access = resp.cookie("sAccessToken").value().to_owned();
-            self.refresh = resp.cookie("sRefreshToken").value().to_owned();
-        }
-        if let Some(a) = resp.header("anti-csrf") {
-            self.anti_csrf = Some(a.to_owned());
-        }
-    }
-
-    /// A request carrying the access token (or, for the refresh route, the refresh token).
-    fn request(&self, method: Method, uri: &str) -> axum::http::request::Builder {
-        let token = if uri.ends_with("/session/refresh") {
-            &self.refresh
-        } else {
-            &self.access
-        };
-        let builder = Request::builder().method(method).uri(uri);
-        if self.header_mode {
-            builder.header("authorization", format!("Bearer {token}"))
-        } else {
-            let name = if uri.ends_with("/session/refresh") {
-                "sRefreshToken"
-            } else {
-                "sAccessToken"
-            };
-            builder.header("cookie", format!("other=1; {name}={token}"))
-        }
-    }
-}
-
 impl App {
     async fn send(&self, request: axum::http::request::Builder) -> Resp {
-        let resp = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        support::send(&self.router, request).await
     }
 
     async fn login(&self, header_mode: bool) -> (Client, Resp) {
-        let mut req = Request::builder().method(Method::POST).uri("/login");
-        req = req.header(
-            "st-auth-mode",
-            if header_mode { "header" } else { "cookie" },
-        );
-        let resp = self.send(req).await;
-        assert_eq!(resp.status, StatusCode::OK);
-        let mut client = Client {
-            header_mode,
-            ..Client::default()
-        };
-        client.absorb(&resp);
-        (client, resp)
+        support::login(&self.router, header_mode).await
     }
 
     fn expire_access_token(&self) {

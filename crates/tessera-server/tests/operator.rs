@@ -13,8 +13,8 @@ use base64::Engine;
 use common::Server;
 use serde_json::{json, Value};
 
-/// Runs `tessera ARGS` with only the given `TESSERA_*` variables (not CI's).
-fn tessera(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `tessera ARGS` with only the given `TESSERA_*` variables (not CI's), logging warnings only.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
     for (name, _) in std::env::vars() {
         if name.starts_with("TESSERA_") {
@@ -25,21 +25,18 @@ fn tessera(args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .envs(env.iter().copied())
         .env("TESSERA_LOG", "warn");
-    command.output().unwrap()
+    command
+}
+
+/// Runs `tessera ARGS` to completion.
+fn tessera(args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(args, env).output().unwrap()
 }
 
 /// Like [`tessera`] for a command that must exit by itself: killed (and the test failed) if it
 /// is still running after 30 s, so a server that starts when it should not cannot hang the test.
 fn tessera_exits(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("TESSERA_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .args(args)
-        .env("TESSERA_LOG", "warn")
+    let mut child = command(args, &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
