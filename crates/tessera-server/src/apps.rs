@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
@@ -22,29 +23,53 @@ use crate::state::AppState;
 pub const PUBLIC_APP: &str = "public";
 
 /// How stale this server's view of the registry may get: an app created or deleted through
-/// another server is known here within this.
+/// another server is known here within this (plus the one registry read under way).
 const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
 
 /// The apps this server serves.
+///
+/// Requests read an immutable [`View`] without waiting on one another. Whatever is slow (reading
+/// the registry, opening an app's store and migrating it) happens under `updating`, which
+/// builds the next view: requests for apps already open never wait on it, so an app whose
+/// database is slow or down cannot stall the others.
 pub struct Apps {
     public: Sessions,
     store: StoreConfig,
     session: SessionConfig,
     schema: SchemaPolicy,
     expiry_sweep_interval: Duration,
-    state: Mutex<Registry>,
+    view: ArcSwap<View>,
+    updating: Mutex<()>,
 }
 
 /// An app's configuration as registered (what `PUT /recipe/multitenancy/app/v2` was given).
 type AppConfig = Map<String, Value>;
 
-#[derive(Default)]
-struct Registry {
-    /// Registered apps and their configurations, as last read, and when.
-    known: Option<(Instant, BTreeMap<String, AppConfig>)>,
-    /// Engines of apps opened here, the configuration each was opened with, and their
-    /// background tasks.
-    opened: HashMap<String, OpenedApp>,
+/// The registry as last read, and the engines opened from it.
+#[derive(Clone, Default)]
+struct View {
+    /// When the registry was read; `None` until the first read, and after a change made here.
+    read_at: Option<Instant>,
+    registered: BTreeMap<String, AppConfig>,
+    /// Engines of registered apps opened here, each with the configuration it was opened with
+    /// (an app whose configuration changed is dropped at the next read and opened again).
+    opened: HashMap<String, Arc<OpenedApp>>,
+}
+
+impl View {
+    fn is_fresh(&self) -> bool {
+        self.read_at
+            .is_some_and(|read| read.elapsed() < REGISTRY_REFRESH)
+    }
+
+    /// The answer this view holds for `app_id`, if it holds one: unknown, or an engine.
+    fn lookup(&self, app_id: &str) -> Option<Option<Sessions>> {
+        if !self.registered.contains_key(app_id) {
+            return Some(None);
+        }
+        let opened = self.opened.get(app_id)?;
+        Some(Some(opened.sessions.clone()))
+    }
 }
 
 struct OpenedApp {
@@ -74,7 +99,8 @@ impl Apps {
             session,
             schema,
             expiry_sweep_interval,
-            state: Mutex::new(Registry::default()),
+            view: ArcSwap::from_pointee(View::default()),
+            updating: Mutex::new(()),
         }
     }
 
@@ -84,55 +110,78 @@ impl Apps {
         if app_id == PUBLIC_APP {
             return Ok(Some(self.public.clone()));
         }
-        let mut registry = self.state.lock().await;
-        let Some(config) = self.registered(&mut registry, app_id).await? else {
-            registry.opened.remove(app_id);
-            return Ok(None);
-        };
-        if let Some(opened) = registry.opened.get(app_id) {
-            if opened.config == config {
-                return Ok(Some(opened.sessions.clone()));
+        let updating = {
+            let view = self.view.load();
+            if view.is_fresh() {
+                if let Some(answer) = view.lookup(app_id) {
+                    return Ok(answer);
+                }
+                self.updating.lock().await
+            } else {
+                match self.updating.try_lock() {
+                    Ok(updating) => updating,
+                    // Someone is reading the registry: an app open here keeps serving from the
+                    // view of a second ago rather than queueing behind that read.
+                    Err(_) => match view.opened.get(app_id) {
+                        Some(opened) => return Ok(Some(opened.sessions.clone())),
+                        None => self.updating.lock().await,
+                    },
+                }
             }
+        };
+        let mut view = View::clone(&self.view.load());
+        if !view.is_fresh() {
+            self.read_registry(&mut view).await?;
         }
+        let answer = match view.lookup(app_id) {
+            Some(answer) => answer,
+            None => {
+                let config = view.registered.get(app_id).cloned().unwrap_or_default();
+                let opened = self.open_running(app_id, config).await?;
+                let sessions = opened.sessions.clone();
+                view.opened.insert(app_id.to_owned(), Arc::new(opened));
+                Some(sessions)
+            }
+        };
+        self.view.store(Arc::new(view));
+        drop(updating);
+        Ok(answer)
+    }
+
+    /// Reads the registry into `view`, dropping the engines of apps removed or reconfigured.
+    async fn read_registry(&self, view: &mut View) -> Result<(), SessionError> {
+        let registered: BTreeMap<String, AppConfig> = self
+            .public
+            .store()
+            .apps()
+            .await?
+            .into_iter()
+            .map(|app| (app.app_id, app.config))
+            .collect();
+        view.opened
+            .retain(|app_id, opened| registered.get(app_id) == Some(&opened.config));
+        view.registered = registered;
+        view.read_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Opens the app's store with its background tasks (revocation follower, expiry sweeper).
+    async fn open_running(
+        &self,
+        app_id: &str,
+        config: AppConfig,
+    ) -> Result<OpenedApp, SessionError> {
         let sessions = self.open(app_id, &config).await?;
         let tasks = vec![
             sessions.spawn_revocation_follower(),
             sessions.spawn_expiry_sweeper(self.expiry_sweep_interval),
         ];
-        registry.opened.insert(
-            app_id.to_owned(),
-            OpenedApp {
-                sessions: sessions.clone(),
-                config,
-                tasks,
-            },
-        );
         tracing::info!(app_id, "app opened");
-        Ok(Some(sessions))
-    }
-
-    /// The app's registered configuration, from a view of the registry at most a second old.
-    async fn registered(
-        &self,
-        registry: &mut Registry,
-        app_id: &str,
-    ) -> Result<Option<AppConfig>, SessionError> {
-        let fresh = registry
-            .known
-            .as_ref()
-            .is_some_and(|(read, _)| read.elapsed() < REGISTRY_REFRESH);
-        if !fresh {
-            let apps = self.public.store().apps().await?;
-            let apps = apps
-                .into_iter()
-                .map(|app| (app.app_id, app.config))
-                .collect();
-            registry.known = Some((Instant::now(), apps));
-        }
-        Ok(registry
-            .known
-            .as_ref()
-            .and_then(|(_, apps)| apps.get(app_id).cloned()))
+        Ok(OpenedApp {
+            sessions,
+            config,
+            tasks,
+        })
     }
 
     async fn open(&self, app_id: &str, config: &AppConfig) -> Result<Sessions, SessionError> {
@@ -148,6 +197,14 @@ impl Apps {
             settings,
             Arc::new(tessera_core::SystemClock),
         ))
+    }
+
+    /// Changes the view under the update lock (changes made here show at once, not a second on).
+    async fn change_view(&self, change: impl FnOnce(&mut View)) {
+        let _updating = self.updating.lock().await;
+        let mut view = View::clone(&self.view.load());
+        change(&mut view);
+        self.view.store(Arc::new(view));
     }
 
     /// Registers an app (creating its store now, so a bad database or setting shows here) or
@@ -172,7 +229,7 @@ impl Apps {
                 created_at: now_ms(),
             })
             .await?;
-        self.state.lock().await.known = None;
+        self.change_view(|view| view.read_at = None).await;
         Ok(created)
     }
 
@@ -197,9 +254,12 @@ impl Apps {
             .into());
         }
         let existed = self.public.store().delete_app(app_id).await?;
-        let mut registry = self.state.lock().await;
-        registry.known = None;
-        registry.opened.remove(app_id);
+        self.change_view(|view| {
+            view.read_at = None;
+            view.registered.remove(app_id);
+            view.opened.remove(app_id);
+        })
+        .await;
         Ok(existed)
     }
 }
@@ -281,5 +341,108 @@ impl FromRequestParts<AppState> for AppSessions {
             Ok(None) => Err(ApiError::UnknownApp(app.chars().take(64).collect())),
             Err(error) => Err(ApiError::from_engine(error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Condvar, Mutex as StdMutex};
+
+    use super::*;
+
+    /// A gate the test closes to hold the public store's registry reads (`apps`) until it opens
+    /// it again; a held read blocks its thread, as a database that does not answer would.
+    #[derive(Default)]
+    struct Gate {
+        closed: StdMutex<bool>,
+        opened: Condvar,
+    }
+
+    impl Gate {
+        fn set(&self, closed: bool) {
+            *self.closed.lock().unwrap() = closed;
+            self.opened.notify_all();
+        }
+
+        fn pass(&self) {
+            let closed = self.closed.lock().unwrap();
+            drop(self.opened.wait_while(closed, |closed| *closed).unwrap());
+        }
+    }
+
+    async fn apps(dir: &std::path::Path, gate: Arc<Gate>) -> Apps {
+        let store = StoreConfig::Sqlite {
+            path: dir.join("tessera.db"),
+        };
+        let public = tessera_store::open(&store).await.unwrap();
+        let public = ObservedStore::new(public, move |operation| {
+            if operation == "apps" {
+                gate.pass();
+            }
+        });
+        Apps::new(
+            Sessions::new(public, SessionConfig::default()),
+            store,
+            SessionConfig::default(),
+            SchemaPolicy::Migrate,
+            Duration::from_secs(3600),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_open_app_is_served_while_the_registry_read_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new(Gate::default());
+        let apps = Arc::new(apps(dir.path(), Arc::clone(&gate)).await);
+        apps.create_or_update("open", Map::new()).await.unwrap();
+        assert!(apps.engine("open").await.unwrap().is_some());
+
+        // A new app makes the view stale; the next request for it reads the registry, which hangs.
+        gate.set(true);
+        apps.create_or_update("new", Map::new()).await.unwrap();
+        let reading = tokio::spawn({
+            let apps = Arc::clone(&apps);
+            async move { apps.engine("new").await }
+        });
+        while apps.updating.try_lock().is_ok() {
+            tokio::task::yield_now().await;
+        }
+
+        let served = tokio::time::timeout(Duration::from_secs(5), apps.engine("open")).await;
+        let still_reading = !reading.is_finished();
+        gate.set(false);
+        assert!(
+            matches!(served, Ok(Ok(Some(_)))),
+            "the open app waited for the registry read"
+        );
+        assert!(still_reading, "the registry read was not held");
+        assert!(
+            reading.await.unwrap().unwrap().is_some(),
+            "the new app opens"
+        );
+        assert!(apps.engine("missing").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_removed_app_is_refused_at_once_and_a_reconfigured_one_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let apps = apps(dir.path(), Arc::default()).await;
+        apps.create_or_update("one", Map::new()).await.unwrap();
+        let before = apps.engine("one").await.unwrap().unwrap();
+        assert_eq!(
+            before.config().access_token_validity,
+            SessionConfig::default().access_token_validity
+        );
+        let config = serde_json::json!({"coreConfig": {"access_token_validity": 60}});
+        let config = config.as_object().unwrap().clone();
+        apps.create_or_update("one", config).await.unwrap();
+        let after = apps.engine("one").await.unwrap().unwrap();
+        assert_eq!(
+            after.config().access_token_validity,
+            Duration::from_secs(60)
+        );
+
+        assert!(apps.delete("one").await.unwrap());
+        assert!(apps.engine("one").await.unwrap().is_none());
     }
 }

@@ -49,9 +49,14 @@ async fn sign_in(server: &Server) -> (String, String) {
 }
 
 async fn live(server: &Server, access_token: &str) -> bool {
+    live_in(server, "", access_token).await
+}
+
+/// Whether the access token's session is live in the app at `prefix` (`""` or `/appid-<app>`).
+async fn live_in(server: &Server, prefix: &str, access_token: &str) -> bool {
     let (_, body) = server
         .post(
-            "/recipe/session/verify",
+            &format!("{prefix}/recipe/session/verify"),
             json!({"accessToken": access_token, "doAntiCsrfCheck": false,
                    "enableAntiCsrf": false, "checkDatabase": true}),
         )
@@ -163,7 +168,7 @@ async fn forms_need_this_sign_in_and_its_token_and_the_same_site() {
     assert_eq!(done.status(), 303);
     assert_eq!(
         done.headers()["location"],
-        "/admin/sessions?user=mallory-target&revoked=1"
+        "/admin/sessions?app=public&user=mallory-target&revoked=1"
     );
     assert!(!live(&server, access).await);
 
@@ -202,6 +207,94 @@ async fn forms_need_this_sign_in_and_its_token_and_the_same_site() {
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
+}
+
+/// A page's body, signed in with `cookie`.
+async fn page(server: &Server, cookie: &str, path_and_query: &str) -> (u16, String) {
+    let response = client()
+        .get(format!("{}{path_and_query}", server.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_app_is_shown_and_revoked_on_its_own() {
+    let server = Server::start(&format!("admin_key: {ADMIN_KEY}\n")).await;
+    let (status, body) = server
+        .put("/recipe/multitenancy/app/v2", json!({"appId": "shop"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let in_public = server.create("ann", json!({})).await;
+    let (status, in_shop) = server
+        .post(
+            "/appid-shop/public/recipe/session",
+            json!({"userId": "ann", "userDataInJWT": {}, "userDataInDatabase": {},
+                   "enableAntiCsrf": false, "useDynamicSigningKey": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{in_shop}");
+    let handle =
+        |created: &serde_json::Value| created["session"]["handle"].as_str().unwrap().to_owned();
+    let access =
+        |created: &serde_json::Value| created["accessToken"]["token"].as_str().unwrap().to_owned();
+    let (cookie, token) = sign_in(&server).await;
+
+    // Each app's page lists that app's sessions only, and the picker offers every app.
+    let (status, public_page) = page(&server, &cookie, "/admin/sessions?user=ann").await;
+    assert_eq!(status, 200);
+    assert!(public_page.contains(&handle(&in_public)), "{public_page}");
+    assert!(!public_page.contains(&handle(&in_shop)), "{public_page}");
+    let (status, shop_page) = page(&server, &cookie, "/admin/sessions?app=shop&user=ann").await;
+    assert_eq!(status, 200);
+    assert!(shop_page.contains(&handle(&in_shop)), "{shop_page}");
+    assert!(!shop_page.contains(&handle(&in_public)), "{shop_page}");
+    assert!(
+        shop_page.contains(r#"<option value="shop" selected>"#),
+        "{shop_page}"
+    );
+    assert!(
+        shop_page.contains(r#"<option value="public">"#),
+        "{shop_page}"
+    );
+    let (status, _) = page(&server, &cookie, "/admin?app=shop").await;
+    assert_eq!(status, 200);
+    for unknown in ["/admin?app=nope", "/admin/sessions?app=nope&user=ann"] {
+        let (status, body) = page(&server, &cookie, unknown).await;
+        assert_eq!(status, 404, "{unknown}");
+        assert!(body.contains("no such app"), "{body}");
+    }
+
+    // Revoking the user in the shop app leaves the public app's session alone.
+    let revoked = client()
+        .post(format!("{}/admin/users/revoke", server.url))
+        .header("cookie", &cookie)
+        .header("origin", &server.url)
+        .form(&[("csrf", token.as_str()), ("app", "shop"), ("user", "ann")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 303);
+    assert_eq!(
+        revoked.headers()["location"],
+        "/admin/sessions?app=shop&user=ann&revoked=1"
+    );
+    assert!(!live_in(&server, "/appid-shop", &access(&in_shop)).await);
+    assert!(live(&server, &access(&in_public)).await);
+
+    // A form naming an unknown app changes nothing.
+    let refused = client()
+        .post(format!("{}/admin/users/revoke", server.url))
+        .header("cookie", &cookie)
+        .header("origin", &server.url)
+        .form(&[("csrf", token.as_str()), ("app", "nope"), ("user", "ann")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
+    assert!(live(&server, &access(&in_public)).await);
 }
 
 #[test]

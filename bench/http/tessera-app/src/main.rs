@@ -12,7 +12,7 @@ use axum::{
     Router,
 };
 use serde_json::{Map, Value};
-use tessera_axum::{Error, Session, SessionLayerConfig, Tessera, TokenReissueLayer};
+use tessera_axum::{Error, Session, SessionLayerConfig, Tessera};
 use tessera_core::{SessionConfig, Sessions};
 
 /// The body both routes answer, the same bytes as the tower-sessions app's.
@@ -46,13 +46,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Sessions::new(store, SessionConfig::default()),
         SessionLayerConfig::default(),
     );
-    let app = Router::new()
-        .route("/login", post(login))
-        .route("/api/feed", get(feed))
-        .route("/plain", get(plain))
-        .merge(tessera.router())
-        .layer(TokenReissueLayer)
-        .with_state(tessera);
+    // `install` adds the session routes, the layer that delivers re-minted tokens and the state.
+    let app = tessera.install(
+        Router::new()
+            .route("/login", post(login))
+            .route("/api/feed", get(feed))
+            .route("/plain", get(plain)),
+    );
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     axum::serve(listener, app).await?;
     Ok(())

@@ -1,5 +1,5 @@
-//! The admin page at `/admin`: sign in with the admin key, find a user's sessions across tenants,
-//! revoke one or all, see the signing keys and a few live counters. Served only when `admin_key`
+//! The admin page at `/admin`: sign in with the admin key, pick an app, find a user's sessions
+//! across its tenants, revoke one or all, see its signing keys and a few live counters. Served only when `admin_key`
 //! is configured; server-rendered HTML (askama templates, no JavaScript), with every form carrying
 //! an anti-CSRF token and every state change refused from another site.
 
@@ -18,8 +18,9 @@ use tessera_core::{SessionError, Sessions};
 
 pub use guard::AdminKey;
 use guard::{clear_cookie, cookie_value, is_cross_site, now_ms, set_cookie};
-use pages::{Counter, KeyRow, Page, SessionRow};
+use pages::{Chrome, Counter, KeyRow, Page, SessionRow};
 
+use crate::apps::PUBLIC_APP;
 use crate::state::AppState;
 
 /// The admin routes, for the router to merge when an admin key is configured.
@@ -95,32 +96,90 @@ fn refused(message: &'static str) -> Response {
     render(StatusCode::FORBIDDEN, Page::refused(message))
 }
 
-/// `GET /admin`: the sign-in form, or the dashboard.
-async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// Which app a page or form is about (`?app=` / `app=`); `public` when not given.
+#[derive(Deserialize)]
+struct AppQuery {
+    app: Option<String>,
+}
+
+/// The app a page is about: its id and engine, and every app's id for the picker.
+struct SelectedApp {
+    id: String,
+    sessions: Sessions,
+    all: Vec<String>,
+}
+
+/// Resolves the requested app; an unknown one gets a 404 page.
+async fn select_app(state: &AppState, app: Option<&str>) -> Result<SelectedApp, Response> {
+    let id = app
+        .map(str::trim)
+        .filter(|app| !app.is_empty())
+        .unwrap_or(PUBLIC_APP)
+        .to_ascii_lowercase();
+    let sessions = match state.apps.engine(&id).await {
+        Ok(Some(sessions)) => sessions,
+        Ok(None) => return Err(render(StatusCode::NOT_FOUND, Page::refused("no such app"))),
+        Err(error) => return Err(engine_failure(&error)),
+    };
+    let all = match state.apps.list().await {
+        Ok(apps) => apps.into_iter().map(|app| app.app_id).collect(),
+        Err(error) => return Err(engine_failure(&error)),
+    };
+    Ok(SelectedApp { id, sessions, all })
+}
+
+/// `GET /admin[?app=ID]`: the sign-in form, or the dashboard of an app.
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<AppQuery>,
+) -> Response {
     let Some(session) = signed_in(&state, &headers) else {
         return render(StatusCode::OK, Page::login(None));
     };
-    dashboard(&state, &session, None).await
+    match select_app(&state, query.app.as_deref()).await {
+        Ok(app) => dashboard(&state, &session, &app, None).await,
+        Err(response) => response,
+    }
 }
 
-async fn dashboard(state: &AppState, session: &SignedIn, notice: Option<String>) -> Response {
-    let keys = match state.sessions.signing_keys().await {
+async fn dashboard(
+    state: &AppState,
+    session: &SignedIn,
+    app: &SelectedApp,
+    notice: Option<String>,
+) -> Response {
+    let keys = match app.sessions.signing_keys().await {
         Ok(keys) => keys.into_iter().map(KeyRow::from).collect(),
         Err(error) => return engine_failure(&error),
     };
-    let form_token = form_token(state, session);
     render(
         StatusCode::OK,
-        Page::dashboard(form_token, keys, counters(state), notice),
+        Page::dashboard(
+            chrome(state, session, app),
+            keys,
+            counters(state, &app.sessions),
+            notice,
+        ),
     )
+}
+
+/// What every signed-in page shows: the anti-CSRF token of its forms and the app picker.
+fn chrome(state: &AppState, session: &SignedIn, app: &SelectedApp) -> Chrome {
+    Chrome {
+        csrf: form_token(state, session),
+        app: app.id.clone(),
+        apps: app.all.clone(),
+    }
 }
 
 fn form_token(state: &AppState, session: &SignedIn) -> String {
     admin_key(state).map_or_else(String::new, |key| key.form_token(&session.cookie))
 }
 
-/// A few counters from the metrics registry (the same numbers `/metrics` serves).
-fn counters(state: &AppState) -> Vec<Counter> {
+/// A few counters from the metrics registry (the same numbers `/metrics` serves, for the whole
+/// server), and the app's revocations held in memory.
+fn counters(state: &AppState, app: &Sessions) -> Vec<Counter> {
     let Some(handle) = &state.metrics else {
         return Vec::new();
     };
@@ -134,7 +193,7 @@ fn counters(state: &AppState) -> Vec<Counter> {
             .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     };
-    let revocations = state.sessions.revocation_status();
+    let revocations = app.revocation_status();
     vec![
         Counter::new("sessions created", sum("tessera_sessions_created_total")),
         Counter::new("refreshes", sum("tessera_session_refreshes_total")),
@@ -225,11 +284,12 @@ fn check_form(
 
 #[derive(Deserialize)]
 struct SessionsQuery {
+    app: Option<String>,
     user: Option<String>,
     revoked: Option<usize>,
 }
 
-/// `GET /admin/sessions?user=ID`: a user's live sessions in every tenant.
+/// `GET /admin/sessions?app=ID&user=ID`: a user's live sessions in every tenant of an app.
 async fn sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -238,11 +298,15 @@ async fn sessions(
     let Some(session) = signed_in(&state, &headers) else {
         return Redirect::to("/admin").into_response();
     };
+    let app = match select_app(&state, query.app.as_deref()).await {
+        Ok(app) => app,
+        Err(response) => return response,
+    };
     let user = query.user.unwrap_or_default().trim().to_owned();
     if user.is_empty() {
-        return dashboard(&state, &session, Some("enter a user id".to_owned())).await;
+        return dashboard(&state, &session, &app, Some("enter a user id".to_owned())).await;
     }
-    let rows = match user_sessions(&state.sessions, &user).await {
+    let rows = match user_sessions(&app.sessions, &user).await {
         Ok(rows) => rows,
         Err(error) => return engine_failure(&error),
     };
@@ -252,7 +316,7 @@ async fn sessions(
     });
     render(
         StatusCode::OK,
-        Page::sessions(form_token(&state, &session), user, rows, notice),
+        Page::sessions(chrome(&state, &session, &app), user, rows, notice),
     )
 }
 
@@ -275,62 +339,83 @@ async fn user_sessions(sessions: &Sessions, user: &str) -> Result<Vec<SessionRow
 }
 
 #[derive(Deserialize)]
-struct RevokeSessionForm {
+struct RevokeForm {
     csrf: String,
-    handle: String,
+    app: Option<String>,
     user: String,
+    /// One session; none revokes every session of the user in the app.
+    handle: Option<String>,
 }
 
 /// `POST /admin/sessions/revoke`: one session.
 async fn revoke_session(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<RevokeSessionForm>,
+    Form(form): Form<RevokeForm>,
 ) -> Response {
-    if let Err(reason) = check_form(&state, &headers, &form.csrf) {
-        return refused(reason);
-    }
-    match state.sessions.revoke_session(&form.handle).await {
-        Ok(revoked) => {
-            tracing::info!(handle = %form.handle, "session revoked from the admin page");
-            back_to_user(&form.user, usize::from(revoked))
-        }
-        Err(error) => engine_failure(&error),
-    }
+    let Some(handle) = form.handle.as_deref() else {
+        return render(StatusCode::BAD_REQUEST, Page::refused("no session named"));
+    };
+    revoke(&state, &headers, &form, |sessions| async move {
+        let revoked = sessions.revoke_session(handle).await?;
+        tracing::info!(handle, "session revoked from the admin page");
+        Ok(usize::from(revoked))
+    })
+    .await
 }
 
-#[derive(Deserialize)]
-struct RevokeUserForm {
-    csrf: String,
-    user: String,
-}
-
-/// `POST /admin/users/revoke`: every session of a user, in every tenant.
+/// `POST /admin/users/revoke`: every session of a user, in every tenant of the app.
 async fn revoke_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<RevokeUserForm>,
+    Form(form): Form<RevokeForm>,
 ) -> Response {
-    if let Err(reason) = check_form(&state, &headers, &form.csrf) {
+    let user = form.user.as_str();
+    revoke(&state, &headers, &form, |sessions| async move {
+        let revoked = sessions.revoke_all_sessions_for_user(user, None).await?;
+        tracing::info!(
+            user,
+            count = revoked.len(),
+            "user's sessions revoked from the admin page"
+        );
+        Ok(revoked.len())
+    })
+    .await
+}
+
+/// Checks a revocation form, revokes through the app's engine, and goes back to the user's
+/// sessions.
+async fn revoke<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &RevokeForm,
+    run: F,
+) -> Response
+where
+    F: FnOnce(Sessions) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, SessionError>>,
+{
+    if let Err(reason) = check_form(state, headers, &form.csrf) {
         return refused(reason);
     }
-    match state
-        .sessions
-        .revoke_all_sessions_for_user(&form.user, None)
-        .await
-    {
-        Ok(revoked) => {
-            tracing::info!(user = %form.user, count = revoked.len(), "user's sessions revoked from the admin page");
-            back_to_user(&form.user, revoked.len())
-        }
+    let app = match select_app(state, form.app.as_deref()).await {
+        Ok(app) => app,
+        Err(response) => return response,
+    };
+    match run(app.sessions).await {
+        Ok(revoked) => back_to_user(&app.id, &form.user, revoked),
         Err(error) => engine_failure(&error),
     }
 }
 
 /// After a revocation: the user's sessions again (a redirect, so a reload does not resubmit).
-fn back_to_user(user: &str, revoked: usize) -> Response {
-    let query = serde_urlencoded::to_string([("user", user), ("revoked", &revoked.to_string())])
-        .unwrap_or_default();
+fn back_to_user(app: &str, user: &str, revoked: usize) -> Response {
+    let query = serde_urlencoded::to_string([
+        ("app", app),
+        ("user", user),
+        ("revoked", &revoked.to_string()),
+    ])
+    .unwrap_or_default();
     Redirect::to(&format!("/admin/sessions?{query}")).into_response()
 }
 

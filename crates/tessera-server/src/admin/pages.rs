@@ -19,13 +19,13 @@ impl Page {
     }
 
     pub fn dashboard(
-        csrf: String,
+        chrome: Chrome,
         keys: Vec<KeyRow>,
         counters: Vec<Counter>,
         notice: Option<String>,
     ) -> Self {
         Self::Dashboard(DashboardPage {
-            csrf,
+            chrome,
             keys,
             counters,
             notice,
@@ -33,13 +33,13 @@ impl Page {
     }
 
     pub fn sessions(
-        csrf: String,
+        chrome: Chrome,
         user: String,
         sessions: Vec<SessionRow>,
         notice: Option<String>,
     ) -> Self {
         Self::Sessions(SessionsPage {
-            csrf,
+            chrome,
             user,
             sessions,
             notice,
@@ -69,7 +69,7 @@ pub struct LoginPage {
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 pub struct DashboardPage {
-    csrf: String,
+    chrome: Chrome,
     keys: Vec<KeyRow>,
     counters: Vec<Counter>,
     notice: Option<String>,
@@ -78,7 +78,7 @@ pub struct DashboardPage {
 #[derive(Template)]
 #[template(path = "admin/sessions.html")]
 pub struct SessionsPage {
-    csrf: String,
+    chrome: Chrome,
     user: String,
     sessions: Vec<SessionRow>,
     notice: Option<String>,
@@ -88,6 +88,14 @@ pub struct SessionsPage {
 #[template(path = "admin/refused.html")]
 pub struct RefusedPage {
     message: &'static str,
+}
+
+/// What every signed-in page carries: its forms' anti-CSRF token, the app it is about and the
+/// apps to pick from.
+pub struct Chrome {
+    pub csrf: String,
+    pub app: String,
+    pub apps: Vec<String>,
 }
 
 /// A signing key as the page shows it.

@@ -67,9 +67,9 @@ function startServer(dir) {
 }
 
 /** A CDI call to the server, as a backend SDK makes it. */
-async function cdi(path, body) {
+async function cdi(path, body, method = "POST") {
   const response = await fetch(`${server.url}${path}`, {
-    method: "POST",
+    method,
     headers: { "content-type": "application/json", "api-key": API_KEY, "cdi-version": "5.4", rid: "session" },
     body: JSON.stringify(body),
   });
@@ -77,8 +77,8 @@ async function cdi(path, body) {
   return response.json();
 }
 
-const createSession = (userId, note) =>
-  cdi("/public/recipe/session", {
+const createSession = (userId, note, prefix = "") =>
+  cdi(`${prefix}/public/recipe/session`, {
     userId,
     userDataInJWT: {},
     userDataInDatabase: { note },
@@ -87,8 +87,8 @@ const createSession = (userId, note) =>
   });
 const refresh = (session) =>
   cdi("/recipe/session/refresh", { refreshToken: session.refreshToken.token, enableAntiCsrf: false });
-const verify = (session) =>
-  cdi("/recipe/session/verify", {
+const verify = (session, prefix = "") =>
+  cdi(`${prefix}/recipe/session/verify`, {
     accessToken: session.accessToken.token,
     doAntiCsrfCheck: false,
     enableAntiCsrf: false,
@@ -140,7 +140,7 @@ test("sign in, find a user's sessions, revoke one and then all", async () => {
   await shot(page, "02-dashboard");
 
   await page.fill("#user", "alice");
-  await Promise.all([page.waitForURL(/\/admin\/sessions\?user=alice/), page.click("form[action='/admin/sessions'] button")]);
+  await Promise.all([page.waitForURL(/\/admin\/sessions\?app=public&user=alice/), page.click("form[action='/admin/sessions'] button")]);
   const rows = page.locator("#sessions tbody tr");
   assert.equal(await rows.count(), 2);
   const table = await page.locator("#sessions").innerText();
@@ -213,5 +213,30 @@ test("a forged form on another site is refused, even with a leaked anti-CSRF tok
   ]);
   assert.equal(own.status(), 403);
   assert.equal((await verify(victim)).status, "OK", "a form without the token revoked the session");
+  await context.close();
+});
+
+test("pick an app: its keys and its sessions only, revoked without touching another app's", async () => {
+  await cdi("/recipe/multitenancy/app/v2", { appId: "shop" }, "PUT");
+  const inShop = await createSession("dave", "shop till", "/appid-shop");
+  const inPublic = await createSession("dave", "public laptop");
+  const { context, page } = await signedIn();
+
+  await page.selectOption("#app", "shop");
+  await Promise.all([page.waitForURL(/\/admin\?app=shop$/), page.click("#app-picker button")]);
+  assert.equal(await page.locator("#app-id").innerText(), "shop");
+  assert.equal(await page.locator("#keys tbody tr").count(), 1, "the shop app has its own key");
+
+  await page.fill("#user", "dave");
+  await Promise.all([page.waitForURL(/\/admin\/sessions\?app=shop&user=dave/), page.click("form[action='/admin/sessions'] button")]);
+  const table = await page.locator("#sessions").innerText();
+  assert.ok(table.includes(inShop.session.handle), table);
+  assert.ok(!table.includes(inPublic.session.handle), "another app's session is listed");
+  await shot(page, "07-app-sessions");
+
+  await Promise.all([page.waitForURL(/app=shop&user=dave&revoked=1/), page.click("#revoke-all")]);
+  assert.equal(await page.locator("#no-sessions").count(), 1);
+  assert.equal((await verify(inShop, "/appid-shop")).status, "UNAUTHORISED");
+  assert.equal((await verify(inPublic)).status, "OK", "the public app's session was touched");
   await context.close();
 });
