@@ -49,19 +49,29 @@ done
 cmp <(curl -fs -H "Cookie: $tessera_cookie" "$tessera/api/feed") <(curl -fs -H "Cookie: $tower_cookie" "$tower/api/feed")
 
 results="$work/results"
-# One wrk run; records "route connections requests_per_second", and fails on any non-2xx answer.
-measure() { # label connections url cookie
-  local out
+ticks=$(getconf CLK_TCK)
+# CPU time (user + system, clock ticks) the process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# One wrk run; records "route connections requests_per_second cpu_microseconds_per_request", and
+# fails on any non-2xx answer. The app's CPU time per request is the steadier figure on a shared
+# machine: it does not depend on how the cores were split between the app and wrk.
+measure() { # label connections url cookie pid
+  local out before after
+  before=$(cpu_ticks "$5")
   out=$(wrk -t2 -c"$2" -d"${seconds}s" ${4:+-H "Cookie: $4"} "$3")
+  after=$(cpu_ticks "$5")
   if grep -q "Non-2xx" <<<"$out"; then echo "$1 at $2 connections: non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
-  echo "$1 $2 $(awk '/^Requests\/sec/ {print $2}' <<<"$out")" >>"$results"
+  local rps requests
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/ requests in / {print $1}' <<<"$out")
+  echo "$1 $2 $rps $(python3 -c "print(($after - $before) * 1e6 / $ticks / $requests)")" >>"$results"
 }
 
 runs=(
-  "tessera-plain $tessera/plain $tessera_cookie"
-  "tessera-feed $tessera/api/feed $tessera_cookie"
-  "tower-plain $tower/plain $tower_cookie"
-  "tower-feed $tower/api/feed $tower_cookie"
+  "tessera-plain $tessera/plain $tessera_cookie ${pids[0]}"
+  "tessera-feed $tessera/api/feed $tessera_cookie ${pids[0]}"
+  "tower-plain $tower/plain $tower_cookie ${pids[1]}"
+  "tower-feed $tower/api/feed $tower_cookie ${pids[1]}"
 )
 for round in $(seq "$rounds"); do
   for connections in 16 64; do
@@ -72,17 +82,18 @@ for round in $(seq "$rounds"); do
     ((round % 2 == 0)) && order=(3 2 1 0)
     for i in "${order[@]}"; do
       set -- ${runs[$i]}
-      measure "$1" "$connections" "$2" "$3"
+      measure "$1" "$connections" "$2" "$3" "$4"
     done
   done
 done
 
 python3 - "$results" "$rounds" "$seconds" <<'PY'
 import statistics, sys
-runs = {}
+runs, cpu = {}, {}
 for line in open(sys.argv[1]):
-    route, connections, rps = line.split()
+    route, connections, rps, us = line.split()
     runs.setdefault((route, int(connections)), []).append(float(rps))
+    cpu.setdefault((route, int(connections)), []).append(float(us))
 print(f"median req/s over {sys.argv[2]} rounds of {sys.argv[3]} s (wrk -t2)")
 print(f"{'connections':>11} {'tessera plain':>14} {'tessera feed':>13} {'tower plain':>12} {'tower feed':>11} {'feed/plain':>11} {'tessera/tower feed':>19}")
 for c in sorted({c for _, c in runs}):
@@ -90,4 +101,11 @@ for c in sorted({c for _, c in runs}):
     print(f"{c:>11} {m['tessera-plain']:>14.0f} {m['tessera-feed']:>13.0f} {m['tower-plain']:>12.0f} {m['tower-feed']:>11.0f}"
           f" {m['tessera-feed']/m['tessera-plain']:>10.1%} {m['tessera-feed']/m['tower-feed']:>18.2f}x")
     print(f"{'':>11} (tower-sessions feed/plain: {m['tower-feed']/m['tower-plain']:.1%})")
+print()
+print("median app CPU time per request, microseconds (user + system)")
+print(f"{'connections':>11} {'tessera plain':>14} {'tessera feed':>13} {'tower plain':>12} {'tower feed':>11} {'plain/feed':>11}")
+for c in sorted({c for _, c in cpu}):
+    m = {r: statistics.median(cpu[(r, c)]) for r, cc in cpu if cc == c}
+    print(f"{c:>11} {m['tessera-plain']:>14.2f} {m['tessera-feed']:>13.2f} {m['tower-plain']:>12.2f} {m['tower-feed']:>11.2f}"
+          f" {m['tessera-plain']/m['tessera-feed']:>10.1%}")
 PY

@@ -14,8 +14,7 @@ use crate::reissue::ReissueSlot;
 use crate::state::Tessera;
 use crate::transport::{
     clear_headers, clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers,
-    ClearScope, NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF_HEADER,
-    RID_HEADER,
+    ClearScope, NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF, RID,
 };
 
 /// A verified session. Verification reads only the signed access token, never the store, so
@@ -174,16 +173,14 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
     // GET must not change state; so only non-GET cookie requests need the CSRF proof.
     let needs_csrf_proof = parts.method != Method::GET && presented.transport == Transport::Cookie;
     let mode = config.anti_csrf();
-    if needs_csrf_proof
-        && mode == AntiCsrfMode::ViaCustomHeader
-        && parts.headers.get(RID_HEADER).is_none()
+    if needs_csrf_proof && mode == AntiCsrfMode::ViaCustomHeader && parts.headers.get(RID).is_none()
     {
         return Err(Error::new(
             ErrorKind::TryRefreshToken("missing rid header"),
             config,
         ));
     }
-    let anti_csrf = header_str(&parts.headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
+    let anti_csrf = header_str(&parts.headers, ANTI_CSRF).map(AntiCsrfToken::new);
     let options = VerifyOptions {
         do_anti_csrf_check: needs_csrf_proof && mode == AntiCsrfMode::ViaToken,
         check_database: config.check_database(),

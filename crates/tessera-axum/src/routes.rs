@@ -15,7 +15,7 @@ use crate::extractor::Session;
 use crate::state::Tessera;
 use crate::transport::{
     clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers, ClearScope,
-    NewTokens, SessionHeaders, Transport, ANTI_CSRF_HEADER, REFRESH_TOKEN_COOKIE, RID_HEADER,
+    NewTokens, SessionHeaders, Transport, ANTI_CSRF, REFRESH_TOKEN_COOKIE, RID,
 };
 
 impl Tessera {
@@ -71,14 +71,14 @@ async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders
     let transport = presented.transport;
     let cookie_mode = transport == Transport::Cookie;
     let mode = config.anti_csrf();
-    if cookie_mode && mode == AntiCsrfMode::ViaCustomHeader && headers.get(RID_HEADER).is_none() {
+    if cookie_mode && mode == AntiCsrfMode::ViaCustomHeader && headers.get(RID).is_none() {
         // A forged cross-site request must not be able to log the user out: keep the tokens.
         return Err(Error::new(
             ErrorKind::Unauthorised("missing rid header"),
             config,
         ));
     }
-    let anti_csrf = header_str(headers, ANTI_CSRF_HEADER).map(AntiCsrfToken::new);
+    let anti_csrf = header_str(headers, ANTI_CSRF).map(AntiCsrfToken::new);
     let options = RefreshOptions {
         check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
     };

@@ -33,6 +33,12 @@ pub const AUTH_MODE_HEADER: &str = "st-auth-mode";
 /// The recipe id the SDK puts on every request; `ViaCustomHeader` only checks it is present.
 pub const RID_HEADER: &str = "rid";
 
+/// The request headers every protected request looks up, as parsed names: a lookup by `&str`
+/// parses the name again each time.
+pub(crate) const AUTH_MODE: HeaderName = HeaderName::from_static(AUTH_MODE_HEADER);
+pub(crate) const ANTI_CSRF: HeaderName = HeaderName::from_static(ANTI_CSRF_HEADER);
+pub(crate) const RID: HeaderName = HeaderName::from_static(RID_HEADER);
+
 /// Cross-origin frontends can read only the response headers they are told they may.
 const EXPOSED: &str = "front-token, anti-csrf, st-access-token, st-refresh-token";
 
@@ -49,7 +55,7 @@ impl Transport {
     /// The transport for a new session: header mode only when the client asks for it, as the
     /// frontend SDK sends `st-auth-mode` on every request and cookies are its default.
     pub fn requested(headers: &HeaderMap) -> Self {
-        match headers.get(AUTH_MODE_HEADER).map(HeaderValue::as_bytes) {
+        match headers.get(AUTH_MODE).map(HeaderValue::as_bytes) {
             Some(b"header") => Self::Header,
             _ => Self::Cookie,
         }
@@ -87,7 +93,7 @@ pub(crate) fn read_token(headers: &HeaderMap, cookie_name: &str) -> Option<Prese
             transport: Transport::Cookie,
         })
     };
-    match headers.get(AUTH_MODE_HEADER).map(HeaderValue::as_bytes) {
+    match headers.get(AUTH_MODE).map(HeaderValue::as_bytes) {
         Some(b"cookie") => from_cookie().or_else(from_bearer),
         _ => from_bearer().or_else(from_cookie),
     }
@@ -101,24 +107,43 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie_value(headers, name).map(str::to_owned)
+}
+
+/// The first non-empty value of cookie `name` in the request's `Cookie` headers.
+///
+/// Scanned by hand rather than parsed with the `cookie` crate: every protected request reads
+/// one cookie out of a header holding an 800-byte token, and parsing each pair into a `Cookie`,
+/// after checking the whole header is text, cost more instructions than the cached verification
+/// itself. The rules are the same: pairs split on `;`, a pair without `=` skipped, whitespace
+/// around names and values trimmed, no decoding. Only the value taken must be UTF-8, so another
+/// app's cookie with non-ASCII bytes on the same domain does not hide the session.
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name && !c.value().is_empty())
-        .map(|c| c.value().to_owned())
+        .find_map(|header| find_cookie(header.as_bytes(), name.as_bytes()))
+}
+
+fn find_cookie<'a>(mut header: &'a [u8], name: &[u8]) -> Option<&'a str> {
+    loop {
+        let end = memchr::memchr(b';', header).unwrap_or(header.len());
+        let pair = &header[..end];
+        if let Some(eq) = memchr::memchr(b'=', pair) {
+            let value = pair[eq + 1..].trim_ascii();
+            if pair[..eq].trim_ascii() == name && !value.is_empty() {
+                if let Ok(value) = std::str::from_utf8(value) {
+                    return Some(value);
+                }
+            }
+        }
+        header = header.get(end + 1..)?;
+    }
 }
 
 /// Whether the request still carries the legacy `sIdRefreshToken` cookie.
 pub(crate) fn has_legacy_cookie(headers: &HeaderMap) -> bool {
-    // Nearly no request has it, and every protected one asks: a substring search of the raw
-    // header rules it out without parsing every cookie a second time.
-    let mentioned = headers.get_all(COOKIE).iter().any(|value| {
-        memchr::memmem::find(value.as_bytes(), LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes()).is_some()
-    });
-    mentioned && read_cookie(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
+    cookie_value(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
 }
 
 /// Removes the legacy `sIdRefreshToken` cookie (it lived on path `/`): the host-only one and,
@@ -144,7 +169,7 @@ pub(crate) fn clear_legacy_cookie(config: &SessionLayerConfig) -> SessionHeaders
 }
 
 /// A request header as a string, if present and valid.
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -256,10 +281,7 @@ pub(crate) fn token_headers(
     headers.insert(HeaderName::from_static(FRONT_TOKEN_HEADER), value(&front)?);
     if config.anti_csrf() == AntiCsrfMode::ViaToken {
         if let Some(anti_csrf) = tokens.anti_csrf {
-            headers.insert(
-                HeaderName::from_static(ANTI_CSRF_HEADER),
-                value(anti_csrf.expose())?,
-            );
+            headers.insert(ANTI_CSRF, value(anti_csrf.expose())?);
         }
     }
     expose(&mut headers);
@@ -366,6 +388,58 @@ mod tests {
         h.remove(COOKIE);
         let p = read_token(&h, ACCESS_TOKEN_COOKIE).map(|p| (p.token, p.transport));
         assert_eq!(p, Some(("b".to_owned(), Transport::Header)));
+    }
+
+    fn cookie(headers: &[&[u8]], name: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        for header in headers {
+            h.append(COOKIE, HeaderValue::from_bytes(header).unwrap());
+        }
+        read_cookie(&h, name)
+    }
+
+    #[test]
+    fn cookies_are_read_as_the_cookie_crate_splits_them() {
+        let both = |header: &str, name: &str| {
+            let ours = cookie(&[header.as_bytes()], name);
+            let theirs = Cookie::split_parse(header)
+                .filter_map(Result::ok)
+                .find(|c| c.name() == name && !c.value().is_empty())
+                .map(|c| c.value().to_owned());
+            assert_eq!(ours, theirs, "{header:?} {name}");
+            ours
+        };
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln-_";
+        let header = format!("theme=dark; sAccessToken={token}; sFrontToken=x");
+        assert_eq!(both(&header, "sAccessToken").as_deref(), Some(token));
+        assert_eq!(both(&header, "theme").as_deref(), Some("dark"));
+        assert_eq!(both(&header, "sFrontToken").as_deref(), Some("x"));
+        for (header, name) in [
+            ("  sAccessToken =  a.b.c  ;x=1", "sAccessToken"),
+            ("sAccessToken=; sAccessToken=second", "sAccessToken"),
+            ("xsAccessToken=no; sAccessTokenX=no", "sAccessToken"),
+            ("novalue; sAccessToken=yes", "sAccessToken"),
+            ("padded=YQ==; other=1", "padded"),
+            ("a=1;;; ;b=2;", "b"),
+            ("", "sAccessToken"),
+            (";", "sAccessToken"),
+            ("sAccessToken", "sAccessToken"),
+            ("=x; sAccessToken=y", "sAccessToken"),
+            ("sAccessToken=\"quoted\"", "sAccessToken"),
+        ] {
+            both(header, name);
+        }
+    }
+
+    #[test]
+    fn another_cookie_with_non_ascii_bytes_does_not_hide_the_session() {
+        let header: &[u8] = b"name=Ren\xc3\xa9e; sAccessToken=a.b.c; raw=\xff";
+        assert_eq!(cookie(&[header], "sAccessToken").as_deref(), Some("a.b.c"));
+        assert_eq!(cookie(&[header], "raw"), None, "not UTF-8");
+        assert_eq!(
+            cookie(&[b"a=1", b"sAccessToken=t"], "sAccessToken").as_deref(),
+            Some("t")
+        );
     }
 
     #[test]

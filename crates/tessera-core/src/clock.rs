@@ -32,18 +32,29 @@ pub struct SystemClock;
 
 static LAST_SYSTEM_MICROS: AtomicI64 = AtomicI64::new(0);
 
+fn wall_micros() -> UnixMicros {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 impl Clock for SystemClock {
     fn now_micros(&self) -> UnixMicros {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let wall = wall_micros();
         let previous = LAST_SYSTEM_MICROS
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
                 Some(wall.max(last.saturating_add(1)))
             })
             .unwrap_or(wall);
         wall.max(previous.saturating_add(1))
+    }
+
+    /// Milliseconds need no tie-breaking (they date expiries, not rotation events), so they skip
+    /// the process-wide counter: every verification reads the time, and a compare-and-swap on one
+    /// shared word from every core costs more than the rest of a cached verification's checks.
+    fn now(&self) -> UnixMillis {
+        wall_micros().div_euclid(1000)
     }
 }
 

@@ -235,14 +235,19 @@ impl Sessions {
         options: VerifyOptions,
     ) -> Result<VerifiedSession, SessionError> {
         let now = self.now();
-        let verified = match self.verify_signature(access_token, now).await? {
-            SignedClaims::Cached(entry) => check_cached_claims(
+        // A token verified before, with nothing to confirm in the store, is the hot path and
+        // awaits nothing. The other paths are boxed so that this future stays small: it lives
+        // inside every protected request's handler future, which the router moves into a box per
+        // request, and it would otherwise carry the store and signing futures' space.
+        let verified = match self.cached(access_token) {
+            Some(entry) => check_cached_claims(
                 &entry.claims,
                 anti_csrf_token,
                 options.do_anti_csrf_check,
                 now,
             )?,
-            SignedClaims::Checked(claims) => {
+            None => {
+                let claims = Box::pin(self.check_signature(access_token, now)).await?;
                 check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?
             }
         };
@@ -250,11 +255,21 @@ impl Sessions {
             return Err(SessionError::unauthorised("session revoked"));
         }
         if verified.parent_refresh_token_hash1.is_some() {
-            return self.first_use(verified).await;
+            return Box::pin(self.first_use(verified)).await;
         }
         if !options.check_database && !self.must_check_store(now) {
             return Ok(verified);
         }
+        Box::pin(self.confirm_in_store(verified, now)).await
+    }
+
+    /// A verification the caller (or a stale view of revocations) wants confirmed by the store:
+    /// the session must still exist, and a token carrying an outdated payload is re-minted.
+    async fn confirm_in_store(
+        &self,
+        verified: VerifiedSession,
+        now: UnixMillis,
+    ) -> Result<VerifiedSession, SessionError> {
         let Some(session) = self.inner.store.session(&verified.handle, now).await? else {
             return Err(SessionError::unauthorised(
                 "session does not exist or has expired",
@@ -815,13 +830,29 @@ impl Sessions {
         access_token: &AccessToken,
         now: UnixMillis,
     ) -> Result<SignedClaims, SessionError> {
+        match self.cached(access_token) {
+            Some(entry) => Ok(SignedClaims::Cached(entry)),
+            None => Ok(SignedClaims::Checked(
+                self.check_signature(access_token, now).await?,
+            )),
+        }
+    }
+
+    /// The cache entry of a token verified before, while the key that signed it is still known.
+    fn cached(&self, access_token: &AccessToken) -> Option<Arc<CachedToken>> {
+        let inner = &self.inner;
+        let entry = inner.verified.get(access_token.expose())?;
+        inner.keys.knows_kid(&entry.kid).then_some(entry)
+    }
+
+    /// Checks the signature of a token not in the cache, and remembers it.
+    async fn check_signature(
+        &self,
+        access_token: &AccessToken,
+        now: UnixMillis,
+    ) -> Result<AccessTokenClaims, SessionError> {
         let raw = access_token.expose();
         let inner = &self.inner;
-        if let Some(entry) = inner.verified.get(raw) {
-            if inner.keys.knows_kid(&entry.kid) {
-                return Ok(SignedClaims::Cached(entry));
-            }
-        }
         let token = UnverifiedToken::parse(raw).map_err(SessionError::try_refresh)?;
         let (claims, key) = match inner.keys.key_for_encoded_header(token.encoded_header) {
             Some(key) => {
@@ -847,7 +878,7 @@ impl Sessions {
             }
         };
         inner.verified.insert(raw, &key.kid, &claims);
-        Ok(SignedClaims::Checked(claims))
+        Ok(claims)
     }
 
     /// Refuses a session whose access tokens could grow past what verification accepts: the

@@ -55,13 +55,17 @@ pub struct SigningKeyInfo {
     pub in_use: bool,
 }
 
+/// Keys by a string every verification looks up (a `kid` or a token's header segment): a few
+/// keys, so a fast hash rather than SipHash, which is there for maps that grow from input.
+type KeyMap = HashMap<String, Arc<SigningKey>, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 struct KeySet {
-    by_kid: HashMap<String, Arc<SigningKey>>,
+    by_kid: KeyMap,
     /// The signer of each slot: the newest key made for it.
-    by_slot: HashMap<String, Arc<SigningKey>>,
+    by_slot: KeyMap,
     /// Keyed by the exact base64url header segment each key puts on its tokens.
-    by_encoded_header: HashMap<String, Arc<SigningKey>>,
+    by_encoded_header: KeyMap,
     /// Every key, newest first: the JWKS order.
     newest_first: Vec<Arc<SigningKey>>,
 }
