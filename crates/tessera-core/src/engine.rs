@@ -456,19 +456,32 @@ impl Sessions {
     /// Reads the store's revocation log every
     /// [`revocation_poll_interval`](SessionConfig::revocation_poll_interval) until the returned
     /// handle is aborted, so that sessions revoked by other processes over the same store are
-    /// refused here too. Without it only this process's own revocations are refused before the
-    /// access tokens expire. Failures are logged once per outage; see [`revocation_status`].
+    /// refused here too, and at once when the store pushes word of a revocation
+    /// ([`SessionStore::revocation_signal`](crate::SessionStore::revocation_signal)). Without it only this process's own revocations are
+    /// refused before the access tokens expire. Failures are logged once per outage; see
+    /// [`revocation_status`].
     ///
     /// [`revocation_status`]: Self::revocation_status
     pub fn spawn_revocation_follower(&self) -> tokio::task::JoinHandle<()> {
         self.inner.revocations.start_following();
         let sessions = self.clone();
+        let pushed = sessions.inner.store.revocation_signal();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(sessions.inner.config.revocation_poll_interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut failing = false;
             loop {
-                ticks.tick().await;
+                match &pushed {
+                    // Wake-ups that arrive during a read leave one permit: the next read follows at
+                    // once, and a burst of revocations costs one read, not one each.
+                    Some(pushed) => tokio::select! {
+                        _ = ticks.tick() => {}
+                        () = pushed.notified() => {}
+                    },
+                    None => {
+                        ticks.tick().await;
+                    }
+                }
                 match sessions.follow_revocations().await {
                     Ok(_) if failing => {
                         tracing::info!("revocation log readable again");

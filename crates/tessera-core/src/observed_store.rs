@@ -187,6 +187,10 @@ impl SessionStore for ObservedStore {
         self.inner.apps().await
     }
 
+    fn revocation_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.inner.revocation_signal()
+    }
+
     async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError> {
         (self.observe)("delete_app");
         self.inner.delete_app(app_id).await

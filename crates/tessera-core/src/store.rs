@@ -256,6 +256,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes revocation-log entries older than `before`; returns how many.
     async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError>;
 
+    /// Woken (at least once) soon after another process logs a revocation, for stores whose
+    /// database can push that (PostgreSQL's `LISTEN`/`NOTIFY`): the revocation follower then
+    /// reads the log at once instead of at its next poll. Polling still runs, so a wake-up lost
+    /// with a dropped connection only delays a revocation to the next poll. `None` (the default):
+    /// polling only.
+    fn revocation_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
+
     /// Handles of a user's unexpired sessions, in one tenant or (`None`) all.
     async fn session_handles_for_user(
         &self,

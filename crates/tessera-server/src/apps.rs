@@ -28,10 +28,10 @@ const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
 
 /// The apps this server serves.
 ///
-/// Requests read an immutable [`View`] without waiting on one another. Whatever is slow (reading
-/// the registry, opening an app's store and migrating it) happens under `updating`, which
-/// builds the next view: requests for apps already open never wait on it, so an app whose
-/// database is slow or down cannot stall the others.
+/// Requests read an immutable view of the registry without waiting on one another. Whatever is
+/// slow (reading the registry, opening an app's store and migrating it) happens under
+/// `updating`, which builds the next view: requests for apps already open never wait on it, so
+/// an app whose database is slow or down cannot stall the others.
 pub struct Apps {
     public: Sessions,
     store: StoreConfig,

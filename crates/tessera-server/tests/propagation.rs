@@ -148,6 +148,21 @@ async fn revocation_reaches_another_postgres_server_within_a_second() {
     scratch.drop().await;
 }
 
+/// PostgreSQL announces a revocation as it commits (`NOTIFY`), and the other server reads the log
+/// at once: with its poll set to a minute it still refuses within the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_announces_revocations_without_waiting_for_a_poll() {
+    let Some(scratch) = common::PostgresScratch::create("tessera_push").await else {
+        return;
+    };
+    let yaml = format!(
+        "{}revocation_poll_interval_ms: 60000\n",
+        scratch.config_yaml
+    );
+    propagation(&yaml, "postgres, one-minute poll").await;
+    scratch.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_reaches_another_mysql_server_within_a_second() {
     let Some(scratch) = common::MySqlScratch::create("tessera_prop").await else {

@@ -306,3 +306,38 @@ async fn two_processes_due_for_rotation_create_one_key() {
         }
     }
 }
+
+/// PostgreSQL tells the other servers of a revocation as it commits: their store's signal fires,
+/// so their followers read the log at once rather than at the next poll.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_announces_revocations_to_the_other_servers() {
+    use tessera_core::SessionStore;
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let (first, scratch) = common::postgres_store_typed().await.unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let schema_url = format!(
+        "{url}{separator}options=-c%20search_path%3D{}",
+        scratch.name()
+    );
+    let second = tessera_store::PostgresStore::connect(&schema_url, 2)
+        .await
+        .unwrap();
+    let told = second
+        .revocation_signal()
+        .expect("PostgreSQL announces revocations");
+    let sessions = Sessions::new(first, SessionConfig::default());
+    let created = sessions
+        .create_new_session(NewSession::new("ann"))
+        .await
+        .unwrap();
+    assert!(sessions
+        .revoke_session(&created.session.handle)
+        .await
+        .unwrap());
+    tokio::time::timeout(std::time::Duration::from_secs(5), told.notified())
+        .await
+        .expect("the other server was not told of the revocation");
+}

@@ -10,9 +10,34 @@ pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_core::StoreError;
+use tokio::sync::Notify;
+
+/// Word from the database that another process logged a revocation (what
+/// `SessionStore::revocation_signal` hands the engine), and the task that listens for it. The task
+/// stops with the last clone of the store.
+#[derive(Debug)]
+pub(crate) struct RevocationListener {
+    pub(crate) signal: Arc<Notify>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RevocationListener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// For databases that cannot push: the follower polls.
+#[cfg(feature = "mysql")]
+pub(crate) async fn no_listener<DB: sqlx::Database>(
+    _: &sqlx::Pool<DB>,
+) -> Option<Arc<RevocationListener>> {
+    None
+}
 
 /// How long a call waits for a pooled connection before reporting the database unavailable.
 pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,7 +124,8 @@ macro_rules! sqlx_store {
         database: $database:ty,
         pool_options: $pool_options:ty,
         sql: $sql:ident,
-        migrator: $migrator:expr $(,)?
+        migrator: $migrator:expr,
+        listen: $listen:path $(,)?
     ) => {
         use async_trait::async_trait;
         use serde_json::{Map, Value};
@@ -121,6 +147,7 @@ macro_rules! sqlx_store {
         pub struct $store {
             pool: Pool,
             schema: crate::SchemaVersions,
+            revocations_pushed: Option<std::sync::Arc<super::RevocationListener>>,
         }
 
         impl $store {
@@ -166,12 +193,14 @@ macro_rules! sqlx_store {
                     .run(&pool)
                     .await
                     .map_err(|error| StoreError::Migration(error.to_string()))?;
+                let revocations_pushed = $listen(&pool).await;
                 Ok(Self {
                     pool,
                     schema: crate::SchemaVersions {
                         found,
                         now: expected,
                     },
+                    revocations_pushed,
                 })
             }
 
@@ -413,6 +442,10 @@ macro_rules! sqlx_store {
                     removed.push(handle.clone());
                 }
             }
+            // Announced with the transaction: the database delivers it at commit, or never.
+            if let (false, Some(announce)) = (removed.is_empty(), $sql::ANNOUNCE_REVOCATIONS) {
+                sqlx::query(announce).execute(&mut **tx).await?;
+            }
             Ok(removed)
         }
 
@@ -446,6 +479,12 @@ macro_rules! sqlx_store {
 
         #[async_trait]
         impl SessionStore for $store {
+            fn revocation_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+                self.revocations_pushed
+                    .as_ref()
+                    .map(|listener| std::sync::Arc::clone(&listener.signal))
+            }
+
             async fn create_session(
                 &self,
                 session: SessionRecord,

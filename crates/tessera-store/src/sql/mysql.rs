@@ -37,6 +37,8 @@ mod statements {
     pub(super) const MARK_DEAD: &str =
         "UPDATE refresh_tokens SET dead_since = ? WHERE session_handle = ? AND dead_since IS NULL AND hash2 <> ? AND (issued_at < ? OR hash2 = ?)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = ? WHERE handle = ?";
+    /// MySQL cannot push: other servers read new revocations at their next poll.
+    pub(super) const ANNOUNCE_REVOCATIONS: Option<&str> = None;
     pub(super) const LOG_REVOCATION: &str =
         "INSERT INTO revocations (session_handle, revoked_at) VALUES (?, ?)";
     pub(super) const REVOCATIONS: &str =
@@ -71,4 +73,5 @@ super::sqlx_store! {
     pool_options: sqlx::mysql::MySqlPoolOptions,
     sql: statements,
     migrator: sqlx::migrate!("migrations/mysql"),
+    listen: super::no_listener,
 }

@@ -37,6 +37,9 @@ mod statements {
     pub(super) const MARK_DEAD: &str =
         "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND dead_since IS NULL AND hash2 <> $3 AND (issued_at < $4 OR hash2 = $5)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
+    /// Tells listening servers that this schema's revocation log grew (see `listen`).
+    pub(super) const ANNOUNCE_REVOCATIONS: Option<&str> =
+        Some("SELECT pg_notify('tessera_revocations', current_schema())");
     pub(super) const LOG_REVOCATION: &str =
         "INSERT INTO revocations (session_handle, revoked_at) VALUES ($1, $2)";
     pub(super) const REVOCATIONS: &str =
@@ -70,4 +73,67 @@ super::sqlx_store! {
     pool_options: sqlx::postgres::PgPoolOptions,
     sql: statements,
     migrator: sqlx::migrate!("migrations/postgres"),
+    listen: listen_for_revocations,
+}
+
+/// The channel revocations are announced on. The payload is the announcing schema, so a server
+/// wakes only for the schema (app) it reads.
+const REVOCATION_CHANNEL: &str = "tessera_revocations";
+
+/// Listens for revocations other processes log in this schema, so that the engine's follower
+/// reads them at once. Without it (the database refused `LISTEN`) polling alone carries them.
+async fn listen_for_revocations(
+    pool: &sqlx::PgPool,
+) -> Option<std::sync::Arc<super::RevocationListener>> {
+    match start_listening(pool).await {
+        Ok(listener) => Some(std::sync::Arc::new(listener)),
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                "cannot LISTEN for revocations: other servers' revocations arrive at the next poll"
+            );
+            None
+        }
+    }
+}
+
+async fn start_listening(pool: &sqlx::PgPool) -> Result<super::RevocationListener, sqlx::Error> {
+    let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await?;
+    let schema = schema.unwrap_or_default();
+    // A connection of its own rather than one of the pool's, which it would hold for good.
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(super::ACQUIRE_TIMEOUT)
+        .connect_with((*pool.connect_options()).clone())
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
+    listener.ignore_pool_close_event(true);
+    listener.listen(REVOCATION_CHANNEL).await?;
+    let signal = std::sync::Arc::new(tokio::sync::Notify::new());
+    let task = tokio::spawn({
+        let signal = std::sync::Arc::clone(&signal);
+        async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => {
+                        if notification.payload() == schema {
+                            signal.notify_one();
+                        }
+                    }
+                    // The connection dropped and is being opened again: announcements made
+                    // meanwhile are lost, so the follower reads the log now.
+                    Ok(None) => signal.notify_one(),
+                    Err(error) => {
+                        tracing::debug!(%error, "revocation listener reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    });
+    Ok(super::RevocationListener { signal, task })
 }
