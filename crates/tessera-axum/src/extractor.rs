@@ -13,8 +13,9 @@ use crate::html_refresh::is_page_navigation;
 use crate::reissue::ReissueSlot;
 use crate::state::Tessera;
 use crate::transport::{
-    clear_headers, clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers,
-    ClearScope, NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF, RID,
+    clear_headers, clear_legacy_cookie, header_str, read_tokens, token_headers, ClearScope,
+    NewTokens, Presented, RequestTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF,
+    RID,
 };
 
 /// A verified session. Verification reads only the signed access token, never the store, so
@@ -128,8 +129,8 @@ impl Session {
 /// Verifies the request's access token; `Ok(None)` when it carries none.
 async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
     let config = tessera.config();
-    let legacy = has_legacy_cookie(&parts.headers);
-    let verified = match verify_tokens(tessera, parts).await {
+    let RequestTokens { presented, legacy } = read_tokens(&parts.headers, ACCESS_TOKEN_COOKIE);
+    let verified = match verify_tokens(tessera, parts, presented).await {
         // A pre-2022 session holds the old marker and no access token of today's kind: the
         // refresh route issues today's cookies.
         Ok(None) if legacy => Err(Error::new(
@@ -164,9 +165,13 @@ async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Err
     }
 }
 
-async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
+async fn verify_tokens(
+    tessera: &Tessera,
+    parts: &Parts,
+    presented: Option<Presented>,
+) -> Result<Option<Session>, Error> {
     let config = tessera.config();
-    let Some(presented) = read_token(&parts.headers, ACCESS_TOKEN_COOKIE) else {
+    let Some(presented) = presented else {
         return Ok(None);
     };
     // Browsers attach cookies to forged cross-site requests, never Authorization headers, and a
@@ -180,9 +185,12 @@ async fn verify_tokens(tessera: &Tessera, parts: &Parts) -> Result<Option<Sessio
             config,
         ));
     }
-    let anti_csrf = header_str(&parts.headers, ANTI_CSRF).map(AntiCsrfToken::new);
+    let do_anti_csrf_check = needs_csrf_proof && mode == AntiCsrfMode::ViaToken;
+    let anti_csrf = do_anti_csrf_check
+        .then(|| header_str(&parts.headers, ANTI_CSRF).map(AntiCsrfToken::new))
+        .flatten();
     let options = VerifyOptions {
-        do_anti_csrf_check: needs_csrf_proof && mode == AntiCsrfMode::ViaToken,
+        do_anti_csrf_check,
         check_database: config.check_database(),
     };
     let access_token = AccessToken::new(presented.token);

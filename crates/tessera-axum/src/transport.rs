@@ -81,6 +81,31 @@ pub(crate) struct Presented {
 /// does not shadow a cookie session; without it the bearer token wins, as the SDK sends one only
 /// in header mode.
 pub(crate) fn read_token(headers: &HeaderMap, cookie_name: &str) -> Option<Presented> {
+    read_tokens(headers, cookie_name).presented
+}
+
+/// A request's token (as [`read_token`] chooses it) and whether the request still carries the
+/// legacy `sIdRefreshToken` cookie, from one pass over its cookies.
+pub(crate) struct RequestTokens {
+    pub presented: Option<Presented>,
+    pub legacy: bool,
+}
+
+pub(crate) fn read_tokens(headers: &HeaderMap, cookie_name: &str) -> RequestTokens {
+    let mut cookie = None;
+    let mut legacy = false;
+    for (name, value) in request_cookies(headers) {
+        if value.is_empty() {
+            continue;
+        }
+        if name == LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes() {
+            legacy = true;
+        } else if cookie.is_none() && name == cookie_name.as_bytes() {
+            // Only the value taken must be UTF-8: another app's cookie with non-ASCII bytes on
+            // the same domain must not hide the session.
+            cookie = std::str::from_utf8(value).ok();
+        }
+    }
     let from_bearer = || {
         bearer(headers).map(|token| Presented {
             token,
@@ -88,15 +113,16 @@ pub(crate) fn read_token(headers: &HeaderMap, cookie_name: &str) -> Option<Prese
         })
     };
     let from_cookie = || {
-        read_cookie(headers, cookie_name).map(|token| Presented {
-            token,
+        cookie.map(|token| Presented {
+            token: token.to_owned(),
             transport: Transport::Cookie,
         })
     };
-    match headers.get(AUTH_MODE).map(HeaderValue::as_bytes) {
+    let presented = match headers.get(AUTH_MODE).map(HeaderValue::as_bytes) {
         Some(b"cookie") => from_cookie().or_else(from_bearer),
         _ => from_bearer().or_else(from_cookie),
-    }
+    };
+    RequestTokens { presented, legacy }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -106,44 +132,37 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    cookie_value(headers, name).map(str::to_owned)
-}
-
-/// The first non-empty value of cookie `name` in the request's `Cookie` headers.
+/// The `name=value` pairs of the request's `Cookie` headers, names and values trimmed.
 ///
 /// Scanned by hand rather than parsed with the `cookie` crate: every protected request reads
 /// one cookie out of a header holding an 800-byte token, and parsing each pair into a `Cookie`,
 /// after checking the whole header is text, cost more instructions than the cached verification
-/// itself. The rules are the same: pairs split on `;`, a pair without `=` skipped, whitespace
-/// around names and values trimmed, no decoding. Only the value taken must be UTF-8, so another
-/// app's cookie with non-ASCII bytes on the same domain does not hide the session.
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// itself. The rules are the same: pairs split on `;` (found with SIMD), a pair without `=`
+/// skipped, whitespace around names and values trimmed, no decoding.
+fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
     headers
         .get_all(COOKIE)
         .iter()
-        .find_map(|header| find_cookie(header.as_bytes(), name.as_bytes()))
+        .flat_map(|header| cookie_pairs(header.as_bytes()))
 }
 
-fn find_cookie<'a>(mut header: &'a [u8], name: &[u8]) -> Option<&'a str> {
-    loop {
-        let end = memchr::memchr(b';', header).unwrap_or(header.len());
-        let pair = &header[..end];
+fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut rest = Some(header);
+    std::iter::from_fn(move || loop {
+        let current = rest?;
+        let end = memchr::memchr(b';', current).unwrap_or(current.len());
+        rest = current.get(end + 1..);
+        let pair = &current[..end];
         if let Some(eq) = memchr::memchr(b'=', pair) {
-            let value = pair[eq + 1..].trim_ascii();
-            if pair[..eq].trim_ascii() == name && !value.is_empty() {
-                if let Ok(value) = std::str::from_utf8(value) {
-                    return Some(value);
-                }
-            }
+            return Some((pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii()));
         }
-        header = header.get(end + 1..)?;
-    }
+    })
 }
 
 /// Whether the request still carries the legacy `sIdRefreshToken` cookie.
 pub(crate) fn has_legacy_cookie(headers: &HeaderMap) -> bool {
-    cookie_value(headers, LEGACY_ID_REFRESH_TOKEN_COOKIE).is_some()
+    request_cookies(headers)
+        .any(|(name, value)| name == LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes() && !value.is_empty())
 }
 
 /// Removes the legacy `sIdRefreshToken` cookie (it lived on path `/`): the host-only one and,
@@ -395,7 +414,7 @@ mod tests {
         for header in headers {
             h.append(COOKIE, HeaderValue::from_bytes(header).unwrap());
         }
-        read_cookie(&h, name)
+        read_token(&h, name).map(|presented| presented.token)
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! A cache of access tokens whose signature has been checked, so that the same browser sending the
 //! same token for an hour pays for one RSA check, not one per request.
 //!
-//! Only a byte-identical token hits: entries are found by a keyed 64-bit hash of the token and
-//! then compared with the whole token in constant time, so a collision (or a guessed hash) is a
-//! miss, never another token's claims. What the cache returns is the claims only: the caller still
+//! Only a byte-identical token hits: entries are found by a keyed 64-bit hash of the token's last
+//! bytes and then compared with the whole token in constant time, so a collision (or a guessed
+//! hash) is a miss, never another token's claims. What the cache returns is the claims only: the caller still
 //! checks expiry, the anti-CSRF token and revocation on every hit, and an entry whose signing key
 //! is no longer known is ignored. Memory is bounded by the entry count (tokens are a few hundred
 //! bytes to 16 KiB).
@@ -39,7 +39,7 @@ impl VerifiedTokens {
     /// hot path of every request and the caller copies only the claims it hands out.
     pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
         let entries = self.entries.as_ref()?;
-        let entry = entries.get(&self.hasher.hash_one(token))?;
+        let entry = entries.get(&self.key(token))?;
         same_token(entry.token.as_bytes(), token.as_bytes()).then_some(entry)
     }
 
@@ -51,10 +51,24 @@ impl VerifiedTokens {
                 kid: kid.into(),
                 claims: claims.clone(),
             };
-            entries.insert(self.hasher.hash_one(token), Arc::new(entry));
+            entries.insert(self.key(token), Arc::new(entry));
         }
     }
 }
+
+impl VerifiedTokens {
+    /// The hash an entry is found by: of the token's last 64 bytes, which lie in its signature and
+    /// so differ between any two tokens the engine signed. Hashing all of an 800-byte token on
+    /// every request cost as much as the rest of a hit, and the whole token is compared anyway.
+    fn key(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        self.hasher
+            .hash_one(&bytes[bytes.len().saturating_sub(KEYED_TAIL)..])
+    }
+}
+
+/// How many of a token's last bytes its cache key is made of.
+const KEYED_TAIL: usize = 64;
 
 /// Whether two tokens are equal, in time that depends on their length only (which is public:
 /// it is the presented token's own). Compares eight bytes at a time: a byte-by-byte constant-time
@@ -78,7 +92,40 @@ fn same_token(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::same_token;
+    use super::{same_token, VerifiedTokens, KEYED_TAIL};
+    use crate::claims::AccessTokenClaims;
+
+    fn claims(user: &str) -> AccessTokenClaims {
+        AccessTokenClaims {
+            user_id: user.to_owned(),
+            exp: 2,
+            iat: 1,
+            session_handle: "h".to_owned(),
+            refresh_token_hash1: "r".to_owned(),
+            parent_refresh_token_hash1: None,
+            anti_csrf_token: None,
+            tenant_id: "public".to_owned(),
+            recipe_user_id: user.to_owned(),
+            payload: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn a_token_sharing_only_the_keyed_tail_misses() {
+        let cache = VerifiedTokens::new(16);
+        let tail = "s".repeat(KEYED_TAIL);
+        let (alice, mallory) = (
+            format!("eyJhbGc.alice.{tail}"),
+            format!("eyJhbGc.malry.{tail}"),
+        );
+        cache.insert(&alice, "kid", &claims("alice"));
+        assert!(cache.get(&mallory).is_none(), "same key, another token");
+        assert_eq!(cache.get(&alice).unwrap().claims.user_id, "alice");
+        let short = "a.b.c";
+        cache.insert(short, "kid", &claims("short"));
+        assert_eq!(cache.get(short).unwrap().claims.user_id, "short");
+        assert!(cache.get("a.b.C").is_none());
+    }
 
     #[test]
     fn only_identical_tokens_are_the_same() {
