@@ -9,28 +9,16 @@ repo="$(cd "$here/../../../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
 source "$repo/scripts/ensure-chromium.sh"
+source "$repo/scripts/node-suite.sh"
 
 echo "== installing the pinned playwright-core"
-log="$(mktemp)"
-(cd "$here" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1 \
-  || { cat "$log"; rm -f "$log"; echo "FAILED: npm ci" >&2; exit 1; }
-rm -f "$log"
+npm_ci "$here" playwright-core --ignore-scripts
 
 echo "== building the tessera server"
 (cd "$repo" && cargo build --quiet -p tessera-server --bin tessera)
 
 echo "== admin page browser tests"
-report="$(mktemp)"
 TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
 SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/admin" \
-  node --test --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$report" \
-    "$here/admin.test.mjs" || { rm -f "$report"; echo "FAILED: admin page browser tests" >&2; exit 1; }
-passed="$(sed -n 's/^# pass //p' "$report")"
-skipped="$(sed -n 's/^# skipped //p' "$report")"
-rm -f "$report"
-if [[ "${passed:-0}" -lt 3 || "${skipped:-0}" -ne 0 ]]; then
-  echo "FAILED: the admin browser suite passed ${passed:-0} tests and skipped ${skipped:-0}" >&2
-  exit 1
-fi
+  run_node_tests "the admin page browser tests" 4 "$here/admin.test.mjs"
 echo "admin page browser tests: $passed passed; screenshots in $CARGO_TARGET_DIR/browser-screenshots/admin"
