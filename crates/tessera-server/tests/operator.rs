@@ -75,15 +75,10 @@ fn json_of(config: &Path, args: &[&str]) -> Value {
 }
 
 async fn verify_status(server: &Server, access_token: &str) -> String {
-    let (status, body) = server
-        .post(
-            "/recipe/session/verify",
-            json!({"accessToken": access_token, "doAntiCsrfCheck": false,
-                   "enableAntiCsrf": false, "checkDatabase": false}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["status"].as_str().unwrap().to_owned()
+    server.verify(access_token, false).await["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn refresh_status(server: &Server, refresh_token: &str) -> String {

@@ -18,15 +18,7 @@ const ROUNDS: usize = 15;
 const BOUND: Duration = Duration::from_secs(1);
 
 async fn verify(server: &Server, access_token: &str) -> Value {
-    let (status, body) = server
-        .post(
-            "/recipe/session/verify",
-            json!({"accessToken": access_token, "doAntiCsrfCheck": false,
-                   "enableAntiCsrf": false, "checkDatabase": false}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    server.verify(access_token, false).await
 }
 
 /// `tessera_store_calls_total` by operation, read off a server's `/metrics`.

@@ -175,6 +175,23 @@ impl Server {
         read(request.send().await.unwrap()).await
     }
 
+    /// CDI verification of an access token in the public app (no anti-CSRF check); the reply.
+    pub async fn verify(&self, access_token: &str, check_database: bool) -> Value {
+        let (status, body) = self
+            .post(
+                "/recipe/session/verify",
+                serde_json::json!({
+                    "accessToken": access_token,
+                    "doAntiCsrfCheck": false,
+                    "enableAntiCsrf": false,
+                    "checkDatabase": check_database,
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     pub async fn create(&self, user: &str, payload: Value) -> Value {
         let (status, body) = self
             .post(

@@ -233,9 +233,13 @@ async fn login(
             Page::login(Some("wrong admin key")),
         );
     }
-    let cookie = key.sign_in(now_ms());
+    home_setting_cookie(&set_cookie(&key.sign_in(now_ms())))
+}
+
+/// A redirect to the dashboard that sets (or clears) the sign-in cookie.
+fn home_setting_cookie(set_cookie: &str) -> Response {
     let mut response = Redirect::to("/admin").into_response();
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&cookie)) {
+    if let Ok(value) = HeaderValue::from_str(set_cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
@@ -255,11 +259,7 @@ async fn logout(
     if let Err(reason) = check_form(&state, &headers, &form.csrf) {
         return refused(reason);
     }
-    let mut response = Redirect::to("/admin").into_response();
-    if let Ok(value) = HeaderValue::from_str(&clear_cookie()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    home_setting_cookie(&clear_cookie())
 }
 
 /// A state-changing form: same site, signed in, and carrying this sign-in's anti-CSRF token.
