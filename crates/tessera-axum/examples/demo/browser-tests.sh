@@ -29,7 +29,7 @@ for backend in local remote; do
   DEMO_BIN="$CARGO_TARGET_DIR/debug/examples/demo" \
   TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
   SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/$backend" \
-    run_node_tests "the $backend browser suite" 1 "$here/browser.test.mjs"
+    run_node_tests "the $backend browser suite" 13 "$here/browser.test.mjs"
   total=$((total + passed))
 done
 echo "browser tests: $total passed; screenshots in $CARGO_TARGET_DIR/browser-screenshots/{local,remote}"
