@@ -453,13 +453,29 @@ impl Sessions {
         Ok(revoked)
     }
 
+    /// Revokes every session in the store, a page at a time, and returns how many: for an app
+    /// being removed (or created again under an old id), whose sessions must not outlive it.
+    pub async fn revoke_every_session(&self) -> Result<usize, SessionError> {
+        const PAGE: u32 = 500;
+        let mut after = String::new();
+        let mut revoked = 0;
+        loop {
+            let handles = self.inner.store.session_handles(&after, PAGE).await?;
+            let Some(last) = handles.last() else {
+                return Ok(revoked);
+            };
+            after.clone_from(last);
+            revoked += self.revoke_multiple_sessions(&handles).await?.len();
+        }
+    }
+
     /// Reads the store's revocation log every
     /// [`revocation_poll_interval`](SessionConfig::revocation_poll_interval) until the returned
     /// handle is aborted, so that sessions revoked by other processes over the same store are
     /// refused here too, and at once when the store pushes word of a revocation
-    /// ([`SessionStore::revocation_signal`](crate::SessionStore::revocation_signal)). Without it only this process's own revocations are
-    /// refused before the access tokens expire. Failures are logged once per outage; see
-    /// [`revocation_status`].
+    /// ([`SessionStore::revocation_signal`](crate::SessionStore::revocation_signal)). Without it
+    /// only this process's own revocations are refused before the access tokens expire. Failures
+    /// are logged once per outage; see [`revocation_status`].
     ///
     /// [`revocation_status`]: Self::revocation_status
     pub fn spawn_revocation_follower(&self) -> tokio::task::JoinHandle<()> {

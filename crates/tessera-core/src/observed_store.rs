@@ -72,6 +72,11 @@ impl SessionStore for ObservedStore {
         self.inner.revoke_sessions(handles, now).await
     }
 
+    async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        (self.observe)("session_handles");
+        self.inner.session_handles(after, limit).await
+    }
+
     async fn revoke_sessions_for_user(
         &self,
         tenant_id: Option<&str>,

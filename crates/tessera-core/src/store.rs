@@ -235,6 +235,10 @@ pub trait SessionStore: Send + Sync + 'static {
         now: UnixMillis,
     ) -> Result<Vec<String>, StoreError>;
 
+    /// Handles of the stored sessions (any tenant, expired or not) greater than `after`, in
+    /// order, at most `limit`: a walk over every session, a page at a time.
+    async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+
     /// Deletes every session of a user, in one tenant or (`None`) all, logging each as revoked at
     /// `now`; returns their handles.
     async fn revoke_sessions_for_user(

@@ -159,6 +159,19 @@ impl SessionStore for MemoryStore {
         Ok(self.lock().delete_sessions(handles, Some(now)))
     }
 
+    async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let tables = self.lock();
+        let mut handles: Vec<String> = tables
+            .sessions
+            .keys()
+            .filter(|handle| handle.as_str() > after)
+            .cloned()
+            .collect();
+        handles.sort();
+        handles.truncate(limit as usize);
+        Ok(handles)
+    }
+
     async fn revoke_sessions_for_user(
         &self,
         tenant_id: Option<&str>,

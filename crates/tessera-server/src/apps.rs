@@ -219,7 +219,20 @@ impl Apps {
         }
         tessera_store::check_app_id(app_id)
             .map_err(|error| GeneralError::InvalidArgument(error.to_string()))?;
-        self.open(app_id, &config).await?;
+        let sessions = self.open(app_id, &config).await?;
+        let registered = self
+            .public
+            .store()
+            .apps()
+            .await?
+            .iter()
+            .any(|app| app.app_id == app_id);
+        if !registered {
+            // An app removed before under this id left its store behind: its sessions were
+            // revoked then, but ones a server created while it had not yet noticed the removal
+            // must not come back with the new app.
+            sessions.revoke_every_session().await?;
+        }
         let created = self
             .public
             .store()
@@ -245,7 +258,9 @@ impl Apps {
     }
 
     /// Removes an app: requests naming it are refused from then on (within a second on other
-    /// servers), so its sessions can no longer refresh. Its data stays in its store.
+    /// servers), and every session in it is revoked, so none comes back if an app is created
+    /// again under the same id. The store itself (its signing keys, tenants and revocation log)
+    /// stays.
     pub async fn delete(&self, app_id: &str) -> Result<bool, SessionError> {
         if app_id == PUBLIC_APP {
             return Err(GeneralError::InvalidArgument(
@@ -253,7 +268,12 @@ impl Apps {
             )
             .into());
         }
+        let sessions = self.engine(app_id).await?;
         let existed = self.public.store().delete_app(app_id).await?;
+        if let Some(sessions) = sessions {
+            let revoked = sessions.revoke_every_session().await?;
+            tracing::info!(app_id, revoked, "app removed and its sessions revoked");
+        }
         self.change_view(|view| {
             view.read_at = None;
             view.registered.remove(app_id);
@@ -398,8 +418,8 @@ mod tests {
         assert!(apps.engine("open").await.unwrap().is_some());
 
         // A new app makes the view stale; the next request for it reads the registry, which hangs.
-        gate.set(true);
         apps.create_or_update("new", Map::new()).await.unwrap();
+        gate.set(true);
         let reading = tokio::spawn({
             let apps = Arc::clone(&apps);
             async move { apps.engine("new").await }
@@ -444,5 +464,47 @@ mod tests {
 
         assert!(apps.delete("one").await.unwrap());
         assert!(apps.engine("one").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn sessions_of_a_removed_app_do_not_come_back_with_an_app_of_the_same_id() {
+        use tessera_core::{NewSession, RefreshOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let apps = apps(dir.path(), Arc::default()).await;
+        apps.create_or_update("shop", Map::new()).await.unwrap();
+        let shop = apps.engine("shop").await.unwrap().unwrap();
+        let created = shop
+            .create_new_session(NewSession::new("ann"))
+            .await
+            .unwrap();
+        // A server that had not yet noticed the removal creates a session after it: opened
+        // here on the app's store directly, as that server's engine would be.
+        let stale = apps.open("shop", &Map::new()).await.unwrap();
+
+        assert!(apps.delete("shop").await.unwrap());
+        let late = stale
+            .create_new_session(NewSession::new("bob"))
+            .await
+            .unwrap();
+        let refreshed = stale
+            .refresh_session_with(
+                &created.refresh_token.token,
+                None,
+                RefreshOptions::default(),
+            )
+            .await;
+        assert!(refreshed.is_err(), "a removed app's session refreshed");
+
+        apps.create_or_update("shop", Map::new()).await.unwrap();
+        let again = apps.engine("shop").await.unwrap().unwrap();
+        for (old, who) in [(&created, "ann"), (&late, "bob")] {
+            let refreshed = again
+                .refresh_session_with(&old.refresh_token.token, None, RefreshOptions::default())
+                .await;
+            assert!(
+                refreshed.is_err(),
+                "{who}'s session came back with the new app"
+            );
+        }
     }
 }

@@ -29,6 +29,7 @@ macro_rules! conformance {
                 expired_refresh_token_is_unauthorised,
                 refresh_slides_expiry,
                 revoke_one_many_and_all,
+                every_session_is_walked_and_revoked,
                 handles_exclude_expired,
                 session_data_round_trip,
                 payload_update_reaches_new_tokens,

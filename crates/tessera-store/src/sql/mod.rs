@@ -559,6 +559,19 @@ macro_rules! sqlx_store {
                 Ok(removed)
             }
 
+            async fn session_handles(
+                &self,
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<String>, StoreError> {
+                sqlx::query_scalar($sql::SESSION_HANDLES)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)
+            }
+
             async fn revoke_sessions_for_user(
                 &self,
                 tenant_id: Option<&str>,

@@ -45,6 +45,8 @@ mod statements {
         "SELECT seq, session_handle, revoked_at FROM revocations WHERE seq > ? AND revoked_at >= ? ORDER BY seq LIMIT ?";
     pub(super) const DELETE_OLD_REVOCATIONS: &str = "DELETE FROM revocations WHERE revoked_at < ?";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = ?";
+    pub(super) const SESSION_HANDLES: &str =
+        "SELECT handle FROM sessions WHERE handle > ? ORDER BY handle LIMIT ?";
     pub(super) const USER_HANDLES: &str =
         "SELECT handle FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY handle";
     pub(super) const USER_HANDLES_IN_TENANT: &str =

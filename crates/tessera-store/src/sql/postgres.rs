@@ -46,6 +46,8 @@ mod statements {
         "SELECT seq, session_handle, revoked_at FROM revocations WHERE seq > $1 AND revoked_at >= $2 ORDER BY seq LIMIT $3";
     pub(super) const DELETE_OLD_REVOCATIONS: &str = "DELETE FROM revocations WHERE revoked_at < $1";
     pub(super) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE handle = $1";
+    pub(super) const SESSION_HANDLES: &str =
+        "SELECT handle FROM sessions WHERE handle > $1 ORDER BY handle LIMIT $2";
     pub(super) const USER_HANDLES: &str =
         "SELECT handle FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY handle";
     pub(super) const USER_HANDLES_IN_TENANT: &str =

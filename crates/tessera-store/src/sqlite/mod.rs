@@ -391,6 +391,20 @@ impl SessionStore for SqliteStore {
         .await
     }
 
+    async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let after = after.to_owned();
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT handle FROM sessions WHERE handle > ?1 ORDER BY handle LIMIT ?2",
+            )?;
+            let handles = statement
+                .query_map(rusqlite::params![after, limit], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(handles)
+        })
+        .await
+    }
+
     async fn revoke_sessions_for_user(
         &self,
         tenant_id: Option<&str>,

@@ -683,6 +683,52 @@ pub async fn revoke_one_many_and_all(store: Arc<dyn SessionStore>) {
     );
 }
 
+/// Every session of the store, in any tenant, walked a page at a time and revoked (an app being
+/// removed): none refreshes afterwards, and each is in the revocation log.
+pub async fn every_session_is_walked_and_revoked(store: Arc<dyn SessionStore>) {
+    let h = Harness::new(Arc::clone(&store), config());
+    let mut created = Vec::new();
+    for (user, tenant) in [("a", "public"), ("b", "public"), ("a", "t2")] {
+        let session = h
+            .sessions
+            .create_new_session(NewSession::new(user).tenant_id(tenant))
+            .await
+            .unwrap();
+        created.push(session);
+    }
+    let mut handles: Vec<String> = created.iter().map(|s| s.session.handle.clone()).collect();
+    handles.sort();
+    let first = store.session_handles("", 2).await.unwrap();
+    assert_eq!(first, handles[..2]);
+    let rest = store.session_handles(&first[1], 2).await.unwrap();
+    assert_eq!(rest, handles[2..]);
+    assert!(store
+        .session_handles(&handles[2], 2)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_eq!(h.sessions.revoke_every_session().await.unwrap(), 3);
+    assert!(store.session_handles("", 10).await.unwrap().is_empty());
+    for session in &created {
+        let refreshed = h
+            .sessions
+            .refresh_session(&session.refresh_token.token, None)
+            .await;
+        assert!(is_unauthorised(&refreshed), "{refreshed:?}");
+    }
+    let mut logged: Vec<String> = store
+        .revocations(0, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.session_handle)
+        .collect();
+    logged.sort();
+    assert_eq!(logged, handles);
+    assert_eq!(h.sessions.revoke_every_session().await.unwrap(), 0);
+}
+
 pub async fn handles_exclude_expired(store: Arc<dyn SessionStore>) {
     let config = SessionConfig {
         refresh_token_validity: Duration::from_secs(100),
