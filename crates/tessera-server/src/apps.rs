@@ -110,24 +110,29 @@ impl Apps {
         if app_id == PUBLIC_APP {
             return Ok(Some(self.public.clone()));
         }
-        let updating = {
+        // The view is let go before any wait: only the answer or the lock leaves this block.
+        let locked = {
             let view = self.view.load();
             if view.is_fresh() {
                 if let Some(answer) = view.lookup(app_id) {
                     return Ok(answer);
                 }
-                self.updating.lock().await
+                None
             } else {
                 match self.updating.try_lock() {
-                    Ok(updating) => updating,
+                    Ok(updating) => Some(updating),
                     // Someone is reading the registry: an app open here keeps serving from the
                     // view of a second ago rather than queueing behind that read.
                     Err(_) => match view.opened.get(app_id) {
                         Some(opened) => return Ok(Some(opened.sessions.clone())),
-                        None => self.updating.lock().await,
+                        None => None,
                     },
                 }
             }
+        };
+        let updating = match locked {
+            Some(updating) => updating,
+            None => self.updating.lock().await,
         };
         let mut view = View::clone(&self.view.load());
         if !view.is_fresh() {
