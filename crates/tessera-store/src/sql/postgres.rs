@@ -1,5 +1,13 @@
 //! The PostgreSQL store.
 
+/// The channel revocations are announced on, as a literal for the statement that announces them.
+/// The payload is the announcing schema, so a server wakes only for the schema (app) it reads.
+macro_rules! revocation_channel {
+    () => {
+        "tessera_revocations"
+    };
+}
+
 /// The statements, parameters numbered in the order they appear (so both dialects bind alike).
 mod statements {
     pub(super) const INSERT_APP: &str =
@@ -37,9 +45,13 @@ mod statements {
     pub(super) const MARK_DEAD: &str =
         "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND dead_since IS NULL AND hash2 <> $3 AND (issued_at < $4 OR hash2 = $5)";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
-    /// Tells listening servers that this schema's revocation log grew (see `listen`).
-    pub(super) const ANNOUNCE_REVOCATIONS: Option<&str> =
-        Some("SELECT pg_notify('tessera_revocations', current_schema())");
+    /// Tells listening servers that this schema's revocation log grew (see
+    /// `listen_for_revocations`).
+    pub(super) const ANNOUNCE_REVOCATIONS: Option<&str> = Some(concat!(
+        "SELECT pg_notify('",
+        revocation_channel!(),
+        "', current_schema())"
+    ));
     pub(super) const LOG_REVOCATION: &str =
         "INSERT INTO revocations (session_handle, revoked_at) VALUES ($1, $2)";
     pub(super) const REVOCATIONS: &str =
@@ -78,9 +90,7 @@ super::sqlx_store! {
     listen: listen_for_revocations,
 }
 
-/// The channel revocations are announced on. The payload is the announcing schema, so a server
-/// wakes only for the schema (app) it reads.
-const REVOCATION_CHANNEL: &str = "tessera_revocations";
+const REVOCATION_CHANNEL: &str = revocation_channel!();
 
 /// Listens for revocations other processes log in this schema, so that the engine's follower
 /// reads them at once. Without it (the database refused `LISTEN`) polling alone carries them.
