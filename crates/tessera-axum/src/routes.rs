@@ -81,6 +81,7 @@ async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders
     let anti_csrf = header_str(headers, ANTI_CSRF).map(AntiCsrfToken::new);
     let options = RefreshOptions {
         check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
+        ..RefreshOptions::default()
     };
     let tokens = tessera
         .backend()

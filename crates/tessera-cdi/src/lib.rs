@@ -1,4 +1,4 @@
-//! The JSON bodies of SuperTokens' Core Driver Interface 5.4 session endpoints, as Tessera
+//! The protocol versions and the JSON bodies of SuperTokens' Core Driver Interface session endpoints, as Tessera
 //! speaks them (`docs/protocol.md` in the repository): the `tessera` server reads the requests
 //! and writes the replies, tessera-axum's remote back end writes the requests and reads the
 //! replies, and both use these types, so each field name is written once.
@@ -25,6 +25,8 @@
 
 mod replies;
 mod requests;
+mod version;
 
 pub use replies::{RevocationJson, SessionJson, SessionReply, Status, TokenJson};
 pub use requests::{CreateSessionRequest, RefreshRequest, RegenerateRequest, VerifyRequest};
+pub use version::CdiVersion;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::GeneralError;
+use crate::token_version::AccessTokenVersion;
 
 /// Claim names Tessera sets itself; a custom payload may not use them. `iss` is not among them: the
 /// SuperTokens backend SDKs put their API domain there in every session's payload.
@@ -57,14 +58,25 @@ pub struct AccessTokenClaims {
 
 impl AccessTokenClaims {
     /// Reads claims from a decoded token body; `None` if a required claim is missing or mistyped.
-    pub(crate) fn from_slice(body: &[u8]) -> Option<Self> {
-        serde_json::from_slice::<WireClaims>(body).ok()?.0
+    /// The layout's claims must all be there: a V5 token without `rsub` is refused.
+    pub(crate) fn from_slice(body: &[u8], version: AccessTokenVersion) -> Option<Self> {
+        let claims = serde_json::from_slice::<WireClaims>(body).ok()?;
+        if (version.has_tenant() && !claims.has_tenant)
+            || (version.has_recipe_user() && !claims.has_recipe_user)
+        {
+            return None;
+        }
+        claims.claims
     }
 }
 
 /// Claims as read off the wire: the reserved ones straight into fields, the rest into the payload,
 /// without building an intermediate map of everything (the verify hot path).
-struct WireClaims(Option<AccessTokenClaims>);
+struct WireClaims {
+    claims: Option<AccessTokenClaims>,
+    has_tenant: bool,
+    has_recipe_user: bool,
+}
 
 impl<'de> Deserialize<'de> for WireClaims {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -111,8 +123,13 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
                 }
             }
         }
+        let (has_tenant, has_recipe_user) = (tenant.is_some(), rsub.is_some());
         if mistyped {
-            return Ok(WireClaims(None));
+            return Ok(WireClaims {
+                claims: None,
+                has_tenant,
+                has_recipe_user,
+            });
         }
         let text = |value: Option<Value>| match value {
             Some(Value::String(text)) => Some(text),
@@ -124,6 +141,8 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
             Some(_) => None,
         };
         let number = |value: Option<Value>| value.and_then(|v| v.as_i64());
+        // Layouts before V4 carry no tenant and before V5 no recipe user (the user then).
+        let rsub = rsub.or_else(|| sub.clone());
         let claims = (|| {
             Some(AccessTokenClaims {
                 user_id: text(sub)?,
@@ -133,12 +152,19 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
                 refresh_token_hash1: text(hash1)?,
                 parent_refresh_token_hash1: nullable(parent)?,
                 anti_csrf_token: nullable(anti_csrf)?,
-                tenant_id: text(tenant)?,
+                tenant_id: match tenant {
+                    None => crate::types::DEFAULT_TENANT.to_owned(),
+                    tenant => text(tenant)?,
+                },
                 recipe_user_id: text(rsub)?,
                 payload,
             })
         })();
-        Ok(WireClaims(claims))
+        Ok(WireClaims {
+            claims,
+            has_tenant,
+            has_recipe_user,
+        })
     }
 }
 

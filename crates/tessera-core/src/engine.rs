@@ -24,6 +24,7 @@ use crate::store::{
 };
 use crate::tenants::{check_tenant_id, is_default_tenant};
 use crate::token_cache::{Entry as CachedToken, VerifiedTokens};
+use crate::token_version::AccessTokenVersion;
 use crate::types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
@@ -204,7 +205,17 @@ impl Sessions {
             .await?;
         // Sign before writing so a key failure leaves no orphan session behind.
         let access_token = self
-            .mint_access_token(&record, &hash1, None, anti_csrf.as_ref(), now, None)
+            .mint_access_token(
+                &record,
+                TokenLinks {
+                    refresh_token_hash1: &hash1,
+                    parent_refresh_token_hash1: None,
+                    anti_csrf: anti_csrf.as_ref(),
+                },
+                now,
+                None,
+                new.token_version,
+            )
             .await?;
         self.inner
             .store
@@ -255,12 +266,12 @@ impl Sessions {
             return Err(SessionError::unauthorised("session revoked"));
         }
         if verified.parent_refresh_token_hash1.is_some() {
-            return Box::pin(self.first_use(verified)).await;
+            return Box::pin(self.first_use(verified, options.token_version)).await;
         }
         if !options.check_database && !self.must_check_store(now) {
             return Ok(verified);
         }
-        Box::pin(self.confirm_in_store(verified, now)).await
+        Box::pin(self.confirm_in_store(verified, now, options.token_version)).await
     }
 
     /// A verification the caller (or a stale view of revocations) wants confirmed by the store:
@@ -269,20 +280,26 @@ impl Sessions {
         &self,
         verified: VerifiedSession,
         now: UnixMillis,
+        version: AccessTokenVersion,
     ) -> Result<VerifiedSession, SessionError> {
         let Some(session) = self.inner.store.session(&verified.handle, now).await? else {
             return Err(SessionError::unauthorised(
                 "session does not exist or has expired",
             ));
         };
-        self.with_stored_payload(verified, &session, now).await
+        self.with_stored_payload(verified, &session, now, version)
+            .await
     }
 
     /// The first verification of an access token minted by a refresh: presents its refresh token
     /// to the store, which commits it (the client has moved past the token it refreshed with) or
     /// finds it stale (theft), and re-mints the access token without `parentRefreshTokenHash1` so
     /// later verifications stay off the store.
-    async fn first_use(&self, verified: VerifiedSession) -> Result<VerifiedSession, SessionError> {
+    async fn first_use(
+        &self,
+        verified: VerifiedSession,
+        version: AccessTokenVersion,
+    ) -> Result<VerifiedSession, SessionError> {
         let (now_us, now) = self.now_micros();
         let presentation = Presentation {
             presented_hash2: hash2_from_hash1(&verified.refresh_token_hash1),
@@ -301,7 +318,7 @@ impl Sessions {
             }
             outcome => return Err(self.refused(outcome, now)),
         };
-        self.reissue(verified, &session, now).await
+        self.reissue(verified, &session, now, version).await
     }
 
     /// Re-mints the access token when the stored payload differs from the one it carries.
@@ -310,11 +327,12 @@ impl Sessions {
         verified: VerifiedSession,
         session: &SessionRecord,
         now: UnixMillis,
+        version: AccessTokenVersion,
     ) -> Result<VerifiedSession, SessionError> {
         if session.access_token_payload == verified.access_token_payload {
             return Ok(verified);
         }
-        self.reissue(verified, session, now).await
+        self.reissue(verified, session, now, version).await
     }
 
     /// A new access token for the same refresh token, with the stored payload, a full lifetime
@@ -325,15 +343,19 @@ impl Sessions {
         mut verified: VerifiedSession,
         session: &SessionRecord,
         now: UnixMillis,
+        version: AccessTokenVersion,
     ) -> Result<VerifiedSession, SessionError> {
         let reissued = self
             .mint_access_token(
                 session,
-                &verified.refresh_token_hash1,
-                None,
-                verified.anti_csrf_token.as_ref(),
+                TokenLinks {
+                    refresh_token_hash1: &verified.refresh_token_hash1,
+                    parent_refresh_token_hash1: None,
+                    anti_csrf: verified.anti_csrf_token.as_ref(),
+                },
                 now,
                 None,
+                version,
             )
             .await?;
         verified.parent_refresh_token_hash1 = None;
@@ -391,11 +413,14 @@ impl Sessions {
                 let access_token = self
                     .mint_access_token(
                         &session,
-                        &child_hash1,
-                        Some(&presented_hash1),
-                        anti_csrf.as_ref(),
+                        TokenLinks {
+                            refresh_token_hash1: &child_hash1,
+                            parent_refresh_token_hash1: Some(&presented_hash1),
+                            anti_csrf: anti_csrf.as_ref(),
+                        },
                         now,
                         None,
+                        options.token_version,
                     )
                     .await?;
                 Ok(SessionTokens {
@@ -685,6 +710,17 @@ impl Sessions {
         access_token: &AccessToken,
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
+        self.regenerate_access_token_as(access_token, new_payload, AccessTokenVersion::default())
+            .await
+    }
+
+    /// [`regenerate_access_token`](Self::regenerate_access_token), minting the given layout.
+    pub async fn regenerate_access_token_as(
+        &self,
+        access_token: &AccessToken,
+        new_payload: Option<Map<String, Value>>,
+        version: AccessTokenVersion,
+    ) -> Result<RegeneratedAccessToken, SessionError> {
         let now = self.now();
         let claims = self
             .verify_signature(access_token, now)
@@ -701,11 +737,14 @@ impl Sessions {
             Some(
                 self.mint_access_token(
                     &session,
-                    &claims.refresh_token_hash1,
-                    claims.parent_refresh_token_hash1.as_deref(),
-                    anti_csrf.as_ref(),
+                    TokenLinks {
+                        refresh_token_hash1: &claims.refresh_token_hash1,
+                        parent_refresh_token_hash1: claims.parent_refresh_token_hash1.as_deref(),
+                        anti_csrf: anti_csrf.as_ref(),
+                    },
                     now,
                     Some(expiry),
+                    version,
                 )
                 .await?,
             )
@@ -729,6 +768,35 @@ impl Sessions {
                 self.now(),
             )
             .await
+    }
+
+    /// Signs a JWT of the app's own (SuperTokens' JWT recipe, used by the SDKs' OpenID code):
+    /// `payload` with `iat`, `exp` after `validity` and, when given, `iss`, under the static or
+    /// the current dynamic key, so `/.well-known/jwks.json` verifies it.
+    pub async fn create_jwt(
+        &self,
+        mut payload: Map<String, Value>,
+        validity: Duration,
+        key_kind: KeyKind,
+        issuer: Option<String>,
+    ) -> Result<String, SessionError> {
+        let now = self.now();
+        let key = self
+            .inner
+            .keys
+            .signing_key(self.inner.store.as_ref(), key_kind, now)
+            .await?;
+        let now_s = now.div_euclid(1000);
+        let validity_s = i64::try_from(validity.as_secs()).unwrap_or(i64::MAX);
+        payload.insert("iat".to_owned(), Value::from(now_s));
+        payload.insert(
+            "exp".to_owned(),
+            Value::from(now_s.saturating_add(validity_s)),
+        );
+        if let Some(issuer) = issuer {
+            payload.insert("iss".to_owned(), Value::from(issuer));
+        }
+        Ok(jwt::encode_plain(&key, &payload)?)
     }
 
     /// Creates a tenant or replaces its configuration; returns whether it was created. `public`
@@ -887,7 +955,7 @@ impl Sessions {
             Some(key) => {
                 let algorithm = key.algorithm.jose_name();
                 let claims = token
-                    .verify(algorithm, key.verifying_key())
+                    .verify(algorithm, key.verifying_key(), AccessTokenVersion::V5)
                     .map_err(SessionError::try_refresh)?;
                 (claims, key)
             }
@@ -901,7 +969,7 @@ impl Sessions {
                         "access token signed by an unknown key",
                     ))?;
                 let claims = token
-                    .verify(&header.algorithm, key.verifying_key())
+                    .verify(&header.algorithm, key.verifying_key(), header.version)
                     .map_err(SessionError::try_refresh)?;
                 (claims, key)
             }
@@ -959,11 +1027,10 @@ impl Sessions {
     async fn mint_access_token(
         &self,
         session: &SessionRecord,
-        refresh_token_hash1: &str,
-        parent_refresh_token_hash1: Option<&str>,
-        anti_csrf: Option<&AntiCsrfToken>,
+        links: TokenLinks<'_>,
         now: UnixMillis,
         fixed_expiry: Option<UnixMillis>,
+        version: AccessTokenVersion,
     ) -> Result<Issued<AccessToken>, SessionError> {
         let inner = &self.inner;
         let key = self.signing_key_for(session, now).await?;
@@ -974,19 +1041,28 @@ impl Sessions {
             exp: expiry_ms.div_euclid(1000),
             iat: now.div_euclid(1000),
             session_handle: session.handle.clone(),
-            refresh_token_hash1: refresh_token_hash1.to_owned(),
-            parent_refresh_token_hash1: parent_refresh_token_hash1.map(str::to_owned),
-            anti_csrf_token: anti_csrf.map(|t| t.expose().to_owned()),
+            refresh_token_hash1: links.refresh_token_hash1.to_owned(),
+            parent_refresh_token_hash1: links.parent_refresh_token_hash1.map(str::to_owned),
+            anti_csrf_token: links.anti_csrf.map(|t| t.expose().to_owned()),
             tenant_id: session.tenant_id.clone(),
             recipe_user_id: session.user_id.clone(),
             payload: session.access_token_payload.clone(),
         };
         Ok(Issued {
-            token: AccessToken::new(jwt::encode(&key, &claims)?),
+            token: AccessToken::new(jwt::encode(&key, &claims, version)?),
             expiry: claims.exp.saturating_mul(1000),
             created_at: now,
         })
     }
+}
+
+/// What ties an access token to its session's refresh tokens.
+struct TokenLinks<'a> {
+    /// `H(refresh token)` of the refresh token it was minted with.
+    refresh_token_hash1: &'a str,
+    /// `H(refresh token)` of the token refreshed to mint it, until its first use.
+    parent_refresh_token_hash1: Option<&'a str>,
+    anti_csrf: Option<&'a AntiCsrfToken>,
 }
 
 /// The error for a presentation the store refused.

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::claims::AccessTokenClaims;
 use crate::error::GeneralError;
 use crate::keys::{SigningKey, VerifyingKey};
+use crate::token_version::AccessTokenVersion;
 
 /// The longest access token, in characters, that verification accepts; longer ones are refused
 /// before any decoding, and the engine never mints one (real tokens are well under 2 KiB).
@@ -17,7 +18,14 @@ pub const MAX_ACCESS_TOKEN_LEN: usize = 16 * 1024;
 
 /// Signs `claims` with `key` into a compact JWS, refusing (before signing) a token longer than
 /// verification accepts.
-pub(crate) fn encode(key: &SigningKey, claims: &AccessTokenClaims) -> Result<String, GeneralError> {
+pub(crate) fn encode(
+    key: &SigningKey,
+    claims: &AccessTokenClaims,
+    version: AccessTokenVersion,
+) -> Result<String, GeneralError> {
+    if version != AccessTokenVersion::V5 {
+        return encode_older(key, claims, version);
+    }
     let body = serialise(claims)?;
     check_len(encoded_len(key, body.len()))?;
     let mut token = String::with_capacity(encoded_len(key, body.len()));
@@ -28,6 +36,67 @@ pub(crate) fn encode(key: &SigningKey, claims: &AccessTokenClaims) -> Result<Str
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
+}
+
+/// An access token in a layout before V5: the claims that layout lacks are left out, and the
+/// header names its version. Only clients of old protocol versions ask for these.
+fn encode_older(
+    key: &SigningKey,
+    claims: &AccessTokenClaims,
+    version: AccessTokenVersion,
+) -> Result<String, GeneralError> {
+    let Value::Object(mut body) = serde_json::to_value(claims).map_err(|error| {
+        GeneralError::InvalidArgument(format!("unserialisable claims: {error}"))
+    })?
+    else {
+        return Err(GeneralError::InvalidArgument(
+            "claims are not an object".to_owned(),
+        ));
+    };
+    if !version.has_recipe_user() {
+        body.remove("rsub");
+    }
+    if !version.has_tenant() {
+        body.remove("tId");
+    }
+    let header = serde_json::json!({
+        "alg": key.algorithm.jose_name(),
+        "typ": "JWT",
+        "kid": key.kid,
+        "version": version.header_value(),
+    });
+    sign_parts(key, &header, &body)
+}
+
+/// `base64url(header).base64url(body).base64url(signature)`, refused when longer than
+/// verification accepts.
+fn sign_parts(
+    key: &SigningKey,
+    header: &Value,
+    body: &serde_json::Map<String, Value>,
+) -> Result<String, GeneralError> {
+    let body = serde_json::to_vec(body).map_err(|error| {
+        GeneralError::InvalidArgument(format!("unserialisable claims: {error}"))
+    })?;
+    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(body, &mut token);
+    check_len(token.len() + 1 + (key.signature_len() * 4).div_ceil(3))?;
+    let signature = key.sign(token.as_bytes())?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
+}
+
+/// Signs any JSON claims with `key` under a plain `{"alg","typ","kid"}` header: the JWT recipe's
+/// tokens, which are not access tokens and carry no version.
+pub(crate) fn encode_plain(
+    key: &SigningKey,
+    claims: &serde_json::Map<String, Value>,
+) -> Result<String, GeneralError> {
+    let header =
+        serde_json::json!({"alg": key.algorithm.jose_name(), "typ": "JWT", "kid": key.kid});
+    sign_parts(key, &header, claims)
 }
 
 /// The length of the token `key` would make from claims serialised into `body_len` bytes.
@@ -58,6 +127,7 @@ struct Header {
     alg: String,
     kid: Option<String>,
     crit: Option<Value>,
+    version: Option<Value>,
 }
 
 /// A token split into its parts, signature not yet checked.
@@ -72,6 +142,7 @@ pub(crate) struct UnverifiedToken<'a> {
 pub(crate) struct ParsedHeader {
     pub(crate) algorithm: String,
     pub(crate) kid: String,
+    pub(crate) version: AccessTokenVersion,
 }
 
 impl<'a> UnverifiedToken<'a> {
@@ -105,9 +176,17 @@ impl<'a> UnverifiedToken<'a> {
         if header.crit.is_some() {
             return Err("access token header has critical extensions");
         }
+        // SuperTokens reads a header without `version` as the newest layout.
+        let version = match header.version {
+            None => AccessTokenVersion::V5,
+            Some(Value::String(version)) => AccessTokenVersion::from_header_value(&version)
+                .ok_or("unsupported access token version")?,
+            Some(_) => return Err("unsupported access token version"),
+        };
         Ok(ParsedHeader {
             algorithm: header.alg,
             kid: header.kid.ok_or("access token has no key id")?,
+            version,
         })
     }
 
@@ -117,6 +196,7 @@ impl<'a> UnverifiedToken<'a> {
         self,
         algorithm: &str,
         key: &VerifyingKey,
+        version: AccessTokenVersion,
     ) -> Result<AccessTokenClaims, &'static str> {
         if algorithm != key.algorithm.jose_name() {
             return Err("access token algorithm does not match its key");
@@ -127,15 +207,16 @@ impl<'a> UnverifiedToken<'a> {
         if !key.verify(self.signing_input.as_bytes(), &signature) {
             return Err("access token signature is invalid");
         }
-        self.claims()
+        self.claims(version)
     }
 
     /// Decodes the claims without checking the signature. Only for tokens already verified.
-    fn claims(&self) -> Result<AccessTokenClaims, &'static str> {
+    fn claims(&self, version: AccessTokenVersion) -> Result<AccessTokenClaims, &'static str> {
         let body = URL_SAFE_NO_PAD
             .decode(self.payload)
             .map_err(|_| "malformed access token body")?;
-        AccessTokenClaims::from_slice(&body).ok_or("access token claims missing or mistyped")
+        AccessTokenClaims::from_slice(&body, version)
+            .ok_or("access token claims missing or mistyped")
     }
 }
 
@@ -171,14 +252,14 @@ mod tests {
             // Every body length modulo 3, so each base64 tail is covered.
             for payload_len in [0, 1, 2, 3, 100, 101, 102] {
                 let claims = claims(payload_len);
-                let token = encode(&key, &claims).unwrap();
+                let token = encode(&key, &claims, AccessTokenVersion::V5).unwrap();
                 let body_len = serialise(&claims).unwrap().len();
                 assert_eq!(encoded_len(&key, body_len), token.len());
             }
             // The longest token encode accepts parses; one character more is refused by both.
             let mut largest = None;
             for payload_len in 11_000..13_000 {
-                match encode(&key, &claims(payload_len)) {
+                match encode(&key, &claims(payload_len), AccessTokenVersion::V5) {
                     Ok(token) => largest = Some(token),
                     Err(GeneralError::TokenTooLarge { length, limit }) => {
                         assert_eq!(limit, MAX_ACCESS_TOKEN_LEN);

@@ -56,6 +56,7 @@ mod secret;
 mod store;
 mod tenants;
 pub mod testing;
+mod token_version;
 mod types;
 mod verify;
 
@@ -75,6 +76,7 @@ pub use store::{
     RevocationRecord, SessionRecord, SessionStore, StoredSigningKey, TenantRecord,
 };
 pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};
+pub use token_version::AccessTokenVersion;
 pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
     SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::clock::UnixMillis;
 use crate::config::KeyKind;
 use crate::secret::{AccessToken, AntiCsrfToken, RefreshToken};
+use crate::token_version::AccessTokenVersion;
 
 /// The tenant every session belongs to until multi-tenancy is used.
 pub const DEFAULT_TENANT: &str = "public";
@@ -34,6 +35,8 @@ pub struct NewSession {
     pub anti_csrf: Option<bool>,
     /// Which key family signs this session's tokens; `None` uses the engine's setting.
     pub key_kind: Option<KeyKind>,
+    /// The layout of the first access token (the newest by default).
+    pub token_version: AccessTokenVersion,
 }
 
 impl NewSession {
@@ -46,6 +49,7 @@ impl NewSession {
             session_data: Value::Object(Map::new()),
             anti_csrf: None,
             key_kind: None,
+            token_version: AccessTokenVersion::default(),
         }
     }
 
@@ -78,6 +82,12 @@ impl NewSession {
         self.key_kind = Some(kind);
         self
     }
+
+    /// Chooses the first access token's layout (for clients that know only an older one).
+    pub fn token_version(mut self, version: AccessTokenVersion) -> Self {
+        self.token_version = version;
+        self
+    }
 }
 
 /// Options of [`Sessions::get_session`](crate::Sessions::get_session).
@@ -87,6 +97,8 @@ pub struct VerifyOptions {
     pub do_anti_csrf_check: bool,
     /// Also confirm in the store that the session still exists (catches revocation at once).
     pub check_database: bool,
+    /// The layout of an access token minted by this verification (the newest by default).
+    pub token_version: AccessTokenVersion,
 }
 
 /// Options of [`Sessions::refresh_session_with`](crate::Sessions::refresh_session_with).
@@ -94,12 +106,15 @@ pub struct VerifyOptions {
 pub struct RefreshOptions {
     /// Require the anti-CSRF token issued with the refresh token, when it had one (default true).
     pub check_anti_csrf: bool,
+    /// The layout of the new access token (the newest by default).
+    pub token_version: AccessTokenVersion,
 }
 
 impl Default for RefreshOptions {
     fn default() -> Self {
         Self {
             check_anti_csrf: true,
+            token_version: AccessTokenVersion::default(),
         }
     }
 }

@@ -274,7 +274,7 @@ impl JwksVerifier {
             .get(&header.kid)
             .ok_or(JwksVerifyError::UnknownKey)?;
         let claims = token
-            .verify(&header.algorithm, key)
+            .verify(&header.algorithm, key, header.version)
             .map_err(SessionError::try_refresh)?;
         if let Some(cache) = cache {
             cache.insert(raw, &header.kid, &claims);

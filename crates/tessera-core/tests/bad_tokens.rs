@@ -314,6 +314,33 @@ fn correctly_signed_tokens_missing_claims_are_refused() {
     );
     // The same key and claims verify: the refusals above are about content, not the signer.
     f.verify(&sign_rs256(&key, &header, &claims)).unwrap();
+
+    // Older layouts need only their own claims, and only the layouts Tessera mints are read.
+    let without = |names: &[&str]| {
+        let mut partial = claims.clone();
+        for name in names {
+            partial.as_object_mut().unwrap().remove(*name);
+        }
+        partial
+    };
+    let mut v4 = header.clone();
+    v4["version"] = json!("4");
+    f.verify(&sign_rs256(&key, &v4, &without(&["rsub"])))
+        .unwrap();
+    f.assert_try_refresh(&sign_rs256(&key, &v4, &without(&["tId"])), "V4 without tId");
+    let mut v3 = header.clone();
+    v3["version"] = json!("3");
+    f.verify(&sign_rs256(&key, &v3, &without(&["tId", "rsub"])))
+        .unwrap();
+    f.assert_try_refresh(&sign_rs256(&key, &v3, &without(&["sub"])), "V3 without sub");
+    for version in [json!("2"), json!("6"), json!(5)] {
+        let mut other = header.clone();
+        other["version"] = version.clone();
+        f.assert_try_refresh(
+            &sign_rs256(&key, &other, &claims),
+            &format!("version {version}"),
+        );
+    }
 }
 
 #[test]

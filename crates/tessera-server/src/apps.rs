@@ -303,29 +303,43 @@ fn app_settings(server: &SessionConfig, config: &AppConfig) -> Result<SessionCon
     let core = core
         .as_object()
         .ok_or_else(|| invalid("coreConfig must be an object"))?;
-    let number = |key: &str, zero_ok: bool| -> Result<Option<u64>, SessionError> {
-        match core.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => match value.as_u64() {
-                Some(0) if !zero_ok => {
-                    Err(invalid(&format!("coreConfig.{key} must be greater than 0")))
-                }
-                Some(n) => Ok(Some(n)),
-                None => Err(invalid(&format!("coreConfig.{key} must be a whole number"))),
-            },
+    // SuperTokens core reads these as numbers and also takes them as strings ("60") or as
+    // fractions ("0.001" hours, which supertokens-node's own tests use): so does Tessera.
+    let duration = |key: &str, unit: &str, unit_secs: f64, zero_ok: bool| {
+        let value = match core.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(value) => value,
+        };
+        let amount = match value {
+            Value::Number(n) => n.as_f64(),
+            Value::String(text) => text.trim().parse::<f64>().ok(),
+            _ => None,
         }
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| invalid(&format!("coreConfig.{key} must be a number of {unit}")))?;
+        if amount == 0.0 && !zero_ok {
+            return Err(invalid(&format!("coreConfig.{key} must be greater than 0")));
+        }
+        Duration::try_from_secs_f64(amount * unit_secs)
+            .map(Some)
+            .map_err(|_| invalid(&format!("coreConfig.{key} is too large")))
     };
-    if let Some(seconds) = number("access_token_validity", false)? {
-        settings.access_token_validity = Duration::from_secs(seconds);
+    if let Some(validity) = duration("access_token_validity", "seconds", 1.0, false)? {
+        settings.access_token_validity = validity;
     }
-    if let Some(minutes) = number("refresh_token_validity", false)? {
-        settings.refresh_token_validity = Duration::from_secs(minutes.saturating_mul(60));
+    if let Some(validity) = duration("refresh_token_validity", "minutes", 60.0, false)? {
+        settings.refresh_token_validity = validity;
     }
-    if let Some(hours) = number("access_token_dynamic_signing_key_update_interval", false)? {
-        settings.signing_key_update_interval = Duration::from_secs(hours.saturating_mul(3600));
+    if let Some(interval) = duration(
+        "access_token_dynamic_signing_key_update_interval",
+        "hours",
+        3600.0,
+        false,
+    )? {
+        settings.signing_key_update_interval = interval;
     }
-    if let Some(seconds) = number("refresh_token_rotation_grace_period", true)? {
-        settings.refresh_token_rotation_grace_period = Duration::from_secs(seconds);
+    if let Some(grace) = duration("refresh_token_rotation_grace_period", "seconds", 1.0, true)? {
+        settings.refresh_token_rotation_grace_period = grace;
     }
     Ok(settings)
 }
@@ -446,6 +460,39 @@ mod tests {
             "the new app opens"
         );
         assert!(apps.engine("missing").await.unwrap().is_none());
+    }
+
+    #[test]
+    fn core_config_takes_numbers_strings_and_fractions_as_the_core_does() {
+        let server = SessionConfig::default();
+        let settings = |core: serde_json::Value| {
+            let config = serde_json::json!({ "coreConfig": core });
+            app_settings(&server, config.as_object().unwrap())
+        };
+        let read = settings(serde_json::json!({
+            "access_token_validity": "2",
+            "refresh_token_validity": 1.5,
+            "access_token_dynamic_signing_key_update_interval": "0.001",
+            "refresh_token_rotation_grace_period": 0,
+        }))
+        .unwrap();
+        assert_eq!(read.access_token_validity, Duration::from_secs(2));
+        assert_eq!(read.refresh_token_validity, Duration::from_secs(90));
+        assert_eq!(
+            read.signing_key_update_interval,
+            Duration::from_millis(3600)
+        );
+        assert_eq!(read.refresh_token_rotation_grace_period, Duration::ZERO);
+        for bad in [
+            serde_json::json!({"access_token_validity": 0}),
+            serde_json::json!({"access_token_validity": "0"}),
+            serde_json::json!({"refresh_token_validity": "soon"}),
+            serde_json::json!({"refresh_token_validity": -1}),
+            serde_json::json!({"refresh_token_validity": true}),
+            serde_json::json!({"access_token_validity": 1e300}),
+        ] {
+            assert!(settings(bad.clone()).is_err(), "{bad} was taken");
+        }
     }
 
     #[tokio::test]

@@ -4,10 +4,10 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tessera_cdi::CdiVersion;
 use tessera_core::constant_time_eq;
 
 use crate::error::ApiError;
-use crate::routes::meta::SUPPORTED_CDI_VERSIONS;
 use crate::state::AppState;
 
 /// Rejects requests without a configured API key (when keys are configured) and requests asking
@@ -25,14 +25,22 @@ pub async fn check_request(
         metrics::counter!("tessera_api_key_rejections_total").increment(1);
         return ApiError::InvalidApiKey.into_response();
     }
-    if let Some(version) = request.headers().get("cdi-version") {
-        let version = version.to_str().unwrap_or_default().trim();
-        if !SUPPORTED_CDI_VERSIONS.contains(&version) {
+    let mut request = request;
+    if let Some(header) = request.headers().get("cdi-version") {
+        let text = header.to_str().unwrap_or_default();
+        let Some(version) = CdiVersion::parse(text) else {
+            let supported: Vec<String> = CdiVersion::SUPPORTED
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
             return ApiError::BadRequest(format!(
-                "cdi-version {version:?} not supported; this server speaks {SUPPORTED_CDI_VERSIONS:?}"
+                "cdi-version {:?} not supported; this server speaks {}",
+                text.chars().take(16).collect::<String>(),
+                supported.join(", ")
             ))
             .into_response();
-        }
+        };
+        request.extensions_mut().insert(version);
     }
     next.run(request).await
 }

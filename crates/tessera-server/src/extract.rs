@@ -76,3 +76,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
 }
+
+/// The request's protocol version: its `cdi-version` header, which the API-key check in front
+/// of every core route has already parsed, else the newest.
+pub struct Cdi(pub tessera_cdi::CdiVersion);
+
+impl<S: Send + Sync> FromRequestParts<S> for Cdi {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<tessera_cdi::CdiVersion>()
+                .copied()
+                .unwrap_or_default(),
+        ))
+    }
+}

@@ -780,7 +780,7 @@ async fn apps_keep_their_sessions_tenants_and_keys_apart(store_yaml: &str) {
         .await;
     assert_eq!(s, 400, "{b}");
     assert!(b["message"].as_str().unwrap().contains("nope"), "{b}");
-    for bad in ["Bad_Id", "", "x/y", &"a".repeat(33)] {
+    for bad in ["Bad_Id", "", "x/y", &"a".repeat(65)] {
         let (s, b) = server
             .put("/recipe/multitenancy/app/v2", json!({"appId": bad}))
             .await;
@@ -792,6 +792,24 @@ async fn apps_keep_their_sessions_tenants_and_keys_apart(store_yaml: &str) {
             .await;
         assert_eq!((s, b["createdNew"].clone()), (200, json!(true)), "{b}");
     }
+    // supertokens-node's own tests name each app with a UUID (longer than a schema name holds
+    // once prefixed, on some configurations).
+    let uuid = "0b8e5c1a-7f3d-4c2e-9a6b-5d4c3b2a1f0e";
+    let (s, b) = server
+        .put("/recipe/multitenancy/app/v2", json!({"appId": uuid}))
+        .await;
+    assert_eq!((s, b["createdNew"].clone()), (200, json!(true)), "{b}");
+    let (s, b) = server
+        .post(
+            &format!("/appid-{uuid}/public/recipe/session"),
+            create.clone(),
+        )
+        .await;
+    assert_eq!((s, b["status"].clone()), (200, json!("OK")), "{b}");
+    let (s, b) = server
+        .post("/recipe/multitenancy/app/remove", json!({"appId": uuid}))
+        .await;
+    assert_eq!((s, b["didExist"].clone()), (200, json!(true)), "{b}");
     let (_, b) = server
         .put("/recipe/multitenancy/app/v2", json!({"appId": "app-one"}))
         .await;

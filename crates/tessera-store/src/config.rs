@@ -146,10 +146,10 @@ fn supported_schemes() -> &'static str {
     }
 }
 
-/// The longest app id.
-pub const MAX_APP_ID_LEN: usize = 32;
+/// The longest app id: room for a UUID, which supertokens-node's own tests use, and more.
+pub const MAX_APP_ID_LEN: usize = 64;
 
-/// Checks an app id: 1–32 lowercase ASCII letters, digits or `-` (it names a file, a schema or
+/// Checks an app id: 1–64 lowercase ASCII letters, digits or `-` (it names a file, a schema or
 /// a database, so it must map to one without collisions).
 pub fn check_app_id(app_id: &str) -> Result<(), StoreError> {
     let valid = !app_id.is_empty()
@@ -167,10 +167,21 @@ pub fn check_app_id(app_id: &str) -> Result<(), StoreError> {
     }
 }
 
-/// The name an app's own schema or database takes: `-` becomes `_`, which app ids cannot hold.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+/// The longest schema (PostgreSQL, 63 bytes) or database (MySQL, 64) name both servers take.
+#[cfg(any(feature = "postgres", feature = "mysql", test))]
+const MAX_IDENTIFIER_LEN: usize = 63;
+
+/// The name an app's own schema or database takes: `<prefix>_app_<id>` with `-` as `_` (which
+/// app ids cannot hold). When that is longer than the databases allow, `<prefix>_apph_` and a
+/// digest of the id instead: still one name per id, and never one a short id maps to.
+#[cfg(any(feature = "postgres", feature = "mysql", test))]
 fn app_identifier(prefix: &str, app_id: &str) -> String {
-    format!("{prefix}_app_{}", app_id.replace('-', "_"))
+    let plain = format!("{prefix}_app_{}", app_id.replace('-', "_"));
+    if plain.len() <= MAX_IDENTIFIER_LEN {
+        return plain;
+    }
+    let digest = tessera_core::sha256_hex(app_id.as_bytes());
+    format!("{prefix}_apph_{}", &digest[..20])
 }
 
 /// Opens the store of app `app_id` (not `public`, whose store is `config` itself). Each app keeps
@@ -310,6 +321,28 @@ fn postgres_app_url(url: &str, app_id: &str) -> Result<(String, String), StoreEr
     pairs.push(("options".to_owned(), kept.join(" ")));
     parsed.query_pairs_mut().clear().extend_pairs(pairs);
     Ok((parsed.to_string(), schema))
+}
+
+#[cfg(test)]
+mod identifier_tests {
+    use super::{app_identifier, check_app_id, MAX_IDENTIFIER_LEN};
+
+    #[test]
+    fn long_app_ids_get_short_distinct_names() {
+        let uuid = "3f2a6c1e-9b7d-4e0a-8c55-0d1f2e3a4b5c";
+        check_app_id(uuid).unwrap();
+        assert_eq!(app_identifier("tessera", "shop-1"), "tessera_app_shop_1");
+        let long = app_identifier("a_long_configured_database_name", uuid);
+        assert!(
+            long.starts_with("a_long_configured_database_name_apph_"),
+            "{long}"
+        );
+        assert!(long.len() <= MAX_IDENTIFIER_LEN);
+        let other = app_identifier("a_long_configured_database_name", &uuid.replace('3', "4"));
+        assert_ne!(long, other);
+        assert!(check_app_id(&"a".repeat(65)).is_err());
+        assert!(check_app_id("Upper").is_err());
+    }
 }
 
 #[cfg(all(test, feature = "postgres"))]

@@ -10,13 +10,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use tessera_cdi::CdiVersion;
+
 use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
 use crate::state::AppState;
-
-/// CDI versions this server speaks. supertokens-node 24 and supertokens-python 0.31 speak only 5.4.
-pub const SUPPORTED_CDI_VERSIONS: [&str; 1] = ["5.4"];
 
 /// `GET /hello`: liveness, plain text as SuperTokens core answers it.
 pub async fn hello() -> &'static str {
@@ -25,7 +24,11 @@ pub async fn hello() -> &'static str {
 
 /// `GET /apiversion`: the SDKs pick the highest version both sides know.
 pub async fn api_version() -> Json<serde_json::Value> {
-    Json(json!({ "versions": SUPPORTED_CDI_VERSIONS }))
+    let versions: Vec<String> = CdiVersion::SUPPORTED
+        .iter()
+        .map(|version| version.to_string())
+        .collect();
+    Json(json!({ "versions": versions }))
 }
 
 #[derive(Deserialize)]

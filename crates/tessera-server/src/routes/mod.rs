@@ -1,6 +1,7 @@
 //! The router: every CDI 5.4 session endpoint, plus the public endpoints.
 
 mod apps;
+mod jwt;
 pub mod meta;
 mod revoke;
 mod session;
@@ -40,6 +41,8 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
         )
         .route("/recipe/session/data", put(update::session_data))
         .route("/recipe/jwt/data", put(update::access_token_payload))
+        .route("/recipe/jwt", post(jwt::create))
+        .route("/recipe/jwt/jwks", get(jwt::jwks))
         .route("/tessera/revocations", get(revoke::revocations))
         .route(
             "/recipe/multitenancy/tenant/v2",

@@ -11,7 +11,7 @@ use tessera_core::{
 
 use crate::apps::AppSessions;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{Cdi, JsonBody, QueryParams};
 use crate::tenant::Tenant;
 use tessera_cdi::{
     CreateSessionRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
@@ -22,11 +22,9 @@ use tessera_cdi::{
 pub async fn create(
     AppSessions(sessions): AppSessions,
     tenant: Tenant,
+    Cdi(version): Cdi,
     JsonBody(body): JsonBody<CreateSessionRequest>,
 ) -> Result<Response, ApiError> {
-    if body.user_id.is_empty() {
-        return Err(ApiError::BadRequest("userId must not be empty".to_owned()));
-    }
     let key_kind = if body.use_dynamic_signing_key.unwrap_or(true) {
         KeyKind::Dynamic
     } else {
@@ -37,7 +35,8 @@ pub async fn create(
         .access_token_payload(body.user_data_in_jwt)
         .session_data(Value::Object(body.user_data_in_database))
         .anti_csrf(body.enable_anti_csrf)
-        .key_kind(key_kind);
+        .key_kind(key_kind)
+        .token_version(version.access_token_version());
     let tokens = sessions
         .create_new_session(new)
         .await
@@ -50,12 +49,14 @@ pub async fn create(
 /// `POST /recipe/session/verify`.
 pub async fn verify(
     AppSessions(sessions): AppSessions,
+    Cdi(version): Cdi,
     JsonBody(body): JsonBody<VerifyRequest>,
 ) -> Result<Response, ApiError> {
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
     let options = VerifyOptions {
         do_anti_csrf_check: body.enable_anti_csrf && body.do_anti_csrf_check,
         check_database: body.check_database,
+        token_version: version.access_token_version(),
     };
     let outcome = sessions
         .get_session(
@@ -114,11 +115,13 @@ fn reported_theft(user_id: String, session_handle: String, reply: &str) -> Sessi
 /// `TOKEN_THEFT_DETECTED`; the engine has revoked the session by then.
 pub async fn refresh(
     AppSessions(sessions): AppSessions,
+    Cdi(version): Cdi,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
     let options = RefreshOptions {
         check_anti_csrf: body.enable_anti_csrf,
+        token_version: version.access_token_version(),
     };
     let outcome = sessions
         .refresh_session_with(
@@ -162,10 +165,15 @@ pub async fn refresh(
 /// `POST /recipe/session/regenerate`: new payload, same token lifetime.
 pub async fn regenerate(
     AppSessions(sessions): AppSessions,
+    Cdi(version): Cdi,
     JsonBody(body): JsonBody<RegenerateRequest>,
 ) -> Result<Response, ApiError> {
     let outcome = sessions
-        .regenerate_access_token(&AccessToken::new(body.access_token), body.user_data_in_jwt)
+        .regenerate_access_token_as(
+            &AccessToken::new(body.access_token),
+            body.user_data_in_jwt,
+            version.access_token_version(),
+        )
         .await;
     match outcome {
         Ok(r) => Ok(Json(SessionReply::session(r.session.into(), r.access_token)).into_response()),
