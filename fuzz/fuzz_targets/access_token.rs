@@ -46,6 +46,7 @@ fn check(f: &Fixture, token: &str, anti_csrf: Option<&AntiCsrfToken>) {
         let options = VerifyOptions {
             do_anti_csrf_check: true,
             check_database,
+            ..VerifyOptions::default()
         };
         if let Ok(verified) = f
             .runtime
