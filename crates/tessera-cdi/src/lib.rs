@@ -27,6 +27,8 @@ mod replies;
 mod requests;
 mod version;
 
-pub use replies::{RevocationJson, SessionJson, SessionReply, Status, TokenJson};
+pub use replies::{
+    CookieJson, PublicKeyJson, RevocationJson, SessionJson, SessionReply, Status, TokenJson,
+};
 pub use requests::{CreateSessionRequest, RefreshRequest, RegenerateRequest, VerifyRequest};
 pub use version::CdiVersion;

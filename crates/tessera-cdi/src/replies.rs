@@ -88,7 +88,8 @@ impl From<SessionSummary> for SessionJson {
     }
 }
 
-/// `{token, expiry, createdTime}`, times in epoch milliseconds.
+/// `{token, expiry, createdTime}`, times in epoch milliseconds; before CDI 2.4 also the
+/// attributes of the cookie the driver sets.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenJson {
@@ -98,6 +99,36 @@ pub struct TokenJson {
     pub expiry: i64,
     /// When it was created.
     pub created_time: i64,
+    /// The cookie's attributes (CDI before 2.4).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<CookieJson>,
+}
+
+/// The cookie attributes CDI before 2.4 put on each token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CookieJson {
+    /// The cookie's path.
+    pub cookie_path: String,
+    /// Whether the cookie is `Secure`.
+    pub cookie_secure: bool,
+    /// The cookie's domain.
+    pub domain: String,
+    /// `SameSite` (CDI 2.0 to 2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_site: Option<String>,
+}
+
+/// One entry of `jwtSigningPublicKeyList` (CDI 2.9 to 2.20).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKeyJson {
+    /// X.509 SubjectPublicKeyInfo DER, standard base64.
+    pub public_key: String,
+    /// Until when the SDK may use it, epoch milliseconds.
+    pub expiry_time: i64,
+    /// When it was made, epoch milliseconds.
+    pub created_at: i64,
 }
 
 impl TokenJson {
@@ -108,6 +139,7 @@ impl TokenJson {
             token: issued.token.into_inner(),
             expiry: issued.expiry,
             created_time: issued.created_at - issued.created_at.rem_euclid(1000),
+            cookie: None,
         }
     }
 
@@ -117,6 +149,7 @@ impl TokenJson {
             token: issued.token.into_inner(),
             expiry: issued.expiry,
             created_time: issued.created_at,
+            cookie: None,
         }
     }
 
@@ -189,6 +222,22 @@ pub struct SessionReply {
     /// `GET /recipe/session`: the session's server-side data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data_in_database: Option<Value>,
+    /// CDI before 2.21: the token of the `sIdRefreshToken` cookie, which tells the frontend a
+    /// session exists (a fresh random value with each create and refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_refresh_token: Option<TokenJson>,
+    /// CDI before 2.21: the key SDKs verify access tokens with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_signing_public_key: Option<String>,
+    /// CDI before 2.21: until when that key may be used, epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_signing_public_key_expiry_time: Option<i64>,
+    /// CDI 2.9 to 2.20: every key that verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_signing_public_key_list: Option<Vec<PublicKeyJson>>,
+    /// CDI 1.0's `DELETE /session`: how many sessions it revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_of_sessions_revoked: Option<usize>,
     /// `GET /tessera/revocations`: the log after the asked position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocations: Option<Vec<RevocationJson>>,

@@ -14,8 +14,10 @@ pub struct CreateSessionRequest {
     pub user_data_in_jwt: Map<String, Value>,
     /// Server-side session data.
     pub user_data_in_database: Map<String, Value>,
-    /// Whether the session gets an anti-CSRF token.
-    pub enable_anti_csrf: bool,
+    /// Whether the session gets an anti-CSRF token; absent before CDI 2.6 (the server's
+    /// setting decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_anti_csrf: Option<bool>,
     /// Absent means dynamic (rotating) signing keys, as in SuperTokens core.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_dynamic_signing_key: Option<bool>,
@@ -32,9 +34,11 @@ pub struct VerifyRequest {
     pub anti_csrf_token: Option<String>,
     /// Whether to check it (with `enable_anti_csrf`).
     pub do_anti_csrf_check: bool,
-    /// Whether the deployment uses anti-CSRF tokens at all.
-    pub enable_anti_csrf: bool,
-    /// Whether to confirm in the store that the session still exists.
+    /// Whether the deployment uses anti-CSRF tokens at all; absent before CDI 2.6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_anti_csrf: Option<bool>,
+    /// Whether to confirm in the store that the session still exists; absent (no) before 2.21.
+    #[serde(default)]
     pub check_database: bool,
 }
 
@@ -47,8 +51,9 @@ pub struct RefreshRequest {
     /// The anti-CSRF token the request carried, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anti_csrf_token: Option<String>,
-    /// Whether the deployment uses anti-CSRF tokens.
-    pub enable_anti_csrf: bool,
+    /// Whether the deployment uses anti-CSRF tokens; absent before CDI 2.6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_anti_csrf: Option<bool>,
     /// Sent by the SDKs; a session keeps the key family it was created with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_dynamic_signing_key: Option<bool>,

@@ -16,10 +16,31 @@ impl CdiVersion {
     /// The newest version: what a request without `cdi-version` gets.
     pub const LATEST: Self = Self::new(5, 4);
 
-    /// Every version Tessera answers, oldest first: those of the SuperTokens SDK releases that
-    /// verify access tokens with the JWKS (supertokens-node 14 and later, supertokens-python
-    /// 0.14 and later).
-    pub const SUPPORTED: [Self; 9] = [
+    /// Every version Tessera answers, oldest first: every version a released SuperTokens SDK
+    /// speaks, from the 2020 drivers' 1.0 to 5.4.
+    pub const SUPPORTED: [Self; 31] = [
+        Self::new(1, 0),
+        Self::new(2, 0),
+        Self::new(2, 1),
+        Self::new(2, 2),
+        Self::new(2, 3),
+        Self::new(2, 4),
+        Self::new(2, 5),
+        Self::new(2, 6),
+        Self::new(2, 7),
+        Self::new(2, 8),
+        Self::new(2, 9),
+        Self::new(2, 10),
+        Self::new(2, 11),
+        Self::new(2, 12),
+        Self::new(2, 13),
+        Self::new(2, 14),
+        Self::new(2, 15),
+        Self::new(2, 16),
+        Self::new(2, 17),
+        Self::new(2, 18),
+        Self::new(2, 19),
+        Self::new(2, 20),
         Self::new(2, 21),
         Self::new(3, 0),
         Self::new(3, 1),
@@ -49,17 +70,62 @@ impl CdiVersion {
 
     /// The access-token layout created and refreshed sessions get: the newest one the SDKs of
     /// this version can read (2.21 introduced JWKS-verified tokens, 3.0 tenants, 4.0 recipe
-    /// users).
+    /// users). Before 2.21 it is V2, as every core since 2020 minted it, for 1.0 too: the 1.0
+    /// PHP driver checks V1 tokens itself without their expiry, and V2 ones at the server.
     pub fn access_token_version(self) -> AccessTokenVersion {
         if self >= Self::new(4, 0) {
             AccessTokenVersion::V5
         } else if self >= Self::new(3, 0) {
             AccessTokenVersion::V4
-        } else {
+        } else if self >= JWKS_ERA {
             AccessTokenVersion::V3
+        } else {
+            AccessTokenVersion::V2
         }
     }
+
+    /// Whether SDKs of this version verify with keys handed to them (`/handshake` and the key
+    /// fields of create and verify replies) rather than with the JWKS, and expect an
+    /// `idRefreshToken` with each session's tokens.
+    pub fn has_handshake(self) -> bool {
+        self < JWKS_ERA
+    }
+
+    /// Whether replies carry the whole key list (`jwtSigningPublicKeyList`, 2.9 to 2.20).
+    pub fn has_key_list(self) -> bool {
+        self >= Self::new(2, 9) && self.has_handshake()
+    }
+
+    /// Whether a verification's `TRY_REFRESH_TOKEN` carries the keys too (2.7 to 2.20).
+    pub fn try_refresh_has_keys(self) -> bool {
+        self >= Self::new(2, 7) && self.has_handshake()
+    }
+
+    /// Whether tokens carry their cookie's attributes (`cookiePath`, `cookieSecure`, `domain`;
+    /// the driver sets the cookies as told), as before 2.4.
+    pub fn has_cookie_fields(self) -> bool {
+        self < Self::new(2, 4)
+    }
+
+    /// Whether the cookie attributes include `sameSite` (2.0 to 2.3).
+    pub fn has_same_site(self) -> bool {
+        self >= Self::new(2, 0) && self.has_cookie_fields()
+    }
+
+    /// Whether the handshake still carries the anti-CSRF setting (before 2.6, when it moved to
+    /// each request's `enableAntiCsrf`).
+    pub fn handshake_has_anti_csrf(self) -> bool {
+        self < Self::new(2, 6)
+    }
+
+    /// Whether the handshake carries the token lifetimes instead of the cookie settings (2.4 on).
+    pub fn handshake_has_validities(self) -> bool {
+        self >= Self::new(2, 4)
+    }
 }
+
+/// The version that brought JWKS-verified access tokens and retired the handshake.
+const JWKS_ERA: CdiVersion = CdiVersion::new(2, 21);
 
 impl Default for CdiVersion {
     fn default() -> Self {
@@ -82,10 +148,12 @@ mod tests {
         assert_eq!(CdiVersion::parse("5.4"), Some(CdiVersion::LATEST));
         assert_eq!(CdiVersion::parse(" 3.0.0"), Some(CdiVersion::new(3, 0)));
         assert_eq!(CdiVersion::parse("3"), Some(CdiVersion::new(3, 0)));
-        for unknown in ["", "5.5", "2.20", "1.0", "5.4.1", "x.y", "5.-1", "256.0"] {
+        for unknown in ["", "5.5", "2.22", "1.1", "5.4.1", "x.y", "5.-1", "256.0"] {
             assert_eq!(CdiVersion::parse(unknown), None, "{unknown}");
         }
         let layout = |text| CdiVersion::parse(text).unwrap().access_token_version();
+        assert_eq!(layout("1.0"), AccessTokenVersion::V2);
+        assert_eq!(layout("2.20"), AccessTokenVersion::V2);
         assert_eq!(layout("2.21"), AccessTokenVersion::V3);
         assert_eq!(layout("3.1"), AccessTokenVersion::V4);
         assert_eq!(layout("4.0"), AccessTokenVersion::V5);
@@ -94,7 +162,7 @@ mod tests {
             .iter()
             .map(|v| v.to_string())
             .collect();
-        assert_eq!(listed.first().map(String::as_str), Some("2.21"));
+        assert_eq!(listed.first().map(String::as_str), Some("1.0"));
         assert_eq!(listed.last().map(String::as_str), Some("5.4"));
         assert!(CdiVersion::SUPPORTED.windows(2).all(|w| w[0] < w[1]));
     }

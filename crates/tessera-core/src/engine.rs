@@ -12,6 +12,7 @@ use crate::config::{KeyKind, SessionConfig};
 use crate::error::{GeneralError, SessionError};
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings, SigningKeyInfo};
+use crate::legacy_jwt;
 use crate::revocations::{Revocations, SKEW_MARGIN_MS};
 use crate::rotation::RotationPolicy;
 use crate::secret::{
@@ -44,6 +45,22 @@ impl SignedClaims {
             Self::Checked(claims) => claims,
         }
     }
+}
+
+/// How long SDKs of protocol versions before 2.21 may cache the static key.
+const TEN_YEARS_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// A public key as SDKs of protocol versions before 2.21 read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyPublicKey {
+    /// X.509 SubjectPublicKeyInfo DER, standard base64, no PEM armour.
+    pub public_key: String,
+    /// When the key was made, epoch milliseconds.
+    pub created_at: UnixMillis,
+    /// Until when SDKs may use it, epoch milliseconds.
+    pub expires_at: UnixMillis,
+    /// Whether it is the static key.
+    pub is_static: bool,
 }
 
 /// Refresh tokens carry 256 bits of randomness.
@@ -950,6 +967,9 @@ impl Sessions {
     ) -> Result<AccessTokenClaims, SessionError> {
         let raw = access_token.expose();
         let inner = &self.inner;
+        if legacy_jwt::version_of(raw).is_some() {
+            return self.check_legacy_signature(raw, now).await;
+        }
         let token = UnverifiedToken::parse(raw).map_err(SessionError::try_refresh)?;
         let (claims, key) = match inner.keys.key_for_encoded_header(token.encoded_header) {
             Some(key) => {
@@ -976,6 +996,61 @@ impl Sessions {
         };
         inner.verified.insert(raw, &key.kid, &claims);
         Ok(claims)
+    }
+
+    /// [`check_signature`](Self::check_signature) for the legacy layouts, which name no key: each
+    /// held key is tried, and the keys are reloaded (rate-limited) when none verifies.
+    async fn check_legacy_signature(
+        &self,
+        raw: &str,
+        now: UnixMillis,
+    ) -> Result<AccessTokenClaims, SessionError> {
+        let inner = &self.inner;
+        let mut keys = inner.keys.newest_first();
+        let mut verified = legacy_jwt::verify(raw, &keys).map(|(c, k)| (c, Arc::clone(k)));
+        if verified.is_err()
+            && inner
+                .keys
+                .reload_for_unknown_key(inner.store.as_ref(), now)
+                .await?
+        {
+            keys = inner.keys.newest_first();
+            verified = legacy_jwt::verify(raw, &keys).map(|(c, k)| (c, Arc::clone(k)));
+        }
+        let (claims, key) = verified.map_err(SessionError::try_refresh)?;
+        inner.verified.insert(raw, &key.kid, &claims);
+        Ok(claims)
+    }
+
+    /// The public keys handed to SDKs of protocol versions before 2.21 (`/handshake` and the
+    /// key fields of their replies), newest first, making sure the current key exists. Only
+    /// RS256 keys: those versions know no other algorithm.
+    pub async fn legacy_public_keys(&self) -> Result<Vec<LegacyPublicKey>, SessionError> {
+        let inner = &self.inner;
+        let now = self.now();
+        inner
+            .keys
+            .signing_key(inner.store.as_ref(), inner.config.default_key_kind, now)
+            .await?;
+        let interval = millis(inner.config.signing_key_update_interval);
+        Ok(inner
+            .keys
+            .newest_first()
+            .iter()
+            .filter(|key| key.expires_at.is_none_or(|expiry| expiry > now))
+            .filter_map(|key| {
+                Some(LegacyPublicKey {
+                    public_key: key.legacy_public_key.clone()?,
+                    created_at: key.created_at,
+                    // What SDKs cache the key until: the next rotation for a dynamic key.
+                    expires_at: match key.expires_at {
+                        Some(_) => key.created_at.saturating_add(interval),
+                        None => key.created_at.saturating_add(TEN_YEARS_MS),
+                    },
+                    is_static: key.expires_at.is_none(),
+                })
+            })
+            .collect())
     }
 
     /// Refuses a session whose access tokens could grow past what verification accepts: the

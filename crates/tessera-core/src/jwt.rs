@@ -23,6 +23,9 @@ pub(crate) fn encode(
     claims: &AccessTokenClaims,
     version: AccessTokenVersion,
 ) -> Result<String, GeneralError> {
+    if version.is_legacy() {
+        return crate::legacy_jwt::encode(key, claims, version);
+    }
     if version != AccessTokenVersion::V5 {
         return encode_older(key, claims, version);
     }

@@ -134,3 +134,95 @@ fn a_session_keeps_working_as_its_clients_change_layouts() {
         );
     });
 }
+
+/// The legacy layouts: a fixed header, standard base64, milliseconds and `userData`, signed so
+/// the key from `legacy_public_keys` (what `/handshake` hands out) verifies it, as the old SDKs
+/// check it with their own RSA code.
+#[test]
+fn legacy_layouts_are_signed_as_old_sdks_check_them() {
+    use base64::engine::general_purpose::STANDARD;
+    runtime().block_on(async {
+        let sessions = Sessions::new(MemoryStore::default(), SessionConfig::default());
+        let keys = sessions.legacy_public_keys().await.unwrap();
+        assert!(!keys.is_empty());
+        for (version, header) in [
+            (
+                AccessTokenVersion::V1,
+                "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIxIn0=",
+            ),
+            (
+                AccessTokenVersion::V2,
+                "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsInZlcnNpb24iOiIyIn0=",
+            ),
+        ] {
+            let mut payload = Map::new();
+            payload.insert("role".to_owned(), json!("admin"));
+            let created = sessions
+                .create_new_session(
+                    NewSession::new("dee")
+                        .access_token_payload(payload)
+                        .anti_csrf(true)
+                        .token_version(version),
+                )
+                .await
+                .unwrap();
+            let token = created.access_token.token.expose().to_owned();
+            let parts: Vec<&str> = token.split('.').collect();
+            assert_eq!(parts[0], header);
+            let claims: Value =
+                serde_json::from_slice(&STANDARD.decode(parts[1]).unwrap()).unwrap();
+            assert_eq!(claims["userId"], json!("dee"));
+            assert_eq!(claims["userData"], json!({"role": "admin"}));
+            assert_eq!(claims["sessionHandle"], json!(created.session.handle));
+            assert_eq!(
+                claims["antiCsrfToken"],
+                json!(created.anti_csrf_token.as_ref().unwrap().expose())
+            );
+            let expiry = claims["expiryTime"].as_i64().unwrap();
+            assert_eq!(expiry, created.access_token.expiry, "milliseconds");
+            assert!(claims["timeCreated"].as_i64().unwrap() > 1_600_000_000_000);
+
+            // Verified as the old SDKs verify: RSA SHA-256 over `header.payload` with the
+            // handed-out SubjectPublicKeyInfo.
+            let spki = STANDARD.decode(&keys[0].public_key).unwrap();
+            let signature = STANDARD.decode(parts[2]).unwrap();
+            let signed = format!("{}.{}", parts[0], parts[1]);
+            aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                &spki,
+            )
+            .verify(signed.as_bytes(), &signature)
+            .unwrap();
+
+            let verified = sessions
+                .get_session(
+                    &created.access_token.token,
+                    created.anti_csrf_token.as_ref(),
+                    VerifyOptions {
+                        do_anti_csrf_check: true,
+                        ..VerifyOptions::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(verified.user_id, "dee");
+            assert_eq!(verified.access_token_payload["role"], json!("admin"));
+
+            // A changed payload no longer verifies.
+            let forged_claims = STANDARD.encode(
+                serde_json::to_vec(&json!({"sessionHandle": claims["sessionHandle"],
+                    "userId": "mallory", "refreshTokenHash1": claims["refreshTokenHash1"],
+                    "userData": {}, "expiryTime": expiry, "timeCreated": expiry - 1000}))
+                .unwrap(),
+            );
+            let forged = AccessToken::new(format!("{}.{forged_claims}.{}", parts[0], parts[2]));
+            let refused = sessions
+                .get_session(&forged, None, VerifyOptions::default())
+                .await;
+            assert!(
+                matches!(refused, Err(SessionError::TryRefreshToken { .. })),
+                "{refused:?}"
+            );
+        }
+    });
+}

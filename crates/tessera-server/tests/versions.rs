@@ -3,23 +3,84 @@
 //! between versions, refused versions; and the core-side inputs supertokens-node's own tests use
 //! (empty user ids, the JWT recipe).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
 use tessera_testkit::Server;
 
-/// Every version `/apiversion` lists, with the access-token layout each mints.
-const VERSIONS: [(&str, &str); 9] = [
-    ("2.21", "3"),
-    ("3.0", "4"),
-    ("3.1", "4"),
-    ("4.0", "5"),
-    ("5.0", "5"),
-    ("5.1", "5"),
-    ("5.2", "5"),
-    ("5.3", "5"),
-    ("5.4", "5"),
+/// Every version `/apiversion` lists.
+const VERSIONS: [&str; 31] = [
+    "1.0", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11",
+    "2.12", "2.13", "2.14", "2.15", "2.16", "2.17", "2.18", "2.19", "2.20", "2.21", "3.0", "3.1",
+    "4.0", "5.0", "5.1", "5.2", "5.3", "5.4",
 ];
+
+/// A version as its SDKs speak it: paths, request fields and what to expect back.
+#[derive(Clone, Copy)]
+struct Sdk {
+    major: u32,
+    minor: u32,
+}
+
+impl Sdk {
+    fn new(version: &str) -> Self {
+        let (major, minor) = version.split_once('.').unwrap();
+        Self {
+            major: major.parse().unwrap(),
+            minor: minor.parse().unwrap(),
+        }
+    }
+
+    fn at_least(self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+
+    /// The access-token layout SuperTokens core minted for this version.
+    fn layout(self) -> &'static str {
+        if self.at_least(4, 0) {
+            "5"
+        } else if self.at_least(3, 0) {
+            "4"
+        } else if self.at_least(2, 21) {
+            "3"
+        } else {
+            "2"
+        }
+    }
+
+    /// `/recipe/<path>`, without the prefix before 2.4.
+    fn path(self, path: &str) -> String {
+        if self.at_least(2, 4) {
+            format!("/recipe/{path}")
+        } else {
+            format!("/{path}")
+        }
+    }
+
+    /// The session-creation path: tenants in the path from 3.0 on.
+    fn create_path(self) -> String {
+        if self.at_least(3, 0) {
+            "/public/recipe/session".to_owned()
+        } else {
+            self.path("session")
+        }
+    }
+
+    /// Adds the fields this version's drivers send: `enableAntiCsrf` from 2.6, `checkDatabase`
+    /// and `useDynamicSigningKey` from 2.21.
+    fn body(self, mut body: Value, check_database: bool) -> Value {
+        if self.at_least(2, 6) {
+            body["enableAntiCsrf"] = json!(false);
+        }
+        if self.at_least(2, 21) {
+            body["useDynamicSigningKey"] = json!(true);
+            if check_database {
+                body["checkDatabase"] = json!(false);
+            }
+        }
+        body
+    }
+}
 
 /// A request as an SDK of `version` sends it.
 async fn call(
@@ -50,26 +111,29 @@ async fn call(
 
 fn segment(token: &str, index: usize) -> Value {
     let part = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .or_else(|_| STANDARD.decode(part))
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
-/// The session-creation path of a version: tenants in the path from 3.0 on.
-fn create_path(version: &str) -> &'static str {
-    if version == "2.21" {
-        "/recipe/session"
-    } else {
-        "/public/recipe/session"
-    }
+/// The header's version: the legacy layouts have a fixed header in standard base64.
+fn layout_of(token: &str) -> String {
+    segment(token, 0)["version"].as_str().unwrap().to_owned()
 }
 
 async fn create(server: &Server, version: &str, user: &str) -> Value {
+    let sdk = Sdk::new(version);
     let (status, body) = call(
         server,
         version,
         "POST",
-        create_path(version),
-        json!({"userId": user, "userDataInJWT": {"plan": "gold"}, "userDataInDatabase": {},
-               "enableAntiCsrf": false, "useDynamicSigningKey": true}),
+        &sdk.create_path(),
+        sdk.body(
+            json!({"userId": user, "userDataInJWT": {"plan": "gold"}, "userDataInDatabase": {}}),
+            false,
+        ),
     )
     .await;
     assert_eq!(
@@ -81,13 +145,16 @@ async fn create(server: &Server, version: &str, user: &str) -> Value {
 }
 
 async fn verify(server: &Server, version: &str, token: &Value) -> Value {
+    let sdk = Sdk::new(version);
     let (status, body) = call(
         server,
         version,
         "POST",
-        "/recipe/session/verify",
-        json!({"accessToken": token, "doAntiCsrfCheck": false, "enableAntiCsrf": false,
-               "checkDatabase": false}),
+        &sdk.path("session/verify"),
+        sdk.body(
+            json!({"accessToken": token, "doAntiCsrfCheck": false}),
+            true,
+        ),
     )
     .await;
     assert_eq!(status, 200, "{version}: {body}");
@@ -95,16 +162,22 @@ async fn verify(server: &Server, version: &str, token: &Value) -> Value {
 }
 
 async fn refresh(server: &Server, version: &str, token: &Value) -> Value {
+    let sdk = Sdk::new(version);
     let (status, body) = call(
         server,
         version,
         "POST",
-        "/recipe/session/refresh",
-        json!({"refreshToken": token, "enableAntiCsrf": false, "useDynamicSigningKey": true}),
+        &sdk.path("session/refresh"),
+        sdk.body(json!({"refreshToken": token}), false),
     )
     .await;
     assert_eq!(status, 200, "{version}: {body}");
     body
+}
+
+/// The claims' user id: `userId` in the legacy layouts, `sub` after.
+fn claimed_user(claims: &Value) -> &Value {
+    claims.get("sub").unwrap_or(&claims["userId"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,9 +191,8 @@ async fn every_version_is_listed_and_others_refused() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = VERSIONS.iter().map(|(v, _)| *v).collect();
-    assert_eq!(listed, expected);
-    for refused in ["2.20", "1.0", "5.5", "banana", "5.4.1"] {
+    assert_eq!(listed, VERSIONS);
+    for refused in ["2.22", "1.1", "5.5", "banana", "5.4.1"] {
         let (status, body) = call(
             &server,
             refused,
@@ -132,7 +204,7 @@ async fn every_version_is_listed_and_others_refused() {
         .await;
         assert_eq!(status, 400, "{refused}: {body}");
         assert!(
-            body["message"].as_str().unwrap().contains("2.21, 3.0"),
+            body["message"].as_str().unwrap().contains("1.0, 2.0, 2.1"),
             "{refused}: {body}"
         );
     }
@@ -143,18 +215,28 @@ async fn every_version_is_listed_and_others_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_version_runs_a_session_from_creation_to_theft_and_revocation() {
     let server = Server::start("refresh_token_rotation_grace_period: 0\n").await;
-    for (version, layout) in VERSIONS {
+    for version in VERSIONS {
+        let sdk = Sdk::new(version);
+        let layout = sdk.layout();
         let user = format!("user-{version}");
         let created = create(&server, version, &user).await;
         let access = &created["accessToken"]["token"];
         let header = segment(access.as_str().unwrap(), 0);
         let claims = segment(access.as_str().unwrap(), 1);
         assert_eq!(header["version"], json!(layout), "{version}: {header}");
-        assert_eq!(claims["sub"], json!(user));
-        assert_eq!(claims["plan"], json!("gold"));
+        assert_eq!(claimed_user(&claims), &json!(user));
+        if layout == "2" {
+            assert_eq!(claims["userData"]["plan"], json!("gold"), "{claims}");
+        } else {
+            assert_eq!(claims["plan"], json!("gold"));
+            assert!(
+                header["kid"].as_str().unwrap().starts_with("d-"),
+                "{header}"
+            );
+        }
         assert_eq!(
             claims.get("tId").is_some(),
-            layout != "3",
+            layout >= "4",
             "{version}: {claims}"
         );
         assert_eq!(
@@ -162,29 +244,74 @@ async fn each_version_runs_a_session_from_creation_to_theft_and_revocation() {
             layout == "5",
             "{version}: {claims}"
         );
-        assert!(
-            header["kid"].as_str().unwrap().starts_with("d-"),
-            "{header}"
+        // What the handshake-era drivers read from a new session.
+        let handshake_era = !sdk.at_least(2, 21);
+        assert_eq!(
+            created.get("idRefreshToken").is_some(),
+            handshake_era,
+            "{created}"
+        );
+        assert_eq!(
+            created.get("jwtSigningPublicKey").is_some(),
+            handshake_era,
+            "{created}"
+        );
+        assert_eq!(
+            created.get("jwtSigningPublicKeyList").is_some(),
+            handshake_era && sdk.at_least(2, 9),
+            "{created}"
+        );
+        let cookies = !sdk.at_least(2, 4);
+        assert_eq!(
+            created["accessToken"].get("cookiePath").is_some(),
+            cookies,
+            "{created}"
+        );
+        assert_eq!(
+            created["refreshToken"].get("domain").is_some(),
+            cookies,
+            "{created}"
+        );
+        assert_eq!(
+            created["accessToken"].get("sameSite").is_some(),
+            cookies && sdk.at_least(2, 0),
+            "{created}"
         );
 
         let verified = verify(&server, version, access).await;
         assert_eq!(verified["status"], json!("OK"), "{version}: {verified}");
         assert_eq!(verified["session"]["userId"], json!(user));
         assert!(verified.get("accessToken").is_none(), "{verified}");
+        assert_eq!(
+            verified.get("jwtSigningPublicKey").is_some(),
+            handshake_era,
+            "{verified}"
+        );
 
         // Refresh, then the first verification of the new access token commits its refresh
         // token and hands back a token of the same layout without the parent claim.
         let first = &created["refreshToken"]["token"];
         let refreshed = refresh(&server, version, first).await;
         assert_eq!(refreshed["status"], json!("OK"), "{version}: {refreshed}");
+        assert_eq!(
+            refreshed.get("idRefreshToken").is_some(),
+            handshake_era,
+            "{refreshed}"
+        );
+        assert!(
+            refreshed.get("jwtSigningPublicKey").is_none(),
+            "{refreshed}"
+        );
         let next_access = refreshed["accessToken"]["token"].as_str().unwrap();
-        assert_eq!(segment(next_access, 0)["version"], json!(layout));
+        assert_eq!(layout_of(next_access), layout);
         assert!(segment(next_access, 1)["parentRefreshTokenHash1"].is_string());
         let first_use = verify(&server, version, &json!(next_access)).await;
         assert_eq!(first_use["status"], json!("OK"), "{version}: {first_use}");
         let reissued = first_use["accessToken"]["token"].as_str().unwrap();
-        assert_eq!(segment(reissued, 0)["version"], json!(layout));
-        assert!(segment(reissued, 1)["parentRefreshTokenHash1"].is_null());
+        assert_eq!(layout_of(reissued), layout);
+        assert!(segment(reissued, 1)
+            .get("parentRefreshTokenHash1")
+            .is_none_or(Value::is_null));
 
         // The rotated token comes back: theft, naming the user and the session.
         let replay = refresh(&server, version, first).await;
@@ -198,29 +325,192 @@ async fn each_version_runs_a_session_from_creation_to_theft_and_revocation() {
         let after = refresh(&server, version, &refreshed["refreshToken"]["token"]).await;
         assert_eq!(after["status"], json!("UNAUTHORISED"), "{version}: {after}");
 
-        // Revocation by handle through the version's remove call.
+        // Revocation by handle through the version's own call.
         let other = create(&server, version, &user).await;
-        let remove_path = if version == "2.21" {
-            "/recipe/session/remove"
+        let handle = other["session"]["handle"].clone();
+        if version == "1.0" {
+            let (status, removed) = call(
+                &server,
+                version,
+                "DELETE",
+                "/session",
+                json!({"sessionHandle": handle}),
+            )
+            .await;
+            assert_eq!(
+                (status, removed["numberOfSessionsRevoked"].clone()),
+                (200, json!(1))
+            );
         } else {
-            "/public/recipe/session/remove"
-        };
-        let (status, removed) = call(
-            &server,
-            version,
-            "POST",
-            remove_path,
-            json!({"sessionHandles": [other["session"]["handle"]]}),
-        )
-        .await;
-        assert_eq!(status, 200, "{removed}");
-        assert_eq!(
-            removed["sessionHandlesRevoked"],
-            json!([other["session"]["handle"]])
-        );
+            let remove_path = if sdk.at_least(3, 0) {
+                "/public/recipe/session/remove".to_owned()
+            } else {
+                sdk.path("session/remove")
+            };
+            let (status, removed) = call(
+                &server,
+                version,
+                "POST",
+                &remove_path,
+                json!({"sessionHandles": [handle]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{removed}");
+            assert_eq!(removed["sessionHandlesRevoked"], json!([handle]));
+        }
         let gone = refresh(&server, version, &other["refreshToken"]["token"]).await;
         assert_eq!(gone["status"], json!("UNAUTHORISED"), "{version}: {gone}");
     }
+}
+
+/// The handshake of each version before 2.21 hands over the key that verifies that version's
+/// tokens, and the settings its drivers read; 2.21 and later have none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handshake_hands_over_the_verifying_key() {
+    let server = Server::start("").await;
+    for version in VERSIONS {
+        let sdk = Sdk::new(version);
+        let (status, handshake) =
+            call(&server, version, "POST", &sdk.path("handshake"), json!({})).await;
+        if sdk.at_least(2, 21) {
+            assert_eq!(status, 404, "{version}: {handshake}");
+            continue;
+        }
+        assert_eq!(
+            (status, handshake["status"].clone()),
+            (200, json!("OK")),
+            "{version}: {handshake}"
+        );
+        let key = handshake["jwtSigningPublicKey"].as_str().unwrap();
+        assert!(handshake["jwtSigningPublicKeyExpiryTime"].as_i64().unwrap() > 1_600_000_000_000);
+        assert_eq!(handshake["accessTokenBlacklistingEnabled"], json!(false));
+        assert_eq!(
+            handshake.get("enableAntiCsrf").is_some(),
+            !sdk.at_least(2, 6),
+            "{handshake}"
+        );
+        assert_eq!(
+            handshake.get("cookieDomain").is_some(),
+            !sdk.at_least(2, 4),
+            "{handshake}"
+        );
+        assert_eq!(
+            handshake.get("accessTokenValidity").is_some(),
+            sdk.at_least(2, 4),
+            "{handshake}"
+        );
+        assert_eq!(
+            handshake.get("jwtSigningPublicKeyList").is_some(),
+            sdk.at_least(2, 9),
+            "{handshake}"
+        );
+        // The key verifies the version's tokens as the drivers verify them.
+        let created = create(&server, version, "keyholder").await;
+        let token = created["accessToken"]["token"].as_str().unwrap();
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            STANDARD.decode(key).unwrap(),
+        )
+        .verify(signed.as_bytes(), &STANDARD.decode(signature).unwrap())
+        .unwrap_or_else(|_| panic!("{version}: the handshake key does not verify"));
+    }
+}
+
+/// The 1.0 driver's other calls: a user's handles, session data read and replaced, and
+/// `DELETE /session` by user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_drivers_calls_work() {
+    let server = Server::start("").await;
+    let created = create(&server, "1.0", "first").await;
+    let handle = created["session"]["handle"].as_str().unwrap();
+    let (status, body) = call(
+        &server,
+        "1.0",
+        "GET",
+        "/session/user?userId=first",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, body["sessionHandles"].clone()),
+        (200, json!([handle])),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server,
+        "1.0",
+        "PUT",
+        "/session/data",
+        json!({"sessionHandle": handle, "userDataInDatabase": {"cart": 2}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (200, json!("OK")),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server,
+        "1.0",
+        "GET",
+        &format!("/session/data?sessionHandle={handle}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, body["userDataInDatabase"].clone()),
+        (200, json!({"cart": 2})),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server,
+        "2.0",
+        "GET",
+        &format!("/jwt/data?sessionHandle={handle}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, body["userDataInJWT"].clone()),
+        (200, json!({"plan": "gold"})),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server,
+        "1.0",
+        "DELETE",
+        "/session",
+        json!({"userId": "first"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["numberOfSessionsRevoked"].clone()),
+        (200, json!(1)),
+        "{body}"
+    );
+    let (status, body) = call(
+        &server,
+        "1.0",
+        "GET",
+        &format!("/session/data?sessionHandle={handle}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (200, json!("UNAUTHORISED")),
+        "{body}"
+    );
+    let (status, _) = call(
+        &server,
+        "1.0",
+        "DELETE",
+        "/session",
+        json!({"userId": "a", "sessionHandle": "b"}),
+    )
+    .await;
+    assert_eq!(status, 400);
 }
 
 /// An app upgrading its SDK keeps its users signed in: a session made by the oldest version
@@ -228,7 +518,7 @@ async fn each_version_runs_a_session_from_creation_to_theft_and_revocation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_cross_versions() {
     let server = Server::start("").await;
-    let old = create(&server, "2.21", "upgrader").await;
+    let old = create(&server, "1.0", "upgrader").await;
     let verified = verify(&server, "5.4", &old["accessToken"]["token"]).await;
     assert_eq!(
         verified["session"]["tenantId"],
@@ -245,6 +535,11 @@ async fn sessions_cross_versions() {
     let refreshed = refresh(&server, "3.0", &new["refreshToken"]["token"]).await;
     let token = refreshed["accessToken"]["token"].as_str().unwrap();
     assert_eq!(segment(token, 0)["version"], json!("4"));
+    let refreshed = refresh(&server, "2.9", &refreshed["refreshToken"]["token"]).await;
+    let token = refreshed["accessToken"]["token"].as_str().unwrap();
+    assert_eq!(layout_of(token), "2");
+    let verified = verify(&server, "2.21", &json!(token)).await;
+    assert_eq!(verified["status"], json!("OK"), "{verified}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

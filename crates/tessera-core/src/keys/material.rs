@@ -1,6 +1,6 @@
 //! Key material: generating, parsing, signing, verifying, and the public JWK form.
 
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{
@@ -111,6 +111,10 @@ pub(crate) struct SigningKey {
     pub(crate) expires_at: Option<UnixMillis>,
     /// `base64url({"alg","typ","kid","version"})`, the same for every token this key signs.
     pub(crate) encoded_header: String,
+    /// The public key as X.509 SubjectPublicKeyInfo DER in standard base64: the form the
+    /// protocol versions before 2.21 hand to SDKs. `None` for Ed25519 keys, which those
+    /// versions cannot use.
+    pub(crate) legacy_public_key: Option<String>,
     signer: Signer,
     verifying: VerifyingKey,
     jwk: Jwk,
@@ -124,9 +128,12 @@ impl SigningKey {
         let der = STANDARD
             .decode(&stored.private_key)
             .map_err(|_| KEY_ERROR)?;
+        let mut legacy_public_key = None;
         let (signer, verifier, jwk_fields) = match algorithm {
             SigningAlgorithm::Rs256 => {
                 let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| KEY_ERROR)?;
+                let spki: PublicKeyX509Der = pair.public_key().as_der().map_err(|_| KEY_ERROR)?;
+                legacy_public_key = Some(STANDARD.encode(spki.as_ref()));
                 let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
                 let verifier = components
                     .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
@@ -168,6 +175,7 @@ impl SigningKey {
             created_at: stored.created_at,
             expires_at: stored.expires_at,
             encoded_header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            legacy_public_key,
             signer,
             verifying: VerifyingKey {
                 algorithm,

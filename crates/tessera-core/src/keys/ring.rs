@@ -264,6 +264,30 @@ impl KeyRing {
         self.keys.load().by_kid.contains_key(kid)
     }
 
+    /// Every key held, newest first: for tokens that name no key (the legacy layouts) and for
+    /// the key lists of `/handshake`.
+    pub(crate) fn newest_first(&self) -> Vec<Arc<SigningKey>> {
+        self.keys.load().newest_first.clone()
+    }
+
+    /// Reloads the keys from the store for a token no held key verifies, at most once per
+    /// unknown-kid interval (the same budget as unknown `kid`s); whether it reloaded.
+    pub(crate) async fn reload_for_unknown_key(
+        &self,
+        store: &dyn SessionStore,
+        now: UnixMillis,
+    ) -> Result<bool, SessionError> {
+        if !self.may_reload_for_unknown_kid(now) {
+            return Ok(false);
+        }
+        let _reloading = self.reload.lock().await;
+        if !self.claim_unknown_kid_reload(now) {
+            return Ok(false);
+        }
+        self.reload_locked(store, now).await?;
+        Ok(true)
+    }
+
     /// The key with this `kid`, if it is known or appears after a rate-limited reload.
     pub(crate) async fn verification_key(
         &self,

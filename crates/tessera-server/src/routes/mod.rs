@@ -2,6 +2,7 @@
 
 mod apps;
 mod jwt;
+mod legacy;
 pub mod meta;
 mod revoke;
 mod session;
@@ -30,6 +31,24 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
             post(session::create).get(session::info),
         )
         .route("/recipe/session/verify", post(session::verify))
+        // The paths of CDI 1.0 to 2.3, before the `/recipe` prefix, and the calls only the
+        // drivers before 2.21 make (docs/protocol.md, "Protocol versions").
+        .route("/session", post(session::create).delete(legacy::delete))
+        .route("/session/verify", post(session::verify))
+        .route("/session/refresh", post(session::refresh))
+        .route("/session/regenerate", post(session::regenerate))
+        .route("/session/remove", post(revoke::remove))
+        .route("/session/user", get(revoke::handles_for_user))
+        .route(
+            "/session/data",
+            get(legacy::session_data).put(update::session_data),
+        )
+        .route(
+            "/jwt/data",
+            get(legacy::access_token_payload).put(update::access_token_payload),
+        )
+        .route("/handshake", post(legacy::handshake))
+        .route("/recipe/handshake", post(legacy::handshake))
         .route("/recipe/session/refresh", post(session::refresh))
         .route("/recipe/session/regenerate", post(session::regenerate))
         .route("/recipe/session/remove", post(revoke::remove))
@@ -39,8 +58,14 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
             "/{tenant}/recipe/session/user",
             get(revoke::handles_for_user),
         )
-        .route("/recipe/session/data", put(update::session_data))
-        .route("/recipe/jwt/data", put(update::access_token_payload))
+        .route(
+            "/recipe/session/data",
+            get(legacy::session_data).put(update::session_data),
+        )
+        .route(
+            "/recipe/jwt/data",
+            get(legacy::access_token_payload).put(update::access_token_payload),
+        )
         .route("/recipe/jwt", post(jwt::create))
         .route("/recipe/jwt/jwks", get(jwt::jwks))
         .route("/tessera/revocations", get(revoke::revocations))

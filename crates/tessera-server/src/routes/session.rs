@@ -12,6 +12,7 @@ use tessera_core::{
 use crate::apps::AppSessions;
 use crate::error::ApiError;
 use crate::extract::{Cdi, JsonBody, QueryParams};
+use crate::routes::legacy;
 use crate::tenant::Tenant;
 use tessera_cdi::{
     CreateSessionRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
@@ -34,7 +35,7 @@ pub async fn create(
         .tenant_id(tenant.id())
         .access_token_payload(body.user_data_in_jwt)
         .session_data(Value::Object(body.user_data_in_database))
-        .anti_csrf(body.enable_anti_csrf)
+        .anti_csrf(body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf))
         .key_kind(key_kind)
         .token_version(version.access_token_version());
     let tokens = sessions
@@ -43,7 +44,9 @@ pub async fn create(
         .map_err(ApiError::from_engine)?;
     metrics::counter!("tessera_sessions_created_total").increment(1);
     tracing::info!(session_handle = %tokens.session.handle, "session created");
-    Ok(Json(SessionReply::tokens(tokens)).into_response())
+    let mut reply = SessionReply::tokens(tokens);
+    legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Create).await?;
+    Ok(Json(reply).into_response())
 }
 
 /// `POST /recipe/session/verify`.
@@ -54,7 +57,8 @@ pub async fn verify(
 ) -> Result<Response, ApiError> {
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
     let options = VerifyOptions {
-        do_anti_csrf_check: body.enable_anti_csrf && body.do_anti_csrf_check,
+        do_anti_csrf_check: body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf)
+            && body.do_anti_csrf_check,
         check_database: body.check_database,
         token_version: version.access_token_version(),
     };
@@ -65,26 +69,21 @@ pub async fn verify(
             options,
         )
         .await;
-    let (label, response) = match outcome {
+    let (label, mut reply) = match outcome {
         Ok(v) => (
             "ok",
-            Json(SessionReply::session(
+            SessionReply::session(
                 SessionJson::new(v.handle, v.user_id, v.tenant_id, v.access_token_payload),
                 v.new_access_token,
-            ))
-            .into_response(),
+            ),
         ),
-        Err(SessionError::TryRefreshToken { reason }) => (
-            "try_refresh_token",
-            Json(SessionReply::try_refresh(reason)).into_response(),
-        ),
+        Err(SessionError::TryRefreshToken { reason }) => {
+            ("try_refresh_token", SessionReply::try_refresh(reason))
+        }
         Err(SessionError::Unauthorised {
             reason,
             clear_tokens,
-        }) => (
-            "unauthorised",
-            Json(SessionReply::refused(reason, clear_tokens)).into_response(),
-        ),
+        }) => ("unauthorised", SessionReply::refused(reason, clear_tokens)),
         // The first verification of a refreshed access token presented a refresh token the
         // client had moved past: the session is revoked. CDI's verify knows no theft status, so
         // the SDKs see UNAUTHORISED; Tessera's own clients also read who was affected.
@@ -93,15 +92,13 @@ pub async fn verify(
             session_handle,
         }) => {
             let theft = reported_theft(user_id, session_handle, "UNAUTHORISED (verify)");
-            (
-                "theft",
-                Json(SessionReply::theft(theft, true)).into_response(),
-            )
+            ("theft", SessionReply::theft(theft, true))
         }
         Err(error) => return Err(ApiError::from_engine(error)),
     };
     metrics::counter!("tessera_session_verifications_total", "outcome" => label).increment(1);
-    Ok(response)
+    legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Verify).await?;
+    Ok(Json(reply).into_response())
 }
 
 /// Logs and counts a detected theft (the engine has revoked the session), naming the reply.
@@ -120,7 +117,7 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
     let options = RefreshOptions {
-        check_anti_csrf: body.enable_anti_csrf,
+        check_anti_csrf: body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf),
         token_version: version.access_token_version(),
     };
     let outcome = sessions
@@ -130,36 +127,30 @@ pub async fn refresh(
             options,
         )
         .await;
-    let (label, response) = match outcome {
+    let (label, mut reply) = match outcome {
         Ok(tokens) => {
             tracing::debug!(session_handle = %tokens.session.handle, "session refreshed");
-            ("ok", Json(SessionReply::tokens(tokens)).into_response())
+            ("ok", SessionReply::tokens(tokens))
         }
         Err(SessionError::Unauthorised {
             reason,
             clear_tokens,
-        }) => (
-            "unauthorised",
-            Json(SessionReply::refused(reason, clear_tokens)).into_response(),
-        ),
-        Err(SessionError::TryRefreshToken { reason }) => (
-            "unauthorised",
-            Json(SessionReply::refused(reason, true)).into_response(),
-        ),
+        }) => ("unauthorised", SessionReply::refused(reason, clear_tokens)),
+        Err(SessionError::TryRefreshToken { reason }) => {
+            ("unauthorised", SessionReply::refused(reason, true))
+        }
         Err(SessionError::TokenTheftDetected {
             user_id,
             session_handle,
         }) => {
             let session = reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED");
-            (
-                "theft",
-                Json(SessionReply::theft(session, false)).into_response(),
-            )
+            ("theft", SessionReply::theft(session, false))
         }
         Err(error) => return Err(ApiError::from_engine(error)),
     };
     metrics::counter!("tessera_session_refreshes_total", "outcome" => label).increment(1);
-    Ok(response)
+    legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Refresh).await?;
+    Ok(Json(reply).into_response())
 }
 
 /// `POST /recipe/session/regenerate`: new payload, same token lifetime.

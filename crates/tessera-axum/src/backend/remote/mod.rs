@@ -161,7 +161,7 @@ impl RemoteSessions {
             user_id: new.user_id,
             user_data_in_jwt: new.access_token_payload,
             user_data_in_database: data,
-            enable_anti_csrf: new.anti_csrf.unwrap_or(false),
+            enable_anti_csrf: Some(new.anti_csrf.unwrap_or(false)),
             use_dynamic_signing_key: new.key_kind.map(|kind| kind == KeyKind::Dynamic),
         };
         into_tokens(
@@ -208,7 +208,7 @@ impl RemoteSessions {
             access_token: access_token.expose().to_owned(),
             anti_csrf_token: None,
             do_anti_csrf_check: false,
-            enable_anti_csrf: false,
+            enable_anti_csrf: Some(false),
             check_database: options.check_database,
         };
         let segments = ["recipe", "session", "verify"];
@@ -239,7 +239,7 @@ impl RemoteSessions {
         let body = RefreshRequest {
             refresh_token: refresh_token.expose().to_owned(),
             anti_csrf_token: anti_csrf_token.map(|t| t.expose().to_owned()),
-            enable_anti_csrf: options.check_anti_csrf,
+            enable_anti_csrf: Some(options.check_anti_csrf),
             use_dynamic_signing_key: None,
         };
         let segments = ["recipe", "session", "refresh"];
