@@ -1,4 +1,5 @@
-//! The router: every CDI 5.4 session endpoint, plus the public endpoints.
+//! The router: the session endpoints of every CDI version from 1.0 to 5.4 (the older paths
+//! included), plus the public endpoints.
 
 mod apps;
 mod jwt;
