@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-features
 
-# Installs supertokens-node 24.0.3 and supertokens-python 0.31.4 (pinned) on first use.
+# One pinned release of supertokens-node (14 to 24) and supertokens-python (0.14 to 0.31) per CDI
+# generation, installed on first use, each through the same scenarios.
 bash crates/tessera-server/tests/sdk/run.sh
 
 # The admin page of `tessera serve` in Debian's Chromium (playwright-core 1.65.1, pinned).
