@@ -3,13 +3,17 @@
 # freshly started `tessera serve` (free port, temporary SQLite file, grace period 1 s):
 #   - node/ (supertokens-node 24.0.3, CDI 5.4): session, anti-CSRF, tenants and apps suites;
 #   - node-compat/compat.test.js once per supertokens-node release installed under an npm alias
-#     in node-compat/package.json, one per CDI generation: 14.1.4 (2.21), 15.2.3 (3.0),
-#     16.7.6 (4.0), 17.1.5 (5.0), 20.1.7 (5.1), 21.1.2 (5.2), 23.1.0 (5.3), 24.0.3 (5.4);
+#     in node-compat/package.json, one per CDI generation: 12.1.7 (2.15) and 13.6.1 (2.20), the
+#     handshake era (V2 tokens the SDK verifies with the key from /recipe/handshake; the SDK runs
+#     in an express app, its core calls go through a recording proxy), 14.1.4 (2.21),
+#     15.2.3 (3.0), 16.7.6 (4.0), 17.1.5 (5.0), 20.1.7 (5.1), 21.1.2 (5.2), 23.1.0 (5.3),
+#     24.0.3 (5.4);
 #   - python/test_session.py once per supertokens-python release, each in its own virtualenv
 #     $CARGO_TARGET_DIR/sdk-venv-<version> built from a pinned requirements file:
-#     requirements-0.14.txt (0.14.9, CDI 2.21), requirements-0.24.txt (0.24.4, 3.0),
-#     requirements-0.26.txt (0.26.1, 5.1), requirements-0.30.txt (0.30.4, 5.3),
-#     requirements.txt (0.31.4, 5.4).
+#     requirements-0.12.txt (0.12.10, CDI 2.20, the handshake era, driven through the SDK's
+#     BaseRequest/BaseResponse), requirements-0.14.txt (0.14.9, 2.21),
+#     requirements-0.24.txt (0.24.4, 3.0), requirements-0.26.txt (0.26.1, 5.1),
+#     requirements-0.30.txt (0.30.4, 5.3), requirements.txt (0.31.4, 5.4).
 # Installs on first use (npm ci from the committed lock files, redone only when a lock file
 # changes; virtualenvs created once, pip re-checked every run). TESSERA_BIN names a prebuilt
 # `tessera` binary to use instead of `cargo build`.
@@ -25,10 +29,11 @@ work="$(mktemp -d)"
 server_pid=""
 
 # The compat runs: npm aliases in node-compat/package.json, requirements files in python/.
-node_sdks=(supertokens-node-14 supertokens-node-15 supertokens-node-16 supertokens-node-17
-           supertokens-node-20 supertokens-node-21 supertokens-node-23 supertokens-node-24)
-python_reqs=(requirements-0.14.txt requirements-0.24.txt requirements-0.26.txt
-             requirements-0.30.txt requirements.txt)
+node_sdks=(supertokens-node-12 supertokens-node-13 supertokens-node-14 supertokens-node-15
+           supertokens-node-16 supertokens-node-17 supertokens-node-20 supertokens-node-21
+           supertokens-node-23 supertokens-node-24)
+python_reqs=(requirements-0.12.txt requirements-0.14.txt requirements-0.24.txt
+             requirements-0.26.txt requirements-0.30.txt requirements.txt)
 
 cleanup() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
