@@ -175,7 +175,9 @@ pub fn check_custom_payload(payload: &Map<String, Value>) -> Result<(), GeneralE
         .find(|name| payload.contains_key(**name))
     {
         Some(name) => Err(GeneralError::InvalidArgument(format!(
-            "the access-token payload uses the reserved claim name `{name}`"
+            // SuperTokens core's words, which the SDKs pass on and their tests look for.
+            "The user payload contains protected field: the access-token payload uses the \
+             reserved claim name `{name}`"
         ))),
         None => Ok(()),
     }
