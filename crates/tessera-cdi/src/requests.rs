@@ -54,7 +54,8 @@ pub struct RefreshRequest {
     /// Whether the deployment uses anti-CSRF tokens; absent before CDI 2.6.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_anti_csrf: Option<bool>,
-    /// Sent by the SDKs; a session keeps the key family it was created with.
+    /// The key family the SDK now uses (from CDI 3.0): the new access token is signed by it, and
+    /// verifications that replace that token keep it. Absent: the session's own family.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_dynamic_signing_key: Option<bool>,
 }

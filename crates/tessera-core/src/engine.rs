@@ -231,7 +231,10 @@ impl Sessions {
                 },
                 now,
                 None,
-                new.token_version,
+                MintAs {
+                    version: new.token_version,
+                    family: None,
+                },
             )
             .await?;
         self.inner
@@ -283,12 +286,14 @@ impl Sessions {
             return Err(SessionError::unauthorised("session revoked"));
         }
         if verified.parent_refresh_token_hash1.is_some() {
-            return Box::pin(self.first_use(verified, options.token_version)).await;
+            let mint_as = self.mint_as_presented(access_token, options.token_version);
+            return Box::pin(self.first_use(verified, mint_as)).await;
         }
         if !options.check_database && !self.must_check_store(now) {
             return Ok(verified);
         }
-        Box::pin(self.confirm_in_store(verified, now, options.token_version)).await
+        let mint_as = self.mint_as_presented(access_token, options.token_version);
+        Box::pin(self.confirm_in_store(verified, now, mint_as)).await
     }
 
     /// A verification the caller (or a stale view of revocations) wants confirmed by the store:
@@ -297,14 +302,14 @@ impl Sessions {
         &self,
         verified: VerifiedSession,
         now: UnixMillis,
-        version: AccessTokenVersion,
+        mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         let Some(session) = self.inner.store.session(&verified.handle, now).await? else {
             return Err(SessionError::unauthorised(
                 "session does not exist or has expired",
             ));
         };
-        self.with_stored_payload(verified, &session, now, version)
+        self.with_stored_payload(verified, &session, now, mint_as)
             .await
     }
 
@@ -315,7 +320,7 @@ impl Sessions {
     async fn first_use(
         &self,
         verified: VerifiedSession,
-        version: AccessTokenVersion,
+        mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         let (now_us, now) = self.now_micros();
         let presentation = Presentation {
@@ -335,7 +340,7 @@ impl Sessions {
             }
             outcome => return Err(self.refused(outcome, now)),
         };
-        self.reissue(verified, &session, now, version).await
+        self.reissue(verified, &session, now, mint_as).await
     }
 
     /// Re-mints the access token when the stored payload differs from the one it carries.
@@ -344,12 +349,12 @@ impl Sessions {
         verified: VerifiedSession,
         session: &SessionRecord,
         now: UnixMillis,
-        version: AccessTokenVersion,
+        mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         if session.access_token_payload == verified.access_token_payload {
             return Ok(verified);
         }
-        self.reissue(verified, session, now, version).await
+        self.reissue(verified, session, now, mint_as).await
     }
 
     /// A new access token for the same refresh token, with the stored payload, a full lifetime
@@ -360,7 +365,7 @@ impl Sessions {
         mut verified: VerifiedSession,
         session: &SessionRecord,
         now: UnixMillis,
-        version: AccessTokenVersion,
+        mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         let reissued = self
             .mint_access_token(
@@ -372,7 +377,7 @@ impl Sessions {
                 },
                 now,
                 None,
-                version,
+                mint_as,
             )
             .await?;
         verified.parent_refresh_token_hash1 = None;
@@ -437,7 +442,10 @@ impl Sessions {
                         },
                         now,
                         None,
-                        options.token_version,
+                        MintAs {
+                            version: options.token_version,
+                            family: options.key_kind,
+                        },
                     )
                     .await?;
                 Ok(SessionTokens {
@@ -761,7 +769,7 @@ impl Sessions {
                     },
                     now,
                     Some(expiry),
-                    version,
+                    self.mint_as_presented(access_token, version),
                 )
                 .await?,
             )
@@ -959,6 +967,21 @@ impl Sessions {
         inner.keys.knows_kid(&entry.kid).then_some(entry)
     }
 
+    /// Minting that keeps the key family of a token this engine just verified (it is in the
+    /// cache), so an SDK that checks the family accepts the replacement.
+    fn mint_as_presented(&self, access_token: &AccessToken, version: AccessTokenVersion) -> MintAs {
+        let family = self
+            .inner
+            .verified
+            .get(access_token.expose())
+            .and_then(|entry| {
+                [KeyKind::Static, KeyKind::Dynamic]
+                    .into_iter()
+                    .find(|kind| entry.kid.starts_with(kind.kid_prefix()))
+            });
+        MintAs { version, family }
+    }
+
     /// Checks the signature of a token not in the cache, and remembers it.
     async fn check_signature(
         &self,
@@ -1062,7 +1085,7 @@ impl Sessions {
         payload: &Map<String, Value>,
         now: UnixMillis,
     ) -> Result<(), SessionError> {
-        let key = self.signing_key_for(session, now).await?;
+        let key = self.signing_key_for(session, None, now).await?;
         let hash_placeholder = "0".repeat(64);
         let longest = AccessTokenClaims {
             user_id: session.user_id.clone(),
@@ -1083,16 +1106,19 @@ impl Sessions {
         Ok(())
     }
 
+    /// The key for a session's next access token: of the family asked for (an SDK that changed
+    /// its setting, or the family of the token being replaced), else the session's own.
     async fn signing_key_for(
         &self,
         session: &SessionRecord,
+        family: Option<KeyKind>,
         now: UnixMillis,
     ) -> Result<Arc<crate::keys::SigningKey>, SessionError> {
-        let kind = if session.use_static_key {
+        let kind = family.unwrap_or(if session.use_static_key {
             KeyKind::Static
         } else {
             KeyKind::Dynamic
-        };
+        });
         self.inner
             .keys
             .signing_key(self.inner.store.as_ref(), kind, now)
@@ -1105,10 +1131,10 @@ impl Sessions {
         links: TokenLinks<'_>,
         now: UnixMillis,
         fixed_expiry: Option<UnixMillis>,
-        version: AccessTokenVersion,
+        mint_as: MintAs,
     ) -> Result<Issued<AccessToken>, SessionError> {
         let inner = &self.inner;
-        let key = self.signing_key_for(session, now).await?;
+        let key = self.signing_key_for(session, mint_as.family, now).await?;
         let expiry_ms = fixed_expiry
             .unwrap_or_else(|| now.saturating_add(millis(inner.config.access_token_validity)));
         let claims = AccessTokenClaims {
@@ -1124,11 +1150,20 @@ impl Sessions {
             payload: session.access_token_payload.clone(),
         };
         Ok(Issued {
-            token: AccessToken::new(jwt::encode(&key, &claims, version)?),
+            token: AccessToken::new(jwt::encode(&key, &claims, mint_as.version)?),
             expiry: claims.exp.saturating_mul(1000),
             created_at: now,
         })
     }
+}
+
+/// How a new access token is minted: the layout its caller reads, and the key family when it is
+/// not the session's own (an SDK that switched `useDynamicSigningKey`, whose token a
+/// verification replaces with one of the same family).
+#[derive(Clone, Copy)]
+struct MintAs {
+    version: AccessTokenVersion,
+    family: Option<KeyKind>,
 }
 
 /// What ties an access token to its session's refresh tokens.

@@ -108,6 +108,10 @@ pub struct RefreshOptions {
     pub check_anti_csrf: bool,
     /// The layout of the new access token (the newest by default).
     pub token_version: AccessTokenVersion,
+    /// The key family of the new access token, when the client asks for one other than the
+    /// session's (an SDK whose `useDynamicSigningKey` setting changed); `None` keeps the
+    /// session's.
+    pub key_kind: Option<KeyKind>,
 }
 
 impl Default for RefreshOptions {
@@ -115,6 +119,7 @@ impl Default for RefreshOptions {
         Self {
             check_anti_csrf: true,
             token_version: AccessTokenVersion::default(),
+            key_kind: None,
         }
     }
 }

@@ -637,3 +637,43 @@ async fn the_jwt_recipe_signs_with_keys_its_jwks_lists() {
     .await;
     assert_eq!(status, 400, "{body}");
 }
+
+/// An SDK that switches `useDynamicSigningKey` gets tokens of the new family from its next
+/// refresh on, and the first use of such a token keeps the family (the SDKs refuse a token of
+/// the other family).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_switches_the_key_family_the_sdk_asks_for() {
+    let server = Server::start("").await;
+    let created = create(&server, "5.4", "switcher").await;
+    let kid = |token: &Value| {
+        segment(token.as_str().unwrap(), 0)["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(kid(&created["accessToken"]["token"]).starts_with("d-"));
+    let (status, refreshed) = call(
+        &server,
+        "5.4",
+        "POST",
+        "/recipe/session/refresh",
+        json!({"refreshToken": created["refreshToken"]["token"], "enableAntiCsrf": false,
+               "useDynamicSigningKey": false}),
+    )
+    .await;
+    assert_eq!(
+        (status, refreshed["status"].clone()),
+        (200, json!("OK")),
+        "{refreshed}"
+    );
+    assert!(
+        kid(&refreshed["accessToken"]["token"]).starts_with("s-"),
+        "{refreshed}"
+    );
+    let first_use = verify(&server, "5.4", &refreshed["accessToken"]["token"]).await;
+    let reissued = &first_use["accessToken"]["token"];
+    assert!(kid(reissued).starts_with("s-"), "{first_use}");
+    let again = verify(&server, "5.4", reissued).await;
+    assert_eq!(again["status"], json!("OK"), "{again}");
+    assert!(again.get("accessToken").is_none(), "{again}");
+}

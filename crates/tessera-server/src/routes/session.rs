@@ -119,6 +119,13 @@ pub async fn refresh(
     let options = RefreshOptions {
         check_anti_csrf: body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf),
         token_version: version.access_token_version(),
+        key_kind: body.use_dynamic_signing_key.map(|dynamic| {
+            if dynamic {
+                KeyKind::Dynamic
+            } else {
+                KeyKind::Static
+            }
+        }),
     };
     let outcome = sessions
         .refresh_session_with(

@@ -240,7 +240,7 @@ impl RemoteSessions {
             refresh_token: refresh_token.expose().to_owned(),
             anti_csrf_token: anti_csrf_token.map(|t| t.expose().to_owned()),
             enable_anti_csrf: Some(options.check_anti_csrf),
-            use_dynamic_signing_key: None,
+            use_dynamic_signing_key: options.key_kind.map(|kind| kind == KeyKind::Dynamic),
         };
         let segments = ["recipe", "session", "refresh"];
         let reply = self
