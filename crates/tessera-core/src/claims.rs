@@ -54,6 +54,9 @@ pub struct AccessTokenClaims {
     /// Custom claims, at the top level of the token.
     #[serde(flatten)]
     pub payload: Map<String, Value>,
+    /// The layout the token was read from (not a claim: its header says it).
+    #[serde(skip)]
+    pub version: AccessTokenVersion,
 }
 
 impl AccessTokenClaims {
@@ -66,7 +69,9 @@ impl AccessTokenClaims {
         {
             return None;
         }
-        claims.claims
+        claims
+            .claims
+            .map(|claims| AccessTokenClaims { version, ..claims })
     }
 }
 
@@ -158,6 +163,7 @@ impl<'de> Visitor<'de> for WireClaimsVisitor {
                 },
                 recipe_user_id: text(rsub)?,
                 payload,
+                version: AccessTokenVersion::V5,
             })
         })();
         Ok(WireClaims {

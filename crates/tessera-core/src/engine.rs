@@ -181,7 +181,10 @@ impl Sessions {
 
     /// Creates a session and its first tokens.
     pub async fn create_new_session(&self, new: NewSession) -> Result<SessionTokens, SessionError> {
-        check_custom_payload(&new.access_token_payload)?;
+        // The legacy layouts nest the custom claims under `userData`, where any name goes.
+        if !new.token_version.is_legacy() {
+            check_custom_payload(&new.access_token_payload)?;
+        }
         if new.user_id.len() > MAX_USER_ID_BYTES {
             return Err(GeneralError::InvalidArgument(format!(
                 "user id is {} bytes long; at most {MAX_USER_ID_BYTES} are accepted",
@@ -286,13 +289,13 @@ impl Sessions {
             return Err(SessionError::unauthorised("session revoked"));
         }
         if verified.parent_refresh_token_hash1.is_some() {
-            let mint_as = self.mint_as_presented(access_token, options.token_version);
+            let mint_as = self.mint_as_presented(access_token, verified.token_version);
             return Box::pin(self.first_use(verified, mint_as)).await;
         }
         if !options.check_database && !self.must_check_store(now) {
             return Ok(verified);
         }
-        let mint_as = self.mint_as_presented(access_token, options.token_version);
+        let mint_as = self.mint_as_presented(access_token, verified.token_version);
         Box::pin(self.confirm_in_store(verified, now, mint_as)).await
     }
 
@@ -447,7 +450,18 @@ impl Sessions {
                             family: options.key_kind,
                         },
                     )
-                    .await?;
+                    .await
+                    .map_err(|error| match error {
+                        // A legacy session whose payload cannot move to the asked layout: the
+                        // client is signed out, as SuperTokens core answers it.
+                        SessionError::General(GeneralError::InvalidArgument(_)) => {
+                            SessionError::unauthorised(
+                                "the session's access-token payload uses a claim name reserved \
+                                 in the newer token layout",
+                            )
+                        }
+                        error => error,
+                    })?;
                 Ok(SessionTokens {
                     refresh_token: Issued {
                         token: child_token,
@@ -735,17 +749,6 @@ impl Sessions {
         access_token: &AccessToken,
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
-        self.regenerate_access_token_as(access_token, new_payload, AccessTokenVersion::default())
-            .await
-    }
-
-    /// [`regenerate_access_token`](Self::regenerate_access_token), minting the given layout.
-    pub async fn regenerate_access_token_as(
-        &self,
-        access_token: &AccessToken,
-        new_payload: Option<Map<String, Value>>,
-        version: AccessTokenVersion,
-    ) -> Result<RegeneratedAccessToken, SessionError> {
         let now = self.now();
         let claims = self
             .verify_signature(access_token, now)
@@ -769,7 +772,7 @@ impl Sessions {
                     },
                     now,
                     Some(expiry),
-                    self.mint_as_presented(access_token, version),
+                    self.mint_as_presented(access_token, claims.version),
                 )
                 .await?,
             )
@@ -783,6 +786,7 @@ impl Sessions {
     }
 
     /// The public signing keys, for `/.well-known/jwks.json`.
+    /// The public signing keys, for `/.well-known/jwks.json`.
     pub async fn jwks(&self) -> Result<Jwks, SessionError> {
         let inner = &self.inner;
         inner
@@ -793,6 +797,21 @@ impl Sessions {
                 self.now(),
             )
             .await
+    }
+
+    /// Makes sure a key of each family exists, as SuperTokens core makes both when it creates
+    /// an app: SDKs that verify the legacy layouts (which name no key) then see every key the
+    /// app will sign with, and the JWT recipe's static key is there from the start.
+    pub async fn prepare_signing_keys(&self) -> Result<(), SessionError> {
+        let inner = &self.inner;
+        let now = self.now();
+        for kind in [KeyKind::Dynamic, KeyKind::Static] {
+            inner
+                .keys
+                .signing_key(inner.store.as_ref(), kind, now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Signs a JWT of the app's own (SuperTokens' JWT recipe, used by the SDKs' OpenID code):
@@ -967,8 +986,9 @@ impl Sessions {
         inner.keys.knows_kid(&entry.kid).then_some(entry)
     }
 
-    /// Minting that keeps the key family of a token this engine just verified (it is in the
-    /// cache), so an SDK that checks the family accepts the replacement.
+    /// Minting that replaces a token this engine just verified: in its layout (`version`, read
+    /// from it), as SuperTokens core re-mints, and of its key family (from the cache, where the
+    /// verification left it), so an SDK that checks the family accepts the replacement.
     fn mint_as_presented(&self, access_token: &AccessToken, version: AccessTokenVersion) -> MintAs {
         let family = self
             .inner
@@ -1100,6 +1120,7 @@ impl Sessions {
             tenant_id: session.tenant_id.clone(),
             recipe_user_id: session.user_id.clone(),
             payload: payload.clone(),
+            version: AccessTokenVersion::V5,
         };
         let body = jwt::serialise(&longest)?;
         jwt::check_len(jwt::encoded_len(&key, body.len()))?;
@@ -1148,7 +1169,13 @@ impl Sessions {
             tenant_id: session.tenant_id.clone(),
             recipe_user_id: session.user_id.clone(),
             payload: session.access_token_payload.clone(),
+            version: mint_as.version,
         };
+        // The custom claims sit beside the reserved ones from V3 on (under `userData` before):
+        // a legacy session whose payload uses a reserved name cannot move to those layouts.
+        if !mint_as.version.is_legacy() {
+            check_custom_payload(&claims.payload)?;
+        }
         Ok(Issued {
             token: AccessToken::new(jwt::encode(&key, &claims, mint_as.version)?),
             expiry: claims.exp.saturating_mul(1000),

@@ -244,6 +244,7 @@ mod tests {
             tenant_id: "public".to_owned(),
             recipe_user_id: "user".to_owned(),
             payload,
+            version: AccessTokenVersion::V5,
         }
     }
 

@@ -130,6 +130,7 @@ pub(crate) fn verify<'k>(
             anti_csrf_token: legacy.anti_csrf_token,
             tenant_id: DEFAULT_TENANT.to_owned(),
             payload: legacy.user_data,
+            version: version_of(token).unwrap_or(AccessTokenVersion::V2),
         },
         key,
     ))

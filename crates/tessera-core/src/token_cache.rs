@@ -107,6 +107,7 @@ mod tests {
             tenant_id: "public".to_owned(),
             recipe_user_id: user.to_owned(),
             payload: serde_json::Map::new(),
+            version: Default::default(),
         }
     }
 

@@ -97,8 +97,6 @@ pub struct VerifyOptions {
     pub do_anti_csrf_check: bool,
     /// Also confirm in the store that the session still exists (catches revocation at once).
     pub check_database: bool,
-    /// The layout of an access token minted by this verification (the newest by default).
-    pub token_version: AccessTokenVersion,
 }
 
 /// Options of [`Sessions::refresh_session_with`](crate::Sessions::refresh_session_with).
@@ -183,6 +181,8 @@ pub struct VerifiedSession {
     pub parent_refresh_token_hash1: Option<String>,
     /// Whether the session uses an anti-CSRF token.
     pub anti_csrf_token: Option<AntiCsrfToken>,
+    /// The presented access token's layout; a replacement keeps it.
+    pub token_version: AccessTokenVersion,
     /// A replacement access token: after the first verification of a refreshed access token
     /// (without `parentRefreshTokenHash1`), or when the stored payload changed since the presented
     /// one was minted (with `check_database`).

@@ -36,6 +36,7 @@ pub(crate) fn check_claims(
         refresh_token_hash1: claims.refresh_token_hash1,
         parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
         anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
+        token_version: claims.version,
         new_access_token: None,
     })
 }
@@ -58,6 +59,7 @@ pub(crate) fn check_cached_claims(
         refresh_token_hash1: claims.refresh_token_hash1.clone(),
         parent_refresh_token_hash1: claims.parent_refresh_token_hash1.clone(),
         anti_csrf_token: claims.anti_csrf_token.clone().map(AntiCsrfToken::new),
+        token_version: claims.version,
         new_access_token: None,
     })
 }

@@ -82,15 +82,21 @@ fn a_session_keeps_working_as_its_clients_change_layouts() {
             part(&refreshed.access_token.token, 0)["version"],
             json!("5")
         );
-        // ...and its first verification by an old SDK hands back that SDK's layout.
+        // ...and its first verification hands back a token of the same layout, as SuperTokens
+        // core re-mints.
+        let old_refresh = RefreshOptions {
+            token_version: AccessTokenVersion::V4,
+            ..RefreshOptions::default()
+        };
+        let refreshed = sessions
+            .refresh_session_with(&refreshed.refresh_token.token, None, old_refresh)
+            .await
+            .unwrap();
         let first_use = sessions
             .get_session(
                 &refreshed.access_token.token,
                 None,
-                VerifyOptions {
-                    token_version: AccessTokenVersion::V4,
-                    ..VerifyOptions::default()
-                },
+                VerifyOptions::default(),
             )
             .await
             .unwrap();

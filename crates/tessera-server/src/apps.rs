@@ -237,6 +237,8 @@ impl Apps {
             // revoked then, but ones a server created while it had not yet noticed the removal
             // must not come back with the new app.
             sessions.revoke_every_session().await?;
+            // Keys of both families from the start, as SuperTokens core makes an app.
+            sessions.prepare_signing_keys().await?;
         }
         let created = self
             .public
@@ -249,6 +251,28 @@ impl Apps {
             .await?;
         self.change_view(|view| view.read_at = None).await;
         Ok(created)
+    }
+
+    /// The API keys an app's `coreConfig.api_keys` sets (comma-separated, as in SuperTokens'
+    /// config), empty when it sets none or the app is unknown.
+    pub async fn api_keys(&self, app_id: &str) -> Result<Vec<String>, SessionError> {
+        if app_id == PUBLIC_APP || self.engine(app_id).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let view = self.view.load();
+        let keys = view
+            .registered
+            .get(app_id)
+            .and_then(|config| config.get("coreConfig"))
+            .and_then(|core| core.get("api_keys"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok(keys
+            .split(',')
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Every app, `public` first.

@@ -1,6 +1,7 @@
 //! The `api-key` and `cdi-version` checks in front of every core API route.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,14 +13,29 @@ use crate::state::AppState;
 
 /// Rejects requests without a configured API key (when keys are configured) and requests asking
 /// for a CDI version this server does not speak. Like SuperTokens core, the key is read from
-/// `api-key`, else from `Authorization` (`Bearer <key>` or the bare key). A missing `cdi-version`
-/// means "the newest", which is what `/apiversion` callers send.
+/// `api-key`, else from `Authorization` (`Bearer <key>` or the bare key). An app whose
+/// `coreConfig` sets `api_keys` also takes those keys, and needs one even when the server sets
+/// none. A missing `cdi-version` means "the newest", which is what `/apiversion` callers send.
 pub async fn check_request(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !state.api_keys.is_empty() && !has_valid_key(request.headers(), &state.api_keys) {
+    let (mut parts, body) = request.into_parts();
+    let app = addressed_app(&mut parts, &state).await;
+    let request = Request::from_parts(parts, body);
+    let app_keys = match app {
+        Some(app_id) => match state.apps.api_keys(&app_id).await {
+            Ok(keys) => keys,
+            Err(error) => return ApiError::from_engine(error).into_response(),
+        },
+        None => Vec::new(),
+    };
+    let required = !state.api_keys.is_empty() || !app_keys.is_empty();
+    if required
+        && !has_valid_key(request.headers(), &state.api_keys)
+        && !has_valid_key(request.headers(), &app_keys)
+    {
         // Anyone can send these: counted, and logged only at debug, so they cannot grow the log.
         tracing::debug!("request rejected: missing or invalid API key");
         metrics::counter!("tessera_api_key_rejections_total").increment(1);
@@ -45,7 +61,19 @@ pub async fn check_request(
     next.run(request).await
 }
 
+/// The app of `/appid-<app>/…`, lowercased as the router's app extractor reads it.
+async fn addressed_app(parts: &mut Parts, state: &AppState) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "app")
+        .map(|(_, value)| value.to_ascii_lowercase())
+}
+
 fn has_valid_key(headers: &HeaderMap, keys: &[String]) -> bool {
+    if keys.is_empty() {
+        return false;
+    }
     let presented = headers
         .get("api-key")
         .or_else(|| headers.get(axum::http::header::AUTHORIZATION))

@@ -972,3 +972,36 @@ async fn an_app_has_settings_of_its_own() {
         "a refused update changed the app: {still}"
     );
 }
+
+/// An app's `coreConfig.api_keys` guards that app (and only it), as in SuperTokens core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_can_require_api_keys_of_its_own() {
+    let server = Server::start("").await;
+    let (s, b) = server
+        .put(
+            "/recipe/multitenancy/app/v2",
+            json!({"appId": "guarded", "coreConfig": {"api_keys": "app-key-one-0123456789, app-key-two-0123456789"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let ask = |key: Option<&'static str>, path: &'static str| {
+        let mut headers = vec![("cdi-version", "5.4")];
+        if let Some(key) = key {
+            headers.push(("api-key", key));
+        }
+        let server = &server;
+        async move { server.raw("GET", path, Vec::new(), &headers).await.0 }
+    };
+    assert_eq!(ask(None, "/appid-guarded/apiversion").await, 401);
+    assert_eq!(
+        ask(Some("wrong-key-0123456789"), "/appid-guarded/apiversion").await,
+        401
+    );
+    assert_eq!(
+        ask(Some("app-key-two-0123456789"), "/appid-guarded/apiversion").await,
+        200
+    );
+    assert_eq!(ask(None, "/apiversion").await, 200);
+    // The JWKS stays public, as for every app.
+    assert_eq!(ask(None, "/appid-guarded/.well-known/jwks.json").await, 200);
+}

@@ -60,7 +60,6 @@ pub async fn verify(
         do_anti_csrf_check: body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf)
             && body.do_anti_csrf_check,
         check_database: body.check_database,
-        token_version: version.access_token_version(),
     };
     let outcome = sessions
         .get_session(
@@ -163,15 +162,10 @@ pub async fn refresh(
 /// `POST /recipe/session/regenerate`: new payload, same token lifetime.
 pub async fn regenerate(
     AppSessions(sessions): AppSessions,
-    Cdi(version): Cdi,
     JsonBody(body): JsonBody<RegenerateRequest>,
 ) -> Result<Response, ApiError> {
     let outcome = sessions
-        .regenerate_access_token_as(
-            &AccessToken::new(body.access_token),
-            body.user_data_in_jwt,
-            version.access_token_version(),
-        )
+        .regenerate_access_token(&AccessToken::new(body.access_token), body.user_data_in_jwt)
         .await;
     match outcome {
         Ok(r) => Ok(Json(SessionReply::session(r.session.into(), r.access_token)).into_response()),
