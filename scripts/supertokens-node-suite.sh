@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs supertokens-node's own mocha test suite (its session-related files) against a freshly
-# started `tessera serve`, to see how much of the SDK's behaviour the real core would show that
-# Tessera shows too. Unlike crates/tessera-server/tests/sdk/run.sh (our own tests, which must all
+# started `tessera serve`, measuring how much of what the SDK's tests expect of SuperTokens core
+# Tessera does. Unlike crates/tessera-server/tests/sdk/run.sh (our own tests, which must all
 # pass), this is a measurement: the suite also tests things outside a session service
 # (emailpassword, passwordless, user lookup, ...) that are expected to fail here.
 #
@@ -27,7 +27,9 @@
 # - Keeps the logs (per file: spec output and JSON report; failures.txt listing every failed
 #   test with its error; tessera.log) in NODE_SUITE_LOG_DIR, or a fresh temporary directory whose
 #   path is printed. TESSERA_LOG (default `debug`, which logs every request) sets the server's log
-#   filter.
+#   filter; other TESSERA_* settings in the environment reach the server too (for example
+#   TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD=0: the suite replays refresh tokens milliseconds
+#   after the client moved past them and expects theft at once).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -140,7 +142,7 @@ YAML
 
 echo "== starting tessera"
 mkfifo "$work/out"
-TESSERA_LOG="${TESSERA_LOG:-debug}" "$bin" serve --config "$work/tessera.yaml" \
+TESSERA_LOG="${TESSERA_LOG:-debug}" env -u TESSERA_BIN "$bin" serve --config "$work/tessera.yaml" \
   >"$work/out" 2>"$logs/tessera.log" &
 server_pid=$!
 exec 3<"$work/out"
@@ -167,7 +169,7 @@ mocha=("$checkout/node_modules/.bin/mocha" --no-config --exit --slow 10000 --tim
 
 total_passed=0 total_failed=0 total_pending=0
 : >"$logs/failures.txt"
-printf '%-58s %7s %7s %7s\n' "file" "passed" "failed" "pending" | tee "$logs/summary.txt"
+printf '%-66s %7s %7s %7s %6s\n' "file" "passed" "failed" "pending" "time" | tee "$logs/summary.txt"
 for file in "${files[@]}"; do
   name="${file#test/}"
   name="${name//\//__}"
@@ -185,23 +187,32 @@ JSON
      "${mocha[@]}" --reporter-option "configFile=$work/reporters.json" "$file") \
     >"$logs/$name.log" 2>&1 || rc=$?
   seconds=$(( $(date +%s) - start ))
+  # passed, failed and pending from the JSON report; the failed tests' titles and errors go to
+  # failures.txt. No report (a crash, or the timeout) counts as one failure.
+  counts=""
   if [[ -s "$report" ]]; then
-    read -r passed failed pending < <(node -e '
+    counts="$(node -e '
       const fs = require("fs");
       const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
       for (const t of r.failures) {
         const message = String((t.err && (t.err.message || t.err.stack)) || "").split("\n").slice(0, 3).join(" | ");
-        fs.appendFileSync(process.argv[2], `${process.argv[3]} :: ${t.fullTitle} :: ${message}\n`);
+        const title = t.fullTitle.replace(/\x1b\[[0-9;]*m/g, "");
+        fs.appendFileSync(process.argv[2], `${process.argv[3]} :: ${title} :: ${message}\n`);
       }
       console.log(r.stats.passes, r.stats.failures, r.stats.pending);' \
-      "$report" "$logs/failures.txt" "$file")
-    note=""
+      "$report" "$logs/failures.txt" "$file")" || counts=""
+  fi
+  note=""
+  if [[ -n "$counts" ]]; then
+    read -r passed failed pending <<<"$counts"
   else
     passed=0 failed=1 pending=0
-    note="  (no report: mocha exited with $rc$([[ $rc -eq 124 || $rc -eq 137 ]] && echo ", timed out after ${file_timeout}s"))"
+    note="  (no report: mocha exited with $rc"
+    if [[ $rc -eq 124 || $rc -eq 137 ]]; then note+=", timed out after ${file_timeout}s"; fi
+    note+=")"
     echo "$file :: (whole file) :: no report, mocha exited with $rc" >>"$logs/failures.txt"
   fi
-  printf '%-58s %7d %7d %7d  %4ds%s\n' "$file" "$passed" "$failed" "$pending" "$seconds" "$note" \
+  printf '%-66s %7d %7d %7d %5ds%s\n' "$file" "$passed" "$failed" "$pending" "$seconds" "$note" \
     | tee -a "$logs/summary.txt"
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))

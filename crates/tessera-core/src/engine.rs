@@ -35,14 +35,14 @@ use crate::verify::{check_cached_claims, check_claims};
 /// The claims of a token whose signature holds: just checked, or shared from the cache.
 enum SignedClaims {
     Cached(Arc<CachedToken>),
-    Checked(AccessTokenClaims),
+    Checked(Box<AccessTokenClaims>),
 }
 
 impl SignedClaims {
     fn into_claims(self) -> AccessTokenClaims {
         match self {
             Self::Cached(entry) => entry.claims.clone(),
-            Self::Checked(claims) => claims,
+            Self::Checked(claims) => *claims,
         }
     }
 }
@@ -973,9 +973,9 @@ impl Sessions {
     ) -> Result<SignedClaims, SessionError> {
         match self.cached(access_token) {
             Some(entry) => Ok(SignedClaims::Cached(entry)),
-            None => Ok(SignedClaims::Checked(
+            None => Ok(SignedClaims::Checked(Box::new(
                 self.check_signature(access_token, now).await?,
-            )),
+            ))),
         }
     }
 
