@@ -46,7 +46,6 @@ fn check(f: &Fixture, token: &str, anti_csrf: Option<&AntiCsrfToken>) {
         let options = VerifyOptions {
             do_anti_csrf_check: true,
             check_database,
-            ..VerifyOptions::default()
         };
         if let Ok(verified) = f
             .runtime

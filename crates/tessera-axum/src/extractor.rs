@@ -192,7 +192,6 @@ async fn verify_tokens(
     let options = VerifyOptions {
         do_anti_csrf_check,
         check_database: config.check_database(),
-        ..VerifyOptions::default()
     };
     let access_token = AccessToken::new(presented.token);
     let verified = tessera

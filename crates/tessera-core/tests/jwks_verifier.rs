@@ -47,7 +47,6 @@ async fn agrees_with_the_engine_for_both_algorithms_and_anti_csrf() {
         let options = VerifyOptions {
             do_anti_csrf_check: true,
             check_database: false,
-            ..VerifyOptions::default()
         };
         let local = verifier
             .verify(token, Some(&anti_csrf), true, clock.now())
