@@ -13,6 +13,7 @@
 #     requirements-0.12.txt (0.12.10, CDI 2.20, the handshake era, driven through the SDK's
 #     BaseRequest/BaseResponse), requirements-0.14.txt (0.14.9, 2.21),
 #     requirements-0.24.txt (0.24.4, 3.0), requirements-0.26.txt (0.26.1, 5.1),
+#     requirements-0.28.txt (0.28.2, 5.2),
 #     requirements-0.30.txt (0.30.4, 5.3), requirements.txt (0.31.4, 5.4).
 # Installs on first use (npm ci from the committed lock files, redone only when a lock file
 # changes; virtualenvs created once, pip re-checked every run). TESSERA_BIN names a prebuilt
@@ -33,7 +34,7 @@ node_sdks=(supertokens-node-12 supertokens-node-13 supertokens-node-14 supertoke
            supertokens-node-16 supertokens-node-17 supertokens-node-20 supertokens-node-21
            supertokens-node-23 supertokens-node-24)
 python_reqs=(requirements-0.12.txt requirements-0.14.txt requirements-0.24.txt
-             requirements-0.26.txt requirements-0.30.txt requirements.txt)
+             requirements-0.26.txt requirements-0.28.txt requirements-0.30.txt requirements.txt)
 
 cleanup() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
