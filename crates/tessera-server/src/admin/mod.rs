@@ -191,7 +191,8 @@ fn counters(state: &AppState, app: &Sessions) -> Vec<Counter> {
                     .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
             })
             .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+            // Not `sum()`: a float sum of nothing is -0.0, which the page showed as "-0".
+            .fold(0.0, |total, value| total + value)
     };
     let revocations = app.revocation_status();
     vec![

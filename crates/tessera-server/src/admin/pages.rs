@@ -162,9 +162,24 @@ pub struct Counter {
 
 impl Counter {
     pub fn new(name: &'static str, value: f64) -> Self {
+        // Adding 0.0 turns a negative zero into zero: a counter never reads "-0".
+        let value = value + 0.0;
         Self {
             name,
             value: format!("{value:.0}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counter;
+
+    #[test]
+    fn counters_never_read_minus_zero() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(Counter::new("none", empty).value, "0");
+        assert_eq!(Counter::new("none", -0.0).value, "0");
+        assert_eq!(Counter::new("some", 41.6).value, "42");
     }
 }
