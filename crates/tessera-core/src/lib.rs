@@ -50,6 +50,7 @@ mod token_cache;
 pub use observed_store::ObservedStore;
 pub use revocations::Revocations;
 pub use token_cache::VerifiedTokens;
+pub mod device;
 mod keys;
 mod observed_store;
 pub mod rotation;
