@@ -8,9 +8,11 @@
 //! registration) and whose payload is `{"jti": <the server's challenge>, "authorization"?}`. An
 //! ES256 signature is the 64 raw bytes `r || s`.
 
+mod challenge;
 mod key;
 mod proof;
 
+pub use challenge::{ChallengeError, Challenges};
 pub use key::{DeviceAlgorithm, DeviceKey, MAX_JWK_BYTES};
 pub use proof::{verify_registration, verify_renewal, ProofClaims, MAX_PROOF_LEN};
 
