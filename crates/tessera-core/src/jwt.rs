@@ -81,13 +81,25 @@ fn sign_parts(
     let body = serde_json::to_vec(body).map_err(|error| {
         GeneralError::InvalidArgument(format!("unserialisable claims: {error}"))
     })?;
-    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    let header = URL_SAFE_NO_PAD.encode(header.to_string());
+    sign_segments(key, &header, &body, &URL_SAFE_NO_PAD)
+}
+
+/// `header.base64(body).base64(signature)` in `alphabet` (base64url for JWTs, padded standard
+/// base64 for the legacy layouts), refused before signing when longer than verification accepts.
+pub(crate) fn sign_segments(
+    key: &SigningKey,
+    header_segment: &str,
+    body: &[u8],
+    alphabet: &impl Engine,
+) -> Result<String, GeneralError> {
+    let mut token = String::from(header_segment);
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(body, &mut token);
+    alphabet.encode_string(body, &mut token);
     check_len(token.len() + 1 + (key.signature_len() * 4).div_ceil(3))?;
     let signature = key.sign(token.as_bytes())?;
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    alphabet.encode_string(signature, &mut token);
     Ok(token)
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::claims::AccessTokenClaims;
 use crate::config::SigningAlgorithm;
 use crate::error::GeneralError;
-use crate::jwt::{check_len, MAX_ACCESS_TOKEN_LEN};
+use crate::jwt::{sign_segments, MAX_ACCESS_TOKEN_LEN};
 use crate::keys::SigningKey;
 use crate::token_version::AccessTokenVersion;
 use crate::types::DEFAULT_TENANT;
@@ -77,14 +77,7 @@ pub(crate) fn encode(
     let body = serde_json::to_vec(&legacy).map_err(|error| {
         GeneralError::InvalidArgument(format!("unserialisable claims: {error}"))
     })?;
-    let mut token = String::from(header);
-    token.push('.');
-    STANDARD.encode_string(body, &mut token);
-    check_len(token.len() + 1 + (key.signature_len() * 4).div_ceil(3))?;
-    let signature = key.sign(token.as_bytes())?;
-    token.push('.');
-    STANDARD.encode_string(signature, &mut token);
-    Ok(token)
+    sign_segments(key, header, &body, &STANDARD)
 }
 
 /// Verifies a legacy token against `keys` (it names none, so each RSA key is tried) and reads its
