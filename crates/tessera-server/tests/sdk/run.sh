@@ -64,10 +64,13 @@ for req in "${python_reqs[@]}"; do
   version="$(py_version "$req")"
   [[ -n "$version" ]] || { echo "FAILED: $req pins no supertokens-python"; exit 1; }
   venv="$CARGO_TARGET_DIR/sdk-venv-$version"
-  if [[ ! -x "$venv/bin/python" ]]; then
+  # A virtualenv names its own path in its scripts: one moved with its target directory (or
+  # left half-made) no longer runs, and is made again.
+  if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$venv"
     python3 -m venv "$venv" || { echo "FAILED: python3 -m venv $venv"; exit 1; }
   fi
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/python/$req" \
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/python/$req" \
     || { echo "FAILED: pip install -r $req"; exit 1; }
 done
 
