@@ -68,18 +68,12 @@ file_timeout="${NODE_SUITE_FILE_TIMEOUT:-900}"
 logs="${NODE_SUITE_LOG_DIR:-$(mktemp -d -t tessera-node-suite.XXXXXX)}"
 mkdir -p "$logs"
 work="$(mktemp -d)"
-server_pid=""
-drain_pid=""
 restore_manifest=0
+# shellcheck source=tessera-server.sh
+source "$repo/scripts/tessera-server.sh"
 
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ -n "$drain_pid" ]]; then
-    kill "$drain_pid" 2>/dev/null || true
-  fi
+  stop_tessera
   if [[ $restore_manifest -eq 1 ]]; then
     cp "$work/package.json" "$checkout/package.json"
     [[ -f "$work/package-lock.json" ]] && cp "$work/package-lock.json" "$checkout/package-lock.json"
@@ -147,23 +141,8 @@ refresh_token_rotation_grace_period: ${NODE_SUITE_GRACE_SECONDS:-0}
 YAML
 
 echo "== starting tessera"
-mkfifo "$work/out"
-TESSERA_LOG="${TESSERA_LOG:-debug}" env -u TESSERA_BIN "$bin" serve --config "$work/tessera.yaml" \
-  >"$work/out" 2>"$logs/tessera.log" &
-server_pid=$!
-exec 3<"$work/out"
-if ! read -r -t 60 line <&3; then
-  cat "$logs/tessera.log"; echo "FAILED: tessera did not start" >&2; exit 1
-fi
-url="${line#tessera listening on }"
-# Keep draining stdout so the server never blocks on a full pipe.
-cat <&3 >/dev/null &
-drain_pid=$!
-for _ in $(seq 1 200); do
-  if curl -fsS "$url/hello" >/dev/null 2>&1; then break; fi
-  sleep 0.05
-done
-curl -fsS "$url/hello" >/dev/null || { cat "$logs/tessera.log"; echo "FAILED: /hello" >&2; exit 1; }
+start_tessera "$bin" "$work/tessera.yaml" "$logs/tessera.log" debug
+url="$tessera_url"
 hostport="${url#http://}"
 echo "tessera at $url; logs in $logs"
 
@@ -223,7 +202,7 @@ JSON
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
   total_pending=$((total_pending + pending))
-  if ! kill -0 "$server_pid" 2>/dev/null; then
+  if ! kill -0 "$tessera_pid" 2>/dev/null; then
     echo "FAILED: tessera died during $file; see $logs/tessera.log" >&2
     total_failed=$((total_failed + 1))
     break

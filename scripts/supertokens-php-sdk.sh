@@ -55,16 +55,10 @@ else
 fi
 
 work="$(mktemp -d)"
-server_pid=""
-drain_pid=""
+# shellcheck source=tessera-server.sh
+source "$repo/scripts/tessera-server.sh"
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ -n "$drain_pid" ]]; then
-    kill "$drain_pid" 2>/dev/null || true
-  fi
+  stop_tessera
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,24 +71,15 @@ refresh_token_rotation_grace_period: 1
 YAML
 
 echo "== starting tessera"
-mkfifo "$work/out"
-env -u TESSERA_BIN TESSERA_LOG="${TESSERA_LOG:-warn}" "$bin" serve --config "$work/tessera.yaml" >"$work/out" 2>"$work/server.log" &
-server_pid=$!
-exec 3<"$work/out"
-if ! read -r -t 60 line <&3; then
-  cat "$work/server.log"; echo "FAILED: tessera did not start"; exit 1
-fi
-url="${line#tessera listening on }"
-# Keep draining stdout so the server never blocks on a full pipe.
-cat <&3 >/dev/null &
-drain_pid=$!
+start_tessera "$bin" "$work/tessera.yaml" "$work/server.log"
+url="$tessera_url"
 echo "tessera at $url"
 
 echo "== supertokens-laravel v0.1.1 on $("$php" -r 'echo PHP_VERSION;')"
 status=0
 "$php" "$scenario" "$checkout" "$url" || status=$?
 
-if ! kill -0 "$server_pid" 2>/dev/null; then
+if ! kill -0 "$tessera_pid" 2>/dev/null; then
   cat "$work/server.log"; echo "FAILED: tessera died during the scenario"; exit 1
 fi
 if grep -q "panicked" "$work/server.log"; then

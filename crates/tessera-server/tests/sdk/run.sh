@@ -27,7 +27,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 work="$(mktemp -d)"
-server_pid=""
+# shellcheck source=../../../../scripts/tessera-server.sh
+source "$repo/scripts/tessera-server.sh"
 
 # The compat runs: npm aliases in node-compat/package.json, requirements files in python/.
 node_sdks=(supertokens-node-12 supertokens-node-13 supertokens-node-14 supertokens-node-15
@@ -37,10 +38,7 @@ python_reqs=(requirements-0.12.txt requirements-0.14.txt requirements-0.24.txt
              requirements-0.26.txt requirements-0.28.txt requirements-0.30.txt requirements.txt)
 
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_tessera
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,21 +91,8 @@ refresh_token_rotation_grace_period: 1
 YAML
 
 echo "== starting tessera"
-mkfifo "$work/out"
-TESSERA_LOG="${TESSERA_LOG:-warn}" "$bin" serve --config "$work/tessera.yaml" >"$work/out" 2>"$work/server.log" &
-server_pid=$!
-exec 3<"$work/out"
-if ! read -r -t 60 line <&3; then
-  cat "$work/server.log"; echo "FAILED: tessera did not start"; exit 1
-fi
-url="${line#tessera listening on }"
-# Keep draining stdout so the server never blocks on a full pipe.
-cat <&3 >/dev/null &
-for _ in $(seq 1 200); do
-  if curl -fsS "$url/hello" >/dev/null 2>&1; then break; fi
-  sleep 0.05
-done
-curl -fsS "$url/hello" >/dev/null || { cat "$work/server.log"; echo "FAILED: /hello"; exit 1; }
+start_tessera "$bin" "$work/tessera.yaml" "$work/server.log"
+url="$tessera_url"
 echo "tessera at $url"
 
 export TESSERA_URL="$url" TESSERA_API_KEY="$api_key" TESSERA_GRACE_SECONDS=1
@@ -191,7 +176,7 @@ for req in "${python_reqs[@]}"; do
   record "$(py_label "$py")" "$rc" "$work/python-$req.out"
 done
 
-if ! kill -0 "$server_pid" 2>/dev/null; then
+if ! kill -0 "$tessera_pid" 2>/dev/null; then
   echo "FAILED: tessera died during the tests"; cat "$work/server.log"; exit 1
 fi
 if grep -q "panicked" "$work/server.log"; then
