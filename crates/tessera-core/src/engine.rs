@@ -9,6 +9,7 @@ use crate::claims::{check_custom_payload, AccessTokenClaims};
 use crate::clock::{micros, millis, Clock, SystemClock, UnixMicros, UnixMillis};
 use crate::config::StaleRevocations;
 use crate::config::{KeyKind, SessionConfig};
+use crate::device::DeviceKey;
 use crate::error::{GeneralError, SessionError};
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings, SigningKeyInfo};
@@ -20,7 +21,7 @@ use crate::secret::{
     RefreshToken,
 };
 use crate::store::{
-    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
+    ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
     RevocationRecord, SessionRecord, SessionStore, TenantRecord,
 };
 use crate::tenants::{check_tenant_id, is_default_tenant};
@@ -70,6 +71,11 @@ const REFRESH_TOKEN_BYTES: usize = 32;
 pub const MAX_USER_ID_BYTES: usize = 512;
 /// Anything longer than this cannot be a refresh token Tessera issued.
 const MAX_REFRESH_TOKEN_LEN: usize = 512;
+
+mod device_binding;
+pub use device_binding::{
+    DeviceBinding, DeviceChallenge, DeviceError, DEVICE_CHALLENGE_LIFETIME_MS,
+};
 
 /// The session engine. Cheap to clone; clones share the store, the key cache and the clock.
 ///
@@ -210,6 +216,7 @@ impl Sessions {
             session_data: new.session_data,
             access_token_payload: new.access_token_payload,
             use_static_key: key_kind == KeyKind::Static,
+            device_key: None,
         };
         let first_token = RefreshTokenRecord {
             hash2: hash2_from_hash1(&hash1),
@@ -406,10 +413,19 @@ impl Sessions {
         anti_csrf_token: Option<&AntiCsrfToken>,
         options: RefreshOptions,
     ) -> Result<SessionTokens, SessionError> {
-        if refresh_token.expose().is_empty() || refresh_token.expose().len() > MAX_REFRESH_TOKEN_LEN
-        {
-            return Err(SessionError::unauthorised("malformed refresh token"));
-        }
+        self.rotate(refresh_token, anti_csrf_token, options, DeviceProof::Absent)
+            .await
+    }
+
+    /// Refreshes with what is known of the device behind the request.
+    async fn rotate(
+        &self,
+        refresh_token: &RefreshToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: RefreshOptions,
+        device: DeviceProof,
+    ) -> Result<SessionTokens, SessionError> {
+        check_refresh_token_shape(refresh_token)?;
         let (now_us, now) = self.now_micros();
         let presented_hash1 = refresh_token_hash1(refresh_token);
         let child_token = RefreshToken::new(random_token(REFRESH_TOKEN_BYTES));
@@ -423,6 +439,7 @@ impl Sessions {
                     hash2: hash2_from_hash1(&child_hash1),
                     anti_csrf_hash: Some(sha256_hex(child_anti_csrf.expose().as_bytes())),
                 },
+                device,
             },
             now: now_us,
             policy: self.rotation_policy(options.check_anti_csrf),
@@ -698,6 +715,11 @@ impl Sessions {
             access_token_payload: session.access_token_payload,
             expiry: session.expires_at,
             created_at: session.created_at,
+            device_thumbprint: session
+                .device_key
+                .as_deref()
+                .and_then(|stored| DeviceKey::from_stored(stored).ok())
+                .map(|key| key.thumbprint().to_owned()),
         })
     }
 
@@ -1226,6 +1248,15 @@ fn refusal(outcome: PresentOutcome) -> SessionError {
             SessionError::unauthorised("session does not exist or has expired")
         }
     }
+}
+
+/// Refuses what cannot be a refresh token Tessera issued before touching the store.
+fn check_refresh_token_shape(refresh_token: &RefreshToken) -> Result<(), SessionError> {
+    let length = refresh_token.expose().len();
+    if length == 0 || length > MAX_REFRESH_TOKEN_LEN {
+        return Err(SessionError::unauthorised("malformed refresh token"));
+    }
+    Ok(())
 }
 
 fn summary(session: SessionRecord) -> SessionSummary {

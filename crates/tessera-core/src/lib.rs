@@ -57,6 +57,7 @@ pub mod rotation;
 mod secret;
 mod store;
 mod tenants;
+mod test_device;
 pub mod testing;
 mod token_version;
 mod types;
@@ -65,7 +66,10 @@ mod verify;
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
 pub use clock::{Clock, ManualClock, SystemClock, UnixMicros, UnixMillis};
 pub use config::{KeyKind, SessionConfig, SigningAlgorithm, StaleRevocations};
-pub use engine::{LegacyPublicKey, RevocationStatus, Sessions, MAX_USER_ID_BYTES};
+pub use engine::{
+    DeviceBinding, DeviceChallenge, DeviceError, LegacyPublicKey, RevocationStatus, Sessions,
+    DEVICE_CHALLENGE_LIFETIME_MS, MAX_USER_ID_BYTES,
+};
 pub use error::{GeneralError, SessionError, StoreError};
 pub use jwt::MAX_ACCESS_TOKEN_LEN;
 pub use keys::{Jwk, Jwks, SigningKeyInfo};
@@ -74,8 +78,9 @@ pub use secret::{
     AntiCsrfToken, RefreshToken,
 };
 pub use store::{
-    AppRecord, ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
-    RevocationRecord, SessionRecord, SessionStore, StoredSigningKey, TenantRecord,
+    AppRecord, ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind,
+    RefreshTokenRecord, RevocationRecord, SessionRecord, SessionStore, StoredSigningKey,
+    TenantRecord,
 };
 pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};
 pub use token_version::AccessTokenVersion;

@@ -116,6 +116,16 @@ impl SessionStore for ObservedStore {
             .await
     }
 
+    async fn bind_device(
+        &self,
+        handle: &str,
+        device_key: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        (self.observe)("bind_device");
+        self.inner.bind_device(handle, device_key, now).await
+    }
+
     async fn update_session_data(
         &self,
         handle: &str,

@@ -24,7 +24,8 @@
 use crate::clock::{UnixMicros, UnixMillis};
 use crate::secret::constant_time_eq;
 use crate::store::{
-    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
+    ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
+    SessionRecord,
 };
 
 /// Settings a store needs to decide a presentation.
@@ -44,6 +45,10 @@ pub struct RotationPolicy {
 /// anti-CSRF token, which a forged cross-site request would be. (Over CDI the server says so as
 /// data, `"keepTokens": true`, beside this message.)
 pub const ANTI_CSRF_REFUSED: &str = "anti-csrf token missing or wrong";
+
+/// The reason a refresh with a device proof is refused when the session is not bound to the key
+/// that signed it.
+pub const DEVICE_KEY_REFUSED: &str = "device proof from a key the session is not bound to";
 
 /// The tokens a use marks dead: every live token of the session other than the one used that was
 /// minted before `minted_before`, and the used token's parent. A store applies it as one statement,
@@ -145,6 +150,30 @@ pub fn plan(
                     };
                 }
             }
+        }
+    }
+    if let PresentationKind::Refresh { device, .. } = &request.kind {
+        match (session.device_key.as_deref(), device) {
+            // A bound session's refresh token without the device's proof can only be a copy:
+            // the device itself always refreshes through its key.
+            (Some(_), DeviceProof::Absent) => {
+                return Plan::Theft {
+                    revoke: policy.revoke_on_theft,
+                }
+            }
+            (Some(bound), DeviceProof::Verified { device_key }) if bound != device_key => {
+                return Plan::Reject {
+                    reason: DEVICE_KEY_REFUSED,
+                    keep_tokens: false,
+                }
+            }
+            (None, DeviceProof::Verified { .. }) => {
+                return Plan::Reject {
+                    reason: DEVICE_KEY_REFUSED,
+                    keep_tokens: false,
+                }
+            }
+            _ => {}
         }
     }
     if presented
@@ -325,6 +354,7 @@ mod tests {
             session_data: Value::Null,
             access_token_payload: Map::new(),
             use_static_key: false,
+            device_key: None,
         }
     }
 
@@ -357,10 +387,68 @@ mod tests {
                     hash2: child.into(),
                     anti_csrf_hash: None,
                 },
+                device: DeviceProof::Absent,
             },
             now,
             policy: policy(),
         }
+    }
+
+    fn with_device(mut presentation: Presentation, key: &str) -> Presentation {
+        if let PresentationKind::Refresh { device, .. } = &mut presentation.kind {
+            *device = DeviceProof::Verified {
+                device_key: key.into(),
+            };
+        }
+        presentation
+    }
+
+    /// A bound session refreshes only with its own device's proof; without one the token is a
+    /// copy (theft, whatever its age), with another key's it is refused. Unbound sessions ignore
+    /// the question, and a first use of an access token never needs a proof.
+    #[test]
+    fn a_bound_session_refreshes_only_with_its_device() {
+        let mut bound = session();
+        bound.device_key = Some("key-a".into());
+        let t0 = token("t0", None, START);
+        let at = START + 1000;
+        assert!(matches!(
+            plan(&bound, &t0, &refresh("t0", "t1", at)),
+            Plan::Theft { revoke: true }
+        ));
+        assert!(matches!(
+            plan(&bound, &t0, &with_device(refresh("t0", "t1", at), "key-a")),
+            Plan::Accept(_)
+        ));
+        assert!(matches!(
+            plan(&bound, &t0, &with_device(refresh("t0", "t1", at), "key-b")),
+            Plan::Reject {
+                reason: DEVICE_KEY_REFUSED,
+                keep_tokens: false
+            }
+        ));
+        assert!(matches!(
+            plan(&bound, &t0, &use_of("t0", at)),
+            Plan::Accept(_)
+        ));
+        let unbound = session();
+        assert!(matches!(
+            plan(&unbound, &t0, &refresh("t0", "t1", at)),
+            Plan::Accept(_)
+        ));
+        assert!(matches!(
+            plan(
+                &unbound,
+                &t0,
+                &with_device(refresh("t0", "t1", at), "key-a")
+            ),
+            Plan::Reject { .. }
+        ));
+        // An expired session is refused before any theft is reported.
+        assert!(matches!(
+            plan(&bound, &t0, &refresh("t0", "t1", bound.expires_at * 1000)),
+            Plan::Reject { .. }
+        ));
     }
 
     fn use_of(hash2: &str, now: UnixMicros) -> Presentation {

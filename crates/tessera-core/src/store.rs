@@ -27,6 +27,9 @@ pub struct SessionRecord {
     pub access_token_payload: Map<String, Value>,
     /// Whether access tokens of this session are signed with the static key.
     pub use_static_key: bool,
+    /// The public key (a JWK, as JSON text) of the device the session is bound to, if any: its
+    /// refreshes then need a proof signed by that key (see [`device`](crate::device)).
+    pub device_key: Option<String>,
 }
 
 /// One issued refresh token, stored only by its double hash.
@@ -57,6 +60,20 @@ pub struct ChildToken {
     pub anti_csrf_hash: Option<String>,
 }
 
+/// What the engine established about the device behind a refresh.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum DeviceProof {
+    /// No device proof came with the refresh: for a bound session, that is a copied token.
+    #[default]
+    Absent,
+    /// A proof signed by this key (the JWK as the session stores it) answered a challenge issued
+    /// for the presented token.
+    Verified {
+        /// The key that signed, as JSON text.
+        device_key: String,
+    },
+}
+
 /// How a refresh token is presented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PresentationKind {
@@ -66,6 +83,8 @@ pub enum PresentationKind {
         anti_csrf_hash: Option<String>,
         /// The token to store if the refresh is accepted.
         child: ChildToken,
+        /// The device proof that came with it.
+        device: DeviceProof,
     },
     /// The access token minted with it is verified for the first time (it carries
     /// `parentRefreshTokenHash1`).
@@ -276,6 +295,15 @@ pub trait SessionStore: Send + Sync + 'static {
         user_id: &str,
         now: UnixMillis,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Binds a live, unbound session to a device key (a JWK as JSON text); false if there is no
+    /// such live session or it is bound already. A binding is never changed or removed.
+    async fn bind_device(
+        &self,
+        handle: &str,
+        device_key: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
 
     /// Replaces a live session's server-side data; false if there is no such live session.
     async fn update_session_data(

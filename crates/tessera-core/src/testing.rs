@@ -1,4 +1,5 @@
-//! An in-memory [`SessionStore`] for tests and examples. Not persistent, one process only.
+//! An in-memory [`SessionStore`] for tests and examples (not persistent, one process only), and a
+//! [`TestDevice`] that signs device proofs as a browser does.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -6,6 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+
+pub use crate::test_device::TestDevice;
 
 use crate::clock::UnixMillis;
 use crate::error::StoreError;
@@ -220,6 +223,22 @@ impl SessionStore for MemoryStore {
             .collect();
         handles.sort();
         Ok(handles)
+    }
+
+    async fn bind_device(
+        &self,
+        handle: &str,
+        device_key: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock();
+        match tables.sessions.get_mut(handle).filter(|s| live(s, now)) {
+            Some(session) if session.device_key.is_none() => {
+                session.device_key = Some(device_key.to_owned());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn update_session_data(

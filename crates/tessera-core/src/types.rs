@@ -206,6 +206,8 @@ pub struct SessionInfo {
     pub expiry: UnixMillis,
     /// When it was created.
     pub created_at: UnixMillis,
+    /// The RFC 7638 thumbprint of the device key the session is bound to, if it is bound.
+    pub device_thumbprint: Option<String>,
 }
 
 /// The result of [`Sessions::regenerate_access_token`](crate::Sessions::regenerate_access_token).

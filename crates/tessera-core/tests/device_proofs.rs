@@ -1,17 +1,15 @@
 //! Device proofs as Chromium sends them, and every way a forged or broken one is refused.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{
-    EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING,
-    RSA_PKCS1_SHA256,
-};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 use tessera_core::device::{
     verify_registration, verify_renewal, DeviceAlgorithm, DeviceKey, ProofError, MAX_PROOF_LEN,
 };
+use tessera_core::testing::TestDevice;
 
 /// A registration proof captured from Chromium 156 (software keys), with its challenge and
 /// authorization.
@@ -21,84 +19,36 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A device: a key pair that signs proofs as the browser does.
-enum Device {
-    Ec(EcdsaKeyPair),
-    Rsa(RsaKeyPair),
-}
+/// A device that signs as the browser does, and the key it registers.
+struct Device(TestDevice);
 
 impl Device {
     fn ec() -> Self {
-        Self::Ec(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap())
+        Self(TestDevice::es256().unwrap())
     }
 
     fn rsa(size: KeySize) -> Self {
-        Self::Rsa(RsaKeyPair::generate(size).unwrap())
+        Self(TestDevice::rs256(size).unwrap())
     }
 
     fn alg(&self) -> &'static str {
-        match self {
-            Self::Ec(_) => "ES256",
-            Self::Rsa(_) => "RS256",
-        }
+        self.0.alg()
     }
 
     fn jwk(&self) -> Value {
-        match self {
-            Self::Ec(pair) => {
-                let point = pair.public_key().as_ref();
-                json!({"crv": "P-256", "kty": "EC", "x": b64(&point[1..33]), "y": b64(&point[33..])})
-            }
-            Self::Rsa(pair) => {
-                let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-                json!({"e": b64(&components.e), "kty": "RSA", "n": b64(&components.n)})
-            }
-        }
+        self.0.jwk()
     }
 
-    fn sign(&self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Ec(pair) => pair
-                .sign(&SystemRandom::new(), message)
-                .unwrap()
-                .as_ref()
-                .to_vec(),
-            Self::Rsa(pair) => {
-                let mut signature = vec![0; pair.public_modulus_len()];
-                pair.sign(
-                    &RSA_PKCS1_SHA256,
-                    &SystemRandom::new(),
-                    message,
-                    &mut signature,
-                )
-                .unwrap();
-                signature
-            }
-        }
-    }
-
-    /// A proof with this header and payload, signed by this device.
     fn proof(&self, header: &Value, payload: &Value) -> String {
-        let input = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(payload.to_string().as_bytes())
-        );
-        format!("{input}.{}", b64(&self.sign(input.as_bytes())))
+        self.0.proof(header, payload).unwrap()
     }
 
     fn registration(&self, challenge: &str) -> String {
-        self.proof(
-            &json!({"alg": self.alg(), "jwk": self.jwk(), "typ": "dbsc+jwt"}),
-            &json!({"jti": challenge}),
-        )
+        self.0.registration(challenge).unwrap()
     }
 
     fn renewal(&self, challenge: &str) -> String {
-        self.proof(
-            &json!({"alg": self.alg(), "typ": "dbsc+jwt"}),
-            &json!({"jti": challenge}),
-        )
+        self.0.renewal(challenge).unwrap()
     }
 
     fn key(&self) -> DeviceKey {

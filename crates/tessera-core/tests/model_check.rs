@@ -89,7 +89,8 @@ use serde_json::{Map, Value};
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, Property};
 use tessera_core::rotation::{self, Plan, RotationPolicy};
 use tessera_core::{
-    ChildToken, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord, SessionRecord,
+    ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
+    SessionRecord,
 };
 
 /// A refresh token, by the order it was minted in: `T0` is the session's first.
@@ -234,6 +235,7 @@ fn session_record() -> SessionRecord {
         session_data: Value::Null,
         access_token_payload: Map::new(),
         use_static_key: false,
+        device_key: None,
     }
 }
 
@@ -295,6 +297,7 @@ impl Rules for NewRules {
                     hash2: hash2(child),
                     anti_csrf_hash: None,
                 },
+                device: DeviceProof::Absent,
             },
             Presented::AccessToken => PresentationKind::AccessToken,
         };

@@ -45,7 +45,9 @@ macro_rules! conformance {
                 theft_can_be_reported_without_revoking,
                 oversized_tokens_are_never_minted,
                 jwks_is_served_from_memory,
-                revocations_reach_other_processes_through_the_log
+                revocations_reach_other_processes_through_the_log,
+                a_bound_session_refreshes_only_with_its_device,
+                device_proofs_are_refused_when_stale_foreign_or_unsigned
             );
         }
     };

@@ -163,6 +163,28 @@ impl DeviceKey {
         jwk
     }
 
+    /// The key as its session stores it: the JWK with its `alg`, as JSON text.
+    pub fn to_stored(&self) -> String {
+        let mut jwk = self.to_jwk();
+        jwk.insert("alg".into(), self.algorithm.jose_name().into());
+        Value::Object(jwk).to_string()
+    }
+
+    /// Reads a key [`to_stored`](Self::to_stored) wrote.
+    pub fn from_stored(stored: &str) -> Result<Self, ProofError> {
+        if stored.len() > MAX_JWK_BYTES {
+            return Err(ProofError::BadKey("stored device key is too large"));
+        }
+        let jwk: Map<String, Value> = serde_json::from_str(stored)
+            .map_err(|_| ProofError::BadKey("stored device key is not a JSON object"))?;
+        let algorithm = jwk
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(DeviceAlgorithm::from_jose_name)
+            .ok_or(ProofError::BadKey("stored device key has no usable alg"))?;
+        Self::from_jwk(&jwk, algorithm)
+    }
+
     /// Whether `signature` over `message` is this key's.
     pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.material {

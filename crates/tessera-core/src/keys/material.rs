@@ -115,9 +115,25 @@ pub(crate) struct SigningKey {
     /// protocol versions before 2.21 hand to SDKs. `None` for Ed25519 keys, which those
     /// versions cannot use.
     pub(crate) legacy_public_key: Option<String>,
+    /// A secret derived from the private key (HMAC-SHA256 of a fixed label under the PKCS#8
+    /// bytes): every process sharing the store derives the same one, so it keys what they must
+    /// all recognise, such as device-proof challenges, without a setting of its own.
+    pub(crate) derived_secret: [u8; 32],
     signer: Signer,
     verifying: VerifyingKey,
     jwk: Jwk,
+}
+
+/// The label under which [`SigningKey::derived_secret`] is derived; distinct from anything the
+/// key signs, so the secret reveals nothing about signatures and the reverse.
+const DERIVED_SECRET_LABEL: &[u8] = b"tessera derived secret v1: device challenges";
+
+fn derive_secret(pkcs8: &[u8]) -> [u8; 32] {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, pkcs8);
+    let tag = aws_lc_rs::hmac::sign(&key, DERIVED_SECRET_LABEL);
+    let mut secret = [0; 32];
+    secret.copy_from_slice(tag.as_ref());
+    secret
 }
 
 const KEY_ERROR: GeneralError = GeneralError::Key("stored signing key is unusable");
@@ -176,6 +192,7 @@ impl SigningKey {
             expires_at: stored.expires_at,
             encoded_header: URL_SAFE_NO_PAD.encode(header.to_string()),
             legacy_public_key,
+            derived_secret: derive_secret(&der),
             signer,
             verifying: VerifyingKey {
                 algorithm,

@@ -311,6 +311,7 @@ macro_rules! sqlx_store {
                 session_data: decode_json(row.try_get(5)?)?,
                 access_token_payload: decode_json(row.try_get(6)?)?,
                 use_static_key: row.try_get(7)?,
+                device_key: row.try_get(8)?,
             })
         }
 
@@ -502,6 +503,7 @@ macro_rules! sqlx_store {
                     .bind(data)
                     .bind(payload)
                     .bind(session.use_static_key)
+                    .bind(&session.device_key)
                     .execute(&mut *tx)
                     .await
                     .map_err(store_error)?;
@@ -630,6 +632,22 @@ macro_rules! sqlx_store {
                 user_handles(&self.pool, tenant_id, user_id, now)
                     .await
                     .map_err(store_error)
+            }
+
+            async fn bind_device(
+                &self,
+                handle: &str,
+                device_key: &str,
+                now: UnixMillis,
+            ) -> Result<bool, StoreError> {
+                let result = sqlx::query($sql::BIND_DEVICE)
+                    .bind(device_key)
+                    .bind(handle)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(result.rows_affected() > 0)
             }
 
             async fn update_session_data(

@@ -31,15 +31,15 @@ mod statements {
     pub(super) const APPLIED_SCHEMA_VERSION: &str =
         "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
     pub(super) const SELECT_LIVE_SESSION: &str =
-        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = $1 AND expires_at > $2";
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE handle = $1 AND expires_at > $2";
     pub(super) const SELECT_TOKEN: &str =
         "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1";
     pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
         "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
     pub(super) const SELECT_TOKEN_SESSION_FOR_UPDATE: &str =
-        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = $1) FOR UPDATE";
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = $1) FOR UPDATE";
     pub(super) const INSERT_SESSION: &str =
-        "INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        "INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     pub(super) const INSERT_TOKEN: &str =
         "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES ($1, $2, $3, $4, $5, $6)";
     pub(super) const MARK_DEAD: &str =
@@ -66,6 +66,8 @@ mod statements {
         "SELECT handle FROM sessions WHERE user_id = $1 AND tenant_id = $2 AND expires_at > $3 ORDER BY handle";
     pub(super) const UPDATE_SESSION_DATA: &str =
         "UPDATE sessions SET session_data = $1 WHERE handle = $2 AND expires_at > $3";
+    pub(super) const BIND_DEVICE: &str =
+        "UPDATE sessions SET device_key = $1 WHERE handle = $2 AND expires_at > $3 AND device_key IS NULL";
     pub(super) const UPDATE_PAYLOAD: &str =
         "UPDATE sessions SET access_token_payload = $1 WHERE handle = $2 AND expires_at > $3";
     pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";

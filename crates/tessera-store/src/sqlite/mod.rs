@@ -305,8 +305,8 @@ impl SessionStore for SqliteStore {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.prepare_cached(
                 "INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, \
-                 session_data, access_token_payload, use_static_key) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 session_data, access_token_payload, use_static_key, device_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 session.handle,
@@ -317,6 +317,7 @@ impl SessionStore for SqliteStore {
                 data,
                 payload,
                 session.use_static_key,
+                session.device_key,
             ])?;
             insert_token(&tx, &first_token)?;
             tx.commit()
@@ -468,6 +469,26 @@ impl SessionStore for SqliteStore {
         let user_id = user_id.to_owned();
         self.call(move |connection| {
             user_handles(connection, tenant_id.as_deref(), &user_id, Some(now))
+        })
+        .await
+    }
+
+    async fn bind_device(
+        &self,
+        handle: &str,
+        device_key: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let handle = handle.to_owned();
+        let device_key = device_key.to_owned();
+        self.call(move |connection| {
+            let changed = connection
+                .prepare_cached(
+                    "UPDATE sessions SET device_key = ?2 \
+                     WHERE handle = ?1 AND expires_at > ?3 AND device_key IS NULL",
+                )?
+                .execute(params![handle, device_key, now])?;
+            Ok(changed > 0)
         })
         .await
     }

@@ -7,7 +7,7 @@ use tessera_core::{
 };
 
 pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, created_at, expires_at, \
-     session_data, access_token_payload, use_static_key";
+     session_data, access_token_payload, use_static_key, device_key";
 
 pub(super) const TOKEN_COLUMNS: &str =
     "hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash";
@@ -33,6 +33,7 @@ pub(super) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord>
         session_data: json_column(row, 5)?,
         access_token_payload: json_column(row, 6)?,
         use_static_key: row.get(7)?,
+        device_key: row.get(8)?,
     })
 }
 

@@ -17,6 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (4, include_str!("../../migrations/sqlite/0004_tenants.sql")),
     (5, include_str!("../../migrations/sqlite/0005_apps.sql")),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_device_keys.sql"),
+    ),
 ];
 
 /// Brings the schema up to date, or (with [`SchemaPolicy::RequireCurrent`]) checks that it is.

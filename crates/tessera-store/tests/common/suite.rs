@@ -1455,3 +1455,243 @@ pub async fn tenants_are_created_listed_and_deleted_with_their_sessions(
     assert_eq!(handles.len(), 2);
     assert!(!handles.contains(&acme_session.session.handle));
 }
+
+fn device_refused<T: std::fmt::Debug>(
+    result: &Result<T, tessera_core::DeviceError>,
+) -> Option<&'static str> {
+    match result {
+        Err(tessera_core::DeviceError::Challenge(_)) => Some("challenge"),
+        Err(tessera_core::DeviceError::Proof(_)) => Some("proof"),
+        Err(tessera_core::DeviceError::Session(SessionError::Unauthorised { .. })) => {
+            Some("unauthorised")
+        }
+        Err(tessera_core::DeviceError::Session(SessionError::TokenTheftDetected { .. })) => {
+            Some("theft")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A session bound to a device key keeps the key in the store; its refreshes need a proof from
+/// that key answering a challenge for the token presented. Without one the refresh token is a
+/// copy: theft, and the session is revoked at that request.
+pub async fn a_bound_session_refreshes_only_with_its_device(store: Arc<dyn SessionStore>) {
+    use tessera_core::testing::TestDevice;
+    let h = Harness::new(store, config());
+    let other = h.sibling(config());
+    let device = TestDevice::es256().unwrap();
+    let created = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let handle = created.session.handle.clone();
+    let challenge = h
+        .sessions
+        .device_challenge(&created.refresh_token.token)
+        .await
+        .unwrap();
+    assert_eq!(challenge.session_handle, handle);
+    assert!(!challenge.bound);
+    // A registration proof must answer this token's challenge.
+    let foreign = device.registration("not-a-challenge").unwrap();
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .bind_device(&created.refresh_token.token, &foreign)
+                .await
+        ),
+        Some("challenge")
+    );
+    let registration = device.registration(&challenge.challenge).unwrap();
+    let bound = h
+        .sessions
+        .bind_device(&created.refresh_token.token, &registration)
+        .await
+        .unwrap();
+    // The key is in the store: another process over it sees the binding.
+    let info = other.get_session_info(&handle).await.unwrap();
+    assert_eq!(
+        info.device_thumbprint.as_deref(),
+        Some(bound.thumbprint.as_str())
+    );
+    // A retried registration is accepted; another device cannot take the session over.
+    h.sessions
+        .bind_device(&created.refresh_token.token, &registration)
+        .await
+        .unwrap();
+    let intruder = TestDevice::es256().unwrap();
+    let fresh = h
+        .sessions
+        .device_challenge(&created.refresh_token.token)
+        .await
+        .unwrap();
+    assert!(fresh.bound);
+    let takeover = intruder.registration(&fresh.challenge).unwrap();
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .bind_device(&created.refresh_token.token, &takeover)
+                .await
+        ),
+        Some("unauthorised")
+    );
+    // Renewal: the intruder's signature is refused, the device's accepted (by another process:
+    // challenges are recognised by every process over the store).
+    let stolen_proof = intruder.renewal(&fresh.challenge).unwrap();
+    assert_eq!(
+        device_refused(
+            &other
+                .refresh_bound_session(
+                    &created.refresh_token.token,
+                    &stolen_proof,
+                    Default::default()
+                )
+                .await
+        ),
+        Some("proof")
+    );
+    let renewal = device.renewal(&fresh.challenge).unwrap();
+    let refreshed = other
+        .refresh_bound_session(&created.refresh_token.token, &renewal, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(refreshed.session.handle, handle);
+    // The challenge named the token it rotated: replaying the proof is refused.
+    let replay = other
+        .refresh_bound_session(&refreshed.refresh_token.token, &renewal, Default::default())
+        .await;
+    assert_eq!(device_refused(&replay), Some("challenge"));
+    // A copy of the cookie jar refreshing the usual way, without a proof: theft, at once.
+    let copied = h
+        .sessions
+        .refresh_session(&refreshed.refresh_token.token, None)
+        .await;
+    assert!(is_theft(&copied, "u", &handle), "{copied:?}");
+    assert!(is_unauthorised(
+        &other.get_session_info(&handle).await
+    ));
+    // Unbound sessions refresh as always.
+    let plain = h
+        .sessions
+        .create_new_session(NewSession::new("v"))
+        .await
+        .unwrap();
+    h.sessions
+        .refresh_session(&plain.refresh_token.token, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.sessions
+            .get_session_info(&plain.session.handle)
+            .await
+            .unwrap()
+            .device_thumbprint,
+        None
+    );
+}
+
+/// Challenges expire; a proof for another session's challenge, with `alg: none`, or for an unbound
+/// session is refused, and none of them changes the session.
+pub async fn device_proofs_are_refused_when_stale_foreign_or_unsigned(
+    store: Arc<dyn SessionStore>,
+) {
+    use tessera_core::testing::TestDevice;
+    let h = Harness::new(store, config());
+    let device = TestDevice::es256().unwrap();
+    let mine = h
+        .sessions
+        .create_new_session(NewSession::new("u"))
+        .await
+        .unwrap();
+    let theirs = h
+        .sessions
+        .create_new_session(NewSession::new("w"))
+        .await
+        .unwrap();
+    // Renewing an unbound session with a proof: refused, nothing to check it against.
+    let challenge = h
+        .sessions
+        .device_challenge(&mine.refresh_token.token)
+        .await
+        .unwrap();
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .refresh_bound_session(
+                    &mine.refresh_token.token,
+                    &device.renewal(&challenge.challenge).unwrap(),
+                    Default::default()
+                )
+                .await
+        ),
+        Some("unauthorised")
+    );
+    // Another session's challenge does not bind this one.
+    let their_challenge = h
+        .sessions
+        .device_challenge(&theirs.refresh_token.token)
+        .await
+        .unwrap();
+    let misdirected = device.registration(&their_challenge.challenge).unwrap();
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .bind_device(&mine.refresh_token.token, &misdirected)
+                .await
+        ),
+        Some("challenge")
+    );
+    // `alg: none`, unsigned.
+    let header = json!({"alg": "none", "typ": "dbsc+jwt", "jwk": device.jwk()});
+    let unsigned = format!(
+        "{}.{}.",
+        base64_url(&header.to_string()),
+        base64_url(&json!({"jti": challenge.challenge}).to_string())
+    );
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .bind_device(&mine.refresh_token.token, &unsigned)
+                .await
+        ),
+        Some("proof")
+    );
+    // An expired challenge.
+    h.clock.advance(Duration::from_millis(
+        tessera_core::DEVICE_CHALLENGE_LIFETIME_MS as u64 + 1,
+    ));
+    let late = device.registration(&challenge.challenge).unwrap();
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .bind_device(&mine.refresh_token.token, &late)
+                .await
+        ),
+        Some("challenge")
+    );
+    let info = h
+        .sessions
+        .get_session_info(&mine.session.handle)
+        .await
+        .unwrap();
+    assert_eq!(info.device_thumbprint, None);
+    // The same session, a fresh challenge: bound.
+    let challenge = h
+        .sessions
+        .device_challenge(&mine.refresh_token.token)
+        .await
+        .unwrap();
+    h.sessions
+        .bind_device(
+            &mine.refresh_token.token,
+            &device.registration(&challenge.challenge).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
