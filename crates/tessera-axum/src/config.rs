@@ -33,6 +33,37 @@ pub enum AntiCsrfMode {
     None,
 }
 
+/// Device-bound sessions (DBSC): browsers that support them keep a key they cannot export and
+/// prove possession of it to renew a short-lived access-token cookie (see docs/device-binding.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceBindingConfig {
+    cookie_lifetime: std::time::Duration,
+}
+
+impl Default for DeviceBindingConfig {
+    fn default() -> Self {
+        Self {
+            cookie_lifetime: std::time::Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl DeviceBindingConfig {
+    /// How long the bound access-token cookie lives before the browser renews it with a proof
+    /// (default 10 minutes; never longer than the access token itself). Chromium renews it
+    /// two minutes before it expires and signs at most six proofs per nine minutes per site,
+    /// so lifetimes under four minutes make it renew on nearly every request.
+    pub fn with_cookie_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.cookie_lifetime = lifetime;
+        self
+    }
+
+    /// The bound cookie's lifetime.
+    pub fn cookie_lifetime(&self) -> std::time::Duration {
+        self.cookie_lifetime
+    }
+}
+
 /// Settings of a [`Tessera`](crate::Tessera) HTTP layer.
 #[derive(Debug, Clone)]
 pub struct SessionLayerConfig {
@@ -44,6 +75,7 @@ pub struct SessionLayerConfig {
     anti_csrf: Option<AntiCsrfMode>,
     check_database: bool,
     html_refresh: Option<HtmlRefresh>,
+    device_binding: Option<DeviceBindingConfig>,
 }
 
 impl Default for SessionLayerConfig {
@@ -57,6 +89,7 @@ impl Default for SessionLayerConfig {
             anti_csrf: None,
             check_database: false,
             html_refresh: None,
+            device_binding: None,
         }
     }
 }
@@ -120,6 +153,31 @@ impl SessionLayerConfig {
     pub fn with_html_refresh(mut self, page: HtmlRefresh) -> Self {
         self.html_refresh = Some(page);
         self
+    }
+
+    /// Offers browsers device-bound sessions (default off). Sign-in responses then carry a DBSC
+    /// registration header, and [`router`](crate::Tessera::router) adds the registration and
+    /// device-refresh routes under the refresh path. Needs HTTPS (`Secure` cookies). Browsers
+    /// without DBSC keep unbound sessions, as with the setting off.
+    pub fn with_device_binding(mut self, binding: DeviceBindingConfig) -> Self {
+        self.device_binding = Some(binding);
+        self
+    }
+
+    /// Device binding, if offered.
+    pub fn device_binding(&self) -> Option<&DeviceBindingConfig> {
+        self.device_binding.as_ref()
+    }
+
+    /// `{refresh path}/device/register`: where a browser registers its device key. Under the
+    /// refresh path, so the refresh-token cookie comes with the request.
+    pub fn device_registration_path(&self) -> String {
+        format!("{}/device/register", self.refresh_path())
+    }
+
+    /// `{refresh path}/device`: where a browser renews a bound session with a proof.
+    pub fn device_refresh_path(&self) -> String {
+        format!("{}/device", self.refresh_path())
     }
 
     /// The refresh page for navigations, if enabled.

@@ -87,6 +87,7 @@
 mod backend;
 mod config;
 mod cors;
+mod device;
 mod error;
 mod extractor;
 mod front_token;
@@ -99,8 +100,9 @@ mod transport;
 pub use backend::Backend;
 #[cfg(feature = "remote")]
 pub use backend::{RemoteConfig, RemoteSessions};
-pub use config::{AntiCsrfMode, SameSite, SessionLayerConfig};
+pub use config::{AntiCsrfMode, DeviceBindingConfig, SameSite, SessionLayerConfig};
 pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
+pub use device::{CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER};
 pub use error::{Error, ErrorKind};
 pub use extractor::Session;
 pub use html_refresh::HtmlRefresh;

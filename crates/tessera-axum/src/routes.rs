@@ -26,10 +26,18 @@ impl Tessera {
         S: Clone + Send + Sync + 'static,
     {
         let config = self.config();
-        Router::new()
+        let mut router = Router::new()
             .route(&config.refresh_path(), post(refresh))
-            .route(&config.signout_path(), post(signout))
-            .with_state(self.clone())
+            .route(&config.signout_path(), post(signout));
+        if config.device_binding().is_some() {
+            router = router
+                .route(
+                    &config.device_registration_path(),
+                    post(crate::device::register),
+                )
+                .route(&config.device_refresh_path(), post(crate::device::refresh));
+        }
+        router.with_state(self.clone())
     }
 
     /// Finishes an app in one call: adds the refresh and sign-out routes ([`router`](Self::router)),
@@ -70,6 +78,11 @@ async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders
     };
     let transport = presented.transport;
     let cookie_mode = transport == Transport::Cookie;
+    if cookie_mode {
+        if let Some(unchanged) = crate::device::refresh_without_renewal(tessera, headers).await {
+            return Ok(unchanged);
+        }
+    }
     let mode = config.anti_csrf();
     if cookie_mode && mode == AntiCsrfMode::ViaCustomHeader && headers.get(RID).is_none() {
         // A forged cross-site request must not be able to log the user out: keep the tokens.

@@ -113,7 +113,7 @@ impl Tessera {
             .create_new_session(new)
             .await
             .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
-        token_headers(
+        let mut headers = token_headers(
             config,
             transport,
             &NewTokens {
@@ -123,7 +123,22 @@ impl Tessera {
                 anti_csrf: tokens.anti_csrf_token.as_ref(),
             },
         )
-        .map_err(|kind| Error::new(kind, config))
+        .map_err(|kind| Error::new(kind, config))?;
+        // Device binding rotates tokens where the SDK cannot see it, so it is offered only where
+        // the SDK does not hold a copy of a rotating secret (the anti-CSRF token).
+        if config.device_binding().is_some()
+            && transport == Transport::Cookie
+            && config.anti_csrf() != AntiCsrfMode::ViaToken
+        {
+            let offer = crate::device::registration_offer(self, &tokens.refresh_token.token)
+                .await
+                .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
+            headers.insert_header(
+                axum::http::HeaderName::from_static(crate::device::REGISTRATION_HEADER),
+                offer,
+            );
+        }
+        Ok(headers)
     }
 
     /// A 403 "invalid claim" rejection carrying the failed claims, for routes that check claims

@@ -209,6 +209,14 @@ impl SessionHeaders {
         self.0
     }
 
+    pub(crate) fn from_headers(headers: HeaderMap) -> Self {
+        Self(headers)
+    }
+
+    pub(crate) fn insert_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.0.insert(name, value);
+    }
+
     /// Adds `other`'s headers (Set-Cookie lines accumulate; a later single value wins).
     pub(crate) fn extend(&mut self, other: SessionHeaders) {
         let mut last = None;
@@ -355,7 +363,7 @@ fn expose(headers: &mut HeaderMap) {
     );
 }
 
-fn session_cookie<'a>(
+pub(crate) fn session_cookie<'a>(
     config: &SessionLayerConfig,
     name: &'a str,
     value: &'a str,
@@ -379,12 +387,12 @@ fn session_cookie<'a>(
     builder.build()
 }
 
-fn at_millis(ms: i64) -> Result<OffsetDateTime, ErrorKind> {
+pub(crate) fn at_millis(ms: i64) -> Result<OffsetDateTime, ErrorKind> {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .map_err(|_| ErrorKind::Internal("token expiry out of range"))
 }
 
-fn value(s: &str) -> Result<HeaderValue, ErrorKind> {
+pub(crate) fn value(s: &str) -> Result<HeaderValue, ErrorKind> {
     HeaderValue::from_str(s).map_err(|_| ErrorKind::Internal("token is not a valid header value"))
 }
 

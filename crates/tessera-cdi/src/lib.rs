@@ -28,7 +28,10 @@ mod requests;
 mod version;
 
 pub use replies::{
-    CookieJson, PublicKeyJson, RevocationJson, SessionJson, SessionReply, Status, TokenJson,
+    CookieJson, DeviceJson, DeviceRefusal, PublicKeyJson, RevocationJson, SessionJson,
+    SessionReply, Status, TokenJson,
 };
-pub use requests::{CreateSessionRequest, RefreshRequest, RegenerateRequest, VerifyRequest};
+pub use requests::{
+    CreateSessionRequest, DeviceRequest, RefreshRequest, RegenerateRequest, VerifyRequest,
+};
 pub use version::CdiVersion;

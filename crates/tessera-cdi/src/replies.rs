@@ -184,6 +184,32 @@ pub struct RevocationJson {
     pub revoked_at: i64,
 }
 
+/// What Tessera's device-binding endpoints say about a session's device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceJson {
+    /// The session.
+    pub session_handle: String,
+    /// Whether it is bound to a device.
+    pub bound: bool,
+    /// `POST /tessera/device/challenge`: a challenge for the refresh token presented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// The bound key's RFC 7638 thumbprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
+}
+
+/// Why a device proof was refused, beside an `UNAUTHORISED` that keeps the tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceRefusal {
+    /// The challenge is stale, used or another token's: ask for a fresh one.
+    Challenge,
+    /// The proof is malformed, of a refused algorithm or key, or badly signed.
+    Proof,
+}
+
 /// The reply of a session endpoint.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -244,6 +270,12 @@ pub struct SessionReply {
     /// With `revocations`: entries revoked before this may be forgotten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_since: Option<i64>,
+    /// Tessera's device-binding endpoints: the session's device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceJson>,
+    /// With an `UNAUTHORISED` of a device-binding endpoint: what about the proof was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_refused: Option<DeviceRefusal>,
 }
 
 impl SessionReply {

@@ -70,3 +70,16 @@ pub struct RegenerateRequest {
     #[serde(rename = "userDataInJWT", skip_serializing_if = "Option::is_none")]
     pub user_data_in_jwt: Option<Map<String, Value>>,
 }
+
+/// Tessera's device-binding endpoints (`POST /tessera/device/challenge`, `…/bind`,
+/// `…/refresh`): the session's current refresh token and, except for a challenge, the device's
+/// proof (a compact JWS).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRequest {
+    /// The refresh token the browser presented.
+    pub refresh_token: String,
+    /// The `Secure-Session-Response` proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}

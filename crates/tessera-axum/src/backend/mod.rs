@@ -8,8 +8,9 @@ pub(crate) mod remote;
 
 use serde_json::{Map, Value};
 use tessera_core::{
-    AccessToken, AntiCsrfToken, NewSession, RefreshOptions, RefreshToken, RegeneratedAccessToken,
-    SessionError, SessionTokens, Sessions, VerifiedSession, VerifyOptions,
+    AccessToken, AntiCsrfToken, DeviceBinding, DeviceChallenge, DeviceError, NewSession,
+    RefreshOptions, RefreshToken, RegeneratedAccessToken, SessionError, SessionTokens, Sessions,
+    VerifiedSession, VerifyOptions,
 };
 
 #[cfg(feature = "remote")]
@@ -145,5 +146,47 @@ impl Backend {
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
         dispatch!(self.regenerate_access_token(access_token, new_payload))
+    }
+
+    /// A challenge for a device proof about the refresh token's session.
+    pub async fn device_challenge(
+        &self,
+        refresh_token: &RefreshToken,
+    ) -> Result<DeviceChallenge, SessionError> {
+        dispatch!(self.device_challenge(refresh_token))
+    }
+
+    /// Binds the refresh token's session to the key of a registration proof.
+    pub async fn bind_device(
+        &self,
+        refresh_token: &RefreshToken,
+        proof: &str,
+    ) -> Result<DeviceBinding, DeviceError> {
+        dispatch!(self.bind_device(refresh_token, proof))
+    }
+
+    /// Rotates a bound session's tokens on its device's proof.
+    pub async fn refresh_bound_session(
+        &self,
+        refresh_token: &RefreshToken,
+        proof: &str,
+        options: RefreshOptions,
+    ) -> Result<SessionTokens, DeviceError> {
+        dispatch!(self.refresh_bound_session(refresh_token, proof, options))
+    }
+
+    /// The thumbprint of the device key a live session is bound to, if it is bound.
+    pub async fn device_thumbprint(
+        &self,
+        session_handle: &str,
+    ) -> Result<Option<String>, SessionError> {
+        match self {
+            Self::Local(sessions) => Ok(sessions
+                .get_session_info(session_handle)
+                .await?
+                .device_thumbprint),
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.device_thumbprint(session_handle).await,
+        }
     }
 }

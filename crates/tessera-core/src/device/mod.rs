@@ -38,4 +38,7 @@ pub enum ProofError {
     /// A claim the proof must carry is missing or mistyped.
     #[error("device proof claims refused: {0}")]
     Claims(&'static str),
+    /// A remote session server checked the proof and refused it, for the reason it gives.
+    #[error("device proof refused by the session server: {0}")]
+    RefusedRemotely(String),
 }

@@ -2,6 +2,7 @@
 //! included), plus the public endpoints.
 
 mod apps;
+mod device;
 mod jwt;
 mod legacy;
 pub mod meta;
@@ -70,6 +71,10 @@ pub fn router(state: AppState, body_rules: BodyRules) -> Router {
         .route("/recipe/jwt", post(jwt::create))
         .route("/recipe/jwt/jwks", get(jwt::jwks))
         .route("/tessera/revocations", get(revoke::revocations))
+        .route("/tessera/device", get(device::status))
+        .route("/tessera/device/challenge", post(device::challenge))
+        .route("/tessera/device/bind", post(device::bind))
+        .route("/tessera/device/refresh", post(device::refresh))
         .route(
             "/recipe/multitenancy/tenant/v2",
             get(tenants::get).put(tenants::put),

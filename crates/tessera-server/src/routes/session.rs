@@ -101,7 +101,7 @@ pub async fn verify(
 }
 
 /// Logs and counts a detected theft (the engine has revoked the session), naming the reply.
-fn reported_theft(user_id: String, session_handle: String, reply: &str) -> SessionJson {
+pub(super) fn reported_theft(user_id: String, session_handle: String, reply: &str) -> SessionJson {
     tracing::info!(%session_handle, reply, "token theft detected");
     metrics::counter!("tessera_token_theft_detected_total").increment(1);
     SessionJson::revoked_by_theft(user_id, session_handle)

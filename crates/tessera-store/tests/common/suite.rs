@@ -1568,9 +1568,7 @@ pub async fn a_bound_session_refreshes_only_with_its_device(store: Arc<dyn Sessi
         .refresh_session(&refreshed.refresh_token.token, None)
         .await;
     assert!(is_theft(&copied, "u", &handle), "{copied:?}");
-    assert!(is_unauthorised(
-        &other.get_session_info(&handle).await
-    ));
+    assert!(is_unauthorised(&other.get_session_info(&handle).await));
     // Unbound sessions refresh as always.
     let plain = h
         .sessions

@@ -5,6 +5,7 @@
 //! [`JwksVerifier`](tessera_core::JwksVerifier): protected routes make no request to the server
 //! unless `check_database` is on. Everything else (create, refresh, revoke, data) is a request.
 
+mod device;
 mod http;
 mod jwks;
 mod wire;
@@ -259,8 +260,20 @@ impl RemoteSessions {
                     reason: ANTI_CSRF_REFUSED,
                 })
             }
-            reply => into_tokens(reply?),
+            reply => into_tokens(self.noting_theft(reply)?),
         }
+    }
+
+    /// Passes a reply on; when it reports a theft, that session is refused here from now on, as
+    /// the engine refuses the sessions it revokes itself (access tokens are verified in this
+    /// process, which would otherwise learn of it only from the revocation log).
+    fn noting_theft<T>(&self, result: Result<T, SessionError>) -> Result<T, SessionError> {
+        if let Err(SessionError::TokenTheftDetected { session_handle, .. }) = &result {
+            self.inner
+                .revocations
+                .add(std::slice::from_ref(session_handle), SystemClock.now());
+        }
+        result
     }
 
     /// Revokes one session; false if it did not exist. Refused here at once, and by other

@@ -1,0 +1,406 @@
+//! Device-bound sessions over HTTP: the browser side of W3C Device Bound Session Credentials
+//! (DBSC) as Chromium speaks it, over the back end's device binding.
+//!
+//! - Sign-in offers registration: `Secure-Session-Registration: (ES256 RS256);path=…;challenge=…`.
+//! - `POST {refresh}/device/register` (the browser, with `Secure-Session-Response: <proof>`):
+//!   binds the session to the key, re-sets the access-token cookie with the bound lifetime and
+//!   answers the session's DBSC configuration: the access-token cookie is the bound credential,
+//!   `{refresh}/device` renews it.
+//! - `POST {refresh}/device` (the browser, with `Sec-Secure-Session-Id`): without a proof, 403 and
+//!   a challenge for the refresh token it carries; with one, a rotation of both tokens. A session
+//!   that is gone, revoked or stolen answers `"continue": false`, which ends it in the browser.
+//!
+//! Both paths sit under the refresh path, so the refresh-token cookie authenticates them as it
+//! does the SDK's own refresh. The frontend SDK does not see these requests, so their answers also
+//! set its `sFrontToken` cookie to the new access token's front token.
+
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cookie::time::OffsetDateTime;
+use cookie::{Cookie, Expiration};
+use serde_json::{json, Value};
+use tessera_core::{
+    AccessToken, DeviceError, Issued, RefreshOptions, RefreshToken, SessionError, SessionTokens,
+    VerifyOptions,
+};
+
+use crate::config::{SameSite, SessionLayerConfig};
+use crate::error::{Error, ErrorKind};
+use crate::front_token;
+use crate::state::Tessera;
+use crate::transport::{
+    at_millis, clear_headers, read_token, session_cookie, token_headers, value, ClearScope,
+    NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
+};
+
+/// Response header that offers registration.
+pub const REGISTRATION_HEADER: &str = "secure-session-registration";
+/// Request header carrying the browser's proof.
+pub const RESPONSE_HEADER: &str = "secure-session-response";
+/// Request header naming the browser's bound session on a refresh.
+pub const SESSION_ID_HEADER: &str = "sec-secure-session-id";
+/// Response header carrying a challenge for the next proof.
+pub const CHALLENGE_HEADER: &str = "secure-session-challenge";
+/// The frontend SDK's cookie holding the front token.
+const FRONT_TOKEN_COOKIE: &str = "sFrontToken";
+
+/// The registration header for a session just created, answering with its first refresh token.
+pub(crate) async fn registration_offer(
+    tessera: &Tessera,
+    refresh_token: &RefreshToken,
+) -> Result<HeaderValue, SessionError> {
+    let challenge = tessera.backend().device_challenge(refresh_token).await?;
+    let offer = format!(
+        "(ES256 RS256);path=\"{}\";challenge=\"{}\"",
+        tessera.config().device_registration_path(),
+        challenge.challenge
+    );
+    HeaderValue::from_str(&offer)
+        .map_err(|_| tessera_core::GeneralError::Key("challenge is not a header value").into())
+}
+
+/// `POST {refresh}/device/register`.
+pub(crate) async fn register(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+    let config = tessera.config();
+    let Some(refresh_token) = refresh_cookie(&headers) else {
+        return refusal(StatusCode::UNAUTHORIZED, "no refresh token");
+    };
+    let Some(proof) = proof(&headers) else {
+        return refusal(StatusCode::BAD_REQUEST, "no Secure-Session-Response proof");
+    };
+    let binding = match tessera.backend().bind_device(&refresh_token, &proof).await {
+        Ok(binding) => binding,
+        Err(DeviceError::Session(SessionError::General(error))) => {
+            tracing::error!(%error, "device registration failed");
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, "session store failed");
+        }
+        Err(error) => {
+            tracing::info!(%error, "device registration refused");
+            return refusal(StatusCode::BAD_REQUEST, "device registration refused");
+        }
+    };
+    let mut response_headers = HeaderMap::new();
+    // The access token of the sign-in becomes the bound credential: the same token, with the
+    // bound cookie's lifetime.
+    if let Some(access) = access_cookie(&headers) {
+        let verified = tessera
+            .backend()
+            .get_session(&access, None, VerifyOptions::default())
+            .await;
+        if let Ok(verified) = verified {
+            let (token, expiry) = match verified.new_access_token {
+                Some(reissued) => (reissued.token, reissued.expiry),
+                None => (access, verified.access_token_expiry),
+            };
+            if let Err(kind) =
+                set_bound_cookie(&mut response_headers, config, token.expose(), expiry)
+            {
+                return Error::new(kind, config).into_response();
+            }
+        }
+    }
+    add_challenge(
+        &tessera,
+        &mut response_headers,
+        &refresh_token,
+        &binding.session_handle,
+    )
+    .await;
+    answer(
+        response_headers,
+        session_config(config, &binding.session_handle),
+    )
+}
+
+/// `POST {refresh}/device`.
+pub(crate) async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+    let config = tessera.config();
+    let Some(session_id) = unquoted(&headers, SESSION_ID_HEADER) else {
+        return refusal(StatusCode::BAD_REQUEST, "no Sec-Secure-Session-Id");
+    };
+    let Some(refresh_token) = refresh_cookie(&headers) else {
+        return end(&session_id, None);
+    };
+    let Some(proof) = proof(&headers) else {
+        return challenge(&tessera, &refresh_token, &session_id).await;
+    };
+    match tessera
+        .backend()
+        .refresh_bound_session(&refresh_token, &proof, RefreshOptions::default())
+        .await
+    {
+        Ok(tokens) => renewed(&tessera, tokens).await,
+        Err(DeviceError::Challenge(_)) => challenge(&tessera, &refresh_token, &session_id).await,
+        Err(DeviceError::Session(SessionError::General(error))) => {
+            // A transient fault: the browser keeps its session and tries again later.
+            tracing::error!(%error, "device refresh failed");
+            refusal(StatusCode::INTERNAL_SERVER_ERROR, "session store failed")
+        }
+        Err(DeviceError::Session(SessionError::TokenTheftDetected { session_handle, .. })) => {
+            tracing::info!(%session_handle, "device refresh found token theft");
+            end(&session_id, Some(config))
+        }
+        Err(error) => {
+            tracing::info!(%error, "device refresh refused");
+            end(&session_id, Some(config))
+        }
+    }
+}
+
+/// 403 with a challenge for the refresh token presented, when it belongs to the bound session
+/// the browser names; `"continue": false` for any other.
+async fn challenge(tessera: &Tessera, refresh_token: &RefreshToken, session_id: &str) -> Response {
+    match tessera.backend().device_challenge(refresh_token).await {
+        Ok(challenge) if challenge.bound && challenge.session_handle == session_id => {
+            let mut headers = HeaderMap::new();
+            if let Ok(header) = challenge_header(&challenge.challenge, session_id) {
+                headers.insert(HeaderName::from_static(CHALLENGE_HEADER), header);
+            }
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            (StatusCode::FORBIDDEN, headers).into_response()
+        }
+        // The cookie jar holds another session now (signed out and in again): the browser's
+        // bound session is over, the cookies are not.
+        Ok(_) => end(session_id, None),
+        Err(SessionError::General(error)) => {
+            tracing::error!(%error, "device challenge failed");
+            refusal(StatusCode::INTERNAL_SERVER_ERROR, "session store failed")
+        }
+        Err(_) => end(session_id, Some(tessera.config())),
+    }
+}
+
+/// The answer to a proven refresh: every token cookie, the bound one with its lifetime, the SDK's
+/// front token, the next challenge, and the session's configuration again.
+async fn renewed(tessera: &Tessera, tokens: SessionTokens) -> Response {
+    let config = tessera.config();
+    let mut headers = match token_headers(
+        config,
+        Transport::Cookie,
+        &NewTokens {
+            user_id: &tokens.session.user_id,
+            access_token: &tokens.access_token,
+            refresh_token: Some(&tokens.refresh_token),
+            anti_csrf: tokens.anti_csrf_token.as_ref(),
+        },
+    ) {
+        Ok(headers) => headers.into_headers(),
+        Err(kind) => return Error::new(kind, config).into_response(),
+    };
+    // Replace the year-long access-token cookie token_headers wrote with the bound one.
+    let others: Vec<HeaderValue> = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter(|cookie| !cookie.as_bytes().starts_with(b"sAccessToken="))
+        .cloned()
+        .collect();
+    headers.remove(SET_COOKIE);
+    for cookie in others {
+        headers.append(SET_COOKIE, cookie);
+    }
+    let access = &tokens.access_token;
+    if let Err(kind) = set_bound_cookie(&mut headers, config, access.token.expose(), access.expiry)
+        .and_then(|()| set_front_token_cookie(&mut headers, &tokens.session.user_id, access))
+    {
+        return Error::new(kind, config).into_response();
+    }
+    let handle = tokens.session.handle.clone();
+    add_challenge(tessera, &mut headers, &tokens.refresh_token.token, &handle).await;
+    answer(headers, session_config(config, &handle))
+}
+
+/// Answers a plain refresh (the frontend SDK's, without a proof) of a bound session that comes
+/// with the session's valid access token: nothing is renewed, and the SDK gets the front token
+/// of the token it holds. That is the device itself, whose SDK refreshed while the browser had
+/// just renewed the cookie through DBSC; a copy of the cookie jar holds a valid access token
+/// only until it expires, and gains nothing here. `None` for every other request, which the
+/// usual refresh then handles (a bound session's refresh token without a proof is theft).
+pub(crate) async fn refresh_without_renewal(
+    tessera: &Tessera,
+    headers: &HeaderMap,
+) -> Option<SessionHeaders> {
+    let config = tessera.config();
+    config.device_binding()?;
+    let access = access_cookie(headers)?;
+    let backend = tessera.backend();
+    let verified = backend
+        .get_session(&access, None, VerifyOptions::default())
+        .await
+        .ok()?;
+    backend.device_thumbprint(&verified.handle).await.ok()??;
+    let mut response = HeaderMap::new();
+    // A token minted by a device refresh and not yet used comes back re-minted by this first
+    // use (as on any protected route); the browser gets it as the bound cookie.
+    let (token, expiry) = match verified.new_access_token {
+        Some(reissued) => {
+            set_bound_cookie(
+                &mut response,
+                config,
+                reissued.token.expose(),
+                reissued.expiry,
+            )
+            .ok()?;
+            (reissued.token, reissued.expiry)
+        }
+        None => (access, verified.access_token_expiry),
+    };
+    let front = front_token::build(&verified.user_id, &token, expiry).ok()?;
+    response.insert(
+        HeaderName::from_static(crate::transport::FRONT_TOKEN_HEADER),
+        value(&front).ok()?,
+    );
+    response.insert(
+        axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("front-token"),
+    );
+    Some(SessionHeaders::from_headers(response))
+}
+
+/// `{"session_identifier": …, "continue": false}`: the browser ends its bound session. With
+/// `clear`, the session's cookies go too (it was revoked or stolen).
+fn end(session_id: &str, clear: Option<&SessionLayerConfig>) -> Response {
+    let mut headers = match clear {
+        Some(config) => clear_headers(config, ClearScope::Only(Transport::Cookie)).into_headers(),
+        None => HeaderMap::new(),
+    };
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    (
+        headers,
+        Json(json!({"session_identifier": session_id, "continue": false})),
+    )
+        .into_response()
+}
+
+fn answer(mut headers: HeaderMap, body: Value) -> Response {
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    (headers, Json(body)).into_response()
+}
+
+fn refusal(status: StatusCode, message: &'static str) -> Response {
+    (status, Json(json!({"message": message}))).into_response()
+}
+
+/// The session's DBSC configuration: the access-token cookie is the bound credential, renewed
+/// at the device-refresh path, for every path of this origin.
+fn session_config(config: &SessionLayerConfig, session_handle: &str) -> Value {
+    json!({
+        "session_identifier": session_handle,
+        "refresh_url": config.device_refresh_path(),
+        "scope": {"include_site": false},
+        "credentials": [{
+            "type": "cookie",
+            "name": ACCESS_TOKEN_COOKIE,
+            "attributes": bound_cookie_attributes(config),
+        }],
+    })
+}
+
+/// The attributes of the bound cookie as the browser must find them (name, domain, path,
+/// flags; not the expiry).
+fn bound_cookie_attributes(config: &SessionLayerConfig) -> String {
+    let mut attributes = vec!["Path=/".to_owned()];
+    if let Some(domain) = config.cookie_domain() {
+        attributes.push(format!("Domain={domain}"));
+    }
+    if config.cookie_secure() {
+        attributes.push("Secure".to_owned());
+    }
+    attributes.push("HttpOnly".to_owned());
+    attributes.push(
+        match config.same_site() {
+            SameSite::Lax => "SameSite=Lax",
+            SameSite::Strict => "SameSite=Strict",
+            SameSite::None => "SameSite=None",
+        }
+        .to_owned(),
+    );
+    attributes.join("; ")
+}
+
+/// The access-token cookie with the bound lifetime: it expires with the token or the configured
+/// lifetime, whichever comes first, so the browser renews it through its key.
+fn set_bound_cookie(
+    headers: &mut HeaderMap,
+    config: &SessionLayerConfig,
+    token: &str,
+    token_expiry: tessera_core::UnixMillis,
+) -> Result<(), ErrorKind> {
+    let lifetime = config
+        .device_binding()
+        .map(|binding| binding.cookie_lifetime())
+        .unwrap_or_default();
+    let lifetime = cookie::time::Duration::try_from(lifetime)
+        .map_err(|_| ErrorKind::Internal("bound cookie lifetime out of range"))?;
+    let expires = (OffsetDateTime::now_utc() + lifetime).min(at_millis(token_expiry)?);
+    let cookie = session_cookie(config, ACCESS_TOKEN_COOKIE, token, "/", expires);
+    headers.append(SET_COOKIE, value(&cookie.to_string())?);
+    Ok(())
+}
+
+/// The frontend SDK's `sFrontToken` cookie, as its own script writes it (host-only, `Path=/`,
+/// `SameSite=Lax`, readable by the page, never expiring), so that it sees the renewed token.
+fn set_front_token_cookie(
+    headers: &mut HeaderMap,
+    user_id: &str,
+    access: &Issued<AccessToken>,
+) -> Result<(), ErrorKind> {
+    let front = front_token::build(user_id, &access.token, access.expiry)?;
+    let cookie = Cookie::build((FRONT_TOKEN_COOKIE, front))
+        .path("/")
+        .same_site(cookie::SameSite::Lax)
+        .expires(Expiration::DateTime(
+            OffsetDateTime::from_unix_timestamp(253_402_300_799)
+                .map_err(|_| ErrorKind::Internal("far-future date out of range"))?,
+        ))
+        .build();
+    headers.append(SET_COOKIE, value(&cookie.to_string())?);
+    Ok(())
+}
+
+/// A challenge for the next renewal, so the browser's next refresh needs no 403 first. Best
+/// effort: without it the browser asks for one.
+async fn add_challenge(
+    tessera: &Tessera,
+    headers: &mut HeaderMap,
+    refresh_token: &RefreshToken,
+    session_handle: &str,
+) {
+    if let Ok(challenge) = tessera.backend().device_challenge(refresh_token).await {
+        if let Ok(header) = challenge_header(&challenge.challenge, session_handle) {
+            headers.insert(HeaderName::from_static(CHALLENGE_HEADER), header);
+        }
+    }
+}
+
+fn challenge_header(challenge: &str, session_id: &str) -> Result<HeaderValue, ErrorKind> {
+    value(&format!("\"{challenge}\";id=\"{session_id}\""))
+}
+
+fn refresh_cookie(headers: &HeaderMap) -> Option<RefreshToken> {
+    read_token(headers, REFRESH_TOKEN_COOKIE)
+        .filter(|presented| presented.transport == Transport::Cookie)
+        .map(|presented| RefreshToken::new(presented.token))
+}
+
+fn access_cookie(headers: &HeaderMap) -> Option<AccessToken> {
+    read_token(headers, ACCESS_TOKEN_COOKIE)
+        .filter(|presented| presented.transport == Transport::Cookie)
+        .map(|presented| AccessToken::new(presented.token))
+}
+
+/// The proof, as Chromium sends it (raw) or as the draft writes it (a quoted string).
+fn proof(headers: &HeaderMap) -> Option<String> {
+    unquoted(headers, RESPONSE_HEADER)
+}
+
+fn unquoted(headers: &HeaderMap, name: &str) -> Option<String> {
+    let text = headers.get(name)?.to_str().ok()?.trim();
+    let text = text
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(text);
+    (!text.is_empty()).then(|| text.to_owned())
+}
