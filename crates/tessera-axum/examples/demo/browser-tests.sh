@@ -2,7 +2,8 @@
 # Runs the demo's browser tests: Debian's Chromium (/usr/bin/chromium) driven by the pinned
 # playwright-core, against the demo built from this checkout, with the unmodified SuperTokens
 # frontend SDK (supertokens-web-js, pinned) doing the refreshes, once with the demo's embedded
-# engine and once with a `tessera` server behind it. Fails loudly; never skips.
+# engine and once with a `tessera` server behind it; then device-bound sessions (DBSC) with the
+# demo over HTTPS, in Chromium with DBSC on and off. Fails loudly; never skips.
 # Screenshots of each step go to $CARGO_TARGET_DIR/browser-screenshots/{local,remote}/.
 set -euo pipefail
 
@@ -30,6 +31,13 @@ for backend in local remote; do
   TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
   SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/$backend" \
     run_node_tests "the $backend browser suite" 13 "$here/browser.test.mjs"
+  total=$((total + passed))
+  echo "== device-bound sessions in Chromium, $backend back end"
+  BACKEND="$backend" \
+  DEMO_BIN="$CARGO_TARGET_DIR/debug/examples/demo" \
+  TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
+  SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/$backend" \
+    run_node_tests "the $backend device-binding suite" 4 "$here/device.test.mjs"
   total=$((total + passed))
 done
 echo "browser tests: $total passed; screenshots in $CARGO_TARGET_DIR/browser-screenshots/{local,remote}"

@@ -4,13 +4,13 @@
 // TESSERA_BIN).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startListening as start } from "./processes.mjs";
 
 const DEMO_BIN = process.env.DEMO_BIN;
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
@@ -39,6 +39,7 @@ mkdirSync(SCREENSHOT_DIR, { recursive: true });
 
 let browser;
 const started = [];
+const startListening = (bin, args, env, dir) => start(bin, args, env, dir, started);
 
 before(async () => {
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
@@ -48,38 +49,6 @@ after(async () => {
   await browser?.close();
   for (const program of started) program.stop();
 });
-
-/** Starts a program that prints "… listening on http://…" once it listens; resolves with a
- * handle holding that URL. The program and `dir` go away in `after`. */
-function startListening(bin, args, env, dir) {
-  // Only the settings given here: the server would warn about CI's own TESSERA_TEST_* variables.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith("TESSERA_")),
-  );
-  const child = spawn(bin, args, {
-    env: { ...inherited, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const handle = {
-    stop() {
-      child.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  started.push(handle);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/[^\s]+)/);
-      if (m && !handle.url) {
-        handle.url = m[1];
-        resolve(handle);
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`${bin} exited with ${code} before listening`)));
-  });
-}
 
 /** Starts the demo on a free port, over its own SQLite file or (BACKEND=remote) its own
  * `tessera` server, with 2 s access tokens and a 1 s grace window (unless `grace` says). */

@@ -26,6 +26,12 @@
 //!   token lifetimes are then the server's, and `DATABASE`, `ACCESS_TOKEN_VALIDITY` and
 //!   `REFRESH_GRACE_PERIOD` are not used.
 //!
+//! - `DEVICE_BINDING`: `true` offers device-bound sessions (DBSC) to browsers that support them,
+//!   and serves the demo over HTTPS with a self-signed certificate made at start (its SPKI hash is
+//!   printed, for `chromium --ignore-certificate-errors-spki-list`); default `false`.
+//! - `BOUND_COOKIE_LIFETIME`: seconds the bound access-token cookie lives before the browser
+//!   renews it with its key (600). With device binding, `ACCESS_TOKEN_VALIDITY` defaults to it.
+//!
 //! - `CORS_ORIGINS`: comma-separated origins (e.g. `http://localhost:3000`) whose pages may call
 //!   this API from another origin; the page takes `?api=<this server's origin>` to do so.
 //!
@@ -42,9 +48,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_axum::{
-    cors_layer, AntiCsrfMode, Backend, Error, HtmlRefresh, Session, SessionLayerConfig, Tessera,
-    TokenReissueLayer,
+    cors_layer, AntiCsrfMode, Backend, DeviceBindingConfig, Error, HtmlRefresh, Session,
+    SessionLayerConfig, Tessera, TokenReissueLayer,
 };
+
+mod tls;
 use tessera_core::{constant_time_eq, SessionConfig, Sessions};
 use tessera_store::SqliteStore;
 
@@ -66,6 +74,8 @@ struct Settings {
     remote: Option<(String, Option<String>)>,
     /// Origins admitted cross-origin.
     cors_origins: Vec<HeaderValue>,
+    /// Device binding, with the bound cookie's lifetime; HTTPS when on.
+    device_binding: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +107,21 @@ fn env_or<T>(
 impl Settings {
     fn from_env() -> Result<Self, SettingsError> {
         let seconds = |s: &str| s.parse::<u64>().ok().map(Duration::from_secs);
+        let device_binding = env_or("DEVICE_BINDING", false, "true or false", |s| s.parse().ok())?;
+        let bound_cookie_lifetime = env_or(
+            "BOUND_COOKIE_LIFETIME",
+            Duration::from_secs(600),
+            "whole seconds, at least 1",
+            |s| seconds(s).filter(|d| !d.is_zero()),
+        )?;
+        // A bound cookie lives no longer than its token: with binding, tokens live as long.
+        let default_validity = if device_binding {
+            bound_cookie_lifetime
+        } else {
+            Duration::from_secs(30)
+        };
         Ok(Self {
+            device_binding: device_binding.then_some(bound_cookie_lifetime),
             port: env_or("PORT", 3000, "a port number", |s| s.parse().ok())?,
             database: env_or(
                 "DATABASE",
@@ -107,7 +131,7 @@ impl Settings {
             )?,
             access_token_validity: env_or(
                 "ACCESS_TOKEN_VALIDITY",
-                Duration::from_secs(30),
+                default_validity,
                 "whole seconds, at least 1",
                 |s| seconds(s).filter(|d| !d.is_zero()),
             )?,
@@ -209,16 +233,27 @@ async fn login(
     Ok((tokens, Json(json!({"status": "OK", "userId": username}))).into_response())
 }
 
-async fn feed(session: Session) -> Json<Value> {
+async fn feed(State(demo): State<Demo>, session: Session) -> Result<Json<Value>, StatusCode> {
     let user = session.user_id();
-    Json(json!({
+    // One store read, for the page to show whether the session is bound to this browser's key.
+    let device_key = demo
+        .tessera
+        .backend()
+        .device_thumbprint(session.handle())
+        .await
+        .map_err(|error| {
+            eprintln!("tessera demo: reading the session's device key failed: {error}");
+            StatusCode::INTERNAL_SERVER_ERROR
+        })?;
+    Ok(Json(json!({
         "userId": user,
         "sessionHandle": session.handle(),
+        "deviceKey": device_key,
         "items": [
             format!("Welcome back, {user}."),
             "This came from GET /api/feed, behind the Session extractor.".to_owned(),
         ],
-    }))
+    })))
 }
 
 /// A server-rendered page behind the session: with an expired access token the layer answers
@@ -288,6 +323,7 @@ fn page_config(settings: &Settings, layer: &SessionLayerConfig) -> Value {
         "apiBasePath": layer.api_base_path(),
         "sessionExpiredStatusCode": settings.expired_status.as_u16(),
         "backend": backend,
+        "deviceBinding": settings.device_binding.is_some(),
     })
 }
 
@@ -334,11 +370,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::from_env()?;
     let sdk = read_sdk_bundle(&settings.sdk_bundle_dir)?;
     let backend = backend(&settings).await?;
-    let layer = SessionLayerConfig::default()
+    let mut layer = SessionLayerConfig::default()
         .with_session_expired_status(settings.expired_status)
         .with_anti_csrf(settings.anti_csrf)
         .with_check_database(settings.check_database)
         .with_html_refresh(HtmlRefresh::new(SDK_PATH, "/"));
+    if let Some(lifetime) = settings.device_binding {
+        layer = layer
+            .with_cookie_secure(true)
+            .with_device_binding(DeviceBindingConfig::default().with_cookie_lifetime(lifetime));
+    }
     let config = page_config(&settings, &layer);
     // JSON is a JavaScript literal; an escaped `<` cannot close the script element.
     let config = config.to_string().replace('<', "\\u003c");
@@ -366,6 +407,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         app.layer(cors_layer(cors_origins))
     };
+    if settings.device_binding.is_some() {
+        return serve_https(settings.port, app).await;
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port)).await?;
     // Tests start the demo on port 0 and read the address from this line.
     println!(
@@ -376,6 +420,28 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
+        .await?;
+    Ok(())
+}
+
+/// Serves over HTTPS with a certificate made now, printing its address and SPKI hash.
+async fn serve_https(port: u16, app: Router) -> Result<(), Box<dyn std::error::Error>> {
+    let tls = tls::self_signed().await?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    let address = listener.local_addr()?;
+    println!(
+        "tessera demo listening on https://{address} (certificate SPKI SHA-256: {})",
+        tls.spki_sha256
+    );
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stopping.graceful_shutdown(Some(Duration::from_secs(5)));
+    });
+    axum_server::from_tcp_rustls(listener, tls.config)
+        .handle(handle)
+        .serve(app.into_make_service())
         .await?;
     Ok(())
 }

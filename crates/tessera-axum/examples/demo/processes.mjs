@@ -1,0 +1,39 @@
+// Starting the programs the browser suites drive (the demo, a `tessera` server), shared by
+// browser.test.mjs and device.test.mjs.
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+
+/** Starts a program that prints "… listening on http(s)://…" once it listens (the demo over
+ * HTTPS adds "(certificate SPKI SHA-256: …)"); resolves with a handle holding that URL and the
+ * certificate's SPKI hash. `started` collects the handles; each `stop()` kills its program and
+ * removes `dir`. */
+export function startListening(bin, args, env, dir, started) {
+  // Only the settings given here: the server would warn about CI's own TESSERA_TEST_* variables.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith("TESSERA_")),
+  );
+  const child = spawn(bin, args, {
+    env: { ...inherited, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const handle = {
+    stop() {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  started.push(handle);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (https?:\/\/[^\s]+)(?: \(certificate SPKI SHA-256: ([^)]+)\))?/);
+      if (m && !handle.url) {
+        handle.url = m[1];
+        handle.spki = m[2];
+        resolve(handle);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`${bin} exited with ${code} before listening`)));
+  });
+}
