@@ -47,16 +47,19 @@ pub const CHALLENGE_HEADER: &str = "secure-session-challenge";
 /// The frontend SDK's cookie holding the front token.
 const FRONT_TOKEN_COOKIE: &str = "sFrontToken";
 
-/// The registration header for a session just created, answering with its first refresh token.
+/// The registration header for a session just created, with its first refresh token.
 pub(crate) async fn registration_offer(
     tessera: &Tessera,
+    session_handle: &str,
     refresh_token: &RefreshToken,
 ) -> Result<HeaderValue, SessionError> {
-    let challenge = tessera.backend().device_challenge(refresh_token).await?;
+    let challenge = tessera
+        .backend()
+        .device_challenge_for(session_handle, refresh_token)
+        .await?;
     let offer = format!(
-        "(ES256 RS256);path=\"{}\";challenge=\"{}\"",
+        "(ES256 RS256);path=\"{}\";challenge=\"{challenge}\"",
         tessera.config().device_registration_path(),
-        challenge.challenge
     );
     HeaderValue::from_str(&offer)
         .map_err(|_| tessera_core::GeneralError::Key("challenge is not a header value").into())
@@ -368,8 +371,12 @@ async fn add_challenge(
     refresh_token: &RefreshToken,
     session_handle: &str,
 ) {
-    if let Ok(challenge) = tessera.backend().device_challenge(refresh_token).await {
-        if let Ok(header) = challenge_header(&challenge.challenge, session_handle) {
+    let challenge = tessera
+        .backend()
+        .device_challenge_for(session_handle, refresh_token)
+        .await;
+    if let Ok(challenge) = challenge {
+        if let Ok(header) = challenge_header(&challenge, session_handle) {
             headers.insert(HeaderName::from_static(CHALLENGE_HEADER), header);
         }
     }

@@ -130,9 +130,13 @@ impl Tessera {
             && transport == Transport::Cookie
             && config.anti_csrf() != AntiCsrfMode::ViaToken
         {
-            let offer = crate::device::registration_offer(self, &tokens.refresh_token.token)
-                .await
-                .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
+            let offer = crate::device::registration_offer(
+                self,
+                &tokens.session.handle,
+                &tokens.refresh_token.token,
+            )
+            .await
+            .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
             headers.insert_header(
                 axum::http::HeaderName::from_static(crate::device::REGISTRATION_HEADER),
                 offer,

@@ -23,21 +23,20 @@ echo "== building the demo and the tessera server"
 (cd "$repo" && cargo build --quiet -p tessera-axum --features remote --example demo \
   && cargo build --quiet -p tessera-server --bin tessera)
 
+# suite LABEL MIN FILE: one node:test suite against the demo over this back end.
+suite() {
+  echo "== $1, $backend back end"
+  BACKEND="$backend" \
+  DEMO_BIN="$CARGO_TARGET_DIR/debug/examples/demo" \
+  TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
+  SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/$backend" \
+    run_node_tests "the $backend $1" "$2" "$3"
+  total=$((total + passed))
+}
+
 total=0
 for backend in local remote; do
-  echo "== browser tests, $backend back end"
-  BACKEND="$backend" \
-  DEMO_BIN="$CARGO_TARGET_DIR/debug/examples/demo" \
-  TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
-  SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/$backend" \
-    run_node_tests "the $backend browser suite" 13 "$here/browser.test.mjs"
-  total=$((total + passed))
-  echo "== device-bound sessions in Chromium, $backend back end"
-  BACKEND="$backend" \
-  DEMO_BIN="$CARGO_TARGET_DIR/debug/examples/demo" \
-  TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
-  SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/$backend" \
-    run_node_tests "the $backend device-binding suite" 4 "$here/device.test.mjs"
-  total=$((total + passed))
+  suite "browser suite" 13 "$here/browser.test.mjs"
+  suite "device-binding suite" 4 "$here/device.test.mjs"
 done
 echo "browser tests: $total passed; screenshots in $CARGO_TARGET_DIR/browser-screenshots/{local,remote}"

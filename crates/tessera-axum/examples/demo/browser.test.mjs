@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startListening as start } from "./processes.mjs";
+import { CHROMIUM_FLAGS, startListening as start } from "./processes.mjs";
 
 const DEMO_BIN = process.env.DEMO_BIN;
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
@@ -20,16 +20,6 @@ const TESSERA_BIN = process.env.TESSERA_BIN;
 const ACCESS_TOKEN_SECONDS = 2;
 const GRACE_SECONDS = 1;
 const PASSWORD = "tessera-demo";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 assert.ok(DEMO_BIN, "DEMO_BIN must name the built demo binary");
 assert.ok(SCREENSHOT_DIR, "SCREENSHOT_DIR must name where screenshots go");

@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { startListening } from "./processes.mjs";
+import { CHROMIUM_FLAGS, startListening } from "./processes.mjs";
 
 const DEMO_BIN = process.env.DEMO_BIN;
 const BACKEND = process.env.BACKEND ?? "local";
@@ -22,16 +22,6 @@ const BOUND_SECONDS = 600;
 const DBSC_FEATURES =
   "DeviceBoundSessions:RequireOriginTrialTokens/false,DeviceBoundSessionsDevTools," +
   "EnableBoundSessionCredentialsSoftwareKeysForManualTesting";
-const BASE_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 assert.ok(DEMO_BIN, "DEMO_BIN must name the built demo binary");
 assert.ok(["local", "remote"].includes(BACKEND), `BACKEND=${BACKEND}`);
@@ -75,7 +65,7 @@ async function startDemo() {
 
 /** Chromium trusting the demo's certificate, with DBSC on or off. */
 async function launch(demo, { dbsc }) {
-  const args = [...BASE_FLAGS, `--ignore-certificate-errors-spki-list=${demo.spki}`];
+  const args = [...CHROMIUM_FLAGS, `--ignore-certificate-errors-spki-list=${demo.spki}`];
   if (dbsc) args.push(`--enable-features=${DBSC_FEATURES}`);
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args });
   browsers.push(browser);

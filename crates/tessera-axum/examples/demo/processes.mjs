@@ -1,7 +1,19 @@
-// Starting the programs the browser suites drive (the demo, a `tessera` server), shared by
-// browser.test.mjs and device.test.mjs.
+// What the browser suites (browser.test.mjs, device.test.mjs) share: Chromium's flags and
+// starting the programs they drive (the demo, a `tessera` server).
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+
+/** Headless Chromium without background traffic of its own. */
+export const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 /** Starts a program that prints "… listening on http(s)://…" once it listens (the demo over
  * HTTPS adds "(certificate SPKI SHA-256: …)"); resolves with a handle holding that URL and the

@@ -156,6 +156,24 @@ impl Backend {
         dispatch!(self.device_challenge(refresh_token))
     }
 
+    /// A challenge for a session and the refresh token just issued to it: no store read in the
+    /// engine; the remote back end asks its server.
+    pub async fn device_challenge_for(
+        &self,
+        session_handle: &str,
+        refresh_token: &RefreshToken,
+    ) -> Result<String, SessionError> {
+        match self {
+            Self::Local(sessions) => {
+                sessions
+                    .device_challenge_for(session_handle, refresh_token)
+                    .await
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => Ok(remote.device_challenge(refresh_token).await?.challenge),
+        }
+    }
+
     /// Binds the refresh token's session to the key of a registration proof.
     pub async fn bind_device(
         &self,

@@ -85,6 +85,22 @@ impl Sessions {
         })
     }
 
+    /// A challenge for the session `session_handle` whose current refresh token is `refresh_token`,
+    /// for a caller that has just received both (a sign-in, a renewal): no store read. A pair
+    /// that does not belong together yields a challenge no proof can answer.
+    pub async fn device_challenge_for(
+        &self,
+        session_handle: &str,
+        refresh_token: &RefreshToken,
+    ) -> Result<String, SessionError> {
+        let now = self.now();
+        let hash2 = hash2_from_hash1(&refresh_token_hash1(refresh_token));
+        Ok(self
+            .challenges(now)
+            .await?
+            .issue(session_handle, &hash2, now))
+    }
+
     /// Binds the session whose refresh token this is to the key that signed `proof`, a
     /// registration proof answering a challenge issued for that token. Registering the same key
     /// again succeeds (a retried request); a session bound to another key stays bound to it.

@@ -1674,16 +1674,33 @@ pub async fn device_proofs_are_refused_when_stale_foreign_or_unsigned(
         .await
         .unwrap();
     assert_eq!(info.device_thumbprint, None);
-    // The same session, a fresh challenge: bound.
+    // A challenge made without a store read for a pair that does not belong together (another
+    // session's handle) answers nothing; for the pair just issued, it binds.
+    let mismatched = h
+        .sessions
+        .device_challenge_for(&theirs.session.handle, &mine.refresh_token.token)
+        .await
+        .unwrap();
+    assert_eq!(
+        device_refused(
+            &h.sessions
+                .bind_device(
+                    &mine.refresh_token.token,
+                    &device.registration(&mismatched).unwrap()
+                )
+                .await
+        ),
+        Some("challenge")
+    );
     let challenge = h
         .sessions
-        .device_challenge(&mine.refresh_token.token)
+        .device_challenge_for(&mine.session.handle, &mine.refresh_token.token)
         .await
         .unwrap();
     h.sessions
         .bind_device(
             &mine.refresh_token.token,
-            &device.registration(&challenge.challenge).unwrap(),
+            &device.registration(&challenge).unwrap(),
         )
         .await
         .unwrap();
