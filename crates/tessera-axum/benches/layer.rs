@@ -8,6 +8,7 @@
 //! With `--features remote` and `TESSERA_BIN` naming a built `tessera` server, each round also
 //! verifies through a router over the remote back end (a server on this machine, its keys
 //! cached here): the same local signature check, so it should cost what the engine's does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};

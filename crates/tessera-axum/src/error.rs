@@ -14,6 +14,7 @@ use crate::transport::{clear_headers, ClearScope, SessionHeaders};
 
 /// Why a session request failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The access token is expired or invalid, or the anti-CSRF check failed: the client should
     /// refresh and retry. Tokens are kept.
@@ -128,7 +129,8 @@ impl Error {
                 config,
                 scope,
             ),
-            other @ SessionError::General(_) => Self::new(ErrorKind::Engine(other), config),
+            // Faults, and whatever a later engine adds: a server error.
+            other => Self::new(ErrorKind::Engine(other), config),
         }
     }
 

@@ -80,8 +80,6 @@
 //! ```
 //!
 //! [`Sessions`]: tessera_core::Sessions
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
 mod backend;

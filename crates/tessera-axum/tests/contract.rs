@@ -2,6 +2,7 @@
 //! end: the engine on an in-memory store, the engine on a SQLite file, and a remote `tessera`
 //! server. These are the contract's clock-free parts; `protocol.rs` drives expiry, grace windows
 //! and the anti-CSRF modes through the in-memory engine with a clock it moves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::any::Any;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! proven refresh, `"continue": false`), over the engine and over a `tessera` server. The
 //! browser's part is played with tessera-core's `TestDevice`; `scripts/test.sh` runs the same
 //! flows in Chromium itself (`examples/demo/browser-tests.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::any::Any;
 

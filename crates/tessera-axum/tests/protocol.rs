@@ -1,5 +1,6 @@
 //! The HTTP contract of `docs/protocol.md`, driven through the router as the frontend SDK
 //! would drive it: status codes, bodies, cookie attributes, both transports, all anti-CSRF modes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};

@@ -1,5 +1,6 @@
 //! The same flow on the embedded SQLite store, as a deployed app runs it: login, protected call,
 //! refresh, signout, and the revoked refresh token refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use axum::body::Body;
 use axum::extract::State;

@@ -20,7 +20,6 @@
 //! assert!(read.keep_tokens);
 //! # Ok::<(), serde_json::Error>(())
 //! ```
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(missing_docs)]
 
 mod replies;

@@ -8,6 +8,7 @@ use thiserror::Error;
 /// `Unauthorised` to 401 (tokens cleared when `clear_tokens`), `TokenTheftDetected` to 401 with the
 /// session already revoked, and `General` to a server error.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// The access token is missing, expired, badly signed or failed the anti-CSRF check.
     /// The client should call the refresh endpoint and retry.
@@ -52,6 +53,7 @@ impl SessionError {
 
 /// Faults that are nobody's input: storage, key material, bad arguments from the calling code.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum GeneralError {
     /// The session store failed.
     #[error("session store: {0}")]
@@ -88,6 +90,7 @@ impl From<StoreError> for SessionError {
 
 /// What a [`SessionStore`](crate::SessionStore) reports when it fails.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The database could not be reached (connection refused, pool timed out). Worth retrying later.
     #[error("database unavailable: {0}")]

@@ -1,6 +1,7 @@
 //! Hostile access tokens: every one gives `TryRefreshToken` (never a panic, never a store storm).
 //! Each token also goes through a [`JwksVerifier`] holding the engine's public keys, which must
 //! agree with the engine, so a remote verifier is exactly as strict.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! Device proofs as Chromium sends them, and every way a forged or broken one is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;

@@ -1,5 +1,6 @@
 //! [`JwksVerifier`]: what a process holding only the server's JWKS accepts, beyond the hostile
 //! tokens of `bad_tokens.rs` (which run through it too).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::sync::Arc;
 

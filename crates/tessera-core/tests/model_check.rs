@@ -77,6 +77,7 @@
 //! `rotation::apply_in_memory` ([`NewRules`]), mutants of them, and the old commit/supersede/adopt
 //! rules ([`legacy`]). `old_rules_are_caught` and `mutants_are_caught` show that the checker finds
 //! their faults, and print the (shortest) counterexamples.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 #[path = "model_check/legacy.rs"]
 mod legacy;

@@ -12,7 +12,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod admin;
 pub mod apps;

@@ -1,5 +1,4 @@
 //! `tessera`: the standalone Tessera session server (see the `tessera_server` library).
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::ExitCode;
 

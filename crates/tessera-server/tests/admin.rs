@@ -1,6 +1,7 @@
 //! The admin page over plain HTTP: off without a key, signed in only with the right key, its
 //! cookie's flags, and every state-changing form refused without this sign-in's anti-CSRF token
 //! or from another site. (The browser suite in `tests/admin/` drives the same page in Chromium.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

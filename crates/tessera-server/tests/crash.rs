@@ -5,6 +5,7 @@
 //! "theft". On SQLite and on PostgreSQL.
 //!
 //! The moment of the kill is drawn from a fresh seed each run; `TESSERA_CRASH_SEED` replays one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Hostile clients against the real `tessera` binary: half-open connections, stalled bodies, more
 //! connections than the cap, SIGTERM while requests are half sent, and oversized tokens.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

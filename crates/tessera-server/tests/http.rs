@@ -1,4 +1,5 @@
 //! Drives every endpoint of the real `tessera` binary over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `migrate`, run against the database of a running server (and on their own), in table and JSON
 //! form. A revocation made by the command line reaches the running server through the revocation
 //! log; a rotated key signs the next server's tokens.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

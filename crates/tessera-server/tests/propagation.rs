@@ -3,6 +3,7 @@
 //! read the store for it, counted through its `/metrics`: it verifies statelessly and follows the
 //! revocation log). On SQLite,
 //! PostgreSQL and MariaDB; the revoke-to-refusal latencies are printed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! implies, create → verify → refresh → first use → theft at the replay → revoke, sessions moving
 //! between versions, refused versions; and the core-side inputs supertokens-node's own tests use
 //! (empty user ids, the JWT recipe).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;

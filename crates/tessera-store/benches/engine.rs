@@ -2,6 +2,7 @@
 //! same run so ratios can be taken between them (`BENCHMARKS.md`).
 //!
 //! Run: `cargo bench -p tessera-store --bench engine`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! Signing-bound calls alternate one by one; verifications alternate in blocks of 25.
 //!
 //! Run: `cargo bench -p tessera-store --bench ratios` (`TESSERA_BENCH_ROUNDS`, default 2000).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
 use std::time::Instant;
 

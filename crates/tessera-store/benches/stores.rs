@@ -5,6 +5,7 @@
 //! Run: `cargo bench -p tessera-store --all-features --bench stores`
 //! with `TESSERA_TEST_POSTGRES_URL` / `TESSERA_TEST_MYSQL_URL` set for those stores.
 //! `TESSERA_BENCH_SESSIONS` (default 1 000 000) sets the size of the full store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! 64 tasks refreshing one session at once on one SQLite file, with no lock between them: each task
 //! reads the shared cookie jar, refreshes, and writes the jar back, like tabs sharing cookies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The conformance suite, once per store. A behaviour tested for one store is tested for all.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

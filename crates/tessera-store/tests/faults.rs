@@ -1,6 +1,7 @@
 //! The database goes away mid-run and comes back. A TCP proxy between the store and the real
 //! server cuts every connection and refuses new ones while "down", so the shared server other
 //! tests use is never stopped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 #![cfg(any(feature = "postgres", feature = "mysql"))]
 
 mod common;

@@ -24,6 +24,7 @@
 //! Schedules: `PROPTEST_CASES` (default 10 000). Every run draws a fresh seed and prints it;
 //! `TESSERA_MODEL_SEED=<hex>` replays one run exactly (the schedule is a pure function of the
 //! seed: requests processed "at once" go to the store one by one in a drawn order).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

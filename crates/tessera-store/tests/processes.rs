@@ -1,5 +1,6 @@
 //! Tests across OS processes on one SQLite file. The test binary re-runs itself as the child
 //! process (`child_entry`, which does nothing unless `TESSERA_CHILD_MODE` is set).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod common;
 

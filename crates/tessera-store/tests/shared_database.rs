@@ -1,5 +1,6 @@
 //! Several OS processes over one PostgreSQL or MySQL database (the test binary re-runs itself as
 //! the child processes; `child_entry` does nothing unless `TESSERA_CHILD_MODE` is set).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 #![cfg(any(feature = "postgres", feature = "mysql"))]
 
 mod common;

@@ -1,6 +1,7 @@
 //! The axum layer on a remote `tessera` server: the real binary, driven through an app built
 //! with `Tessera::new(RemoteSessions, …)`, as the SDK would drive it. Access tokens are verified
 //! in the app against the server's JWKS; the server's request counters show which calls reach it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -136,7 +136,7 @@ fn session_refusal(error: SessionError) -> Result<SessionReply, ApiError> {
             reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED"),
             false,
         )),
-        error @ SessionError::General(_) => Err(ApiError::from_engine(error)),
+        error => Err(ApiError::from_engine(error)),
     }
 }
 
