@@ -28,7 +28,8 @@ use tessera_core::{
 };
 
 use crate::config::{SameSite, SessionLayerConfig};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+use crate::fault::Fault;
 use crate::front_token;
 use crate::state::Tessera;
 use crate::transport::{
@@ -330,13 +331,13 @@ fn set_bound_cookie(
     config: &SessionLayerConfig,
     token: &str,
     token_expiry: tessera_core::UnixMillis,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Fault> {
     let lifetime = config
         .device_binding()
         .map(|binding| binding.cookie_lifetime())
         .unwrap_or_default();
     let lifetime = cookie::time::Duration::try_from(lifetime)
-        .map_err(|_| ErrorKind::Internal("bound cookie lifetime out of range"))?;
+        .map_err(|_| Fault("bound cookie lifetime out of range"))?;
     let expires = (OffsetDateTime::now_utc() + lifetime).min(at_millis(token_expiry)?);
     let cookie = session_cookie(config, ACCESS_TOKEN_COOKIE, token, "/", expires);
     headers.append(SET_COOKIE, value(&cookie.to_string())?);
@@ -349,14 +350,14 @@ fn set_front_token_cookie(
     headers: &mut HeaderMap,
     user_id: &str,
     access: &Issued<AccessToken>,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Fault> {
     let front = front_token::build(user_id, &access.token, access.expiry)?;
     let cookie = Cookie::build((FRONT_TOKEN_COOKIE, front))
         .path("/")
         .same_site(cookie::SameSite::Lax)
         .expires(Expiration::DateTime(
             OffsetDateTime::from_unix_timestamp(253_402_300_799)
-                .map_err(|_| ErrorKind::Internal("far-future date out of range"))?,
+                .map_err(|_| Fault("far-future date out of range"))?,
         ))
         .build();
     headers.append(SET_COOKIE, value(&cookie.to_string())?);
@@ -382,7 +383,7 @@ async fn add_challenge(
     }
 }
 
-fn challenge_header(challenge: &str, session_id: &str) -> Result<HeaderValue, ErrorKind> {
+fn challenge_header(challenge: &str, session_id: &str) -> Result<HeaderValue, Fault> {
     value(&format!("\"{challenge}\";id=\"{session_id}\""))
 }
 

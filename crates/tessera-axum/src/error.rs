@@ -42,6 +42,12 @@ pub enum ErrorKind {
     Internal(&'static str),
 }
 
+impl From<crate::fault::Fault> for ErrorKind {
+    fn from(fault: crate::fault::Fault) -> Self {
+        Self::Internal(fault.0)
+    }
+}
+
 /// A failed session request, carrying what its response needs: the configured session-expired
 /// status, and the clear headers when the client must drop its tokens. Implements
 /// [`IntoResponse`], so handlers can use `?`.
@@ -58,9 +64,9 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, config: &SessionLayerConfig) -> Self {
+    pub(crate) fn new(kind: impl Into<ErrorKind>, config: &SessionLayerConfig) -> Self {
         Self {
-            kind,
+            kind: kind.into(),
             expired_status: config.session_expired_status(),
             clear: None,
             extra_headers: None,

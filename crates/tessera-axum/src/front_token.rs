@@ -6,22 +6,22 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use tessera_core::{AccessToken, UnixMillis};
 
-use crate::error::ErrorKind;
+use crate::fault::Fault;
 
 /// The full claim set of a token this server just minted. The SDK reads `up.iat` for clock-skew
 /// correction and apps read their own claims from `up`, so `up` is the whole JWT body, as node
 /// sends it. The token was signed a moment ago by this process, so no verification is needed.
-pub(crate) fn jwt_payload(token: &AccessToken) -> Result<Map<String, Value>, ErrorKind> {
+pub(crate) fn jwt_payload(token: &AccessToken) -> Result<Map<String, Value>, Fault> {
     let body = token
         .expose()
         .split('.')
         .nth(1)
-        .ok_or(ErrorKind::Internal("minted access token is not a JWT"))?;
+        .ok_or(Fault("minted access token is not a JWT"))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(body.trim_end_matches('='))
-        .map_err(|_| ErrorKind::Internal("minted access token body is not base64url"))?;
+        .map_err(|_| Fault("minted access token body is not base64url"))?;
     serde_json::from_slice(&bytes)
-        .map_err(|_| ErrorKind::Internal("minted access token body is not a JSON object"))
+        .map_err(|_| Fault("minted access token body is not a JSON object"))
 }
 
 /// STANDARD base64 (the SDK decodes with `atob`, which rejects base64url) of
@@ -30,7 +30,7 @@ pub(crate) fn build(
     user_id: &str,
     access_token: &AccessToken,
     expiry: UnixMillis,
-) -> Result<String, ErrorKind> {
+) -> Result<String, Fault> {
     let up = jwt_payload(access_token)?;
     let json = json!({ "uid": user_id, "ate": expiry, "up": up });
     Ok(STANDARD.encode(json.to_string()))

@@ -88,10 +88,12 @@ mod cors;
 mod device;
 mod error;
 mod extractor;
+mod fault;
 mod front_token;
 mod html_refresh;
 mod reissue;
 mod routes;
+mod sign_in;
 mod state;
 mod transport;
 

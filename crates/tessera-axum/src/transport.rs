@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use tessera_core::{AccessToken, AntiCsrfToken, Issued, RefreshToken};
 
 use crate::config::{AntiCsrfMode, SameSite, SessionLayerConfig};
-use crate::error::ErrorKind;
+use crate::fault::Fault;
 use crate::front_token;
 
 /// The access-token cookie.
@@ -262,16 +262,14 @@ pub(crate) fn token_headers(
     config: &SessionLayerConfig,
     transport: Transport,
     tokens: &NewTokens<'_>,
-) -> Result<SessionHeaders, ErrorKind> {
+) -> Result<SessionHeaders, Fault> {
     let mut headers = HeaderMap::new();
     let access = tokens.access_token;
     match transport {
         Transport::Cookie => {
             let expires = at_millis(access.created_at)?
                 .checked_add(ACCESS_COOKIE_LIFETIME)
-                .ok_or(ErrorKind::Internal(
-                    "access token creation time out of range",
-                ))?;
+                .ok_or(Fault("access token creation time out of range"))?;
             let cookie = session_cookie(
                 config,
                 ACCESS_TOKEN_COOKIE,
@@ -387,13 +385,13 @@ pub(crate) fn session_cookie<'a>(
     builder.build()
 }
 
-pub(crate) fn at_millis(ms: i64) -> Result<OffsetDateTime, ErrorKind> {
+pub(crate) fn at_millis(ms: i64) -> Result<OffsetDateTime, Fault> {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map_err(|_| ErrorKind::Internal("token expiry out of range"))
+        .map_err(|_| Fault("token expiry out of range"))
 }
 
-pub(crate) fn value(s: &str) -> Result<HeaderValue, ErrorKind> {
-    HeaderValue::from_str(s).map_err(|_| ErrorKind::Internal("token is not a valid header value"))
+pub(crate) fn value(s: &str) -> Result<HeaderValue, Fault> {
+    HeaderValue::from_str(s).map_err(|_| Fault("token is not a valid header value"))
 }
 
 #[cfg(test)]

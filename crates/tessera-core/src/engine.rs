@@ -11,9 +11,9 @@ use crate::config::StaleRevocations;
 use crate::config::{KeyKind, SessionConfig};
 use crate::device::DeviceKey;
 use crate::error::{GeneralError, SessionError};
+use crate::jwt::legacy as legacy_jwt;
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings, SigningKeyInfo};
-use crate::legacy_jwt;
 use crate::revocations::{Revocations, SKEW_MARGIN_MS};
 use crate::rotation::RotationPolicy;
 use crate::secret::{

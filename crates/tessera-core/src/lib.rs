@@ -43,7 +43,6 @@ mod config;
 mod engine;
 mod error;
 mod jwt;
-mod legacy_jwt;
 mod revocations;
 mod token_cache;
 pub use observed_store::ObservedStore;

@@ -23,23 +23,13 @@
 
 use crate::clock::{UnixMicros, UnixMillis};
 use crate::secret::constant_time_eq;
+/// Where [`plan`] reads the grace window and the other settings from (kept with the
+/// presentation it travels in).
+pub use crate::store::RotationPolicy;
 use crate::store::{
     ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
     SessionRecord,
 };
-
-/// Settings a store needs to decide a presentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RotationPolicy {
-    /// The grace window in microseconds.
-    pub grace_us: i64,
-    /// How far a successful refresh pushes the session's expiry, in milliseconds.
-    pub refresh_validity_ms: i64,
-    /// Delete the session when theft is detected.
-    pub revoke_on_theft: bool,
-    /// Require the anti-CSRF token issued with the presented refresh token, if it had one.
-    pub check_anti_csrf: bool,
-}
 
 /// The reason of the one refusal that keeps the client's tokens: a refresh without the right
 /// anti-CSRF token, which a forged cross-site request would be. (Over CDI the server says so as

@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 
 use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
-use crate::rotation::RotationPolicy;
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +88,19 @@ pub enum PresentationKind {
     /// The access token minted with it is verified for the first time (it carries
     /// `parentRefreshTokenHash1`).
     AccessToken,
+}
+
+/// Settings a store needs to decide a presentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// The grace window in microseconds.
+    pub grace_us: i64,
+    /// How far a successful refresh pushes the session's expiry, in milliseconds.
+    pub refresh_validity_ms: i64,
+    /// Delete the session when theft is detected.
+    pub revoke_on_theft: bool,
+    /// Require the anti-CSRF token issued with the presented refresh token, if it had one.
+    pub check_anti_csrf: bool,
 }
 
 /// Everything a store needs to decide and record one presentation of a refresh token in one

@@ -9,15 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use tessera_core::{AppRecord, GeneralError, ObservedStore, SessionConfig, SessionError, Sessions};
 use tessera_store::{SchemaPolicy, StoreConfig};
 use tokio::sync::Mutex;
-
-use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The app that needs no prefix and always exists.
 pub const PUBLIC_APP: &str = "public";
@@ -376,35 +371,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The engine of the app a request is addressed to: `/appid-<app>/…`, else `public`. An unknown
-/// app is refused with 400, as SuperTokens core does.
-pub struct AppSessions(pub Sessions);
-
-impl FromRequestParts<AppState> for AppSessions {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let app = match RawPathParams::from_request_parts(parts, state).await {
-            Ok(params) => params
-                .iter()
-                .find(|(name, _)| *name == "app")
-                .map(|(_, value)| value.to_ascii_lowercase()),
-            Err(_) => None,
-        };
-        let Some(app) = app else {
-            return Ok(Self(state.sessions.clone()));
-        };
-        match state.apps.engine(&app).await {
-            Ok(Some(sessions)) => Ok(Self(sessions)),
-            Ok(None) => Err(ApiError::UnknownApp(app.chars().take(64).collect())),
-            Err(error) => Err(ApiError::from_engine(error)),
-        }
-    }
 }
 
 #[cfg(test)]

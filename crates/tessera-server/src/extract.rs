@@ -3,13 +3,16 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+use tessera_core::Sessions;
+
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A JSON body. The `content-type` is not checked: the SDKs always send JSON, and some HTTP
 /// clients omit the header.
@@ -92,5 +95,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Cdi {
                 .copied()
                 .unwrap_or_default(),
         ))
+    }
+}
+
+/// The engine of the app a request is addressed to: `/appid-<app>/…`, else `public`. An unknown
+/// app is refused with 400, as SuperTokens core does.
+pub struct AppSessions(pub Sessions);
+
+impl FromRequestParts<AppState> for AppSessions {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let app = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => params
+                .iter()
+                .find(|(name, _)| *name == "app")
+                .map(|(_, value)| value.to_ascii_lowercase()),
+            Err(_) => None,
+        };
+        let Some(app) = app else {
+            return Ok(Self(state.sessions.clone()));
+        };
+        match state.apps.engine(&app).await {
+            Ok(Some(sessions)) => Ok(Self(sessions)),
+            Ok(None) => Err(ApiError::UnknownApp(app.chars().take(64).collect())),
+            Err(error) => Err(ApiError::from_engine(error)),
+        }
     }
 }

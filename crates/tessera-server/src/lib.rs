@@ -14,6 +14,7 @@
 //! ```
 
 pub mod admin;
+mod admin_guard;
 pub mod apps;
 mod auth;
 pub mod cli;

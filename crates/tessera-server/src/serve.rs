@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tessera_core::{ObservedStore, Sessions, StoreError};
 use thiserror::Error;
 
-use crate::admin::AdminKey;
+use crate::admin_guard::AdminKey;
 use crate::apps::Apps;
 use crate::config::ServerConfig;
 use crate::routes;

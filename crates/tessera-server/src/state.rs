@@ -5,7 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_core::Sessions;
 
-use crate::admin::AdminKey;
+use crate::admin_guard::AdminKey;
 use crate::apps::Apps;
 
 /// Handler state: the engine, the accepted API keys and the metrics registry. Cheap to clone.

@@ -6,8 +6,8 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use tessera_core::DEFAULT_TENANT;
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::state::AppState;
 
 /// The tenant a request was addressed to: from the path prefix, else `public`. The un-prefixed

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod schema;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -33,10 +34,8 @@ pub use sql::mysql::MySqlStore;
 #[cfg(feature = "postgres")]
 pub use sql::postgres::PostgresStore;
 
-pub use config::{
-    check_app_id, migrate, open, open_app, open_with, SchemaPolicy, SchemaVersions, StoreConfig,
-    MAX_APP_ID_LEN,
-};
+pub use config::{check_app_id, migrate, open, open_app, open_with, StoreConfig, MAX_APP_ID_LEN};
+pub use schema::{SchemaPolicy, SchemaVersions};
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

@@ -3,7 +3,6 @@
 //! is configured; server-rendered HTML (askama templates, no JavaScript), with every form carrying
 //! an anti-CSRF token and every state change refused from another site.
 
-mod guard;
 mod pages;
 
 use std::sync::Arc;
@@ -16,8 +15,7 @@ use axum::Router;
 use serde::Deserialize;
 use tessera_core::{SessionError, Sessions};
 
-pub use guard::AdminKey;
-use guard::{clear_cookie, cookie_value, is_cross_site, now_ms, set_cookie};
+use crate::admin_guard::{clear_cookie, cookie_value, is_cross_site, now_ms, set_cookie, AdminKey};
 use pages::{Chrome, Counter, KeyRow, Page, SessionRow};
 
 use crate::apps::PUBLIC_APP;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use tessera_cdi::{DeviceJson, DeviceRefusal, DeviceRequest, SessionReply};
 use tessera_core::{DeviceError, RefreshOptions, RefreshToken, SessionError};
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::{JsonBody, QueryParams};
 use crate::routes::session::reported_theft;
 

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tessera_core::KeyKind;
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::JsonBody;
 
 #[derive(Deserialize)]

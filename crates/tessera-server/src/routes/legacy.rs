@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use tessera_cdi::{CdiVersion, CookieJson, PublicKeyJson, SessionReply, TokenJson};
 use tessera_core::{SessionError, Sessions};
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::{Cdi, JsonBody, QueryParams};
 
 /// The cookie settings the drivers before 2.4 were told, as SuperTokens core's defaults: the

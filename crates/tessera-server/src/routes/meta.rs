@@ -12,8 +12,8 @@ use serde_json::json;
 
 use tessera_cdi::CdiVersion;
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::QueryParams;
 use crate::state::AppState;
 

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use tessera_cdi::{RevocationJson, SessionReply};
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::{JsonBody, QueryParams};
 use crate::tenant::Tenant;
 

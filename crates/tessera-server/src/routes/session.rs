@@ -9,8 +9,8 @@ use tessera_core::{
     VerifyOptions,
 };
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::{Cdi, JsonBody, QueryParams};
 use crate::routes::legacy;
 use crate::tenant::Tenant;

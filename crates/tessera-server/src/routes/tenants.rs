@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tessera_core::{TenantRecord, DEFAULT_TENANT};
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::tenant::path_tenant;

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use tessera_cdi::SessionReply;
 use tessera_core::SessionError;
 
-use crate::apps::AppSessions;
 use crate::error::ApiError;
+use crate::extract::AppSessions;
 use crate::extract::JsonBody;
 
 #[derive(Deserialize)]

@@ -187,7 +187,7 @@ macro_rules! sqlx_store {
                 if found > expected
                     || (schema == crate::SchemaPolicy::RequireCurrent && found != expected)
                 {
-                    return Err(crate::config::schema_mismatch(found, expected));
+                    return Err(crate::schema::schema_mismatch(found, expected));
                 }
                 migrator
                     .run(&pool)

@@ -20,7 +20,7 @@ use tessera_core::{
     SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
 };
 
-use crate::config::{SchemaPolicy, SchemaVersions};
+use crate::schema::{SchemaPolicy, SchemaVersions};
 use rows::{
     app_from_row, json_text, key_from_row, session_from_row, tenant_from_row, token_from_row,
     SESSION_COLUMNS, TOKEN_COLUMNS,

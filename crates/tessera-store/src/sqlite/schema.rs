@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tessera_core::StoreError;
 
-use crate::config::{schema_mismatch, SchemaPolicy, SchemaVersions};
+use crate::schema::{schema_mismatch, SchemaPolicy, SchemaVersions};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),

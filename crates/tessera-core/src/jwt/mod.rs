@@ -7,6 +7,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub(crate) mod legacy;
+
 use crate::claims::AccessTokenClaims;
 use crate::error::GeneralError;
 use crate::keys::{SigningKey, VerifyingKey};
@@ -24,7 +26,7 @@ pub(crate) fn encode(
     version: AccessTokenVersion,
 ) -> Result<String, GeneralError> {
     if version.is_legacy() {
-        return crate::legacy_jwt::encode(key, claims, version);
+        return legacy::encode(key, claims, version);
     }
     if version != AccessTokenVersion::V5 {
         return encode_older(key, claims, version);

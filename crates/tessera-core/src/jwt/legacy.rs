@@ -8,10 +8,10 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::{sign_segments, MAX_ACCESS_TOKEN_LEN};
 use crate::claims::AccessTokenClaims;
 use crate::config::SigningAlgorithm;
 use crate::error::GeneralError;
-use crate::jwt::{sign_segments, MAX_ACCESS_TOKEN_LEN};
 use crate::keys::SigningKey;
 use crate::token_version::AccessTokenVersion;
 use crate::types::DEFAULT_TENANT;

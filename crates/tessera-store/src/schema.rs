@@ -1,0 +1,36 @@
+//! What opening a store does about its schema, and what it found: shared by every store.
+
+use tessera_core::StoreError;
+
+/// What opening a store does about its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaPolicy {
+    /// Bring the schema up to date (creating it in an empty database).
+    #[default]
+    Migrate,
+    /// Refuse to open unless the schema is exactly what this build expects: for operators who
+    /// migrate in a separate step (`tessera migrate`) and never let a server alter the schema.
+    RequireCurrent,
+}
+
+/// A store's schema version before and after it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersions {
+    /// The version found (0 for an empty database).
+    pub found: i64,
+    /// The version now, which is this build's.
+    pub now: i64,
+}
+
+/// The error for a database whose schema is not the one this build expects.
+pub(crate) fn schema_mismatch(found: i64, expected: i64) -> StoreError {
+    if found > expected {
+        StoreError::Migration(format!(
+            "the database is at schema version {found}, newer than this build knows ({expected})"
+        ))
+    } else {
+        StoreError::Migration(format!(
+            "the database is at schema version {found} and this build needs {expected}: migrate it first (`tessera migrate`)"
+        ))
+    }
+}
