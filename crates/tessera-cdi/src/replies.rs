@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tessera_core::{AccessToken, Issued, RefreshToken, SessionSummary, SessionTokens};
 
 /// The `status` of a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -70,22 +69,6 @@ impl SessionJson {
             tenant_id: None,
         }
     }
-
-    /// The engine's summary, if the object has all of it.
-    pub fn into_summary(self) -> Option<SessionSummary> {
-        Some(SessionSummary {
-            handle: self.handle,
-            user_id: self.user_id,
-            tenant_id: self.tenant_id?,
-            access_token_payload: self.user_data_in_jwt?,
-        })
-    }
-}
-
-impl From<SessionSummary> for SessionJson {
-    fn from(s: SessionSummary) -> Self {
-        Self::new(s.handle, s.user_id, s.tenant_id, s.access_token_payload)
-    }
 }
 
 /// `{token, expiry, createdTime}`, times in epoch milliseconds; before CDI 2.4 also the
@@ -129,47 +112,6 @@ pub struct PublicKeyJson {
     pub expiry_time: i64,
     /// When it was made, epoch milliseconds.
     pub created_at: i64,
-}
-
-impl TokenJson {
-    /// An access token. SuperTokens truncates both times to whole seconds for JWTs (they come
-    /// from `iat`/`exp`), and the SDKs compare them with the token's claims.
-    pub fn access(issued: Issued<AccessToken>) -> Self {
-        Self {
-            token: issued.token.into_inner(),
-            expiry: issued.expiry,
-            created_time: issued.created_at - issued.created_at.rem_euclid(1000),
-            cookie: None,
-        }
-    }
-
-    /// A refresh token.
-    pub fn refresh(issued: Issued<RefreshToken>) -> Self {
-        Self {
-            token: issued.token.into_inner(),
-            expiry: issued.expiry,
-            created_time: issued.created_at,
-            cookie: None,
-        }
-    }
-
-    /// As an access token.
-    pub fn into_access(self) -> Issued<AccessToken> {
-        Issued {
-            token: AccessToken::new(self.token),
-            expiry: self.expiry,
-            created_at: self.created_time,
-        }
-    }
-
-    /// As a refresh token.
-    pub fn into_refresh(self) -> Issued<RefreshToken> {
-        Issued {
-            token: RefreshToken::new(self.token),
-            expiry: self.expiry,
-            created_at: self.created_time,
-        }
-    }
 }
 
 /// One entry of `GET /tessera/revocations`.
@@ -279,26 +221,6 @@ pub struct SessionReply {
 }
 
 impl SessionReply {
-    /// `OK` with a session and, when one was minted, a new access token (verify, regenerate).
-    pub fn session(session: SessionJson, access_token: Option<Issued<AccessToken>>) -> Self {
-        Self {
-            session: Some(session),
-            access_token: access_token.map(TokenJson::access),
-            ..Self::default()
-        }
-    }
-
-    /// `OK` with a session's tokens (create, refresh).
-    pub fn tokens(tokens: SessionTokens) -> Self {
-        Self {
-            session: Some(tokens.session.into()),
-            access_token: Some(TokenJson::access(tokens.access_token)),
-            refresh_token: Some(TokenJson::refresh(tokens.refresh_token)),
-            anti_csrf_token: tokens.anti_csrf_token.map(|t| t.into_inner()),
-            ..Self::default()
-        }
-    }
-
     /// `UNAUTHORISED`, saying whether the client's tokens stay valid.
     pub fn refused(message: &str, clear_tokens: bool) -> Self {
         Self {
@@ -352,10 +274,15 @@ mod tests {
             json!({"status": "TOKEN_THEFT_DETECTED",
                    "session": {"handle": "h", "userId": "u", "recipeUserId": "u"}})
         );
-        let ok = SessionReply::session(
-            SessionJson::new("h".into(), "u".into(), "public".into(), Map::new()),
-            None,
-        );
+        let ok = SessionReply {
+            session: Some(SessionJson::new(
+                "h".into(),
+                "u".into(),
+                "public".into(),
+                Map::new(),
+            )),
+            ..SessionReply::default()
+        };
         assert_eq!(
             serde_json::to_value(&ok).unwrap(),
             json!({"status": "OK", "session": {"handle": "h", "userId": "u", "recipeUserId": "u",

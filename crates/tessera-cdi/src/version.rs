@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use tessera_core::AccessTokenVersion;
-
 /// A Core Driver Interface version, as sent in the `cdi-version` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CdiVersion {
@@ -68,20 +66,14 @@ impl CdiVersion {
         Self::SUPPORTED.contains(&version).then_some(version)
     }
 
-    /// The access-token layout created and refreshed sessions get: the newest one the SDKs of
-    /// this version can read (2.21 introduced JWKS-verified tokens, 3.0 tenants, 4.0 recipe
-    /// users). Before 2.21 it is V2, as every core since 2020 minted it, for 1.0 too: the 1.0
-    /// PHP driver checks V1 tokens itself without their expiry, and V2 ones at the server.
-    pub fn access_token_version(self) -> AccessTokenVersion {
-        if self >= Self::new(4, 0) {
-            AccessTokenVersion::V5
-        } else if self >= Self::new(3, 0) {
-            AccessTokenVersion::V4
-        } else if self >= JWKS_ERA {
-            AccessTokenVersion::V3
-        } else {
-            AccessTokenVersion::V2
-        }
+    /// Whether sessions belong to tenants (from 3.0), which access tokens then name (`tId`).
+    pub fn has_tenants(self) -> bool {
+        self >= Self::new(3, 0)
+    }
+
+    /// Whether users are recipe users (from 4.0), which access tokens then name (`rsub`).
+    pub fn has_recipe_users(self) -> bool {
+        self >= Self::new(4, 0)
     }
 
     /// Whether SDKs of this version verify with keys handed to them (`/handshake` and the key
@@ -151,13 +143,6 @@ mod tests {
         for unknown in ["", "5.5", "2.22", "1.1", "5.4.1", "x.y", "5.-1", "256.0"] {
             assert_eq!(CdiVersion::parse(unknown), None, "{unknown}");
         }
-        let layout = |text| CdiVersion::parse(text).unwrap().access_token_version();
-        assert_eq!(layout("1.0"), AccessTokenVersion::V2);
-        assert_eq!(layout("2.20"), AccessTokenVersion::V2);
-        assert_eq!(layout("2.21"), AccessTokenVersion::V3);
-        assert_eq!(layout("3.1"), AccessTokenVersion::V4);
-        assert_eq!(layout("4.0"), AccessTokenVersion::V5);
-        assert_eq!(layout("5.4"), AccessTokenVersion::V5);
         let listed: Vec<String> = CdiVersion::SUPPORTED
             .iter()
             .map(|v| v.to_string())

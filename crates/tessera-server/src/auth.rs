@@ -9,7 +9,7 @@ use tessera_cdi::CdiVersion;
 use tessera_core::constant_time_eq;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// Rejects requests without a configured API key (when keys are configured) and requests asking
 /// for a CDI version this server does not speak. Like SuperTokens core, the key is read from
@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// `coreConfig` sets `api_keys` also takes those keys, and needs one even when the server sets
 /// none. A missing `cdi-version` means "the newest", which is what `/apiversion` callers send.
 pub async fn check_request(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -62,7 +62,7 @@ pub async fn check_request(
 }
 
 /// The app of `/appid-<app>/…`, lowercased as the router's app extractor reads it.
-async fn addressed_app(parts: &mut Parts, state: &AppState) -> Option<String> {
+async fn addressed_app(parts: &mut Parts, state: &ServerState) -> Option<String> {
     let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
     params
         .iter()

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tessera_core::Sessions;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// A JSON body. The `content-type` is not checked: the SDKs always send JSON, and some HTTP
 /// clients omit the header.
@@ -102,12 +102,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Cdi {
 /// app is refused with 400, as SuperTokens core does.
 pub struct AppSessions(pub Sessions);
 
-impl FromRequestParts<AppState> for AppSessions {
+impl FromRequestParts<ServerState> for AppSessions {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         let app = match RawPathParams::from_request_parts(parts, state).await {
             Ok(params) => params

@@ -29,3 +29,4 @@ pub mod serve;
 mod shutdown;
 pub mod state;
 mod tenant;
+mod wire;

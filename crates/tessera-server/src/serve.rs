@@ -10,7 +10,7 @@ use crate::admin_guard::AdminKey;
 use crate::apps::Apps;
 use crate::config::ServerConfig;
 use crate::routes;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// Why the server stopped with an error.
 #[derive(Debug, Error)]
@@ -61,7 +61,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
         schema,
         config.expiry_sweep_interval,
     ));
-    let state = AppState {
+    let state = ServerState {
         sessions,
         apps,
         api_keys: Arc::new(config.api_keys.clone()),

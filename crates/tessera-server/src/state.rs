@@ -8,9 +8,11 @@ use tessera_core::Sessions;
 use crate::admin_guard::AdminKey;
 use crate::apps::Apps;
 
-/// Handler state: the engine, the accepted API keys and the metrics registry. Cheap to clone.
+/// What every handler of the server shares (not to be confused with a SuperTokens *app*, which
+/// has its own engine in [`apps`](crate::apps)): the public app's engine, the accepted API keys,
+/// the metrics registry, the other apps and the admin key. Cheap to clone.
 #[derive(Clone)]
-pub struct AppState {
+pub struct ServerState {
     /// The session engine.
     pub sessions: Sessions,
     /// Accepted `api-key` values; empty means none is required.

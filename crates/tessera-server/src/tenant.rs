@@ -8,7 +8,7 @@ use tessera_core::DEFAULT_TENANT;
 
 use crate::error::ApiError;
 use crate::extract::AppSessions;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// The tenant a request was addressed to: from the path prefix, else `public`. The un-prefixed
 /// forms mean "all tenants" or "the tenant of the token".
@@ -23,7 +23,7 @@ impl Tenant {
 }
 
 /// The `tenant` path parameter, if the route has one.
-pub async fn path_tenant(parts: &mut Parts, state: &AppState) -> Option<String> {
+pub async fn path_tenant(parts: &mut Parts, state: &ServerState) -> Option<String> {
     let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
     params
         .iter()
@@ -31,12 +31,12 @@ pub async fn path_tenant(parts: &mut Parts, state: &AppState) -> Option<String> 
         .map(|(_, value)| value.to_owned())
 }
 
-impl FromRequestParts<AppState> for Tenant {
+impl FromRequestParts<ServerState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         let Some(tenant) = path_tenant(parts, state).await else {
             return Ok(Self(DEFAULT_TENANT.to_owned()));

@@ -19,10 +19,10 @@ use crate::admin_guard::{clear_cookie, cookie_value, is_cross_site, now_ms, set_
 use pages::{Chrome, Counter, KeyRow, Page, SessionRow};
 
 use crate::apps::PUBLIC_APP;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// The admin routes, for the router to merge when an admin key is configured.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<ServerState> {
     Router::new()
         .route("/admin", get(home))
         .route("/admin/", get(home))
@@ -38,11 +38,11 @@ struct SignedIn {
     cookie: String,
 }
 
-fn admin_key(state: &AppState) -> Option<&Arc<AdminKey>> {
+fn admin_key(state: &ServerState) -> Option<&Arc<AdminKey>> {
     state.admin_key.as_ref()
 }
 
-fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<SignedIn> {
+fn signed_in(state: &ServerState, headers: &HeaderMap) -> Option<SignedIn> {
     let key = admin_key(state)?;
     let cookie = cookie_value(headers)?;
     key.signed_in(&cookie, now_ms())
@@ -108,7 +108,7 @@ struct SelectedApp {
 }
 
 /// Resolves the requested app; an unknown one gets a 404 page.
-async fn select_app(state: &AppState, app: Option<&str>) -> Result<SelectedApp, Response> {
+async fn select_app(state: &ServerState, app: Option<&str>) -> Result<SelectedApp, Response> {
     let id = app
         .map(str::trim)
         .filter(|app| !app.is_empty())
@@ -128,7 +128,7 @@ async fn select_app(state: &AppState, app: Option<&str>) -> Result<SelectedApp, 
 
 /// `GET /admin[?app=ID]`: the sign-in form, or the dashboard of an app.
 async fn home(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     headers: HeaderMap,
     Query(query): Query<AppQuery>,
 ) -> Response {
@@ -142,7 +142,7 @@ async fn home(
 }
 
 async fn dashboard(
-    state: &AppState,
+    state: &ServerState,
     session: &SignedIn,
     app: &SelectedApp,
     notice: Option<String>,
@@ -163,7 +163,7 @@ async fn dashboard(
 }
 
 /// What every signed-in page shows: the anti-CSRF token of its forms and the app picker.
-fn chrome(state: &AppState, session: &SignedIn, app: &SelectedApp) -> Chrome {
+fn chrome(state: &ServerState, session: &SignedIn, app: &SelectedApp) -> Chrome {
     Chrome {
         csrf: form_token(state, session),
         app: app.id.clone(),
@@ -171,13 +171,13 @@ fn chrome(state: &AppState, session: &SignedIn, app: &SelectedApp) -> Chrome {
     }
 }
 
-fn form_token(state: &AppState, session: &SignedIn) -> String {
+fn form_token(state: &ServerState, session: &SignedIn) -> String {
     admin_key(state).map_or_else(String::new, |key| key.form_token(&session.cookie))
 }
 
 /// A few counters from the metrics registry (the same numbers `/metrics` serves, for the whole
 /// server), and the app's revocations held in memory.
-fn counters(state: &AppState, app: &Sessions) -> Vec<Counter> {
+fn counters(state: &ServerState, app: &Sessions) -> Vec<Counter> {
     let Some(handle) = &state.metrics else {
         return Vec::new();
     };
@@ -214,7 +214,7 @@ struct LoginForm {
 /// `POST /admin/login`: a right key signs in (and redirects to the dashboard); a wrong one gets
 /// the form again with 401.
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -251,7 +251,7 @@ struct TokenForm {
 
 /// `POST /admin/logout`.
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
@@ -264,7 +264,7 @@ async fn logout(
 /// A state-changing form: same site, signed in, and carrying this sign-in's anti-CSRF token.
 /// The error is the reason, for a 403 page.
 fn check_form(
-    state: &AppState,
+    state: &ServerState,
     headers: &HeaderMap,
     token: &str,
 ) -> Result<SignedIn, &'static str> {
@@ -290,7 +290,7 @@ struct SessionsQuery {
 
 /// `GET /admin/sessions?app=ID&user=ID`: a user's live sessions in every tenant of an app.
 async fn sessions(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     headers: HeaderMap,
     Query(query): Query<SessionsQuery>,
 ) -> Response {
@@ -348,7 +348,7 @@ struct RevokeForm {
 
 /// `POST /admin/sessions/revoke`: one session.
 async fn revoke_session(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     headers: HeaderMap,
     Form(form): Form<RevokeForm>,
 ) -> Response {
@@ -365,7 +365,7 @@ async fn revoke_session(
 
 /// `POST /admin/users/revoke`: every session of a user, in every tenant of the app.
 async fn revoke_user(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     headers: HeaderMap,
     Form(form): Form<RevokeForm>,
 ) -> Response {
@@ -385,7 +385,7 @@ async fn revoke_user(
 /// Checks a revocation form, revokes through the app's engine, and goes back to the user's
 /// sessions.
 async fn revoke<F, Fut>(
-    state: &AppState,
+    state: &ServerState,
     headers: &HeaderMap,
     form: &RevokeForm,
     run: F,

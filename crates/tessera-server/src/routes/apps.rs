@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,7 +20,7 @@ pub struct PutAppRequest {
 
 /// `PUT /recipe/multitenancy/app/v2`: `{"appId", …config}` → `{"status":"OK","createdNew"}`.
 pub async fn put(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     JsonBody(body): JsonBody<PutAppRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let app_id = body.app_id.to_ascii_lowercase();
@@ -41,7 +41,7 @@ pub struct RemoveAppRequest {
 
 /// `POST /recipe/multitenancy/app/remove`.
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     JsonBody(body): JsonBody<RemoveAppRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let app_id = body.app_id.to_ascii_lowercase();
@@ -55,7 +55,7 @@ pub async fn remove(
 }
 
 /// `GET /recipe/multitenancy/app/list/v2`: every app with its tenants.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<ServerState>) -> Result<Json<Value>, ApiError> {
     let mut apps = Vec::new();
     for app in state.apps.list().await.map_err(ApiError::from_engine)? {
         let Some(sessions) = state

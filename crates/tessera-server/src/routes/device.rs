@@ -75,7 +75,7 @@ pub async fn refresh(
         )
         .await;
     let (label, reply) = match outcome {
-        Ok(tokens) => ("ok", SessionReply::tokens(tokens)),
+        Ok(tokens) => ("ok", crate::wire::tokens_reply(tokens)),
         Err(DeviceError::Session(SessionError::TokenTheftDetected {
             user_id,
             session_handle,

@@ -15,7 +15,7 @@ use tessera_cdi::CdiVersion;
 use crate::error::ApiError;
 use crate::extract::AppSessions;
 use crate::extract::QueryParams;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// `GET /hello`: liveness, plain text as SuperTokens core answers it.
 pub async fn hello() -> &'static str {
@@ -67,7 +67,7 @@ pub async fn jwks(AppSessions(sessions): AppSessions) -> Result<Response, ApiErr
 }
 
 /// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<ServerState>) -> Response {
     let revocations = state.sessions.revocation_status();
     metrics::gauge!("tessera_revoked_sessions_held").set(revocations.revoked_sessions as f64);
     metrics::gauge!("tessera_revocation_lag_seconds").set(

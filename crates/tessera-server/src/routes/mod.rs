@@ -19,11 +19,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 pub use crate::extract::BodyRules;
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// Builds the application. Core API routes are behind the API-key check; `/hello`, the JWKS and
 /// `/metrics` are not (SDKs fetch the JWKS without a key, as from SuperTokens core).
-pub fn router(state: AppState, body_rules: BodyRules) -> Router {
+pub fn router(state: ServerState, body_rules: BodyRules) -> Router {
     let core_api = Router::new()
         .route("/apiversion", get(meta::api_version))
         .route("/user/id", get(meta::user_id))

@@ -37,14 +37,14 @@ pub async fn create(
         .session_data(Value::Object(body.user_data_in_database))
         .anti_csrf(body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf))
         .key_kind(key_kind)
-        .token_version(version.access_token_version());
+        .token_version(crate::wire::token_version(version));
     let tokens = sessions
         .create_new_session(new)
         .await
         .map_err(ApiError::from_engine)?;
     metrics::counter!("tessera_sessions_created_total").increment(1);
     tracing::info!(session_handle = %tokens.session.handle, "session created");
-    let mut reply = SessionReply::tokens(tokens);
+    let mut reply = crate::wire::tokens_reply(tokens);
     legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Create).await?;
     Ok(Json(reply).into_response())
 }
@@ -71,7 +71,7 @@ pub async fn verify(
     let (label, mut reply) = match outcome {
         Ok(v) => (
             "ok",
-            SessionReply::session(
+            crate::wire::session_reply(
                 SessionJson::new(v.handle, v.user_id, v.tenant_id, v.access_token_payload),
                 v.new_access_token,
             ),
@@ -117,7 +117,7 @@ pub async fn refresh(
     let anti_csrf = body.anti_csrf_token.map(AntiCsrfToken::new);
     let options = RefreshOptions {
         check_anti_csrf: body.enable_anti_csrf.unwrap_or(sessions.config().anti_csrf),
-        token_version: version.access_token_version(),
+        token_version: crate::wire::token_version(version),
         key_kind: body.use_dynamic_signing_key.map(|dynamic| {
             if dynamic {
                 KeyKind::Dynamic
@@ -136,7 +136,7 @@ pub async fn refresh(
     let (label, mut reply) = match outcome {
         Ok(tokens) => {
             tracing::debug!(session_handle = %tokens.session.handle, "session refreshed");
-            ("ok", SessionReply::tokens(tokens))
+            ("ok", crate::wire::tokens_reply(tokens))
         }
         Err(SessionError::Unauthorised {
             reason,
@@ -168,7 +168,11 @@ pub async fn regenerate(
         .regenerate_access_token(&AccessToken::new(body.access_token), body.user_data_in_jwt)
         .await;
     match outcome {
-        Ok(r) => Ok(Json(SessionReply::session(r.session.into(), r.access_token)).into_response()),
+        Ok(r) => Ok(Json(crate::wire::session_reply(
+            crate::wire::session_json(r.session),
+            r.access_token,
+        ))
+        .into_response()),
         Err(SessionError::TryRefreshToken { reason })
         | Err(SessionError::Unauthorised { reason, .. }) => {
             Ok(Json(SessionReply::refused(reason, true)).into_response())

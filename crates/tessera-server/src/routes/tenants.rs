@@ -12,7 +12,7 @@ use tessera_core::{TenantRecord, DEFAULT_TENANT};
 use crate::error::ApiError;
 use crate::extract::AppSessions;
 use crate::extract::JsonBody;
-use crate::state::AppState;
+use crate::state::ServerState;
 use crate::tenant::path_tenant;
 
 #[derive(Deserialize)]
@@ -60,12 +60,12 @@ pub async fn remove(
 /// `TENANT_NOT_FOUND_ERROR` answer the SDKs expect, not a refusal of the request.
 pub struct NamedTenant(String);
 
-impl FromRequestParts<AppState> for NamedTenant {
+impl FromRequestParts<ServerState> for NamedTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self(
             path_tenant(parts, state)

@@ -222,7 +222,7 @@ impl RemoteSessions {
         if let Some(payload) = session.user_data_in_jwt {
             verified.access_token_payload = payload;
         }
-        verified.new_access_token = reply.access_token.take().map(|t| t.into_access());
+        verified.new_access_token = reply.access_token.take().map(wire::access);
         if verified.new_access_token.is_some() {
             verified.parent_refresh_token_hash1 = None;
         }
@@ -471,7 +471,7 @@ impl RemoteSessions {
             .ok()?;
         Ok(RegeneratedAccessToken {
             session: summary(session(&mut reply)?)?,
-            access_token: reply.access_token.take().map(|t| t.into_access()),
+            access_token: reply.access_token.take().map(wire::access),
         })
     }
 }

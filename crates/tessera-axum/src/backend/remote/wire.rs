@@ -2,8 +2,11 @@
 //! tessera-core's results.
 
 use serde_json::{Map, Value};
-use tessera_cdi::{SessionJson, SessionReply, Status};
-use tessera_core::{AntiCsrfToken, GeneralError, SessionError, SessionSummary, SessionTokens};
+use tessera_cdi::{SessionJson, SessionReply, Status, TokenJson};
+use tessera_core::{
+    AccessToken, AntiCsrfToken, GeneralError, Issued, RefreshToken, SessionError, SessionSummary,
+    SessionTokens,
+};
 
 pub(super) fn malformed(what: &'static str) -> SessionError {
     GeneralError::Remote(format!("malformed reply: {what}")).into()
@@ -62,9 +65,32 @@ pub(super) fn session(reply: &mut SessionReply) -> Result<SessionJson, SessionEr
 
 /// The engine's summary of a reply's session.
 pub(super) fn summary(session: SessionJson) -> Result<SessionSummary, SessionError> {
-    session
-        .into_summary()
-        .ok_or_else(|| malformed("no tenantId or userDataInJWT"))
+    Ok(SessionSummary {
+        handle: session.handle,
+        user_id: session.user_id,
+        tenant_id: session.tenant_id.ok_or_else(|| malformed("no tenantId"))?,
+        access_token_payload: session
+            .user_data_in_jwt
+            .ok_or_else(|| malformed("no userDataInJWT"))?,
+    })
+}
+
+/// A token of a reply as an access token.
+pub(super) fn access(token: TokenJson) -> Issued<AccessToken> {
+    Issued {
+        token: AccessToken::new(token.token),
+        expiry: token.expiry,
+        created_at: token.created_time,
+    }
+}
+
+/// A token of a reply as a refresh token.
+pub(super) fn refresh(token: TokenJson) -> Issued<RefreshToken> {
+    Issued {
+        token: RefreshToken::new(token.token),
+        expiry: token.expiry,
+        created_at: token.created_time,
+    }
 }
 
 /// The tokens of a create or refresh reply.
@@ -72,12 +98,12 @@ pub(super) fn into_tokens(mut reply: SessionReply) -> Result<SessionTokens, Sess
     let session = summary(session(&mut reply)?)?;
     let access_token = reply
         .access_token
-        .ok_or_else(|| malformed("no access token"))?
-        .into_access();
+        .map(access)
+        .ok_or_else(|| malformed("no access token"))?;
     let refresh_token = reply
         .refresh_token
-        .ok_or_else(|| malformed("no refresh token"))?
-        .into_refresh();
+        .map(refresh)
+        .ok_or_else(|| malformed("no refresh token"))?;
     Ok(SessionTokens {
         session,
         access_token,
