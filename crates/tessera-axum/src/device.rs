@@ -43,6 +43,9 @@ pub const REGISTRATION_HEADER: &str = "secure-session-registration";
 pub const RESPONSE_HEADER: &str = "secure-session-response";
 /// Request header naming the browser's bound session on a refresh.
 pub const SESSION_ID_HEADER: &str = "sec-secure-session-id";
+/// Request header with which the browser says it could not renew its bound session (the server
+/// answered 5xx, or its signing quota is spent) and sends the request without the bound cookie.
+pub const SKIPPED_HEADER: &str = "secure-session-skipped";
 /// Response header carrying a challenge for the next proof.
 pub const CHALLENGE_HEADER: &str = "secure-session-challenge";
 /// The frontend SDK's cookie holding the front token.
@@ -261,6 +264,38 @@ pub(crate) async fn refresh_without_renewal(
         HeaderValue::from_static("front-token"),
     );
     Some(SessionHeaders::from_headers(response))
+}
+
+/// Answers the SDK's refresh of a bound session that the browser says it could not renew
+/// (`Secure-Session-Skipped`): 503, to try again later, with nothing renewed and no theft
+/// reported. The browser still holds the key; the next renewal it manages goes through. A copy
+/// of the jar elsewhere gains nothing by sending the header: it is not renewed either. `None`
+/// for every other request.
+pub(crate) async fn skipped_renewal(tessera: &Tessera, headers: &HeaderMap) -> Option<Response> {
+    tessera.config().device_binding()?;
+    headers.get(SKIPPED_HEADER)?;
+    let refresh_token = refresh_cookie(headers)?;
+    let challenge = tessera
+        .backend()
+        .device_challenge(&refresh_token)
+        .await
+        .ok()?;
+    if !challenge.bound {
+        return None;
+    }
+    tracing::info!(
+        session_handle = %challenge.session_handle,
+        "refresh of a bound session the browser could not renew: try again later"
+    );
+    let mut response = refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the browser could not renew its device-bound session; try again later",
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from_static("5"),
+    );
+    Some(response)
 }
 
 /// `{"session_identifier": …, "continue": false}`: the browser ends its bound session. With

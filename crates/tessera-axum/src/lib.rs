@@ -102,7 +102,9 @@ pub use backend::Backend;
 pub use backend::{RemoteConfig, RemoteSessions};
 pub use config::{AntiCsrfMode, DeviceBindingConfig, SameSite, SessionLayerConfig};
 pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
-pub use device::{CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER};
+pub use device::{
+    CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER, SKIPPED_HEADER,
+};
 pub use error::{Error, ErrorKind};
 pub use extractor::Session;
 pub use html_refresh::HtmlRefresh;

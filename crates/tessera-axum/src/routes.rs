@@ -56,6 +56,9 @@ impl Tessera {
 async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
     // Whatever the outcome, a leftover pre-2022 marker cookie goes.
     let legacy = has_legacy_cookie(&headers).then(|| clear_legacy_cookie(tessera.config()));
+    if let Some(later) = crate::device::skipped_renewal(&tessera, &headers).await {
+        return later;
+    }
     match rotate(&tessera, &headers).await {
         Ok(new_tokens) => (new_tokens, legacy, Json(json!({}))).into_response(),
         Err(e) => match legacy {

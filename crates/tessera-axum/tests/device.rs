@@ -301,6 +301,42 @@ async fn the_sdks_own_refresh_beside_the_device_renews_nothing(app: App) {
     assert_eq!(resp.body["session_identifier"], session_id);
 }
 
+async fn a_renewal_the_browser_could_not_make_is_retried_not_theft(app: App) {
+    let device = TestDevice::es256().unwrap();
+    let (mut jar, session_id) = app.sign_in_bound(&device).await;
+    // The server failed the browser's renewal (or its signing quota was spent): the browser
+    // sends the page's requests without the bound cookie, saying so, and the SDK refreshes.
+    let mut without_cookie = jar.clone();
+    without_cookie.access.clear();
+    let skipped = format!("server_error;session_identifier=\"{session_id}\"");
+    let resp = app
+        .post(
+            "/auth/session/refresh",
+            &without_cookie,
+            &[("secure-session-skipped", &skipped)],
+        )
+        .await;
+    assert_eq!(
+        resp.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        resp.body
+    );
+    assert_eq!(resp.header("retry-after"), Some("5"));
+    assert!(resp.find_cookie("sRefreshToken").is_none());
+    assert!(!resp.clears());
+    // Nothing was renewed and nothing revoked: the device's next renewal goes through.
+    assert_eq!(app.me(&jar).await.status, StatusCode::OK);
+    let resp = app.device_refresh(&device, &mut jar, &session_id).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.body["session_identifier"], session_id);
+    // Without the header, the same request is a copy's: theft.
+    let mut copy = jar.clone();
+    copy.access.clear();
+    let resp = app.post("/auth/session/refresh", &copy, &[]).await;
+    assert_eq!(resp.body, json!({"message": "token theft detected"}));
+}
+
 async fn revocation_ends_the_browsers_bound_session(app: App) {
     let device = TestDevice::es256().unwrap();
     let (mut jar, session_id) = app.sign_in_bound(&device).await;
@@ -369,6 +405,7 @@ macro_rules! device_tests {
                 a_registered_device_renews_its_session_and_nothing_else_can,
                 a_copy_of_a_fresh_jar_is_theft_at_its_first_refresh,
                 the_sdks_own_refresh_beside_the_device_renews_nothing,
+                a_renewal_the_browser_could_not_make_is_retried_not_theft,
                 revocation_ends_the_browsers_bound_session,
                 browsers_without_dbsc_keep_unbound_sessions
             );
