@@ -98,13 +98,42 @@ pub struct Chrome {
     pub apps: Vec<String>,
 }
 
+/// A time as the pages show it: readable (`6 Dec 2026 07:05:12 UTC`, never wrapped), with the
+/// exact instant (RFC 3339) for `<time datetime>` and its title.
+pub struct PageTime {
+    iso: String,
+    readable: String,
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+impl PageTime {
+    pub fn at(ms: i64) -> Self {
+        let iso = time(ms);
+        let readable = readable(&iso).unwrap_or_else(|| iso.clone());
+        Self { iso, readable }
+    }
+}
+
+/// `2026-12-06T07:05:12Z` as `6 Dec 2026 07:05:12 UTC`; `None` for anything else.
+fn readable(iso: &str) -> Option<String> {
+    let (date, clock) = iso.strip_suffix('Z')?.split_once('T')?;
+    let mut parts = date.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    let month = MONTHS.get(month.parse::<usize>().ok()?.checked_sub(1)?)?;
+    let day: u32 = day.parse().ok()?;
+    Some(format!("{day} {month} {year} {clock} UTC"))
+}
+
 /// A signing key as the page shows it.
 pub struct KeyRow {
     kid: String,
     algorithm: String,
     kind: &'static str,
-    created: String,
-    expires: String,
+    created: PageTime,
+    expires: Option<PageTime>,
     in_use: bool,
 }
 
@@ -117,8 +146,8 @@ impl From<SigningKeyInfo> for KeyRow {
                 KeyKind::Dynamic => "dynamic",
                 KeyKind::Static => "static",
             },
-            created: time(key.created_at),
-            expires: key.expires_at.map_or_else(|| "never".to_owned(), time),
+            created: PageTime::at(key.created_at),
+            expires: key.expires_at.map(PageTime::at),
             in_use: key.in_use,
         }
     }
@@ -129,9 +158,9 @@ pub struct SessionRow {
     pub handle: String,
     pub created_ms: i64,
     tenant: String,
-    created: String,
-    last_refreshed: String,
-    expires: String,
+    created: PageTime,
+    last_refreshed: PageTime,
+    expires: PageTime,
     data: String,
 }
 
@@ -143,9 +172,9 @@ impl SessionRow {
             .saturating_sub(refresh_validity_ms)
             .max(info.created_at);
         Self {
-            created: time(info.created_at),
-            last_refreshed: time(last_refreshed),
-            expires: time(info.expiry),
+            created: PageTime::at(info.created_at),
+            last_refreshed: PageTime::at(last_refreshed),
+            expires: PageTime::at(info.expiry),
             data: info.session_data.to_string(),
             created_ms: info.created_at,
             handle: info.handle,
@@ -173,7 +202,18 @@ impl Counter {
 
 #[cfg(test)]
 mod tests {
-    use super::Counter;
+    use super::{Counter, PageTime};
+
+    #[test]
+    fn times_read_as_dates_and_keep_their_instant() {
+        let t = PageTime::at(1_796_022_312_000);
+        assert_eq!(t.iso, "2026-11-30T07:05:12Z");
+        assert_eq!(t.readable, "30 Nov 2026 07:05:12 UTC");
+        let epoch = PageTime::at(0);
+        assert_eq!(epoch.readable, "1 Jan 1970 00:00:00 UTC");
+        // Before the epoch there is no calendar date to show: the number stays.
+        assert_eq!(PageTime::at(-5).readable, "-5");
+    }
 
     #[test]
     fn counters_never_read_minus_zero() {
