@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use tessera_core::testing::MemoryStore;
 use tessera_core::{SessionConfig, Sessions};
 use tessera_server::routes::{router, BodyRules};
-use tessera_server::state::AppState;
+use tessera_server::state::ServerState;
 use tower::ServiceExt;
 
 const ROUTES: [&str; 14] = [
@@ -55,7 +55,7 @@ fn fixture() -> &'static Fixture {
             tessera_store::SchemaPolicy::Migrate,
             std::time::Duration::from_secs(60),
         );
-        let state = AppState {
+        let state = ServerState {
             sessions,
             apps: std::sync::Arc::new(apps),
             api_keys: std::sync::Arc::new(Vec::new()),

@@ -33,8 +33,8 @@ use crate::fault::Fault;
 use crate::front_token;
 use crate::state::Tessera;
 use crate::transport::{
-    at_millis, clear_headers, read_token, session_cookie, token_headers, value, ClearScope,
-    NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
+    bound_cookie_expiry, clear_headers, read_token, session_cookie, token_headers, value,
+    ClearScope, NewTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
 };
 
 /// Response header that offers registration.
@@ -197,22 +197,10 @@ async fn renewed(tessera: &Tessera, tokens: SessionTokens) -> Response {
         Ok(headers) => headers.into_headers(),
         Err(kind) => return Error::new(kind, config).into_response(),
     };
-    // Replace the year-long access-token cookie token_headers wrote with the bound one.
-    let others: Vec<HeaderValue> = headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter(|cookie| !cookie.as_bytes().starts_with(b"sAccessToken="))
-        .cloned()
-        .collect();
-    headers.remove(SET_COOKIE);
-    for cookie in others {
-        headers.append(SET_COOKIE, cookie);
-    }
+    // token_headers wrote the access-token cookie with the bound lifetime (binding is on).
     let access = &tokens.access_token;
-    if let Err(kind) = set_bound_cookie(&mut headers, config, access.token.expose(), access.expiry)
-        .and_then(|()| set_front_token_cookie(&mut headers, &tokens.session.user_id, access))
-    {
-        return Error::new(kind, config).into_response();
+    if let Err(fault) = set_front_token_cookie(&mut headers, &tokens.session.user_id, access) {
+        return Error::new(fault, config).into_response();
     }
     let handle = tokens.session.handle.clone();
     add_challenge(tessera, &mut headers, &tokens.refresh_token.token, &handle).await;
@@ -359,21 +347,14 @@ fn bound_cookie_attributes(config: &SessionLayerConfig) -> String {
     attributes.join("; ")
 }
 
-/// The access-token cookie with the bound lifetime: it expires with the token or the configured
-/// lifetime, whichever comes first, so the browser renews it through its key.
+/// The access-token cookie with the bound lifetime ([`bound_cookie_expiry`]).
 fn set_bound_cookie(
     headers: &mut HeaderMap,
     config: &SessionLayerConfig,
     token: &str,
     token_expiry: tessera_core::UnixMillis,
 ) -> Result<(), Fault> {
-    let lifetime = config
-        .device_binding()
-        .map(|binding| binding.cookie_lifetime())
-        .unwrap_or_default();
-    let lifetime = cookie::time::Duration::try_from(lifetime)
-        .map_err(|_| Fault("bound cookie lifetime out of range"))?;
-    let expires = (OffsetDateTime::now_utc() + lifetime).min(at_millis(token_expiry)?);
+    let expires = bound_cookie_expiry(config, token_expiry)?;
     let cookie = session_cookie(config, ACCESS_TOKEN_COOKIE, token, "/", expires);
     headers.append(SET_COOKIE, value(&cookie.to_string())?);
     Ok(())

@@ -254,6 +254,24 @@ pub(crate) struct NewTokens<'a> {
     pub anti_csrf: Option<&'a AntiCsrfToken>,
 }
 
+/// With device binding, an access-token cookie expires with its token or the bound lifetime,
+/// whichever comes first: its expiry is what makes the browser renew it through its key. Every
+/// access-token cookie then expires so (a sign-in's, a refresh's, one re-minted on first use or
+/// for a new payload): one that outlived its token would reach the server expired, and the SDK's
+/// refresh that follows, without a proof, would be taken for a copy's.
+pub(crate) fn bound_cookie_expiry(
+    config: &SessionLayerConfig,
+    token_expiry: tessera_core::UnixMillis,
+) -> Result<OffsetDateTime, Fault> {
+    let lifetime = config
+        .device_binding()
+        .map(|binding| binding.cookie_lifetime())
+        .unwrap_or_default();
+    let lifetime = CookieDuration::try_from(lifetime)
+        .map_err(|_| Fault("bound cookie lifetime out of range"))?;
+    Ok((OffsetDateTime::now_utc() + lifetime).min(at_millis(token_expiry)?))
+}
+
 /// node keeps the access-token cookie for a year and lets the JWT's own `exp` decide validity, so
 /// an expired token still reaches the server and earns a "try refresh" instead of "unauthorised".
 const ACCESS_COOKIE_LIFETIME: CookieDuration = CookieDuration::days(365);
@@ -267,9 +285,12 @@ pub(crate) fn token_headers(
     let access = tokens.access_token;
     match transport {
         Transport::Cookie => {
-            let expires = at_millis(access.created_at)?
-                .checked_add(ACCESS_COOKIE_LIFETIME)
-                .ok_or(Fault("access token creation time out of range"))?;
+            let expires = match config.device_binding() {
+                Some(_) => bound_cookie_expiry(config, access.expiry)?,
+                None => at_millis(access.created_at)?
+                    .checked_add(ACCESS_COOKIE_LIFETIME)
+                    .ok_or(Fault("access token creation time out of range"))?,
+            };
             let cookie = session_cookie(
                 config,
                 ACCESS_TOKEN_COOKIE,

@@ -228,6 +228,15 @@ async fn a_registered_device_renews_its_session_and_nothing_else_can(app: App) {
         let front = jar.front.clone().unwrap();
         assert_eq!(front, resp.header("front-token").unwrap());
         challenge_of(&resp, &session_id);
+        // The renewed token's first use re-mints it without its parent's name; the cookie that
+        // carries it keeps the bound lifetime, or it would outlive its token and the SDK's
+        // refresh after it would be taken for a copy's.
+        let first_use = app.me(&jar).await;
+        assert_eq!(first_use.status, StatusCode::OK);
+        let reminted = first_use.cookie("sAccessToken");
+        let left = reminted.expires_datetime().unwrap() - cookie::time::OffsetDateTime::now_utc();
+        assert!(left <= cookie::time::Duration::minutes(10), "{left}");
+        jar.absorb(&first_use);
         assert_eq!(app.me(&jar).await.status, StatusCode::OK);
     }
     // A proof from another key, or a proof replayed after the refresh it answered: refused.
