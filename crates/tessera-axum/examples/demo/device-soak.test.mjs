@@ -80,7 +80,16 @@ test(`a bound session lives ${SOAK_SECONDS} s on ${BOUND_SECONDS} s cookies, ren
     await new Promise((resolve) => setTimeout(resolve, CALL_SECONDS * 1000));
   }
   const renewals = events.filter((e) => e.event.refreshEventDetails?.refreshResult === "Refreshed");
-  const failures = events.filter((e) => e.event.succeeded === false);
+  const created = events.find((e) => e.event.creationEventDetails?.fetchResult === "Success");
+  assert.ok(created, "the browser registered a bound session");
+  // The registration answer carries the first renewal's challenge. Chromium reads the header
+  // once before it has made the session (NoSessionMatch) and again after, when it takes it: that
+  // first reading is not a failure.
+  const beforeTheSession = (e) =>
+    e.event.challengeEventDetails?.challengeResult === "NoSessionMatch" &&
+    e.event.sessionId === created.event.sessionId &&
+    Math.abs(e.at - created.at) < 2000;
+  const failures = events.filter((e) => e.event.succeeded === false && !beforeTheSession(e));
   console.log(
     JSON.stringify({
       boundSeconds: BOUND_SECONDS,
