@@ -168,6 +168,45 @@ async fn sessions_are_listed_shown_and_revoked_from_the_command_line() {
     assert_eq!(shown["session_data"], json!({"n": 1}));
     assert_eq!(shown["access_token_payload"]["role"], "admin");
     assert!(shown["expires_at_ms"].as_i64().unwrap() > shown["created_at_ms"].as_i64().unwrap());
+    assert_eq!(shown["device_key_thumbprint"], Value::Null);
+    // A session bound to a device through the server's own endpoints shows its key.
+    let device = tessera_core::testing::TestDevice::es256().unwrap();
+    let second_refresh = second["refreshToken"]["token"].as_str().unwrap();
+    let (status, challenge) = server
+        .post(
+            "/tessera/device/challenge",
+            json!({"refreshToken": second_refresh}),
+        )
+        .await;
+    assert_eq!(status, 200, "{challenge}");
+    assert_eq!(challenge["device"]["bound"], false);
+    let proof = device
+        .registration(challenge["device"]["challenge"].as_str().unwrap())
+        .unwrap();
+    let (status, bound) = server
+        .post(
+            "/tessera/device/bind",
+            json!({"refreshToken": second_refresh, "proof": proof}),
+        )
+        .await;
+    assert_eq!(status, 200, "{bound}");
+    assert_eq!(bound["status"], "OK", "{bound}");
+    let (status, refused) = server
+        .post(
+            "/tessera/device/bind",
+            json!({"refreshToken": second_refresh}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("proof"),
+        "{refused}"
+    );
+    let shown = json_of(&config, &["sessions", "show", &handle(&second)]);
+    assert_eq!(
+        shown["device_key_thumbprint"],
+        bound["device"]["thumbprint"]
+    );
     let missing = tessera(
         &[
             "sessions",

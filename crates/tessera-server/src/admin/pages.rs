@@ -98,8 +98,8 @@ pub struct Chrome {
     pub apps: Vec<String>,
 }
 
-/// A time as the pages show it: readable (`6 Dec 2026 07:05:12 UTC`, never wrapped), with the
-/// exact instant (RFC 3339) for `<time datetime>` and its title.
+/// A time as the pages show it: readable to the minute (`6 Dec 2026 07:05 UTC`, never wrapped),
+/// with the exact instant (RFC 3339, to the second) for `<time datetime>` and its title.
 pub struct PageTime {
     iso: String,
     readable: String,
@@ -117,14 +117,15 @@ impl PageTime {
     }
 }
 
-/// `2026-12-06T07:05:12Z` as `6 Dec 2026 07:05:12 UTC`; `None` for anything else.
+/// `2026-12-06T07:05:12Z` as `6 Dec 2026 07:05 UTC`; `None` for anything else.
 fn readable(iso: &str) -> Option<String> {
     let (date, clock) = iso.strip_suffix('Z')?.split_once('T')?;
     let mut parts = date.splitn(3, '-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
     let month = MONTHS.get(month.parse::<usize>().ok()?.checked_sub(1)?)?;
     let day: u32 = day.parse().ok()?;
-    Some(format!("{day} {month} {year} {clock} UTC"))
+    let minute = clock.get(..5)?;
+    Some(format!("{day} {month} {year} {minute} UTC"))
 }
 
 /// A signing key as the page shows it.
@@ -162,6 +163,8 @@ pub struct SessionRow {
     last_refreshed: PageTime,
     expires: PageTime,
     data: String,
+    /// The device key's thumbprint, or `None` for an unbound session.
+    device_key: Option<String>,
 }
 
 impl SessionRow {
@@ -176,6 +179,7 @@ impl SessionRow {
             last_refreshed: PageTime::at(last_refreshed),
             expires: PageTime::at(info.expiry),
             data: info.session_data.to_string(),
+            device_key: info.device_thumbprint.clone(),
             created_ms: info.created_at,
             handle: info.handle,
             tenant: info.tenant_id,
@@ -208,9 +212,9 @@ mod tests {
     fn times_read_as_dates_and_keep_their_instant() {
         let t = PageTime::at(1_796_022_312_000);
         assert_eq!(t.iso, "2026-11-30T07:05:12Z");
-        assert_eq!(t.readable, "30 Nov 2026 07:05:12 UTC");
+        assert_eq!(t.readable, "30 Nov 2026 07:05 UTC");
         let epoch = PageTime::at(0);
-        assert_eq!(epoch.readable, "1 Jan 1970 00:00:00 UTC");
+        assert_eq!(epoch.readable, "1 Jan 1970 00:00 UTC");
         // Before the epoch there is no calendar date to show: the number stays.
         assert_eq!(PageTime::at(-5).readable, "-5");
     }

@@ -29,7 +29,15 @@ fn session_json(sessions: &Sessions, info: &SessionInfo) -> Value {
         "expires_at_ms": info.expiry,
         "session_data": info.session_data,
         "access_token_payload": info.access_token_payload,
+        "device_key_thumbprint": info.device_thumbprint,
     })
+}
+
+/// The thumbprint of the device key the session is bound to, or `none`.
+pub fn device_key(info: &SessionInfo) -> String {
+    info.device_thumbprint
+        .clone()
+        .unwrap_or_else(|| "none".to_owned())
 }
 
 /// The live sessions of `user_id`, in one tenant or all.
@@ -97,6 +105,7 @@ pub async fn sessions_show(sessions: &Sessions, handle: &str) -> Result<Report, 
             "access token payload",
             Value::Object(info.access_token_payload.clone()).to_string(),
         ),
+        ("bound to device key", device_key(&info)),
     ];
     Ok(Report::fields(fields, session_json(sessions, &info)))
 }
