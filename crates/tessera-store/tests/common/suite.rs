@@ -1,33 +1,32 @@
-//! The conformance suite: every behaviour of the engine's API, run against every store by the
-//! `conformance!` macro in `tests/conformance.rs`.
+//! The conformance suite: every behaviour of the engine's API, written once here as the bodies of
+//! [`conformance_tests!`], which `tests/conformance.rs` expands once per store. Each test is
+//! named in one place, its function; the helpers it shares are above the macro.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
-use tessera_core::{
-    AntiCsrfToken, KeyKind, NewSession, RefreshToken, SessionConfig, SessionError, SessionStore,
-    SigningAlgorithm, VerifyOptions,
-};
+use serde_json::{Map, Value};
+use tessera_core::{SessionConfig, SessionError};
 
-use super::Harness;
+pub const GRACE: Duration = Duration::from_secs(30);
 
-const GRACE: Duration = Duration::from_secs(30);
-
-fn config() -> SessionConfig {
+pub fn config() -> SessionConfig {
     SessionConfig::default()
 }
 
-fn object(value: Value) -> Map<String, Value> {
+pub fn object(value: Value) -> Map<String, Value> {
     value.as_object().cloned().expect("a JSON object")
 }
 
-fn is_theft(result: &Result<impl std::fmt::Debug, SessionError>, user: &str, handle: &str) -> bool {
+pub fn is_theft(
+    result: &Result<impl std::fmt::Debug, SessionError>,
+    user: &str,
+    handle: &str,
+) -> bool {
     matches!(result, Err(SessionError::TokenTheftDetected { user_id, session_handle })
         if user_id == user && session_handle == handle)
 }
 
-fn is_unauthorised<T>(result: &Result<T, SessionError>) -> bool {
+pub fn is_unauthorised<T>(result: &Result<T, SessionError>) -> bool {
     matches!(
         result,
         Err(SessionError::Unauthorised {
@@ -37,1200 +36,11 @@ fn is_unauthorised<T>(result: &Result<T, SessionError>) -> bool {
     )
 }
 
-fn is_try_refresh<T>(result: &Result<T, SessionError>) -> bool {
+pub fn is_try_refresh<T>(result: &Result<T, SessionError>) -> bool {
     matches!(result, Err(SessionError::TryRefreshToken { .. }))
 }
 
-pub async fn create_then_verify_without_store(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(
-            NewSession::new("user-1").access_token_payload(object(json!({"role": "admin"}))),
-        )
-        .await
-        .unwrap();
-    let calls = h.calls();
-    for _ in 0..10 {
-        let verified = h
-            .sessions
-            .get_session(&created.access_token.token, None, VerifyOptions::default())
-            .await
-            .unwrap();
-        assert_eq!(verified.user_id, "user-1");
-        assert_eq!(verified.handle, created.session.handle);
-        assert_eq!(
-            verified.access_token_payload,
-            object(json!({"role": "admin"}))
-        );
-        assert!(verified.new_access_token.is_none());
-    }
-    assert_eq!(h.calls(), calls, "verification must not touch the store");
-}
-
-pub async fn check_database_sees_revocation(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let strict = VerifyOptions {
-        check_database: true,
-        ..VerifyOptions::default()
-    };
-    h.sessions
-        .get_session(&created.access_token.token, None, strict)
-        .await
-        .unwrap();
-    assert!(h
-        .sessions
-        .revoke_session(&created.session.handle)
-        .await
-        .unwrap());
-    let result = h
-        .sessions
-        .get_session(&created.access_token.token, None, strict)
-        .await;
-    assert!(is_unauthorised(&result), "{result:?}");
-    // The revoking engine refuses it without the database too: it holds the revocation.
-    let result = h
-        .sessions
-        .get_session(&created.access_token.token, None, VerifyOptions::default())
-        .await;
-    assert!(is_unauthorised(&result), "{result:?}");
-}
-
-/// Revocations by one process (one session, a user's sessions, a theft) reach another through
-/// the store's revocation log; once read, the other refuses those access tokens without reading
-/// the store per verification.
-pub async fn revocations_reach_other_processes_through_the_log(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let other = h.sibling(config());
-    let create = |user: &'static str| {
-        let sessions = h.sessions.clone();
-        async move {
-            sessions
-                .create_new_session(NewSession::new(user))
-                .await
-                .unwrap()
-        }
-    };
-    let one = create("one").await;
-    let all_a = create("all").await;
-    let all_b = create("all").await;
-    let stolen = create("stolen").await;
-    let kept = create("kept").await;
-    let verify = |engine: &tessera_core::Sessions, token: &tessera_core::AccessToken| {
-        let engine = engine.clone();
-        let token = token.clone();
-        async move {
-            engine
-                .get_session(&token, None, VerifyOptions::default())
-                .await
-        }
-    };
-    assert_eq!(other.follow_revocations().await.unwrap(), 0);
-    for created in [&one, &all_a, &all_b, &stolen, &kept] {
-        verify(&other, &created.access_token.token).await.unwrap();
-    }
-    h.sessions
-        .revoke_session(&one.session.handle)
-        .await
-        .unwrap();
-    h.sessions
-        .revoke_all_sessions_for_user("all", None)
-        .await
-        .unwrap();
-    // Theft: the child was used, then the parent comes back after the grace window.
-    let child = h
-        .sessions
-        .refresh_session(&stolen.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.sessions
-        .refresh_session(&child.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(GRACE + Duration::from_secs(1));
-    let theft = h
-        .sessions
-        .refresh_session(&stolen.refresh_token.token, None)
-        .await;
-    assert!(
-        is_theft(&theft, "stolen", &stolen.session.handle),
-        "{theft:?}"
-    );
-
-    // Not read yet: the other process still verifies them statelessly.
-    verify(&other, &one.access_token.token).await.unwrap();
-    assert_eq!(other.follow_revocations().await.unwrap(), 4);
-    let calls = h.calls();
-    for revoked in [&one, &all_a, &all_b, &stolen] {
-        let result = verify(&other, &revoked.access_token.token).await;
-        assert!(is_unauthorised(&result), "{result:?}");
-    }
-    verify(&other, &kept.access_token.token).await.unwrap();
-    assert_eq!(h.calls(), calls, "verification read the store");
-    // Nothing new: the next read finds nothing, and nothing is read twice.
-    assert_eq!(other.follow_revocations().await.unwrap(), 0);
-    assert_eq!(other.revocation_status().revoked_sessions, 4);
-
-    // Once every access token of the revoked sessions has expired, the entries are dropped from
-    // memory and from the store's log.
-    h.clock
-        .advance(config().access_token_validity + Duration::from_secs(120));
-    other.follow_revocations().await.unwrap();
-    assert_eq!(other.revocation_status().revoked_sessions, 0);
-    h.sessions.sweep_expired().await.unwrap();
-    let fresh = h.sibling(config());
-    assert_eq!(fresh.follow_revocations().await.unwrap(), 0);
-    // After the sweep emptied the log, new entries still come after the old positions: a
-    // follower that read the old ones sees the new one.
-    let late = create("late").await;
-    verify(&other, &late.access_token.token).await.unwrap();
-    h.sessions
-        .revoke_session(&late.session.handle)
-        .await
-        .unwrap();
-    assert_eq!(other.follow_revocations().await.unwrap(), 1);
-    let result = verify(&other, &late.access_token.token).await;
-    assert!(is_unauthorised(&result), "{result:?}");
-}
-
-pub async fn refresh_rotates_both_tokens(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(60));
-    let refreshed = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    assert_ne!(refreshed.refresh_token.token, created.refresh_token.token);
-    assert_ne!(refreshed.access_token.token, created.access_token.token);
-    assert_eq!(refreshed.session.handle, created.session.handle);
-    assert!(refreshed.refresh_token.expiry > created.refresh_token.expiry);
-    let verified = h
-        .sessions
-        .get_session(
-            &refreshed.access_token.token,
-            None,
-            VerifyOptions::default(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(verified.user_id, "u");
-}
-
-pub async fn reuse_after_child_used_is_theft(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("victim"))
-        .await
-        .unwrap();
-    let handle = created.session.handle.clone();
-    let first = created.refresh_token.token.clone();
-    let child = h.sessions.refresh_session(&first, None).await.unwrap();
-    // Using the child commits it.
-    let grandchild = h
-        .sessions
-        .refresh_session(&child.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(GRACE + Duration::from_secs(1));
-    let replay = h.sessions.refresh_session(&first, None).await;
-    assert!(is_theft(&replay, "victim", &handle), "{replay:?}");
-    // The session is gone: the victim's newest token no longer works either.
-    let after = h
-        .sessions
-        .refresh_session(&grandchild.refresh_token.token, None)
-        .await;
-    assert!(is_unauthorised(&after), "{after:?}");
-    assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
-}
-
-/// The grace window includes its end: a parent replayed exactly `grace` after its child was used
-/// is forgiven (an honest tab may take that long), one microsecond later it is theft; with a grace
-/// of zero only the same microsecond is forgiven.
-pub async fn grace_window_ends_just_after_its_length(store: Arc<dyn SessionStore>) {
-    for grace in [Duration::ZERO, GRACE] {
-        let config = SessionConfig {
-            refresh_token_rotation_grace_period: grace,
-            ..config()
-        };
-        for (after, theft) in [(grace, false), (grace + Duration::from_micros(1), true)] {
-            let h = Harness::new(store.clone(), config.clone());
-            let created = h
-                .sessions
-                .create_new_session(NewSession::new("victim"))
-                .await
-                .unwrap();
-            let first = created.refresh_token.token.clone();
-            let child = h.sessions.refresh_session(&first, None).await.unwrap();
-            h.sessions
-                .refresh_session(&child.refresh_token.token, None)
-                .await
-                .unwrap();
-            h.clock.advance(after);
-            let replay = h.sessions.refresh_session(&first, None).await;
-            assert_eq!(
-                is_theft(&replay, "victim", &created.session.handle),
-                theft,
-                "grace {grace:?}, replayed {after:?} later: {replay:?}"
-            );
-        }
-    }
-}
-
-pub async fn replay_within_grace_is_accepted(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let first = created.refresh_token.token.clone();
-    let child = h.sessions.refresh_session(&first, None).await.unwrap();
-    h.sessions
-        .refresh_session(&child.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(GRACE - Duration::from_secs(1));
-    // A tab that sent the parent while the child was being used.
-    let late = h.sessions.refresh_session(&first, None).await.unwrap();
-    // Nothing the client holds has been used since its child was minted: it stays usable.
-    h.clock.advance(Duration::from_secs(3600));
-    h.sessions
-        .refresh_session(&late.refresh_token.token, None)
-        .await
-        .unwrap();
-}
-
-pub async fn lost_response_retry_is_not_theft(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let token = created.refresh_token.token.clone();
-    for _ in 0..3 {
-        // The response never arrives; the client retries with the same token much later.
-        h.sessions.refresh_session(&token, None).await.unwrap();
-        h.clock.advance(Duration::from_secs(7200));
-    }
-    let last = h.sessions.refresh_session(&token, None).await.unwrap();
-    h.sessions
-        .refresh_session(&last.refresh_token.token, None)
-        .await
-        .unwrap();
-}
-
-pub async fn parallel_siblings_are_not_theft(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let parent = created.refresh_token.token.clone();
-    // Two tabs refresh with the same token; one tab uses its child at once.
-    let tab_a = h.sessions.refresh_session(&parent, None).await.unwrap();
-    let tab_b = h.sessions.refresh_session(&parent, None).await.unwrap();
-    h.clock.advance(Duration::from_millis(200));
-    h.sessions
-        .refresh_session(&tab_a.refresh_token.token, None)
-        .await
-        .unwrap();
-    // Tab B's response arrived last, so its token is the one in the cookie jar, used an hour later.
-    h.clock.advance(Duration::from_secs(3600));
-    let from_b = h
-        .sessions
-        .refresh_session(&tab_b.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(3600));
-    h.sessions
-        .refresh_session(&from_b.refresh_token.token, None)
-        .await
-        .unwrap();
-}
-
-/// The first verification of a refreshed access token commits its refresh token, without any
-/// database check asked for: replaying the refresh token it replaced is then theft.
-pub async fn access_token_use_commits_child(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let first = created.refresh_token.token.clone();
-    let child = h.sessions.refresh_session(&first, None).await.unwrap();
-    let verified = h
-        .sessions
-        .get_session(&child.access_token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    assert!(verified.parent_refresh_token_hash1.is_none());
-    h.clock.advance(GRACE + Duration::from_micros(1));
-    let replay = h.sessions.refresh_session(&first, None).await;
-    assert!(
-        is_theft(&replay, "u", &created.session.handle),
-        "{replay:?}"
-    );
-}
-
-/// One store call per refresh cycle: the first verification of a refreshed access token goes to
-/// the store and hands back a token without `parentRefreshTokenHash1`, which then verifies in
-/// memory. The refreshed token itself keeps going to the store (a request sent before the
-/// replacement arrived), and is served.
-pub async fn first_use_hands_back_a_token_that_stays_off_the_store(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(
-        store,
-        SessionConfig {
-            access_token_validity: Duration::from_secs(600),
-            ..config()
-        },
-    );
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u").access_token_payload(object(json!({"plan": 1}))))
-        .await
-        .unwrap();
-    let child = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(10));
-    let calls = h.calls();
-    let first = h
-        .sessions
-        .get_session(&child.access_token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(h.calls(), calls + 1, "one presentation");
-    let reissued = first.new_access_token.expect("a token without the claim");
-    assert_eq!(first.access_token_payload, object(json!({"plan": 1})));
-    // A full lifetime from the first use.
-    assert_eq!(
-        reissued.expiry,
-        (reissued.created_at + 600_000).div_euclid(1000) * 1000
-    );
-    let calls = h.calls();
-    for _ in 0..5 {
-        let again = h
-            .sessions
-            .get_session(&reissued.token, None, VerifyOptions::default())
-            .await
-            .unwrap();
-        assert!(again.new_access_token.is_none());
-        assert!(again.parent_refresh_token_hash1.is_none());
-    }
-    assert_eq!(h.calls(), calls, "no store call for the handed-back token");
-    let late = h
-        .sessions
-        .get_session(&child.access_token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    assert!(late.new_access_token.is_some());
-    assert_eq!(h.calls(), calls + 1);
-}
-
-/// A copy of a refreshed access token, replayed after the client moved on, is theft at that
-/// verification: it presents a refresh token the client has moved past.
-pub async fn stale_first_use_access_token_is_theft(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("victim"))
-        .await
-        .unwrap();
-    let child = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    // The attacker copies the jar before the victim's first call with it.
-    let stolen_access = child.access_token.token.clone();
-    let grandchild = h
-        .sessions
-        .refresh_session(&child.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.sessions
-        .get_session(
-            &grandchild.access_token.token,
-            None,
-            VerifyOptions::default(),
-        )
-        .await
-        .unwrap();
-    h.clock.advance(GRACE + Duration::from_micros(1));
-    let replay = h
-        .sessions
-        .get_session(&stolen_access, None, VerifyOptions::default())
-        .await;
-    assert!(
-        is_theft(&replay, "victim", &created.session.handle),
-        "{replay:?}"
-    );
-    let after = h
-        .sessions
-        .refresh_session(&grandchild.refresh_token.token, None)
-        .await;
-    assert!(is_unauthorised(&after), "revoked: {after:?}");
-}
-
-/// A use proves the jar moved past every token minted more than the grace window before it:
-/// a sibling left behind by a lost response is dead once something newer is used.
-pub async fn a_token_minted_long_before_a_later_use_is_dead(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("victim"))
-        .await
-        .unwrap();
-    let parent = created.refresh_token.token.clone();
-    // The response to this refresh was lost (or stolen by whoever made the request).
-    let lost = h.sessions.refresh_session(&parent, None).await.unwrap();
-    h.clock.advance(GRACE + Duration::from_secs(1));
-    let retried = h.sessions.refresh_session(&parent, None).await.unwrap();
-    h.sessions
-        .refresh_session(&retried.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(GRACE + Duration::from_secs(1));
-    let replay = h
-        .sessions
-        .refresh_session(&lost.refresh_token.token, None)
-        .await;
-    assert!(
-        is_theft(&replay, "victim", &created.session.handle),
-        "{replay:?}"
-    );
-}
-
-pub async fn unknown_refresh_token_is_unauthorised(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    h.sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    for token in ["", "nope", &"x".repeat(100_000), "\u{0}\u{1}ÿ"] {
-        let result = h
-            .sessions
-            .refresh_session(&RefreshToken::new(token), None)
-            .await;
-        assert!(is_unauthorised(&result), "{result:?}");
-    }
-}
-
-pub async fn expired_access_token_needs_refresh(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(3599));
-    assert!(h
-        .sessions
-        .get_session(&created.access_token.token, None, VerifyOptions::default())
-        .await
-        .is_ok());
-    h.clock.advance(Duration::from_secs(1));
-    let result = h
-        .sessions
-        .get_session(&created.access_token.token, None, VerifyOptions::default())
-        .await;
-    assert!(is_try_refresh(&result), "{result:?}");
-    let refreshed = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    assert!(h
-        .sessions
-        .get_session(
-            &refreshed.access_token.token,
-            None,
-            VerifyOptions::default()
-        )
-        .await
-        .is_ok());
-}
-
-pub async fn expired_refresh_token_is_unauthorised(store: Arc<dyn SessionStore>) {
-    let config = SessionConfig {
-        refresh_token_validity: Duration::from_secs(86_400),
-        ..config()
-    };
-    let h = Harness::new(store, config);
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(86_400));
-    let result = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await;
-    assert!(is_unauthorised(&result), "{result:?}");
-    assert!(is_unauthorised(
-        &h.sessions.get_session_info(&created.session.handle).await
-    ));
-}
-
-pub async fn refresh_slides_expiry(store: Arc<dyn SessionStore>) {
-    let config = SessionConfig {
-        refresh_token_validity: Duration::from_secs(86_400),
-        ..config()
-    };
-    let h = Harness::new(store, config);
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let mut token = created.refresh_token.token;
-    for _ in 0..5 {
-        h.clock.advance(Duration::from_secs(80_000));
-        token = h
-            .sessions
-            .refresh_session(&token, None)
-            .await
-            .unwrap()
-            .refresh_token
-            .token;
-    }
-}
-
-pub async fn revoke_one_many_and_all(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let mut handles = Vec::new();
-    for user in ["a", "a", "a", "b"] {
-        let created = h
-            .sessions
-            .create_new_session(NewSession::new(user))
-            .await
-            .unwrap();
-        handles.push(created.session.handle);
-    }
-    let other_tenant = h
-        .sessions
-        .create_new_session(NewSession::new("a").tenant_id("t2"))
-        .await
-        .unwrap();
-    assert!(h.sessions.revoke_session(&handles[0]).await.unwrap());
-    assert!(!h.sessions.revoke_session(&handles[0]).await.unwrap());
-    let revoked = h
-        .sessions
-        .revoke_multiple_sessions(&[handles[1].clone(), "missing".to_owned()])
-        .await
-        .unwrap();
-    assert_eq!(revoked, vec![handles[1].clone()]);
-    let mut all_a = h
-        .sessions
-        .get_all_session_handles_for_user("a", None)
-        .await
-        .unwrap();
-    all_a.sort();
-    let mut expected = vec![handles[2].clone(), other_tenant.session.handle.clone()];
-    expected.sort();
-    assert_eq!(all_a, expected);
-    assert_eq!(
-        h.sessions
-            .get_all_session_handles_for_user("a", Some("public"))
-            .await
-            .unwrap(),
-        vec![handles[2].clone()]
-    );
-    let revoked = h
-        .sessions
-        .revoke_all_sessions_for_user("a", Some("public"))
-        .await
-        .unwrap();
-    assert_eq!(revoked, vec![handles[2].clone()]);
-    assert_eq!(
-        h.sessions
-            .get_all_session_handles_for_user("a", None)
-            .await
-            .unwrap(),
-        vec![other_tenant.session.handle.clone()]
-    );
-    assert_eq!(
-        h.sessions
-            .revoke_all_sessions_for_user("a", None)
-            .await
-            .unwrap(),
-        vec![other_tenant.session.handle]
-    );
-    assert_eq!(
-        h.sessions
-            .get_all_session_handles_for_user("b", None)
-            .await
-            .unwrap(),
-        vec![handles[3].clone()]
-    );
-}
-
-/// Every session of the store, in any tenant, walked a page at a time and revoked (an app being
-/// removed): none refreshes afterwards, and each is in the revocation log.
-pub async fn every_session_is_walked_and_revoked(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(Arc::clone(&store), config());
-    let mut created = Vec::new();
-    for (user, tenant) in [("a", "public"), ("b", "public"), ("a", "t2")] {
-        let session = h
-            .sessions
-            .create_new_session(NewSession::new(user).tenant_id(tenant))
-            .await
-            .unwrap();
-        created.push(session);
-    }
-    let mut handles: Vec<String> = created.iter().map(|s| s.session.handle.clone()).collect();
-    handles.sort();
-    let first = store.session_handles("", 2).await.unwrap();
-    assert_eq!(first, handles[..2]);
-    let rest = store.session_handles(&first[1], 2).await.unwrap();
-    assert_eq!(rest, handles[2..]);
-    assert!(store
-        .session_handles(&handles[2], 2)
-        .await
-        .unwrap()
-        .is_empty());
-
-    assert_eq!(h.sessions.revoke_every_session().await.unwrap(), 3);
-    assert!(store.session_handles("", 10).await.unwrap().is_empty());
-    for session in &created {
-        let refreshed = h
-            .sessions
-            .refresh_session(&session.refresh_token.token, None)
-            .await;
-        assert!(is_unauthorised(&refreshed), "{refreshed:?}");
-    }
-    let mut logged: Vec<String> = store
-        .revocations(0, 0, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.session_handle)
-        .collect();
-    logged.sort();
-    assert_eq!(logged, handles);
-    assert_eq!(h.sessions.revoke_every_session().await.unwrap(), 0);
-}
-
-pub async fn handles_exclude_expired(store: Arc<dyn SessionStore>) {
-    let config = SessionConfig {
-        refresh_token_validity: Duration::from_secs(100),
-        ..config()
-    };
-    let h = Harness::new(store, config);
-    let old = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(50));
-    let young = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(60));
-    assert_eq!(
-        h.sessions
-            .get_all_session_handles_for_user("u", None)
-            .await
-            .unwrap(),
-        vec![young.session.handle]
-    );
-    assert!(is_unauthorised(
-        &h.sessions.get_session_info(&old.session.handle).await
-    ));
-}
-
-pub async fn session_data_round_trip(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u").session_data(json!({"cart": [1, 2]})))
-        .await
-        .unwrap();
-    let handle = &created.session.handle;
-    assert_eq!(
-        h.sessions.get_session_data(handle).await.unwrap(),
-        json!({"cart": [1, 2]})
-    );
-    let data = json!({"cart": [], "note": "ünïcode ✓", "nested": {"deep": [null, true, 1.5]}});
-    h.sessions
-        .update_session_data(handle, data.clone())
-        .await
-        .unwrap();
-    assert_eq!(h.sessions.get_session_data(handle).await.unwrap(), data);
-    let info = h.sessions.get_session_info(handle).await.unwrap();
-    assert_eq!(info.session_data, data);
-    assert_eq!(info.user_id, "u");
-    assert_eq!(info.created_at, super::START);
-    assert!(is_unauthorised(
-        &h.sessions.update_session_data("missing", json!({})).await
-    ));
-    assert!(is_unauthorised(
-        &h.sessions.get_session_data("missing").await
-    ));
-}
-
-pub async fn payload_update_reaches_new_tokens(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u").access_token_payload(object(json!({"v": 1}))))
-        .await
-        .unwrap();
-    let handle = &created.session.handle;
-    h.sessions
-        .update_access_token_payload(handle, object(json!({"v": 2})))
-        .await
-        .unwrap();
-    // A database check notices the stale payload and mints a replacement.
-    let verified = h
-        .sessions
-        .get_session(
-            &created.access_token.token,
-            None,
-            VerifyOptions {
-                check_database: true,
-                ..VerifyOptions::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(verified.access_token_payload, object(json!({"v": 2})));
-    let reissued = verified.new_access_token.expect("a re-minted access token");
-    let again = h
-        .sessions
-        .get_session(&reissued.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(again.access_token_payload, object(json!({"v": 2})));
-    let refreshed = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        refreshed.session.access_token_payload,
-        object(json!({"v": 2}))
-    );
-    let reserved = h
-        .sessions
-        .update_access_token_payload(handle, object(json!({"sub": "someone-else"})))
-        .await;
-    assert!(
-        matches!(reserved, Err(SessionError::General(_))),
-        "{reserved:?}"
-    );
-    assert!(is_unauthorised(
-        &h.sessions
-            .update_access_token_payload("missing", Map::new())
-            .await
-    ));
-}
-
-pub async fn regenerate_keeps_expiry(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(600));
-    let regenerated = h
-        .sessions
-        .regenerate_access_token(
-            &created.access_token.token,
-            Some(object(json!({"r": true}))),
-        )
-        .await
-        .unwrap();
-    let token = regenerated
-        .access_token
-        .expect("the old token had not expired");
-    assert_eq!(token.expiry, created.access_token.expiry);
-    let verified = h
-        .sessions
-        .get_session(&token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(verified.access_token_payload, object(json!({"r": true})));
-    h.clock.advance(Duration::from_secs(3600));
-    let late = h
-        .sessions
-        .regenerate_access_token(&created.access_token.token, None)
-        .await
-        .unwrap();
-    assert!(late.access_token.is_none());
-    assert_eq!(
-        late.session.access_token_payload,
-        object(json!({"r": true}))
-    );
-}
-
-pub async fn anti_csrf_is_enforced(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u").anti_csrf(true))
-        .await
-        .unwrap();
-    let csrf = created.anti_csrf_token.clone().expect("an anti-CSRF token");
-    let check = VerifyOptions {
-        do_anti_csrf_check: true,
-        ..VerifyOptions::default()
-    };
-    let at = &created.access_token.token;
-    assert!(h.sessions.get_session(at, Some(&csrf), check).await.is_ok());
-    assert!(is_try_refresh(
-        &h.sessions.get_session(at, None, check).await
-    ));
-    let wrong = AntiCsrfToken::new("wrong");
-    assert!(is_try_refresh(
-        &h.sessions.get_session(at, Some(&wrong), check).await
-    ));
-    // Refresh needs the token too; a forged cross-site refresh cannot even trigger theft handling.
-    let rt = &created.refresh_token.token;
-    // A forged cross-site refresh (no or wrong token) is refused without telling the client to
-    // drop its tokens: it must not be able to sign the user out either.
-    for supplied in [None, Some(&wrong)] {
-        let forged = h.sessions.refresh_session(rt, supplied).await;
-        assert!(
-            matches!(
-                forged,
-                Err(SessionError::Unauthorised {
-                    clear_tokens: false,
-                    ..
-                })
-            ),
-            "{forged:?}"
-        );
-    }
-    let refreshed = h.sessions.refresh_session(rt, Some(&csrf)).await.unwrap();
-    let new_csrf = refreshed.anti_csrf_token.expect("a new anti-CSRF token");
-    assert_ne!(new_csrf, csrf);
-    assert!(h
-        .sessions
-        .get_session(&refreshed.access_token.token, Some(&new_csrf), check)
-        .await
-        .is_ok());
-    let plain = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    assert!(plain.anti_csrf_token.is_none());
-}
-
-pub async fn key_rotation_keeps_old_tokens_valid(store: Arc<dyn SessionStore>) {
-    let config = SessionConfig {
-        signing_key_update_interval: Duration::from_secs(3600),
-        access_token_validity: Duration::from_secs(1800),
-        ..config()
-    };
-    let h = Harness::new(store, config);
-    // START is on an hour boundary: create the first token late in its rotation slot.
-    h.clock.advance(Duration::from_secs(3000));
-    let before = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let first_jwks = h.sessions.jwks().await.unwrap();
-    assert_eq!(first_jwks.keys.len(), 1);
-    assert!(first_jwks.keys[0].kid.starts_with("d-"));
-    assert_eq!(first_jwks.keys[0].alg, "RS256");
-    // Into the next rotation slot, while the first token is still valid.
-    h.clock.advance(Duration::from_secs(1200));
-    let after = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let jwks = h.sessions.jwks().await.unwrap();
-    assert_eq!(jwks.keys.len(), 2, "{jwks:?}");
-    assert_ne!(jwks.keys[0].kid, jwks.keys[1].kid);
-    let kid_of = |token: &str| -> String {
-        use base64::Engine;
-        let header = token.split('.').next().unwrap();
-        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap();
-        let header: Value = serde_json::from_slice(&header).unwrap();
-        header["kid"].as_str().unwrap().to_owned()
-    };
-    assert_ne!(
-        kid_of(before.access_token.token.expose()),
-        kid_of(after.access_token.token.expose())
-    );
-    assert_eq!(jwks.keys[0].kid, kid_of(after.access_token.token.expose()));
-    for token in [&before.access_token.token, &after.access_token.token] {
-        h.sessions
-            .get_session(token, None, VerifyOptions::default())
-            .await
-            .unwrap();
-    }
-    // A process started now (empty cache) verifies the old token from the stored key.
-    let fresh = h.sibling(SessionConfig {
-        signing_key_update_interval: Duration::from_secs(3600),
-        access_token_validity: Duration::from_secs(1800),
-        ..SessionConfig::default()
-    });
-    fresh
-        .get_session(&before.access_token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    // Once every token the old key signed has expired, the key is swept and leaves the JWKS.
-    h.clock.advance(Duration::from_secs(4 * 3600));
-    h.sessions.sweep_expired().await.unwrap();
-    let late = h.sessions.jwks().await.unwrap();
-    assert!(
-        late.keys.iter().all(|k| k.kid != first_jwks.keys[0].kid),
-        "{late:?}"
-    );
-}
-
-/// `tessera keys rotate`: a rotation in one process signs its new tokens at once, and another
-/// process's within a minute (its next key reload); tokens of the replaced key keep verifying
-/// everywhere, and the key listing says which key signs.
-pub async fn manual_rotation_reaches_every_process(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let other = h.sibling(config());
-    let kid_of = |token: &tessera_core::AccessToken| -> String {
-        use base64::Engine;
-        let header = token.expose().split('.').next().unwrap();
-        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap();
-        let header: Value = serde_json::from_slice(&header).unwrap();
-        header["kid"].as_str().unwrap().to_owned()
-    };
-    let before = other
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let old_kid = kid_of(&before.access_token.token);
-    h.clock.advance(Duration::from_millis(5));
-    let rotated = h.sessions.rotate_signing_key().await.unwrap();
-    assert_ne!(rotated.kid, old_kid);
-    assert!(rotated.in_use);
-    let listed = h.sessions.signing_keys().await.unwrap();
-    let in_use: Vec<(String, bool)> = listed.iter().map(|k| (k.kid.clone(), k.in_use)).collect();
-    assert_eq!(
-        in_use,
-        vec![(rotated.kid.clone(), true), (old_kid.clone(), false)]
-    );
-    assert_eq!(listed[0].expires_at, listed[1].expires_at, "{listed:?}");
-
-    let here = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    assert_eq!(kid_of(&here.access_token.token), rotated.kid);
-    // The other process verifies the new key's tokens at once (an unknown kid is looked up)...
-    other
-        .get_session(&here.access_token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    // ...and signs with it after its next reload, within a minute.
-    h.clock.advance(Duration::from_secs(61));
-    let there = other
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    assert_eq!(kid_of(&there.access_token.token), rotated.kid);
-    for engine in [&h.sessions, &other] {
-        engine
-            .get_session(&before.access_token.token, None, VerifyOptions::default())
-            .await
-            .unwrap();
-    }
-    // A second rotation takes over from the first: one signer per slot.
-    h.clock.advance(Duration::from_millis(5));
-    let again = h.sessions.rotate_signing_key().await.unwrap();
-    let signers: Vec<String> = h
-        .sessions
-        .signing_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|k| k.in_use)
-        .map(|k| k.kid)
-        .collect();
-    assert_eq!(signers, vec![again.kid]);
-}
-
-pub async fn concurrent_rotation_creates_one_key(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let engines: Vec<_> = (0..4).map(|_| h.sibling(config())).collect();
-    let tasks: Vec<_> = engines
-        .into_iter()
-        .map(|engine| {
-            tokio::spawn(async move { engine.create_new_session(NewSession::new("u")).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    assert_eq!(h.sessions.jwks().await.unwrap().keys.len(), 1);
-}
-
-pub async fn static_key_sessions(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(400 * 3600));
-    let refreshed = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    let verified = h
-        .sessions
-        .get_session(
-            &refreshed.access_token.token,
-            None,
-            VerifyOptions::default(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(verified.user_id, "u");
-    let header = refreshed
-        .access_token
-        .token
-        .expose()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_owned();
-    use base64::Engine;
-    let header: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap(),
-    )
-    .unwrap();
-    assert!(
-        header["kid"].as_str().unwrap().starts_with("s-"),
-        "{header}"
-    );
-}
-
-pub async fn eddsa_signing(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(
-        store,
-        SessionConfig {
-            signing_algorithm: SigningAlgorithm::EdDsa,
-            ..config()
-        },
-    );
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.sessions
-        .get_session(&created.access_token.token, None, VerifyOptions::default())
-        .await
-        .unwrap();
-    let jwks = h.sessions.jwks().await.unwrap();
-    assert_eq!(jwks.keys[0].kty, "OKP");
-    assert_eq!(jwks.keys[0].crv, Some("Ed25519"));
-}
-
-pub async fn sweep_removes_expired_sessions(store: Arc<dyn SessionStore>) {
-    let config = SessionConfig {
-        refresh_token_validity: Duration::from_secs(100),
-        ..config()
-    };
-    let h = Harness::new(store, config);
-    let old = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(60));
-    let young = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(50));
-    assert_eq!(h.sessions.sweep_expired().await.unwrap(), 1);
-    assert_eq!(h.sessions.sweep_expired().await.unwrap(), 0);
-    assert!(
-        h.store
-            .refresh_token(&tessera_core::hash2_from_hash1(
-                &tessera_core::refresh_token_hash1(&old.refresh_token.token)
-            ))
-            .await
-            .unwrap()
-            .is_none(),
-        "an expired session's tokens go with it"
-    );
-    h.sessions
-        .get_session_info(&young.session.handle)
-        .await
-        .unwrap();
-}
-
-pub async fn theft_can_be_reported_without_revoking(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(
-        store,
-        SessionConfig {
-            revoke_on_theft: false,
-            ..config()
-        },
-    );
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let child = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await
-        .unwrap();
-    let grandchild = h
-        .sessions
-        .refresh_session(&child.refresh_token.token, None)
-        .await
-        .unwrap();
-    h.clock.advance(GRACE + Duration::from_secs(1));
-    let replay = h
-        .sessions
-        .refresh_session(&created.refresh_token.token, None)
-        .await;
-    assert!(is_theft(&replay, "u", &created.session.handle));
-    h.sessions
-        .refresh_session(&grandchild.refresh_token.token, None)
-        .await
-        .unwrap();
-}
-
-fn is_too_large<T>(result: &Result<T, SessionError>) -> bool {
+pub fn is_too_large<T>(result: &Result<T, SessionError>) -> bool {
     matches!(
         result,
         Err(SessionError::General(tessera_core::GeneralError::TokenTooLarge { limit, .. }))
@@ -1238,225 +48,7 @@ fn is_too_large<T>(result: &Result<T, SessionError>) -> bool {
     )
 }
 
-/// Verification refuses tokens over `MAX_ACCESS_TOKEN_LEN`, so the engine must never mint one:
-/// not at creation, not on a later refresh (whose token also carries a parent hash), not after a
-/// payload update. Sizes step across the limit so that the last size accepted is exercised.
-pub async fn oversized_tokens_are_never_minted(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    // A user id longer than every store's column is refused as such, before anything else.
-    let long_user = "u".repeat(6000);
-    let refused = h
-        .sessions
-        .create_new_session(NewSession::new(long_user.clone()))
-        .await;
-    assert!(
-        matches!(&refused, Err(SessionError::General(tessera_core::GeneralError::InvalidArgument(m))) if m.contains("512")),
-        "{refused:?}"
-    );
-    let longest_user = "u".repeat(tessera_core::MAX_USER_ID_BYTES);
-    h.sessions
-        .create_new_session(NewSession::new(longest_user))
-        .await
-        .unwrap();
-    assert!(h
-        .sessions
-        .get_all_session_handles_for_user(&long_user, None)
-        .await
-        .unwrap()
-        .is_empty());
-    let limit = tessera_core::MAX_ACCESS_TOKEN_LEN;
-    let (mut accepted, mut refused) = (0, 0);
-    for filler in (limit * 3 / 4 - 2000..limit * 3 / 4 + 200).step_by(13) {
-        let payload = object(json!({ "filler": "x".repeat(filler) }));
-        let created = h
-            .sessions
-            .create_new_session(
-                NewSession::new("u")
-                    .anti_csrf(true)
-                    .access_token_payload(payload),
-            )
-            .await;
-        let created = match created {
-            Err(_) => {
-                assert!(is_too_large(&created), "{created:?}");
-                refused += 1;
-                continue;
-            }
-            Ok(created) => created,
-        };
-        accepted += 1;
-        let csrf = created.anti_csrf_token.clone();
-        let refreshed = h
-            .sessions
-            .refresh_session(&created.refresh_token.token, csrf.as_ref())
-            .await
-            .unwrap();
-        assert!(refreshed.access_token.token.expose().len() <= limit);
-        h.sessions
-            .get_session(
-                &refreshed.access_token.token,
-                refreshed.anti_csrf_token.as_ref(),
-                VerifyOptions::default(),
-            )
-            .await
-            .unwrap();
-    }
-    assert!(accepted > 0 && refused > 0, "{accepted} {refused}");
-    // A payload update that would overflow is refused and changes nothing.
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u").access_token_payload(object(json!({"a": 1}))))
-        .await
-        .unwrap();
-    let handle = &created.session.handle;
-    let huge = object(json!({ "filler": "x".repeat(limit) }));
-    assert!(is_too_large(
-        &h.sessions
-            .update_access_token_payload(handle, huge.clone())
-            .await
-    ));
-    assert!(is_too_large(
-        &h.sessions
-            .regenerate_access_token(&created.access_token.token, Some(huge))
-            .await
-    ));
-    let info = h.sessions.get_session_info(handle).await.unwrap();
-    assert_eq!(info.access_token_payload, object(json!({"a": 1})));
-}
-
-/// `/.well-known/jwks.json` is public: fetching it must not read the store each time.
-pub async fn jwks_is_served_from_memory(store: Arc<dyn SessionStore>) {
-    let h = Harness::new(store, config());
-    let first = h.sessions.jwks().await.unwrap();
-    assert_eq!(first.keys.len(), 1);
-    let calls = h.calls();
-    for _ in 0..1000 {
-        assert_eq!(h.sessions.jwks().await.unwrap().keys, first.keys);
-    }
-    assert_eq!(h.calls(), calls, "a JWKS fetch read the store");
-    // A key another process creates is published within the reload interval.
-    h.sibling(config())
-        .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
-        .await
-        .unwrap();
-    h.clock.advance(Duration::from_secs(61));
-    let calls = h.calls();
-    let reloaded = h.sessions.jwks().await.unwrap();
-    assert_eq!(reloaded.keys.len(), 2, "{reloaded:?}");
-    assert_eq!(h.calls(), calls + 1);
-    for _ in 0..100 {
-        h.sessions.jwks().await.unwrap();
-    }
-    assert_eq!(h.calls(), calls + 1);
-}
-
-/// Tenants: created once (then updated), listed with `public` first, `public` always there and
-/// never deletable; deleting a tenant revokes its sessions and no other tenant's, and its access
-/// tokens are refused at once here and by another process through the revocation log.
-pub async fn tenants_are_created_listed_and_deleted_with_their_sessions(
-    store: Arc<dyn SessionStore>,
-) {
-    let h = Harness::new(store, config());
-    let other = h.sibling(config());
-    let sessions = &h.sessions;
-    assert!(sessions
-        .create_or_update_tenant("acme", object(json!({"firstFactors": ["emailpassword"]})))
-        .await
-        .unwrap());
-    assert!(!sessions
-        .create_or_update_tenant("acme", object(json!({"firstFactors": ["thirdparty"]})))
-        .await
-        .unwrap());
-    assert!(sessions
-        .create_or_update_tenant("globex", Map::new())
-        .await
-        .unwrap());
-    assert!(!sessions
-        .create_or_update_tenant("public", Map::new())
-        .await
-        .unwrap());
-    let acme = sessions.tenant("acme").await.unwrap().unwrap();
-    assert_eq!(acme.config, object(json!({"firstFactors": ["thirdparty"]})));
-    assert!(sessions.tenant("public").await.unwrap().is_some());
-    assert!(sessions.tenant("initech").await.unwrap().is_none());
-    let ids: Vec<String> = sessions
-        .tenants()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.tenant_id)
-        .collect();
-    assert_eq!(ids, ["public", "acme", "globex"]);
-    for bad in ["", "recipe", "appid-x", "a b"] {
-        assert!(
-            sessions
-                .create_or_update_tenant(bad, Map::new())
-                .await
-                .is_err(),
-            "{bad:?}"
-        );
-    }
-
-    let in_tenant = |tenant: &str| {
-        let mut new = NewSession::new("u");
-        new.tenant_id = tenant.to_owned();
-        new
-    };
-    let acme_session = sessions
-        .create_new_session(in_tenant("acme"))
-        .await
-        .unwrap();
-    let globex_session = sessions
-        .create_new_session(in_tenant("globex"))
-        .await
-        .unwrap();
-    let public_session = sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    other
-        .get_session(
-            &acme_session.access_token.token,
-            None,
-            VerifyOptions::default(),
-        )
-        .await
-        .unwrap();
-
-    assert!(sessions.delete_tenant("acme").await.unwrap());
-    assert!(!sessions.delete_tenant("acme").await.unwrap());
-    assert!(sessions.delete_tenant("public").await.is_err());
-    assert!(sessions.tenant("acme").await.unwrap().is_none());
-    let verify = |engine: &tessera_core::Sessions, tokens: &tessera_core::SessionTokens| {
-        let engine = engine.clone();
-        let token = tokens.access_token.token.clone();
-        async move {
-            engine
-                .get_session(&token, None, VerifyOptions::default())
-                .await
-        }
-    };
-    assert!(is_unauthorised(&verify(sessions, &acme_session).await));
-    assert!(is_unauthorised(
-        &sessions
-            .refresh_session(&acme_session.refresh_token.token, None)
-            .await
-    ));
-    other.follow_revocations().await.unwrap();
-    assert!(is_unauthorised(&verify(&other, &acme_session).await));
-    for survivor in [&globex_session, &public_session] {
-        verify(sessions, survivor).await.unwrap();
-        verify(&other, survivor).await.unwrap();
-    }
-    let handles = sessions
-        .get_all_session_handles_for_user("u", None)
-        .await
-        .unwrap();
-    assert_eq!(handles.len(), 2);
-    assert!(!handles.contains(&acme_session.session.handle));
-}
-
-fn device_refused<T: std::fmt::Debug>(
+pub fn device_refused<T: std::fmt::Debug>(
     result: &Result<T, tessera_core::DeviceError>,
 ) -> Option<&'static str> {
     match result {
@@ -1472,241 +64,1741 @@ fn device_refused<T: std::fmt::Debug>(
     }
 }
 
-/// A session bound to a device key keeps the key in the store; its refreshes need a proof from
-/// that key answering a challenge for the token presented. Without one the refresh token is a
-/// copy: theft, and the session is revoked at that request.
-pub async fn a_bound_session_refreshes_only_with_its_device(store: Arc<dyn SessionStore>) {
-    use tessera_core::testing::TestDevice;
-    let h = Harness::new(store, config());
-    let other = h.sibling(config());
-    let device = TestDevice::es256().unwrap();
-    let created = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let handle = created.session.handle.clone();
-    let challenge = h
-        .sessions
-        .device_challenge(&created.refresh_token.token)
-        .await
-        .unwrap();
-    assert_eq!(challenge.session_handle, handle);
-    assert!(!challenge.bound);
-    // A registration proof must answer this token's challenge.
-    let foreign = device.registration("not-a-challenge").unwrap();
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .bind_device(&created.refresh_token.token, &foreign)
-                .await
-        ),
-        Some("challenge")
-    );
-    let registration = device.registration(&challenge.challenge).unwrap();
-    let bound = h
-        .sessions
-        .bind_device(&created.refresh_token.token, &registration)
-        .await
-        .unwrap();
-    // The key is in the store: another process over it sees the binding.
-    let info = other.get_session_info(&handle).await.unwrap();
-    assert_eq!(
-        info.device_thumbprint.as_deref(),
-        Some(bound.thumbprint.as_str())
-    );
-    // A retried registration is accepted; another device cannot take the session over.
-    h.sessions
-        .bind_device(&created.refresh_token.token, &registration)
-        .await
-        .unwrap();
-    let intruder = TestDevice::es256().unwrap();
-    let fresh = h
-        .sessions
-        .device_challenge(&created.refresh_token.token)
-        .await
-        .unwrap();
-    assert!(fresh.bound);
-    let takeover = intruder.registration(&fresh.challenge).unwrap();
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .bind_device(&created.refresh_token.token, &takeover)
-                .await
-        ),
-        Some("unauthorised")
-    );
-    // Renewal: the intruder's signature is refused, the device's accepted (by another process:
-    // challenges are recognised by every process over the store).
-    let stolen_proof = intruder.renewal(&fresh.challenge).unwrap();
-    assert_eq!(
-        device_refused(
-            &other
-                .refresh_bound_session(
-                    &created.refresh_token.token,
-                    &stolen_proof,
-                    Default::default()
-                )
-                .await
-        ),
-        Some("proof")
-    );
-    let renewal = device.renewal(&fresh.challenge).unwrap();
-    let refreshed = other
-        .refresh_bound_session(&created.refresh_token.token, &renewal, Default::default())
-        .await
-        .unwrap();
-    assert_eq!(refreshed.session.handle, handle);
-    // The challenge named the token it rotated: replaying the proof is refused.
-    let replay = other
-        .refresh_bound_session(&refreshed.refresh_token.token, &renewal, Default::default())
-        .await;
-    assert_eq!(device_refused(&replay), Some("challenge"));
-    // A copy of the cookie jar refreshing the usual way, without a proof: theft, at once.
-    let copied = h
-        .sessions
-        .refresh_session(&refreshed.refresh_token.token, None)
-        .await;
-    assert!(is_theft(&copied, "u", &handle), "{copied:?}");
-    assert!(is_unauthorised(&other.get_session_info(&handle).await));
-    // Unbound sessions refresh as always.
-    let plain = h
-        .sessions
-        .create_new_session(NewSession::new("v"))
-        .await
-        .unwrap();
-    h.sessions
-        .refresh_session(&plain.refresh_token.token, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        h.sessions
-            .get_session_info(&plain.session.handle)
-            .await
-            .unwrap()
-            .device_thumbprint,
-        None
-    );
-}
-
-/// Challenges expire; a proof for another session's challenge, with `alg: none`, or for an unbound
-/// session is refused, and none of them changes the session.
-pub async fn device_proofs_are_refused_when_stale_foreign_or_unsigned(
-    store: Arc<dyn SessionStore>,
-) {
-    use tessera_core::testing::TestDevice;
-    let h = Harness::new(store, config());
-    let device = TestDevice::es256().unwrap();
-    let mine = h
-        .sessions
-        .create_new_session(NewSession::new("u"))
-        .await
-        .unwrap();
-    let theirs = h
-        .sessions
-        .create_new_session(NewSession::new("w"))
-        .await
-        .unwrap();
-    // Renewing an unbound session with a proof: refused, nothing to check it against.
-    let challenge = h
-        .sessions
-        .device_challenge(&mine.refresh_token.token)
-        .await
-        .unwrap();
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .refresh_bound_session(
-                    &mine.refresh_token.token,
-                    &device.renewal(&challenge.challenge).unwrap(),
-                    Default::default()
-                )
-                .await
-        ),
-        Some("unauthorised")
-    );
-    // Another session's challenge does not bind this one.
-    let their_challenge = h
-        .sessions
-        .device_challenge(&theirs.refresh_token.token)
-        .await
-        .unwrap();
-    let misdirected = device.registration(&their_challenge.challenge).unwrap();
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .bind_device(&mine.refresh_token.token, &misdirected)
-                .await
-        ),
-        Some("challenge")
-    );
-    // `alg: none`, unsigned.
-    let header = json!({"alg": "none", "typ": "dbsc+jwt", "jwk": device.jwk()});
-    let unsigned = format!(
-        "{}.{}.",
-        base64_url(&header.to_string()),
-        base64_url(&json!({"jti": challenge.challenge}).to_string())
-    );
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .bind_device(&mine.refresh_token.token, &unsigned)
-                .await
-        ),
-        Some("proof")
-    );
-    // An expired challenge.
-    h.clock.advance(Duration::from_millis(
-        tessera_core::DEVICE_CHALLENGE_LIFETIME_MS as u64 + 1,
-    ));
-    let late = device.registration(&challenge.challenge).unwrap();
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .bind_device(&mine.refresh_token.token, &late)
-                .await
-        ),
-        Some("challenge")
-    );
-    let info = h
-        .sessions
-        .get_session_info(&mine.session.handle)
-        .await
-        .unwrap();
-    assert_eq!(info.device_thumbprint, None);
-    // A challenge made without a store read for a pair that does not belong together (another
-    // session's handle) answers nothing; for the pair just issued, it binds.
-    let mismatched = h
-        .sessions
-        .device_challenge_for(&theirs.session.handle, &mine.refresh_token.token)
-        .await
-        .unwrap();
-    assert_eq!(
-        device_refused(
-            &h.sessions
-                .bind_device(
-                    &mine.refresh_token.token,
-                    &device.registration(&mismatched).unwrap()
-                )
-                .await
-        ),
-        Some("challenge")
-    );
-    let challenge = h
-        .sessions
-        .device_challenge_for(&mine.session.handle, &mine.refresh_token.token)
-        .await
-        .unwrap();
-    h.sessions
-        .bind_device(
-            &mine.refresh_token.token,
-            &device.registration(&challenge).unwrap(),
-        )
-        .await
-        .unwrap();
-}
-
-fn base64_url(text: &str) -> String {
+pub fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+/// Every conformance test, for the store `$open` opens (an expression giving
+/// `Option<(Arc<dyn SessionStore>, guard)>`; `None` skips, for a database that is not set up).
+#[allow(unused_macros)] // test files that share `common` without running the suite
+macro_rules! conformance_tests {
+    ($open:expr) => {
+        #[allow(unused_imports)]
+        use std::sync::Arc;
+        #[allow(unused_imports)]
+        use std::time::Duration;
+        #[allow(unused_imports)]
+        use serde_json::{json, Map, Value};
+        #[allow(unused_imports)]
+        use tessera_core::{
+            AntiCsrfToken, KeyKind, NewSession, RefreshToken, SessionConfig, SessionError,
+            SessionStore, SigningAlgorithm, VerifyOptions,
+        };
+        #[allow(unused_imports)]
+        use crate::common::suite::*;
+        #[allow(unused_imports)]
+        use crate::common::Harness;
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn create_then_verify_without_store() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(
+                    NewSession::new("user-1").access_token_payload(object(json!({"role": "admin"}))),
+                )
+                .await
+                .unwrap();
+            let calls = h.calls();
+            for _ in 0..10 {
+                let verified = h
+                    .sessions
+                    .get_session(&created.access_token.token, None, VerifyOptions::default())
+                    .await
+                    .unwrap();
+                assert_eq!(verified.user_id, "user-1");
+                assert_eq!(verified.handle, created.session.handle);
+                assert_eq!(
+                    verified.access_token_payload,
+                    object(json!({"role": "admin"}))
+                );
+                assert!(verified.new_access_token.is_none());
+            }
+            assert_eq!(h.calls(), calls, "verification must not touch the store");
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn check_database_sees_revocation() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let strict = VerifyOptions {
+                check_database: true,
+                ..VerifyOptions::default()
+            };
+            h.sessions
+                .get_session(&created.access_token.token, None, strict)
+                .await
+                .unwrap();
+            assert!(h
+                .sessions
+                .revoke_session(&created.session.handle)
+                .await
+                .unwrap());
+            let result = h
+                .sessions
+                .get_session(&created.access_token.token, None, strict)
+                .await;
+            assert!(is_unauthorised(&result), "{result:?}");
+            // The revoking engine refuses it without the database too: it holds the revocation.
+            let result = h
+                .sessions
+                .get_session(&created.access_token.token, None, VerifyOptions::default())
+                .await;
+            assert!(is_unauthorised(&result), "{result:?}");
+        }
+
+        /// Revocations by one process (one session, a user's sessions, a theft) reach another through
+        /// the store's revocation log; once read, the other refuses those access tokens without reading
+        /// the store per verification.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn revocations_reach_other_processes_through_the_log() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let other = h.sibling(config());
+            let create = |user: &'static str| {
+                let sessions = h.sessions.clone();
+                async move {
+                    sessions
+                        .create_new_session(NewSession::new(user))
+                        .await
+                        .unwrap()
+                }
+            };
+            let one = create("one").await;
+            let all_a = create("all").await;
+            let all_b = create("all").await;
+            let stolen = create("stolen").await;
+            let kept = create("kept").await;
+            let verify = |engine: &tessera_core::Sessions, token: &tessera_core::AccessToken| {
+                let engine = engine.clone();
+                let token = token.clone();
+                async move {
+                    engine
+                        .get_session(&token, None, VerifyOptions::default())
+                        .await
+                }
+            };
+            assert_eq!(other.follow_revocations().await.unwrap(), 0);
+            for created in [&one, &all_a, &all_b, &stolen, &kept] {
+                verify(&other, &created.access_token.token).await.unwrap();
+            }
+            h.sessions
+                .revoke_session(&one.session.handle)
+                .await
+                .unwrap();
+            h.sessions
+                .revoke_all_sessions_for_user("all", None)
+                .await
+                .unwrap();
+            // Theft: the child was used, then the parent comes back after the grace window.
+            let child = h
+                .sessions
+                .refresh_session(&stolen.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(GRACE + Duration::from_secs(1));
+            let theft = h
+                .sessions
+                .refresh_session(&stolen.refresh_token.token, None)
+                .await;
+            assert!(
+                is_theft(&theft, "stolen", &stolen.session.handle),
+                "{theft:?}"
+            );
+
+            // Not read yet: the other process still verifies them statelessly.
+            verify(&other, &one.access_token.token).await.unwrap();
+            assert_eq!(other.follow_revocations().await.unwrap(), 4);
+            let calls = h.calls();
+            for revoked in [&one, &all_a, &all_b, &stolen] {
+                let result = verify(&other, &revoked.access_token.token).await;
+                assert!(is_unauthorised(&result), "{result:?}");
+            }
+            verify(&other, &kept.access_token.token).await.unwrap();
+            assert_eq!(h.calls(), calls, "verification read the store");
+            // Nothing new: the next read finds nothing, and nothing is read twice.
+            assert_eq!(other.follow_revocations().await.unwrap(), 0);
+            assert_eq!(other.revocation_status().revoked_sessions, 4);
+
+            // Once every access token of the revoked sessions has expired, the entries are dropped from
+            // memory and from the store's log.
+            h.clock
+                .advance(config().access_token_validity + Duration::from_secs(120));
+            other.follow_revocations().await.unwrap();
+            assert_eq!(other.revocation_status().revoked_sessions, 0);
+            h.sessions.sweep_expired().await.unwrap();
+            let fresh = h.sibling(config());
+            assert_eq!(fresh.follow_revocations().await.unwrap(), 0);
+            // After the sweep emptied the log, new entries still come after the old positions: a
+            // follower that read the old ones sees the new one.
+            let late = create("late").await;
+            verify(&other, &late.access_token.token).await.unwrap();
+            h.sessions
+                .revoke_session(&late.session.handle)
+                .await
+                .unwrap();
+            assert_eq!(other.follow_revocations().await.unwrap(), 1);
+            let result = verify(&other, &late.access_token.token).await;
+            assert!(is_unauthorised(&result), "{result:?}");
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn refresh_rotates_both_tokens() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(60));
+            let refreshed = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            assert_ne!(refreshed.refresh_token.token, created.refresh_token.token);
+            assert_ne!(refreshed.access_token.token, created.access_token.token);
+            assert_eq!(refreshed.session.handle, created.session.handle);
+            assert!(refreshed.refresh_token.expiry > created.refresh_token.expiry);
+            let verified = h
+                .sessions
+                .get_session(
+                    &refreshed.access_token.token,
+                    None,
+                    VerifyOptions::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(verified.user_id, "u");
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn reuse_after_child_used_is_theft() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("victim"))
+                .await
+                .unwrap();
+            let handle = created.session.handle.clone();
+            let first = created.refresh_token.token.clone();
+            let child = h.sessions.refresh_session(&first, None).await.unwrap();
+            // Using the child commits it.
+            let grandchild = h
+                .sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(GRACE + Duration::from_secs(1));
+            let replay = h.sessions.refresh_session(&first, None).await;
+            assert!(is_theft(&replay, "victim", &handle), "{replay:?}");
+            // The session is gone: the victim's newest token no longer works either.
+            let after = h
+                .sessions
+                .refresh_session(&grandchild.refresh_token.token, None)
+                .await;
+            assert!(is_unauthorised(&after), "{after:?}");
+            assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
+        }
+
+        /// The grace window includes its end: a parent replayed exactly `grace` after its child was used
+        /// is forgiven (an honest tab may take that long), one microsecond later it is theft; with a grace
+        /// of zero only the same microsecond is forgiven.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn grace_window_ends_just_after_its_length() {
+            let Some((store, _guard)) = $open.await else { return };
+            for grace in [Duration::ZERO, GRACE] {
+                let config = SessionConfig {
+                    refresh_token_rotation_grace_period: grace,
+                    ..config()
+                };
+                for (after, theft) in [(grace, false), (grace + Duration::from_micros(1), true)] {
+                    let h = Harness::new(store.clone(), config.clone());
+                    let created = h
+                        .sessions
+                        .create_new_session(NewSession::new("victim"))
+                        .await
+                        .unwrap();
+                    let first = created.refresh_token.token.clone();
+                    let child = h.sessions.refresh_session(&first, None).await.unwrap();
+                    h.sessions
+                        .refresh_session(&child.refresh_token.token, None)
+                        .await
+                        .unwrap();
+                    h.clock.advance(after);
+                    let replay = h.sessions.refresh_session(&first, None).await;
+                    assert_eq!(
+                        is_theft(&replay, "victim", &created.session.handle),
+                        theft,
+                        "grace {grace:?}, replayed {after:?} later: {replay:?}"
+                    );
+                }
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn replay_within_grace_is_accepted() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let first = created.refresh_token.token.clone();
+            let child = h.sessions.refresh_session(&first, None).await.unwrap();
+            h.sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(GRACE - Duration::from_secs(1));
+            // A tab that sent the parent while the child was being used.
+            let late = h.sessions.refresh_session(&first, None).await.unwrap();
+            // Nothing the client holds has been used since its child was minted: it stays usable.
+            h.clock.advance(Duration::from_secs(3600));
+            h.sessions
+                .refresh_session(&late.refresh_token.token, None)
+                .await
+                .unwrap();
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn lost_response_retry_is_not_theft() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let token = created.refresh_token.token.clone();
+            for _ in 0..3 {
+                // The response never arrives; the client retries with the same token much later.
+                h.sessions.refresh_session(&token, None).await.unwrap();
+                h.clock.advance(Duration::from_secs(7200));
+            }
+            let last = h.sessions.refresh_session(&token, None).await.unwrap();
+            h.sessions
+                .refresh_session(&last.refresh_token.token, None)
+                .await
+                .unwrap();
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn parallel_siblings_are_not_theft() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let parent = created.refresh_token.token.clone();
+            // Two tabs refresh with the same token; one tab uses its child at once.
+            let tab_a = h.sessions.refresh_session(&parent, None).await.unwrap();
+            let tab_b = h.sessions.refresh_session(&parent, None).await.unwrap();
+            h.clock.advance(Duration::from_millis(200));
+            h.sessions
+                .refresh_session(&tab_a.refresh_token.token, None)
+                .await
+                .unwrap();
+            // Tab B's response arrived last, so its token is the one in the cookie jar, used an hour later.
+            h.clock.advance(Duration::from_secs(3600));
+            let from_b = h
+                .sessions
+                .refresh_session(&tab_b.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(3600));
+            h.sessions
+                .refresh_session(&from_b.refresh_token.token, None)
+                .await
+                .unwrap();
+        }
+
+        /// The first verification of a refreshed access token commits its refresh token, without any
+        /// database check asked for: replaying the refresh token it replaced is then theft.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn access_token_use_commits_child() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let first = created.refresh_token.token.clone();
+            let child = h.sessions.refresh_session(&first, None).await.unwrap();
+            let verified = h
+                .sessions
+                .get_session(&child.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            assert!(verified.parent_refresh_token_hash1.is_none());
+            h.clock.advance(GRACE + Duration::from_micros(1));
+            let replay = h.sessions.refresh_session(&first, None).await;
+            assert!(
+                is_theft(&replay, "u", &created.session.handle),
+                "{replay:?}"
+            );
+        }
+
+        /// One store call per refresh cycle: the first verification of a refreshed access token goes to
+        /// the store and hands back a token without `parentRefreshTokenHash1`, which then verifies in
+        /// memory. The refreshed token itself keeps going to the store (a request sent before the
+        /// replacement arrived), and is served.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn first_use_hands_back_a_token_that_stays_off_the_store() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(
+                store,
+                SessionConfig {
+                    access_token_validity: Duration::from_secs(600),
+                    ..config()
+                },
+            );
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u").access_token_payload(object(json!({"plan": 1}))))
+                .await
+                .unwrap();
+            let child = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(10));
+            let calls = h.calls();
+            let first = h
+                .sessions
+                .get_session(&child.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(h.calls(), calls + 1, "one presentation");
+            let reissued = first.new_access_token.expect("a token without the claim");
+            assert_eq!(first.access_token_payload, object(json!({"plan": 1})));
+            // A full lifetime from the first use.
+            assert_eq!(
+                reissued.expiry,
+                (reissued.created_at + 600_000).div_euclid(1000) * 1000
+            );
+            let calls = h.calls();
+            for _ in 0..5 {
+                let again = h
+                    .sessions
+                    .get_session(&reissued.token, None, VerifyOptions::default())
+                    .await
+                    .unwrap();
+                assert!(again.new_access_token.is_none());
+                assert!(again.parent_refresh_token_hash1.is_none());
+            }
+            assert_eq!(h.calls(), calls, "no store call for the handed-back token");
+            let late = h
+                .sessions
+                .get_session(&child.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            assert!(late.new_access_token.is_some());
+            assert_eq!(h.calls(), calls + 1);
+        }
+
+        /// A copy of a refreshed access token, replayed after the client moved on, is theft at that
+        /// verification: it presents a refresh token the client has moved past.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn stale_first_use_access_token_is_theft() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("victim"))
+                .await
+                .unwrap();
+            let child = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            // The attacker copies the jar before the victim's first call with it.
+            let stolen_access = child.access_token.token.clone();
+            let grandchild = h
+                .sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.sessions
+                .get_session(
+                    &grandchild.access_token.token,
+                    None,
+                    VerifyOptions::default(),
+                )
+                .await
+                .unwrap();
+            h.clock.advance(GRACE + Duration::from_micros(1));
+            let replay = h
+                .sessions
+                .get_session(&stolen_access, None, VerifyOptions::default())
+                .await;
+            assert!(
+                is_theft(&replay, "victim", &created.session.handle),
+                "{replay:?}"
+            );
+            let after = h
+                .sessions
+                .refresh_session(&grandchild.refresh_token.token, None)
+                .await;
+            assert!(is_unauthorised(&after), "revoked: {after:?}");
+        }
+
+        /// A use proves the jar moved past every token minted more than the grace window before it:
+        /// a sibling left behind by a lost response is dead once something newer is used.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_token_minted_long_before_a_later_use_is_dead() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("victim"))
+                .await
+                .unwrap();
+            let parent = created.refresh_token.token.clone();
+            // The response to this refresh was lost (or stolen by whoever made the request).
+            let lost = h.sessions.refresh_session(&parent, None).await.unwrap();
+            h.clock.advance(GRACE + Duration::from_secs(1));
+            let retried = h.sessions.refresh_session(&parent, None).await.unwrap();
+            h.sessions
+                .refresh_session(&retried.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(GRACE + Duration::from_secs(1));
+            let replay = h
+                .sessions
+                .refresh_session(&lost.refresh_token.token, None)
+                .await;
+            assert!(
+                is_theft(&replay, "victim", &created.session.handle),
+                "{replay:?}"
+            );
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn unknown_refresh_token_is_unauthorised() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            h.sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            for token in ["", "nope", &"x".repeat(100_000), "\u{0}\u{1}ÿ"] {
+                let result = h
+                    .sessions
+                    .refresh_session(&RefreshToken::new(token), None)
+                    .await;
+                assert!(is_unauthorised(&result), "{result:?}");
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn expired_access_token_needs_refresh() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(3599));
+            assert!(h
+                .sessions
+                .get_session(&created.access_token.token, None, VerifyOptions::default())
+                .await
+                .is_ok());
+            h.clock.advance(Duration::from_secs(1));
+            let result = h
+                .sessions
+                .get_session(&created.access_token.token, None, VerifyOptions::default())
+                .await;
+            assert!(is_try_refresh(&result), "{result:?}");
+            let refreshed = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            assert!(h
+                .sessions
+                .get_session(
+                    &refreshed.access_token.token,
+                    None,
+                    VerifyOptions::default()
+                )
+                .await
+                .is_ok());
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn expired_refresh_token_is_unauthorised() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                refresh_token_validity: Duration::from_secs(86_400),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(86_400));
+            let result = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await;
+            assert!(is_unauthorised(&result), "{result:?}");
+            assert!(is_unauthorised(
+                &h.sessions.get_session_info(&created.session.handle).await
+            ));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn refresh_slides_expiry() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                refresh_token_validity: Duration::from_secs(86_400),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let mut token = created.refresh_token.token;
+            for _ in 0..5 {
+                h.clock.advance(Duration::from_secs(80_000));
+                token = h
+                    .sessions
+                    .refresh_session(&token, None)
+                    .await
+                    .unwrap()
+                    .refresh_token
+                    .token;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn revoke_one_many_and_all() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let mut handles = Vec::new();
+            for user in ["a", "a", "a", "b"] {
+                let created = h
+                    .sessions
+                    .create_new_session(NewSession::new(user))
+                    .await
+                    .unwrap();
+                handles.push(created.session.handle);
+            }
+            let other_tenant = h
+                .sessions
+                .create_new_session(NewSession::new("a").tenant_id("t2"))
+                .await
+                .unwrap();
+            assert!(h.sessions.revoke_session(&handles[0]).await.unwrap());
+            assert!(!h.sessions.revoke_session(&handles[0]).await.unwrap());
+            let revoked = h
+                .sessions
+                .revoke_multiple_sessions(&[handles[1].clone(), "missing".to_owned()])
+                .await
+                .unwrap();
+            assert_eq!(revoked, vec![handles[1].clone()]);
+            let mut all_a = h
+                .sessions
+                .get_all_session_handles_for_user("a", None)
+                .await
+                .unwrap();
+            all_a.sort();
+            let mut expected = vec![handles[2].clone(), other_tenant.session.handle.clone()];
+            expected.sort();
+            assert_eq!(all_a, expected);
+            assert_eq!(
+                h.sessions
+                    .get_all_session_handles_for_user("a", Some("public"))
+                    .await
+                    .unwrap(),
+                vec![handles[2].clone()]
+            );
+            let revoked = h
+                .sessions
+                .revoke_all_sessions_for_user("a", Some("public"))
+                .await
+                .unwrap();
+            assert_eq!(revoked, vec![handles[2].clone()]);
+            assert_eq!(
+                h.sessions
+                    .get_all_session_handles_for_user("a", None)
+                    .await
+                    .unwrap(),
+                vec![other_tenant.session.handle.clone()]
+            );
+            assert_eq!(
+                h.sessions
+                    .revoke_all_sessions_for_user("a", None)
+                    .await
+                    .unwrap(),
+                vec![other_tenant.session.handle]
+            );
+            assert_eq!(
+                h.sessions
+                    .get_all_session_handles_for_user("b", None)
+                    .await
+                    .unwrap(),
+                vec![handles[3].clone()]
+            );
+        }
+
+        /// Every session of the store, in any tenant, walked a page at a time and revoked (an app being
+        /// removed): none refreshes afterwards, and each is in the revocation log.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn every_session_is_walked_and_revoked() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(Arc::clone(&store), config());
+            let mut created = Vec::new();
+            for (user, tenant) in [("a", "public"), ("b", "public"), ("a", "t2")] {
+                let session = h
+                    .sessions
+                    .create_new_session(NewSession::new(user).tenant_id(tenant))
+                    .await
+                    .unwrap();
+                created.push(session);
+            }
+            let mut handles: Vec<String> = created.iter().map(|s| s.session.handle.clone()).collect();
+            handles.sort();
+            let first = store.session_handles("", 2).await.unwrap();
+            assert_eq!(first, handles[..2]);
+            let rest = store.session_handles(&first[1], 2).await.unwrap();
+            assert_eq!(rest, handles[2..]);
+            assert!(store
+                .session_handles(&handles[2], 2)
+                .await
+                .unwrap()
+                .is_empty());
+
+            assert_eq!(h.sessions.revoke_every_session().await.unwrap(), 3);
+            assert!(store.session_handles("", 10).await.unwrap().is_empty());
+            for session in &created {
+                let refreshed = h
+                    .sessions
+                    .refresh_session(&session.refresh_token.token, None)
+                    .await;
+                assert!(is_unauthorised(&refreshed), "{refreshed:?}");
+            }
+            let mut logged: Vec<String> = store
+                .revocations(0, 0, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.session_handle)
+                .collect();
+            logged.sort();
+            assert_eq!(logged, handles);
+            assert_eq!(h.sessions.revoke_every_session().await.unwrap(), 0);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn handles_exclude_expired() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                refresh_token_validity: Duration::from_secs(100),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let old = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(50));
+            let young = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(60));
+            assert_eq!(
+                h.sessions
+                    .get_all_session_handles_for_user("u", None)
+                    .await
+                    .unwrap(),
+                vec![young.session.handle]
+            );
+            assert!(is_unauthorised(
+                &h.sessions.get_session_info(&old.session.handle).await
+            ));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn session_data_round_trip() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u").session_data(json!({"cart": [1, 2]})))
+                .await
+                .unwrap();
+            let handle = &created.session.handle;
+            assert_eq!(
+                h.sessions.get_session_data(handle).await.unwrap(),
+                json!({"cart": [1, 2]})
+            );
+            let data = json!({"cart": [], "note": "ünïcode ✓", "nested": {"deep": [null, true, 1.5]}});
+            h.sessions
+                .update_session_data(handle, data.clone())
+                .await
+                .unwrap();
+            assert_eq!(h.sessions.get_session_data(handle).await.unwrap(), data);
+            let info = h.sessions.get_session_info(handle).await.unwrap();
+            assert_eq!(info.session_data, data);
+            assert_eq!(info.user_id, "u");
+            assert_eq!(info.created_at, crate::common::START);
+            assert!(is_unauthorised(
+                &h.sessions.update_session_data("missing", json!({})).await
+            ));
+            assert!(is_unauthorised(
+                &h.sessions.get_session_data("missing").await
+            ));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn payload_update_reaches_new_tokens() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u").access_token_payload(object(json!({"v": 1}))))
+                .await
+                .unwrap();
+            let handle = &created.session.handle;
+            h.sessions
+                .update_access_token_payload(handle, object(json!({"v": 2})))
+                .await
+                .unwrap();
+            // A database check notices the stale payload and mints a replacement.
+            let verified = h
+                .sessions
+                .get_session(
+                    &created.access_token.token,
+                    None,
+                    VerifyOptions {
+                        check_database: true,
+                        ..VerifyOptions::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(verified.access_token_payload, object(json!({"v": 2})));
+            let reissued = verified.new_access_token.expect("a re-minted access token");
+            let again = h
+                .sessions
+                .get_session(&reissued.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(again.access_token_payload, object(json!({"v": 2})));
+            let refreshed = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                refreshed.session.access_token_payload,
+                object(json!({"v": 2}))
+            );
+            let reserved = h
+                .sessions
+                .update_access_token_payload(handle, object(json!({"sub": "someone-else"})))
+                .await;
+            assert!(
+                matches!(reserved, Err(SessionError::General(_))),
+                "{reserved:?}"
+            );
+            assert!(is_unauthorised(
+                &h.sessions
+                    .update_access_token_payload("missing", Map::new())
+                    .await
+            ));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn regenerate_keeps_expiry() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(600));
+            let regenerated = h
+                .sessions
+                .regenerate_access_token(
+                    &created.access_token.token,
+                    Some(object(json!({"r": true}))),
+                )
+                .await
+                .unwrap();
+            let token = regenerated
+                .access_token
+                .expect("the old token had not expired");
+            assert_eq!(token.expiry, created.access_token.expiry);
+            let verified = h
+                .sessions
+                .get_session(&token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(verified.access_token_payload, object(json!({"r": true})));
+            h.clock.advance(Duration::from_secs(3600));
+            let late = h
+                .sessions
+                .regenerate_access_token(&created.access_token.token, None)
+                .await
+                .unwrap();
+            assert!(late.access_token.is_none());
+            assert_eq!(
+                late.session.access_token_payload,
+                object(json!({"r": true}))
+            );
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn anti_csrf_is_enforced() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u").anti_csrf(true))
+                .await
+                .unwrap();
+            let csrf = created.anti_csrf_token.clone().expect("an anti-CSRF token");
+            let check = VerifyOptions {
+                do_anti_csrf_check: true,
+                ..VerifyOptions::default()
+            };
+            let at = &created.access_token.token;
+            assert!(h.sessions.get_session(at, Some(&csrf), check).await.is_ok());
+            assert!(is_try_refresh(
+                &h.sessions.get_session(at, None, check).await
+            ));
+            let wrong = AntiCsrfToken::new("wrong");
+            assert!(is_try_refresh(
+                &h.sessions.get_session(at, Some(&wrong), check).await
+            ));
+            // Refresh needs the token too; a forged cross-site refresh cannot even trigger theft handling.
+            let rt = &created.refresh_token.token;
+            // A forged cross-site refresh (no or wrong token) is refused without telling the client to
+            // drop its tokens: it must not be able to sign the user out either.
+            for supplied in [None, Some(&wrong)] {
+                let forged = h.sessions.refresh_session(rt, supplied).await;
+                assert!(
+                    matches!(
+                        forged,
+                        Err(SessionError::Unauthorised {
+                            clear_tokens: false,
+                            ..
+                        })
+                    ),
+                    "{forged:?}"
+                );
+            }
+            let refreshed = h.sessions.refresh_session(rt, Some(&csrf)).await.unwrap();
+            let new_csrf = refreshed.anti_csrf_token.expect("a new anti-CSRF token");
+            assert_ne!(new_csrf, csrf);
+            assert!(h
+                .sessions
+                .get_session(&refreshed.access_token.token, Some(&new_csrf), check)
+                .await
+                .is_ok());
+            let plain = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            assert!(plain.anti_csrf_token.is_none());
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn key_rotation_keeps_old_tokens_valid() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                signing_key_update_interval: Duration::from_secs(3600),
+                access_token_validity: Duration::from_secs(1800),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            // START is on an hour boundary: create the first token late in its rotation slot.
+            h.clock.advance(Duration::from_secs(3000));
+            let before = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let first_jwks = h.sessions.jwks().await.unwrap();
+            assert_eq!(first_jwks.keys.len(), 1);
+            assert!(first_jwks.keys[0].kid.starts_with("d-"));
+            assert_eq!(first_jwks.keys[0].alg, "RS256");
+            // Into the next rotation slot, while the first token is still valid.
+            h.clock.advance(Duration::from_secs(1200));
+            let after = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let jwks = h.sessions.jwks().await.unwrap();
+            assert_eq!(jwks.keys.len(), 2, "{jwks:?}");
+            assert_ne!(jwks.keys[0].kid, jwks.keys[1].kid);
+            let kid_of = |token: &str| -> String {
+                use base64::Engine;
+                let header = token.split('.').next().unwrap();
+                let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(header)
+                    .unwrap();
+                let header: Value = serde_json::from_slice(&header).unwrap();
+                header["kid"].as_str().unwrap().to_owned()
+            };
+            assert_ne!(
+                kid_of(before.access_token.token.expose()),
+                kid_of(after.access_token.token.expose())
+            );
+            assert_eq!(jwks.keys[0].kid, kid_of(after.access_token.token.expose()));
+            for token in [&before.access_token.token, &after.access_token.token] {
+                h.sessions
+                    .get_session(token, None, VerifyOptions::default())
+                    .await
+                    .unwrap();
+            }
+            // A process started now (empty cache) verifies the old token from the stored key.
+            let fresh = h.sibling(SessionConfig {
+                signing_key_update_interval: Duration::from_secs(3600),
+                access_token_validity: Duration::from_secs(1800),
+                ..SessionConfig::default()
+            });
+            fresh
+                .get_session(&before.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            // Once every token the old key signed has expired, the key is swept and leaves the JWKS.
+            h.clock.advance(Duration::from_secs(4 * 3600));
+            h.sessions.sweep_expired().await.unwrap();
+            let late = h.sessions.jwks().await.unwrap();
+            assert!(
+                late.keys.iter().all(|k| k.kid != first_jwks.keys[0].kid),
+                "{late:?}"
+            );
+        }
+
+        /// `tessera keys rotate`: a rotation in one process signs its new tokens at once, and another
+        /// process's within a minute (its next key reload); tokens of the replaced key keep verifying
+        /// everywhere, and the key listing says which key signs.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn manual_rotation_reaches_every_process() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let other = h.sibling(config());
+            let kid_of = |token: &tessera_core::AccessToken| -> String {
+                use base64::Engine;
+                let header = token.expose().split('.').next().unwrap();
+                let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(header)
+                    .unwrap();
+                let header: Value = serde_json::from_slice(&header).unwrap();
+                header["kid"].as_str().unwrap().to_owned()
+            };
+            let before = other
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let old_kid = kid_of(&before.access_token.token);
+            h.clock.advance(Duration::from_millis(5));
+            let rotated = h.sessions.rotate_signing_key().await.unwrap();
+            assert_ne!(rotated.kid, old_kid);
+            assert!(rotated.in_use);
+            let listed = h.sessions.signing_keys().await.unwrap();
+            let in_use: Vec<(String, bool)> = listed.iter().map(|k| (k.kid.clone(), k.in_use)).collect();
+            assert_eq!(
+                in_use,
+                vec![(rotated.kid.clone(), true), (old_kid.clone(), false)]
+            );
+            assert_eq!(listed[0].expires_at, listed[1].expires_at, "{listed:?}");
+
+            let here = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            assert_eq!(kid_of(&here.access_token.token), rotated.kid);
+            // The other process verifies the new key's tokens at once (an unknown kid is looked up)...
+            other
+                .get_session(&here.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            // ...and signs with it after its next reload, within a minute.
+            h.clock.advance(Duration::from_secs(61));
+            let there = other
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            assert_eq!(kid_of(&there.access_token.token), rotated.kid);
+            for engine in [&h.sessions, &other] {
+                engine
+                    .get_session(&before.access_token.token, None, VerifyOptions::default())
+                    .await
+                    .unwrap();
+            }
+            // A second rotation takes over from the first: one signer per slot.
+            h.clock.advance(Duration::from_millis(5));
+            let again = h.sessions.rotate_signing_key().await.unwrap();
+            let signers: Vec<String> = h
+                .sessions
+                .signing_keys()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|k| k.in_use)
+                .map(|k| k.kid)
+                .collect();
+            assert_eq!(signers, vec![again.kid]);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_rotation_creates_one_key() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let engines: Vec<_> = (0..4).map(|_| h.sibling(config())).collect();
+            let tasks: Vec<_> = engines
+                .into_iter()
+                .map(|engine| {
+                    tokio::spawn(async move { engine.create_new_session(NewSession::new("u")).await })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            assert_eq!(h.sessions.jwks().await.unwrap().keys.len(), 1);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn static_key_sessions() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(400 * 3600));
+            let refreshed = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            let verified = h
+                .sessions
+                .get_session(
+                    &refreshed.access_token.token,
+                    None,
+                    VerifyOptions::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(verified.user_id, "u");
+            let header = refreshed
+                .access_token
+                .token
+                .expose()
+                .split('.')
+                .next()
+                .unwrap()
+                .to_owned();
+            use base64::Engine;
+            let header: Value = serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(header)
+                    .unwrap(),
+            )
+            .unwrap();
+            assert!(
+                header["kid"].as_str().unwrap().starts_with("s-"),
+                "{header}"
+            );
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn eddsa_signing() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(
+                store,
+                SessionConfig {
+                    signing_algorithm: SigningAlgorithm::EdDsa,
+                    ..config()
+                },
+            );
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.sessions
+                .get_session(&created.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            let jwks = h.sessions.jwks().await.unwrap();
+            assert_eq!(jwks.keys[0].kty, "OKP");
+            assert_eq!(jwks.keys[0].crv, Some("Ed25519"));
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sweep_removes_expired_sessions() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                refresh_token_validity: Duration::from_secs(100),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let old = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(60));
+            let young = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(50));
+            assert_eq!(h.sessions.sweep_expired().await.unwrap(), 1);
+            assert_eq!(h.sessions.sweep_expired().await.unwrap(), 0);
+            assert!(
+                h.store
+                    .refresh_token(&tessera_core::hash2_from_hash1(
+                        &tessera_core::refresh_token_hash1(&old.refresh_token.token)
+                    ))
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "an expired session's tokens go with it"
+            );
+            h.sessions
+                .get_session_info(&young.session.handle)
+                .await
+                .unwrap();
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn theft_can_be_reported_without_revoking() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(
+                store,
+                SessionConfig {
+                    revoke_on_theft: false,
+                    ..config()
+                },
+            );
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let child = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            let grandchild = h
+                .sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(GRACE + Duration::from_secs(1));
+            let replay = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await;
+            assert!(is_theft(&replay, "u", &created.session.handle));
+            h.sessions
+                .refresh_session(&grandchild.refresh_token.token, None)
+                .await
+                .unwrap();
+        }
+
+        /// Verification refuses tokens over `MAX_ACCESS_TOKEN_LEN`, so the engine must never mint one:
+        /// not at creation, not on a later refresh (whose token also carries a parent hash), not after a
+        /// payload update. Sizes step across the limit so that the last size accepted is exercised.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn oversized_tokens_are_never_minted() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            // A user id longer than every store's column is refused as such, before anything else.
+            let long_user = "u".repeat(6000);
+            let refused = h
+                .sessions
+                .create_new_session(NewSession::new(long_user.clone()))
+                .await;
+            assert!(
+                matches!(&refused, Err(SessionError::General(tessera_core::GeneralError::InvalidArgument(m))) if m.contains("512")),
+                "{refused:?}"
+            );
+            let longest_user = "u".repeat(tessera_core::MAX_USER_ID_BYTES);
+            h.sessions
+                .create_new_session(NewSession::new(longest_user))
+                .await
+                .unwrap();
+            assert!(h
+                .sessions
+                .get_all_session_handles_for_user(&long_user, None)
+                .await
+                .unwrap()
+                .is_empty());
+            let limit = tessera_core::MAX_ACCESS_TOKEN_LEN;
+            let (mut accepted, mut refused) = (0, 0);
+            for filler in (limit * 3 / 4 - 2000..limit * 3 / 4 + 200).step_by(13) {
+                let payload = object(json!({ "filler": "x".repeat(filler) }));
+                let created = h
+                    .sessions
+                    .create_new_session(
+                        NewSession::new("u")
+                            .anti_csrf(true)
+                            .access_token_payload(payload),
+                    )
+                    .await;
+                let created = match created {
+                    Err(_) => {
+                        assert!(is_too_large(&created), "{created:?}");
+                        refused += 1;
+                        continue;
+                    }
+                    Ok(created) => created,
+                };
+                accepted += 1;
+                let csrf = created.anti_csrf_token.clone();
+                let refreshed = h
+                    .sessions
+                    .refresh_session(&created.refresh_token.token, csrf.as_ref())
+                    .await
+                    .unwrap();
+                assert!(refreshed.access_token.token.expose().len() <= limit);
+                h.sessions
+                    .get_session(
+                        &refreshed.access_token.token,
+                        refreshed.anti_csrf_token.as_ref(),
+                        VerifyOptions::default(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            assert!(accepted > 0 && refused > 0, "{accepted} {refused}");
+            // A payload update that would overflow is refused and changes nothing.
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u").access_token_payload(object(json!({"a": 1}))))
+                .await
+                .unwrap();
+            let handle = &created.session.handle;
+            let huge = object(json!({ "filler": "x".repeat(limit) }));
+            assert!(is_too_large(
+                &h.sessions
+                    .update_access_token_payload(handle, huge.clone())
+                    .await
+            ));
+            assert!(is_too_large(
+                &h.sessions
+                    .regenerate_access_token(&created.access_token.token, Some(huge))
+                    .await
+            ));
+            let info = h.sessions.get_session_info(handle).await.unwrap();
+            assert_eq!(info.access_token_payload, object(json!({"a": 1})));
+        }
+
+        /// `/.well-known/jwks.json` is public: fetching it must not read the store each time.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn jwks_is_served_from_memory() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let first = h.sessions.jwks().await.unwrap();
+            assert_eq!(first.keys.len(), 1);
+            let calls = h.calls();
+            for _ in 0..1000 {
+                assert_eq!(h.sessions.jwks().await.unwrap().keys, first.keys);
+            }
+            assert_eq!(h.calls(), calls, "a JWKS fetch read the store");
+            // A key another process creates is published within the reload interval.
+            h.sibling(config())
+                .create_new_session(NewSession::new("u").key_kind(KeyKind::Static))
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(61));
+            let calls = h.calls();
+            let reloaded = h.sessions.jwks().await.unwrap();
+            assert_eq!(reloaded.keys.len(), 2, "{reloaded:?}");
+            assert_eq!(h.calls(), calls + 1);
+            for _ in 0..100 {
+                h.sessions.jwks().await.unwrap();
+            }
+            assert_eq!(h.calls(), calls + 1);
+        }
+
+        /// Tenants: created once (then updated), listed with `public` first, `public` always there and
+        /// never deletable; deleting a tenant revokes its sessions and no other tenant's, and its access
+        /// tokens are refused at once here and by another process through the revocation log.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn tenants_are_created_listed_and_deleted_with_their_sessions() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let other = h.sibling(config());
+            let sessions = &h.sessions;
+            assert!(sessions
+                .create_or_update_tenant("acme", object(json!({"firstFactors": ["emailpassword"]})))
+                .await
+                .unwrap());
+            assert!(!sessions
+                .create_or_update_tenant("acme", object(json!({"firstFactors": ["thirdparty"]})))
+                .await
+                .unwrap());
+            assert!(sessions
+                .create_or_update_tenant("globex", Map::new())
+                .await
+                .unwrap());
+            assert!(!sessions
+                .create_or_update_tenant("public", Map::new())
+                .await
+                .unwrap());
+            let acme = sessions.tenant("acme").await.unwrap().unwrap();
+            assert_eq!(acme.config, object(json!({"firstFactors": ["thirdparty"]})));
+            assert!(sessions.tenant("public").await.unwrap().is_some());
+            assert!(sessions.tenant("initech").await.unwrap().is_none());
+            let ids: Vec<String> = sessions
+                .tenants()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.tenant_id)
+                .collect();
+            assert_eq!(ids, ["public", "acme", "globex"]);
+            for bad in ["", "recipe", "appid-x", "a b"] {
+                assert!(
+                    sessions
+                        .create_or_update_tenant(bad, Map::new())
+                        .await
+                        .is_err(),
+                    "{bad:?}"
+                );
+            }
+
+            let in_tenant = |tenant: &str| {
+                let mut new = NewSession::new("u");
+                new.tenant_id = tenant.to_owned();
+                new
+            };
+            let acme_session = sessions
+                .create_new_session(in_tenant("acme"))
+                .await
+                .unwrap();
+            let globex_session = sessions
+                .create_new_session(in_tenant("globex"))
+                .await
+                .unwrap();
+            let public_session = sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            other
+                .get_session(
+                    &acme_session.access_token.token,
+                    None,
+                    VerifyOptions::default(),
+                )
+                .await
+                .unwrap();
+
+            assert!(sessions.delete_tenant("acme").await.unwrap());
+            assert!(!sessions.delete_tenant("acme").await.unwrap());
+            assert!(sessions.delete_tenant("public").await.is_err());
+            assert!(sessions.tenant("acme").await.unwrap().is_none());
+            let verify = |engine: &tessera_core::Sessions, tokens: &tessera_core::SessionTokens| {
+                let engine = engine.clone();
+                let token = tokens.access_token.token.clone();
+                async move {
+                    engine
+                        .get_session(&token, None, VerifyOptions::default())
+                        .await
+                }
+            };
+            assert!(is_unauthorised(&verify(sessions, &acme_session).await));
+            assert!(is_unauthorised(
+                &sessions
+                    .refresh_session(&acme_session.refresh_token.token, None)
+                    .await
+            ));
+            other.follow_revocations().await.unwrap();
+            assert!(is_unauthorised(&verify(&other, &acme_session).await));
+            for survivor in [&globex_session, &public_session] {
+                verify(sessions, survivor).await.unwrap();
+                verify(&other, survivor).await.unwrap();
+            }
+            let handles = sessions
+                .get_all_session_handles_for_user("u", None)
+                .await
+                .unwrap();
+            assert_eq!(handles.len(), 2);
+            assert!(!handles.contains(&acme_session.session.handle));
+        }
+
+        /// A session bound to a device key keeps the key in the store; its refreshes need a proof from
+        /// that key answering a challenge for the token presented. Without one the refresh token is a
+        /// copy: theft, and the session is revoked at that request.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_bound_session_refreshes_only_with_its_device() {
+            let Some((store, _guard)) = $open.await else { return };
+            use tessera_core::testing::TestDevice;
+            let h = Harness::new(store, config());
+            let other = h.sibling(config());
+            let device = TestDevice::es256().unwrap();
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let handle = created.session.handle.clone();
+            let challenge = h
+                .sessions
+                .device_challenge(&created.refresh_token.token)
+                .await
+                .unwrap();
+            assert_eq!(challenge.session_handle, handle);
+            assert!(!challenge.bound);
+            // A registration proof must answer this token's challenge.
+            let foreign = device.registration("not-a-challenge").unwrap();
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .bind_device(&created.refresh_token.token, &foreign)
+                        .await
+                ),
+                Some("challenge")
+            );
+            let registration = device.registration(&challenge.challenge).unwrap();
+            let bound = h
+                .sessions
+                .bind_device(&created.refresh_token.token, &registration)
+                .await
+                .unwrap();
+            // The key is in the store: another process over it sees the binding.
+            let info = other.get_session_info(&handle).await.unwrap();
+            assert_eq!(
+                info.device_thumbprint.as_deref(),
+                Some(bound.thumbprint.as_str())
+            );
+            // A retried registration is accepted; another device cannot take the session over.
+            h.sessions
+                .bind_device(&created.refresh_token.token, &registration)
+                .await
+                .unwrap();
+            let intruder = TestDevice::es256().unwrap();
+            let fresh = h
+                .sessions
+                .device_challenge(&created.refresh_token.token)
+                .await
+                .unwrap();
+            assert!(fresh.bound);
+            let takeover = intruder.registration(&fresh.challenge).unwrap();
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .bind_device(&created.refresh_token.token, &takeover)
+                        .await
+                ),
+                Some("unauthorised")
+            );
+            // Renewal: the intruder's signature is refused, the device's accepted (by another process:
+            // challenges are recognised by every process over the store).
+            let stolen_proof = intruder.renewal(&fresh.challenge).unwrap();
+            assert_eq!(
+                device_refused(
+                    &other
+                        .refresh_bound_session(
+                            &created.refresh_token.token,
+                            &stolen_proof,
+                            Default::default()
+                        )
+                        .await
+                ),
+                Some("proof")
+            );
+            let renewal = device.renewal(&fresh.challenge).unwrap();
+            let refreshed = other
+                .refresh_bound_session(&created.refresh_token.token, &renewal, Default::default())
+                .await
+                .unwrap();
+            assert_eq!(refreshed.session.handle, handle);
+            // The challenge named the token it rotated: replaying the proof is refused.
+            let replay = other
+                .refresh_bound_session(&refreshed.refresh_token.token, &renewal, Default::default())
+                .await;
+            assert_eq!(device_refused(&replay), Some("challenge"));
+            // A copy of the cookie jar refreshing the usual way, without a proof: theft, at once.
+            let copied = h
+                .sessions
+                .refresh_session(&refreshed.refresh_token.token, None)
+                .await;
+            assert!(is_theft(&copied, "u", &handle), "{copied:?}");
+            assert!(is_unauthorised(&other.get_session_info(&handle).await));
+            // Unbound sessions refresh as always.
+            let plain = h
+                .sessions
+                .create_new_session(NewSession::new("v"))
+                .await
+                .unwrap();
+            h.sessions
+                .refresh_session(&plain.refresh_token.token, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                h.sessions
+                    .get_session_info(&plain.session.handle)
+                    .await
+                    .unwrap()
+                    .device_thumbprint,
+                None
+            );
+        }
+
+        /// Challenges expire; a proof for another session's challenge, with `alg: none`, or for an unbound
+        /// session is refused, and none of them changes the session.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn device_proofs_are_refused_when_stale_foreign_or_unsigned() {
+            let Some((store, _guard)) = $open.await else { return };
+            use tessera_core::testing::TestDevice;
+            let h = Harness::new(store, config());
+            let device = TestDevice::es256().unwrap();
+            let mine = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let theirs = h
+                .sessions
+                .create_new_session(NewSession::new("w"))
+                .await
+                .unwrap();
+            // Renewing an unbound session with a proof: refused, nothing to check it against.
+            let challenge = h
+                .sessions
+                .device_challenge(&mine.refresh_token.token)
+                .await
+                .unwrap();
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .refresh_bound_session(
+                            &mine.refresh_token.token,
+                            &device.renewal(&challenge.challenge).unwrap(),
+                            Default::default()
+                        )
+                        .await
+                ),
+                Some("unauthorised")
+            );
+            // Another session's challenge does not bind this one.
+            let their_challenge = h
+                .sessions
+                .device_challenge(&theirs.refresh_token.token)
+                .await
+                .unwrap();
+            let misdirected = device.registration(&their_challenge.challenge).unwrap();
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .bind_device(&mine.refresh_token.token, &misdirected)
+                        .await
+                ),
+                Some("challenge")
+            );
+            // `alg: none`, unsigned.
+            let header = json!({"alg": "none", "typ": "dbsc+jwt", "jwk": device.jwk()});
+            let unsigned = format!(
+                "{}.{}.",
+                base64_url(&header.to_string()),
+                base64_url(&json!({"jti": challenge.challenge}).to_string())
+            );
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .bind_device(&mine.refresh_token.token, &unsigned)
+                        .await
+                ),
+                Some("proof")
+            );
+            // An expired challenge.
+            h.clock.advance(Duration::from_millis(
+                tessera_core::DEVICE_CHALLENGE_LIFETIME_MS as u64 + 1,
+            ));
+            let late = device.registration(&challenge.challenge).unwrap();
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .bind_device(&mine.refresh_token.token, &late)
+                        .await
+                ),
+                Some("challenge")
+            );
+            let info = h
+                .sessions
+                .get_session_info(&mine.session.handle)
+                .await
+                .unwrap();
+            assert_eq!(info.device_thumbprint, None);
+            // A challenge made without a store read for a pair that does not belong together (another
+            // session's handle) answers nothing; for the pair just issued, it binds.
+            let mismatched = h
+                .sessions
+                .device_challenge_for(&theirs.session.handle, &mine.refresh_token.token)
+                .await
+                .unwrap();
+            assert_eq!(
+                device_refused(
+                    &h.sessions
+                        .bind_device(
+                            &mine.refresh_token.token,
+                            &device.registration(&mismatched).unwrap()
+                        )
+                        .await
+                ),
+                Some("challenge")
+            );
+            let challenge = h
+                .sessions
+                .device_challenge_for(&mine.session.handle, &mine.refresh_token.token)
+                .await
+                .unwrap();
+            h.sessions
+                .bind_device(
+                    &mine.refresh_token.token,
+                    &device.registration(&challenge).unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use conformance_tests;
