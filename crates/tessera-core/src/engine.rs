@@ -165,6 +165,12 @@ impl Sessions {
         &self.inner.store
     }
 
+    /// The engine's clock: what a process that runs engines reads the time from, so that every
+    /// part of it (and every test that moves a manual clock) agrees on the time.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     fn now(&self) -> UnixMillis {
         self.inner.clock.now()
     }

@@ -5,7 +5,7 @@
 //! token `HMAC(admin key, cookie)`, so every server configured with the same admin key accepts
 //! them (one behind a load balancer as well as several), and changing the key signs everyone out.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use axum::http::{header, HeaderMap};
@@ -77,13 +77,6 @@ impl AdminKey {
     pub fn form_token_matches(&self, cookie: &str, token: &str) -> bool {
         self.verify("admin-form", cookie, token)
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The admin cookie's value, if the request carries one.

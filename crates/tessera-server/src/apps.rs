@@ -192,10 +192,11 @@ impl Apps {
         let store = Arc::new(ObservedStore::new(store, |operation| {
             metrics::counter!("tessera_store_calls_total", "operation" => operation).increment(1);
         }));
+        // Every app's engine reads the public engine's clock: one clock for the process.
         Ok(Sessions::with_clock(
             store,
             settings,
-            Arc::new(tessera_core::SystemClock),
+            Arc::clone(self.public.clock()),
         ))
     }
 
@@ -241,7 +242,7 @@ impl Apps {
             .put_app(&AppRecord {
                 app_id: app_id.to_owned(),
                 config,
-                created_at: now_ms(),
+                created_at: self.public.clock().now(),
             })
             .await?;
         self.change_view(|view| view.read_at = None).await;
@@ -365,12 +366,6 @@ fn app_settings(server: &SessionConfig, config: &AppConfig) -> Result<SessionCon
 
 fn invalid(message: &str) -> SessionError {
     GeneralError::InvalidArgument(message.to_owned()).into()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use axum::Router;
 use serde::Deserialize;
 use tessera_core::{SessionError, Sessions};
 
-use crate::admin_guard::{clear_cookie, cookie_value, is_cross_site, now_ms, set_cookie, AdminKey};
+use crate::admin_guard::{clear_cookie, cookie_value, is_cross_site, set_cookie, AdminKey};
 use pages::{Chrome, Counter, KeyRow, Page, SessionRow};
 
 use crate::apps::PUBLIC_APP;
@@ -46,7 +46,7 @@ fn admin_key(state: &ServerState) -> Option<&Arc<AdminKey>> {
 fn signed_in(state: &ServerState, headers: &HeaderMap) -> Option<SignedIn> {
     let key = admin_key(state)?;
     let cookie = cookie_value(headers)?;
-    key.signed_in(&cookie, now_ms())
+    key.signed_in(&cookie, state.sessions.clock().now())
         .then_some(SignedIn { cookie })
 }
 
@@ -246,7 +246,7 @@ async fn login(
             Page::login(Some("wrong admin key")),
         );
     }
-    home_setting_cookie(&set_cookie(&key.sign_in(now_ms())))
+    home_setting_cookie(&set_cookie(&key.sign_in(state.sessions.clock().now())))
 }
 
 /// A redirect to the dashboard that sets (or clears) the sign-in cookie.

@@ -1,8 +1,6 @@
 //! Endpoints that are not about one session: version negotiation, health, keys, metrics, and the
 //! account-linking user lookup the SDKs make before every session creation.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -51,9 +49,7 @@ pub async fn jwks(AppSessions(sessions): AppSessions) -> Result<Response, ApiErr
     let interval_ms = i64::try_from(sessions.config().signing_key_update_interval.as_millis())
         .unwrap_or(i64::MAX)
         .max(1);
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now_ms = sessions.clock().now();
     let until_next_key_s = (interval_ms - now_ms.rem_euclid(interval_ms)) / 1000;
     let max_age = until_next_key_s.clamp(1, 3600);
     Ok((
