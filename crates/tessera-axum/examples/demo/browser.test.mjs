@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { CHROMIUM_FLAGS, startListening as start } from "./processes.mjs";
+import { CHROMIUM_FLAGS, startListening as start, startTesseraFor } from "./processes.mjs";
 
 const DEMO_BIN = process.env.DEMO_BIN;
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR;
@@ -46,21 +46,18 @@ async function startDemo(extraEnv = {}, { grace = GRACE_SECONDS } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tessera-demo-"));
   const env = { PORT: "0", ...extraEnv };
   if (BACKEND === "remote") {
-    const server = await startListening(
-      TESSERA_BIN,
-      ["serve"],
-      {
-        TESSERA_PORT: "0",
-        TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
-        TESSERA_ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
-        TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: String(grace),
-        TESSERA_API_KEYS: "browser-tests-api-key",
-        TESSERA_LOG: "warn",
-      },
-      dir,
+    Object.assign(
+      env,
+      await startTesseraFor(
+        TESSERA_BIN,
+        dir,
+        {
+          TESSERA_ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
+          TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: String(grace),
+        },
+        started,
+      ),
     );
-    env.TESSERA_URL = server.url;
-    env.TESSERA_API_KEY = "browser-tests-api-key";
   } else {
     env.DATABASE = join(dir, "demo.db");
     env.ACCESS_TOKEN_VALIDITY = String(ACCESS_TOKEN_SECONDS);
@@ -512,26 +509,21 @@ if (BACKEND === "remote") {
     const bundle = readdirSync(bundleDir).find((f) => /^website\.[0-9a-f]+\.js$/.test(f));
     assert.ok(bundle, "supertokens-web-js ships its website bundle");
     const dir = mkdtempSync(join(tmpdir(), "tessera-node-app-"));
-    const server = await startListening(
+    const tessera = await startTesseraFor(
       TESSERA_BIN,
-      ["serve"],
+      dir,
       {
-        TESSERA_PORT: "0",
-        TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
         TESSERA_ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
         TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: "0",
-        TESSERA_API_KEYS: "browser-tests-api-key",
-        TESSERA_LOG: "warn",
       },
-      dir,
+      started,
     );
     const port = await freePort();
     const nodeApp = await startListening(
       process.execPath,
       [join(repo, "crates", "tessera-server", "tests", "sdk", "node", "browser-app.js")],
       {
-        TESSERA_URL: server.url,
-        TESSERA_API_KEY: "browser-tests-api-key",
+        ...tessera,
         PORT: String(port),
         WEBSITE_BUNDLE: join(bundleDir, bundle),
       },

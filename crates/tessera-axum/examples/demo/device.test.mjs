@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { CHROMIUM_FLAGS, startListening } from "./processes.mjs";
+import { CHROMIUM_FLAGS, startListening, startTesseraFor } from "./processes.mjs";
 
 const DEMO_BIN = process.env.DEMO_BIN;
 const BACKEND = process.env.BACKEND ?? "local";
@@ -39,21 +39,8 @@ async function startDemo() {
   const dir = mkdtempSync(join(tmpdir(), "tessera-dbsc-"));
   const env = { PORT: "0", DEVICE_BINDING: "true", BOUND_COOKIE_LIFETIME: String(BOUND_SECONDS) };
   if (BACKEND === "remote") {
-    const server = await startListening(
-      TESSERA_BIN,
-      ["serve"],
-      {
-        TESSERA_PORT: "0",
-        TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
-        TESSERA_ACCESS_TOKEN_VALIDITY: String(BOUND_SECONDS),
-        TESSERA_API_KEYS: "device-tests-api-key",
-        TESSERA_LOG: "warn",
-      },
-      dir,
-      started,
-    );
-    env.TESSERA_URL = server.url;
-    env.TESSERA_API_KEY = "device-tests-api-key";
+    const settings = { TESSERA_ACCESS_TOKEN_VALIDITY: String(BOUND_SECONDS) };
+    Object.assign(env, await startTesseraFor(TESSERA_BIN, dir, settings, started));
   } else {
     env.DATABASE = join(dir, "demo.db");
   }

@@ -2,6 +2,7 @@
 // starting the programs they drive (the demo, a `tessera` server).
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 
 /** Headless Chromium without background traffic of its own. */
 export const CHROMIUM_FLAGS = [
@@ -49,3 +50,25 @@ export function startListening(bin, args, env, dir, started) {
     child.on("exit", (code) => reject(new Error(`${bin} exited with ${code} before listening`)));
   });
 }
+
+/** Starts a `tessera serve` (TESSERA_BIN) on a free port with its SQLite file in `dir`, an API
+ * key and `settings` (server settings as TESSERA_* variables); resolves with the demo's
+ * environment for it: TESSERA_URL and TESSERA_API_KEY. */
+export async function startTesseraFor(tesseraBin, dir, settings, started) {
+  const apiKey = "browser-tests-api-key";
+  const server = await startListening(
+    tesseraBin,
+    ["serve"],
+    {
+      TESSERA_PORT: "0",
+      TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
+      TESSERA_API_KEYS: apiKey,
+      TESSERA_LOG: "warn",
+      ...settings,
+    },
+    dir,
+    started,
+  );
+  return { TESSERA_URL: server.url, TESSERA_API_KEY: apiKey };
+}
+
