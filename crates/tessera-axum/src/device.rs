@@ -184,16 +184,7 @@ async fn challenge(tessera: &Tessera, refresh_token: &RefreshToken, session_id: 
 /// front token, the next challenge, and the session's configuration again.
 async fn renewed(tessera: &Tessera, tokens: SessionTokens) -> Response {
     let config = tessera.config();
-    let mut headers = match token_headers(
-        config,
-        Transport::Cookie,
-        &NewTokens {
-            user_id: &tokens.session.user_id,
-            access_token: &tokens.access_token,
-            refresh_token: Some(&tokens.refresh_token),
-            anti_csrf: tokens.anti_csrf_token.as_ref(),
-        },
-    ) {
+    let mut headers = match token_headers(config, Transport::Cookie, &NewTokens::from(&tokens)) {
         Ok(headers) => headers.into_headers(),
         Err(kind) => return Error::new(kind, config).into_response(),
     };

@@ -116,17 +116,8 @@ async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders
             ),
             other => Error::from_engine(other, config, ClearScope::Only(transport)),
         })?;
-    token_headers(
-        config,
-        transport,
-        &NewTokens {
-            user_id: &tokens.session.user_id,
-            access_token: &tokens.access_token,
-            refresh_token: Some(&tokens.refresh_token),
-            anti_csrf: tokens.anti_csrf_token.as_ref(),
-        },
-    )
-    .map_err(|kind| Error::new(kind, config))
+    token_headers(config, transport, &NewTokens::from(&tokens))
+        .map_err(|kind| Error::new(kind, config))
 }
 
 /// Revokes the session. An expired access token earns "try refresh" first (the SDK refreshes and

@@ -64,17 +64,8 @@ impl Tessera {
             .create_new_session(new)
             .await
             .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
-        let mut headers = token_headers(
-            config,
-            transport,
-            &NewTokens {
-                user_id: &tokens.session.user_id,
-                access_token: &tokens.access_token,
-                refresh_token: Some(&tokens.refresh_token),
-                anti_csrf: tokens.anti_csrf_token.as_ref(),
-            },
-        )
-        .map_err(|kind| Error::new(kind, config))?;
+        let mut headers = token_headers(config, transport, &NewTokens::from(&tokens))
+            .map_err(|kind| Error::new(kind, config))?;
         // Device binding rotates tokens where the SDK cannot see it, so it is offered only where
         // the SDK does not hold a copy of a rotating secret (the anti-CSRF token).
         if config.device_binding().is_some()

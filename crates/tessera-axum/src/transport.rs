@@ -254,6 +254,18 @@ pub(crate) struct NewTokens<'a> {
     pub anti_csrf: Option<&'a AntiCsrfToken>,
 }
 
+impl<'a> From<&'a tessera_core::SessionTokens> for NewTokens<'a> {
+    /// Both tokens of a new or refreshed session.
+    fn from(tokens: &'a tessera_core::SessionTokens) -> Self {
+        Self {
+            user_id: &tokens.session.user_id,
+            access_token: &tokens.access_token,
+            refresh_token: Some(&tokens.refresh_token),
+            anti_csrf: tokens.anti_csrf_token.as_ref(),
+        }
+    }
+}
+
 /// With device binding, an access-token cookie expires with its token or the bound lifetime,
 /// whichever comes first: its expiry is what makes the browser renew it through its key. Every
 /// access-token cookie then expires so (a sign-in's, a refresh's, one re-minted on first use or
