@@ -86,6 +86,9 @@ pub struct SessionConfig {
     /// access-token validity (the database is unreachable, say): by default each verification
     /// checks the store, failing closed.
     pub stale_revocations: StaleRevocations,
+    /// How long a detected theft's report (with the picture of the robbed session's tokens) is
+    /// kept before the expiry sweep deletes it (default 30 days).
+    pub theft_report_retention: Duration,
 }
 
 /// What verification does while this process's view of revocations is stale.
@@ -114,6 +117,7 @@ impl Default for SessionConfig {
             verified_token_cache_entries: 10_000,
             revocation_poll_interval: Duration::from_millis(250),
             stale_revocations: StaleRevocations::CheckStore,
+            theft_report_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::store::{
     RevocationRecord, SessionRecord, SessionStore, TenantRecord,
 };
 use crate::tenants::{check_tenant_id, is_default_tenant};
+use crate::theft::{in_issue_order, TheftQuery, TheftReport, TokenTrace};
 use crate::token_cache::{Entry as CachedToken, VerifiedTokens};
 use crate::token_version::AccessTokenVersion;
 use crate::types::{
@@ -230,6 +231,7 @@ impl Sessions {
             presented_hash2: None,
             issued_at: now_us,
             dead_since: None,
+            killed_by: None,
             anti_csrf_hash: anti_csrf
                 .as_ref()
                 .map(|t| sha256_hex(t.expose().as_bytes())),
@@ -954,7 +956,8 @@ impl Sessions {
         inner.keys.rotate(inner.store.as_ref(), self.now()).await
     }
 
-    /// Deletes expired sessions and signing keys; returns how many sessions went.
+    /// Deletes expired sessions and signing keys, revocation-log entries nobody needs any more
+    /// and theft reports older than their retention; returns how many sessions went.
     pub async fn sweep_expired(&self) -> Result<u64, SessionError> {
         let now = self.now();
         let sessions = self.inner.store.delete_expired_sessions(now).await?;
@@ -963,7 +966,34 @@ impl Sessions {
             .store
             .delete_old_revocations(self.revocations_kept_since(now))
             .await?;
+        let retention = micros(self.inner.config.theft_report_retention);
+        self.inner
+            .store
+            .delete_old_theft_reports(now.saturating_mul(1000).saturating_sub(retention))
+            .await?;
         Ok(sessions)
+    }
+
+    /// Recorded thefts matching `query`, newest first (kept for
+    /// [`SessionConfig::theft_report_retention`] after each was detected).
+    pub async fn theft_reports(
+        &self,
+        query: &TheftQuery,
+    ) -> Result<Vec<TheftReport>, SessionError> {
+        Ok(self.inner.store.theft_reports(query).await?)
+    }
+
+    /// A live session's refresh tokens in issue order (the first is number 1), for its
+    /// picture; `Unauthorised` if there is no such live session.
+    pub async fn session_tokens(
+        &self,
+        session_handle: &str,
+    ) -> Result<Vec<TokenTrace>, SessionError> {
+        self.live_session(session_handle).await?;
+        let rows = self.inner.store.session_tokens(session_handle).await?;
+        let mut tokens: Vec<TokenTrace> = rows.iter().map(TokenTrace::from).collect();
+        in_issue_order(&mut tokens);
+        Ok(tokens)
     }
 
     /// Runs [`sweep_expired`](Self::sweep_expired) every `period` until the returned handle is

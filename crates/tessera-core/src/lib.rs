@@ -57,6 +57,7 @@ mod store;
 mod tenants;
 mod test_device;
 pub mod testing;
+mod theft;
 mod token_version;
 mod types;
 mod verify;
@@ -81,6 +82,9 @@ pub use store::{
     TenantRecord,
 };
 pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};
+pub use theft::{
+    human_duration, in_issue_order, token_number, TheftKind, TheftQuery, TheftReport, TokenTrace,
+};
 pub use token_version::AccessTokenVersion;
 pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use crate::clock::UnixMicros;
 use crate::clock::UnixMillis;
 use crate::error::StoreError;
 use crate::store::{
     AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SessionStore, StoredSigningKey, TenantRecord,
 };
+use crate::theft::{TheftQuery, TheftReport};
 
 /// Wraps a store and calls `observe` with each call's operation name (the trait method's name)
 /// before passing the call on.
@@ -56,6 +58,21 @@ impl SessionStore for ObservedStore {
     async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
         (self.observe)("refresh_token");
         self.inner.refresh_token(hash2).await
+    }
+
+    async fn session_tokens(&self, handle: &str) -> Result<Vec<RefreshTokenRecord>, StoreError> {
+        (self.observe)("session_tokens");
+        self.inner.session_tokens(handle).await
+    }
+
+    async fn theft_reports(&self, query: &TheftQuery) -> Result<Vec<TheftReport>, StoreError> {
+        (self.observe)("theft_reports");
+        self.inner.theft_reports(query).await
+    }
+
+    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+        (self.observe)("delete_old_theft_reports");
+        self.inner.delete_old_theft_reports(before).await
     }
 
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {

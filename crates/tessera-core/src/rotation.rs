@@ -30,6 +30,7 @@ use crate::store::{
     ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
     SessionRecord,
 };
+use crate::theft::{in_issue_order, TheftKind, TheftReport, TokenTrace};
 
 /// The reason of the one refusal that keeps the client's tokens: a refresh without the right
 /// anti-CSRF token, which a forged cross-site request would be. (Over CDI the server says so as
@@ -70,11 +71,13 @@ impl Kill {
                 || self.parent.as_deref() == Some(token.hash2.as_str()))
     }
 
-    /// Marks `token` if this use applies to it; returns whether it did.
+    /// Marks `token` (dead since the use, killed by the used token) if this use applies to it;
+    /// returns whether it did.
     pub fn apply(&self, token: &mut RefreshTokenRecord) -> bool {
         let applies = self.applies_to(token);
         if applies {
             token.dead_since = Some(self.at);
+            token.killed_by = Some(self.used.clone());
         }
         applies
     }
@@ -101,11 +104,13 @@ pub enum Plan {
         /// True when only the anti-CSRF check failed.
         keep_tokens: bool,
     },
-    /// A token dead for longer than the grace window: report, and delete the session when
-    /// `revoke`.
+    /// A token dead for longer than the grace window, or a bound session's refresh without its
+    /// device's proof: record a report, and delete the session when `revoke`.
     Theft {
         /// Whether to delete the session.
         revoke: bool,
+        /// How the stolen token came back.
+        kind: TheftKind,
     },
     /// Accept and write this.
     Accept(Box<Acceptance>),
@@ -149,6 +154,7 @@ pub fn plan(
             (Some(_), DeviceProof::Absent) => {
                 return Plan::Theft {
                     revoke: policy.revoke_on_theft,
+                    kind: TheftKind::MissingDeviceProof,
                 }
             }
             (Some(bound), DeviceProof::Verified { device_key }) if bound != device_key => {
@@ -172,6 +178,10 @@ pub fn plan(
     {
         return Plan::Theft {
             revoke: policy.revoke_on_theft,
+            kind: match request.kind {
+                PresentationKind::Refresh { .. } => TheftKind::Refresh,
+                PresentationKind::AccessToken => TheftKind::AccessToken,
+            },
         };
     }
     let kill = Kill {
@@ -207,6 +217,7 @@ fn child_record(
         presented_hash2: Some(presented.hash2.clone()),
         issued_at: now,
         dead_since: None,
+        killed_by: None,
         // A session created without anti-CSRF never gains it on refresh.
         anti_csrf_hash: presented
             .anti_csrf_hash
@@ -251,6 +262,14 @@ impl Plan {
 /// [`Plan::writes`] gives, inside the transaction that read the session and the presented token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Write<'a> {
+    /// Record what is known about a detected theft: read the session's tokens and store
+    /// [`theft_report`] of them (before [`RevokeSession`](Write::RevokeSession) deletes them).
+    RecordTheft {
+        /// How the token came back.
+        kind: TheftKind,
+        /// Whether the session is revoked for it.
+        revoked: bool,
+    },
     /// Delete the session and its tokens, and log its revocation at the presentation's time.
     RevokeSession {
         /// The session.
@@ -274,10 +293,19 @@ impl Plan {
     /// every store (SQL or not) writes the same thing. A rejection writes nothing.
     pub fn writes<'a>(&'a self, session: &'a SessionRecord) -> Vec<Write<'a>> {
         match self {
-            Self::Reject { .. } | Self::Theft { revoke: false } => Vec::new(),
-            Self::Theft { revoke: true } => vec![Write::RevokeSession {
-                handle: &session.handle,
-            }],
+            Self::Reject { .. } => Vec::new(),
+            Self::Theft { revoke, kind } => {
+                let mut writes = vec![Write::RecordTheft {
+                    kind: *kind,
+                    revoked: *revoke,
+                }];
+                if *revoke {
+                    writes.push(Write::RevokeSession {
+                        handle: &session.handle,
+                    });
+                }
+                writes
+            }
             Self::Accept(acceptance) => {
                 let mut writes = vec![Write::MarkDead(&acceptance.kill)];
                 if let Some(child) = &acceptance.child {
@@ -295,9 +323,68 @@ impl Plan {
     }
 }
 
+/// The report a store records for a theft ([`Write::RecordTheft`]): `tokens` are the session's
+/// token rows as read inside the presentation's transaction.
+pub fn theft_report(
+    session: &SessionRecord,
+    presented: &RefreshTokenRecord,
+    tokens: &[RefreshTokenRecord],
+    request: &Presentation,
+    kind: TheftKind,
+    revoked: bool,
+) -> TheftReport {
+    let mut traces: Vec<TokenTrace> = tokens.iter().map(TokenTrace::from).collect();
+    in_issue_order(&mut traces);
+    // The other copy's branch: what descends from the token whose use killed the presented
+    // one, or (no such use known) what does not descend from the presented one.
+    let newest = traces
+        .iter()
+        .filter(|token| match &presented.killed_by {
+            Some(killer) => descends_from(&traces, &token.hash2, killer),
+            None => !descends_from(&traces, &token.hash2, &presented.hash2),
+        })
+        .max_by_key(|token| token.issued_at);
+    TheftReport {
+        id: 0,
+        session_handle: session.handle.clone(),
+        user_id: session.user_id.clone(),
+        tenant_id: session.tenant_id.clone(),
+        session_created_at: session.created_at,
+        detected_at: request.now,
+        kind,
+        presented_hash2: presented.hash2.clone(),
+        dead_since: presented.dead_since,
+        grace_us: request.policy.grace_us,
+        newest_hash2: newest.map(|token| token.hash2.clone()),
+        newest_issued_at: newest.map(|token| token.issued_at),
+        revoked,
+        tokens: traces,
+    }
+}
+
+/// Whether `hash2` is `ancestor` or was obtained, through refreshes, from it.
+fn descends_from(tokens: &[TokenTrace], hash2: &str, ancestor: &str) -> bool {
+    let mut current = Some(hash2);
+    // Each step goes to an older token, so the walk ends; the bound guards against a cycle in
+    // corrupt rows.
+    for _ in 0..=tokens.len() {
+        match current {
+            Some(hash2) if hash2 == ancestor => return true,
+            Some(hash2) => {
+                current = tokens
+                    .iter()
+                    .find(|token| token.hash2 == hash2)
+                    .and_then(|token| token.parent.as_deref());
+            }
+            None => return false,
+        }
+    }
+    false
+}
+
 /// The writes of a plan over a session's token rows held in memory, for stores without SQL (the
-/// test store, the model checks); the caller deletes a revoked session's row. Returns the
-/// outcome.
+/// test store, the model checks); the caller deletes a revoked session's row and records a theft's
+/// report. Returns the outcome.
 pub fn apply_in_memory(
     plan: &Plan,
     session: &mut SessionRecord,
@@ -307,6 +394,7 @@ pub fn apply_in_memory(
     let mut extended = None;
     for write in plan.writes(session) {
         match write {
+            Write::RecordTheft { .. } => {}
             Write::RevokeSession { handle } => {
                 tokens.retain(|token| token.session_handle != handle);
             }
@@ -355,6 +443,7 @@ mod tests {
             presented_hash2: parent.map(str::to_owned),
             issued_at,
             dead_since: None,
+            killed_by: None,
             anti_csrf_hash: None,
         }
     }
@@ -404,7 +493,10 @@ mod tests {
         let at = START + 1000;
         assert!(matches!(
             plan(&bound, &t0, &refresh("t0", "t1", at)),
-            Plan::Theft { revoke: true }
+            Plan::Theft {
+                revoke: true,
+                kind: TheftKind::MissingDeviceProof
+            }
         ));
         assert!(matches!(
             plan(&bound, &t0, &with_device(refresh("t0", "t1", at), "key-a")),
@@ -463,6 +555,10 @@ mod tests {
             writes
                 .iter()
                 .map(|write| match write {
+                    Write::RecordTheft { kind, .. } => {
+                        assert_eq!(*kind, TheftKind::Refresh);
+                        "record theft"
+                    }
                     Write::RevokeSession { handle } => {
                         assert_eq!(*handle, "s");
                         "revoke"
@@ -489,8 +585,12 @@ mod tests {
                 &["mark dead", "insert", "extend"],
             ),
             (&t0, use_of("t0", START + 1000), &["mark dead"]),
-            (&dead, refresh("t0", "t1", START + 2 * GRACE), &["revoke"]),
-            (&dead, no_revoke, &[]),
+            (
+                &dead,
+                refresh("t0", "t1", START + 2 * GRACE),
+                &["record theft", "revoke"],
+            ),
+            (&dead, no_revoke, &["record theft"]),
             (&t0, refresh("t0", "t1", session.expires_at * 1000), &[]),
         ];
         for (presented, presentation, expected) in cases {

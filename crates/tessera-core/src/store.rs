@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
+use crate::theft::{TheftQuery, TheftReport, TokenTrace};
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +47,23 @@ pub struct RefreshTokenRecord {
     /// Since when the client is known to have moved past it, in microseconds (see
     /// [`rotation`](crate::rotation)); presenting it more than the grace window later is theft.
     pub dead_since: Option<UnixMicros>,
+    /// `hash2` of the token whose use marked it dead (kept for the session's picture; `None`
+    /// while it lives, and for tokens that died before schema version 7).
+    pub killed_by: Option<String>,
     /// `H(anti-CSRF token)` issued with it, when anti-CSRF is on for the session.
     pub anti_csrf_hash: Option<String>,
+}
+
+impl From<&RefreshTokenRecord> for TokenTrace {
+    fn from(token: &RefreshTokenRecord) -> Self {
+        Self {
+            hash2: token.hash2.clone(),
+            parent: token.presented_hash2.clone(),
+            issued_at: token.issued_at,
+            dead_since: token.dead_since,
+            killed_by: token.killed_by.clone(),
+        }
+    }
 }
 
 /// A refresh token minted for a refresh, before the store knows whether it will be accepted.
@@ -252,11 +268,22 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The refresh-token row with this double hash, if any.
     async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
 
+    /// Every refresh-token row of a session, in no particular order (for its picture).
+    async fn session_tokens(&self, handle: &str) -> Result<Vec<RefreshTokenRecord>, StoreError>;
+
     /// Carries out one presentation atomically: lock the session, read the presented token, apply
     /// [`rotation::plan`](crate::rotation::plan), write what it says. An unknown token is
     /// [`PresentOutcome::UNKNOWN_TOKEN`], a token whose session row is gone
     /// [`PresentOutcome::NO_SESSION`].
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError>;
+
+    /// Theft reports matching `query`, newest first. A [`present`](Self::present) that detects a
+    /// theft records its report ([`Write::RecordTheft`](crate::rotation::Write::RecordTheft)) in
+    /// its own transaction, with an `id` greater than every earlier report's.
+    async fn theft_reports(&self, query: &TheftQuery) -> Result<Vec<TheftReport>, StoreError>;
+
+    /// Deletes theft reports detected before `before`; returns how many.
+    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError>;
 
     /// Deletes these sessions (and their tokens) and logs each one that existed as revoked at
     /// `now`, in the same transaction; returns the handles that existed.

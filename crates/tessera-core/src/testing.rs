@@ -10,13 +10,14 @@ use serde_json::{Map, Value};
 
 pub use crate::test_device::TestDevice;
 
-use crate::clock::UnixMillis;
+use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
-use crate::rotation;
+use crate::rotation::{self, Write};
 use crate::store::{
     AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
     SessionStore, StoredSigningKey, TenantRecord,
 };
+use crate::theft::{TheftQuery, TheftReport};
 
 #[derive(Default)]
 struct Tables {
@@ -28,6 +29,9 @@ struct Tables {
     apps: std::collections::BTreeMap<String, AppRecord>,
     /// The last revocation-log position handed out; never reused, as in the SQL stores.
     last_revocation_seq: i64,
+    /// Theft reports, oldest first.
+    thefts: Vec<TheftReport>,
+    last_theft_id: i64,
 }
 
 /// Keeps everything in a mutex-guarded map. Counts calls so tests can show what touched it.
@@ -121,6 +125,42 @@ impl SessionStore for MemoryStore {
         Ok(self.lock().tokens.get(hash2).cloned())
     }
 
+    async fn session_tokens(&self, handle: &str) -> Result<Vec<RefreshTokenRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .tokens
+            .values()
+            .filter(|token| token.session_handle == handle)
+            .cloned()
+            .collect())
+    }
+
+    async fn theft_reports(&self, query: &TheftQuery) -> Result<Vec<TheftReport>, StoreError> {
+        Ok(self
+            .lock()
+            .thefts
+            .iter()
+            .rev()
+            .filter(|report| {
+                query.user_id.as_ref().is_none_or(|u| *u == report.user_id)
+                    && query
+                        .session_handle
+                        .as_ref()
+                        .is_none_or(|h| *h == report.session_handle)
+                    && query.before_id.is_none_or(|id| report.id < id)
+            })
+            .take(query.limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+        let mut tables = self.lock();
+        let count = tables.thefts.len();
+        tables.thefts.retain(|report| report.detected_at >= before);
+        Ok((count - tables.thefts.len()) as u64)
+    }
+
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
         let mut tables = self.lock();
         let Some(presented) = tables.tokens.get(&presentation.presented_hash2).cloned() else {
@@ -139,8 +179,23 @@ impl SessionStore for MemoryStore {
                 true
             }
         });
+        for write in plan.writes(&session) {
+            if let Write::RecordTheft { kind, revoked } = write {
+                let mut report = rotation::theft_report(
+                    &session,
+                    &presented,
+                    &session_tokens,
+                    &presentation,
+                    kind,
+                    revoked,
+                );
+                tables.last_theft_id += 1;
+                report.id = tables.last_theft_id;
+                tables.thefts.push(report);
+            }
+        }
         let outcome = rotation::apply_in_memory(&plan, &mut session, &mut session_tokens);
-        if matches!(plan, rotation::Plan::Theft { revoke: true }) {
+        if matches!(plan, rotation::Plan::Theft { revoke: true, .. }) {
             tables.delete_sessions(
                 std::slice::from_ref(&session.handle),
                 Some(presentation.now.div_euclid(1000)),

@@ -248,6 +248,7 @@ impl Row {
             presented_hash2: self.parent.map(hash2),
             issued_at: self.issued_at,
             dead_since: self.dead_since,
+            killed_by: None,
             anti_csrf_hash: None,
         }
     }
@@ -325,7 +326,7 @@ impl Rules for NewRules {
         }
         let mut records: Vec<RefreshTokenRecord> = store.rows.iter().map(Row::record).collect();
         let outcome = rotation::apply_in_memory(&plan, &mut session, &mut records);
-        if matches!(plan, Plan::Theft { revoke: true }) {
+        if matches!(plan, Plan::Theft { revoke: true, .. }) {
             store.live = false;
         }
         store.rows = records.iter().map(Row::from_record).collect();

@@ -133,7 +133,8 @@ macro_rules! sqlx_store {
         use tessera_core::rotation::{self, Kill, Write};
         use tessera_core::{
             PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-            AppRecord, SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
+            AppRecord, SessionStore, StoreError, StoredSigningKey, TenantRecord, TheftKind,
+            TheftQuery, TheftReport, UnixMicros, UnixMillis,
         };
 
         use super::{decode_json, encode_json, retry_on_conflict, store_error, ACQUIRE_TIMEOUT};
@@ -277,6 +278,18 @@ macro_rules! sqlx_store {
                 let plan = rotation::plan(&session, &presented, presentation);
                 for write in plan.writes(&session) {
                     match write {
+                        Write::RecordTheft { kind, revoked } => {
+                            let tokens = session_tokens(&mut *tx, &session.handle).await?;
+                            let report = rotation::theft_report(
+                                &session,
+                                &presented,
+                                &tokens,
+                                presentation,
+                                kind,
+                                revoked,
+                            );
+                            insert_theft(&mut tx, &report).await?;
+                        }
                         Write::RevokeSession { handle } => {
                             revoke_in(
                                 &mut tx,
@@ -323,7 +336,72 @@ macro_rules! sqlx_store {
                 issued_at: row.try_get(3)?,
                 dead_since: row.try_get(4)?,
                 anti_csrf_hash: row.try_get(5)?,
+                killed_by: row.try_get(6)?,
             })
+        }
+
+        fn theft_from_row(row: &DbRow) -> Result<TheftReport, sqlx::Error> {
+            let kind: String = row.try_get(6)?;
+            Ok(TheftReport {
+                id: row.try_get(0)?,
+                session_handle: row.try_get(1)?,
+                user_id: row.try_get(2)?,
+                tenant_id: row.try_get(3)?,
+                session_created_at: row.try_get(4)?,
+                detected_at: row.try_get(5)?,
+                kind: TheftKind::parse(&kind).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown theft kind {kind:?}").into())
+                })?,
+                presented_hash2: row.try_get(7)?,
+                dead_since: row.try_get(8)?,
+                grace_us: row.try_get(9)?,
+                newest_hash2: row.try_get(10)?,
+                newest_issued_at: row.try_get(11)?,
+                revoked: row.try_get(12)?,
+                tokens: decode_json(row.try_get(13)?)?,
+            })
+        }
+
+        /// Every token row of a session.
+        async fn session_tokens<'e, E>(
+            executor: E,
+            handle: &str,
+        ) -> Result<Vec<RefreshTokenRecord>, sqlx::Error>
+        where
+            E: sqlx::Executor<'e, Database = $database>,
+        {
+            sqlx::query($sql::SELECT_SESSION_TOKENS)
+                .bind(handle)
+                .fetch_all(executor)
+                .await?
+                .iter()
+                .map(token_from_row)
+                .collect()
+        }
+
+        async fn insert_theft(
+            tx: &mut Transaction,
+            report: &TheftReport,
+        ) -> Result<(), sqlx::Error> {
+            let tokens = serde_json::to_string(&report.tokens)
+                .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+            sqlx::query($sql::INSERT_THEFT)
+                .bind(&report.session_handle)
+                .bind(&report.user_id)
+                .bind(&report.tenant_id)
+                .bind(report.session_created_at)
+                .bind(report.detected_at)
+                .bind(report.kind.as_str())
+                .bind(&report.presented_hash2)
+                .bind(report.dead_since)
+                .bind(report.grace_us)
+                .bind(&report.newest_hash2)
+                .bind(report.newest_issued_at)
+                .bind(report.revoked)
+                .bind(tokens)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
         }
 
         fn tenant_from_row(row: &DbRow) -> Result<TenantRecord, sqlx::Error> {
@@ -413,6 +491,7 @@ macro_rules! sqlx_store {
         async fn mark_dead(tx: &mut Transaction, kill: &Kill) -> Result<(), sqlx::Error> {
             sqlx::query($sql::MARK_DEAD)
                 .bind(kill.at)
+                .bind(&kill.used)
                 .bind(&kill.session_handle)
                 .bind(&kill.used)
                 .bind(kill.minted_before)
@@ -541,6 +620,40 @@ macro_rules! sqlx_store {
                     .map(token_from_row)
                     .transpose()
                     .map_err(store_error)
+            }
+
+            async fn session_tokens(
+                &self,
+                handle: &str,
+            ) -> Result<Vec<RefreshTokenRecord>, StoreError> {
+                session_tokens(&self.pool, handle).await.map_err(store_error)
+            }
+
+            async fn theft_reports(
+                &self,
+                query: &TheftQuery,
+            ) -> Result<Vec<TheftReport>, StoreError> {
+                sqlx::query($sql::SELECT_THEFTS)
+                    .bind(&query.user_id)
+                    .bind(&query.session_handle)
+                    .bind(query.before_id)
+                    .bind(i64::from(query.limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(theft_from_row)
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+                    .map_err(store_error)
+            }
+
+            async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+                Ok(sqlx::query($sql::DELETE_OLD_THEFTS)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected())
             }
 
             async fn present(

@@ -25,9 +25,9 @@ mod statements {
     pub(super) const SELECT_LIVE_SESSION: &str =
         "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE handle = ? AND expires_at > ?";
     pub(super) const SELECT_TOKEN: &str =
-        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ?";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by FROM refresh_tokens WHERE hash2 = ?";
     pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
-        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = ? FOR UPDATE";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by FROM refresh_tokens WHERE hash2 = ? FOR UPDATE";
     pub(super) const SELECT_TOKEN_SESSION_FOR_UPDATE: &str =
         "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = ?) FOR UPDATE";
     pub(super) const INSERT_SESSION: &str =
@@ -35,7 +35,14 @@ mod statements {
     pub(super) const INSERT_TOKEN: &str =
         "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES (?, ?, ?, ?, ?, ?)";
     pub(super) const MARK_DEAD: &str =
-        "UPDATE refresh_tokens SET dead_since = ? WHERE session_handle = ? AND dead_since IS NULL AND hash2 <> ? AND (issued_at < ? OR hash2 = ?)";
+        "UPDATE refresh_tokens SET dead_since = ?, killed_by = ? WHERE session_handle = ? AND dead_since IS NULL AND hash2 <> ? AND (issued_at < ? OR hash2 = ?)";
+    pub(super) const SELECT_SESSION_TOKENS: &str =
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by FROM refresh_tokens WHERE session_handle = ?";
+    pub(super) const INSERT_THEFT: &str =
+        "INSERT INTO theft_reports (session_handle, user_id, tenant_id, session_created_at, detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, newest_issued_at, revoked, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    pub(super) const SELECT_THEFTS: &str =
+        "SELECT id, session_handle, user_id, tenant_id, session_created_at, detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, newest_issued_at, revoked, tokens FROM theft_reports WHERE user_id = COALESCE(?, user_id) AND session_handle = COALESCE(?, session_handle) AND id < COALESCE(?, 9223372036854775807) ORDER BY id DESC LIMIT ?";
+    pub(super) const DELETE_OLD_THEFTS: &str = "DELETE FROM theft_reports WHERE detected_at < ?";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = ? WHERE handle = ?";
     /// MySQL cannot push: other servers read new revocations at their next poll.
     pub(super) const ANNOUNCE_REVOCATIONS: Option<&str> = None;

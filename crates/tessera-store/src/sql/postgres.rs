@@ -33,9 +33,9 @@ mod statements {
     pub(super) const SELECT_LIVE_SESSION: &str =
         "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE handle = $1 AND expires_at > $2";
     pub(super) const SELECT_TOKEN: &str =
-        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by FROM refresh_tokens WHERE hash2 = $1";
     pub(super) const SELECT_TOKEN_FOR_UPDATE: &str =
-        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by FROM refresh_tokens WHERE hash2 = $1 FOR UPDATE";
     pub(super) const SELECT_TOKEN_SESSION_FOR_UPDATE: &str =
         "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE handle = (SELECT session_handle FROM refresh_tokens WHERE hash2 = $1) FOR UPDATE";
     pub(super) const INSERT_SESSION: &str =
@@ -43,7 +43,14 @@ mod statements {
     pub(super) const INSERT_TOKEN: &str =
         "INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) VALUES ($1, $2, $3, $4, $5, $6)";
     pub(super) const MARK_DEAD: &str =
-        "UPDATE refresh_tokens SET dead_since = $1 WHERE session_handle = $2 AND dead_since IS NULL AND hash2 <> $3 AND (issued_at < $4 OR hash2 = $5)";
+        "UPDATE refresh_tokens SET dead_since = $1, killed_by = $2 WHERE session_handle = $3 AND dead_since IS NULL AND hash2 <> $4 AND (issued_at < $5 OR hash2 = $6)";
+    pub(super) const SELECT_SESSION_TOKENS: &str =
+        "SELECT hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by FROM refresh_tokens WHERE session_handle = $1";
+    pub(super) const INSERT_THEFT: &str =
+        "INSERT INTO theft_reports (session_handle, user_id, tenant_id, session_created_at, detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, newest_issued_at, revoked, tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    pub(super) const SELECT_THEFTS: &str =
+        "SELECT id, session_handle, user_id, tenant_id, session_created_at, detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, newest_issued_at, revoked, tokens FROM theft_reports WHERE user_id = COALESCE($1, user_id) AND session_handle = COALESCE($2, session_handle) AND id < COALESCE($3, 9223372036854775807) ORDER BY id DESC LIMIT $4";
+    pub(super) const DELETE_OLD_THEFTS: &str = "DELETE FROM theft_reports WHERE detected_at < $1";
     pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
     /// Tells listening servers that this schema's revocation log grew (see
     /// `listen_for_revocations`).

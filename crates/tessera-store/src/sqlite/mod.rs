@@ -17,13 +17,14 @@ use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
     AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoreError, StoredSigningKey, TenantRecord, UnixMillis,
+    SessionStore, StoreError, StoredSigningKey, TenantRecord, TheftQuery, TheftReport, UnixMicros,
+    UnixMillis,
 };
 
 use crate::schema::{SchemaPolicy, SchemaVersions};
 use rows::{
-    app_from_row, json_text, key_from_row, session_from_row, tenant_from_row, token_from_row,
-    SESSION_COLUMNS, TOKEN_COLUMNS,
+    app_from_row, json_text, key_from_row, session_from_row, tenant_from_row, theft_from_row,
+    token_from_row, SESSION_COLUMNS, THEFT_COLUMNS, TOKEN_COLUMNS,
 };
 
 /// How long a writer waits for another process's write lock before failing.
@@ -213,7 +214,7 @@ fn insert_token(
 fn mark_dead(connection: &Connection, kill: &Kill) -> Result<(), rusqlite::Error> {
     connection
         .prepare_cached(
-            "UPDATE refresh_tokens SET dead_since = ?5 WHERE session_handle = ?1 \
+            "UPDATE refresh_tokens SET dead_since = ?5, killed_by = ?2 WHERE session_handle = ?1 \
              AND dead_since IS NULL AND hash2 <> ?2 AND (issued_at < ?4 OR hash2 = ?3)",
         )?
         .execute(params![
@@ -222,6 +223,47 @@ fn mark_dead(connection: &Connection, kill: &Kill) -> Result<(), rusqlite::Error
             kill.parent,
             kill.minted_before,
             kill.at
+        ])?;
+    Ok(())
+}
+
+fn select_session_tokens(
+    connection: &Connection,
+    handle: &str,
+) -> Result<Vec<RefreshTokenRecord>, rusqlite::Error> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE session_handle = ?1"
+        ))?
+        .query_map([handle], token_from_row)?
+        .collect()
+}
+
+/// Stores a theft's report; its id comes from the table's AUTOINCREMENT, so it is never reused.
+fn insert_theft(connection: &Connection, report: &TheftReport) -> Result<(), rusqlite::Error> {
+    let tokens = serde_json::to_string(&report.tokens)
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    connection
+        .prepare_cached(
+            "INSERT INTO theft_reports (session_handle, user_id, tenant_id, session_created_at, \
+             detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, \
+             newest_issued_at, revoked, tokens) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            report.session_handle,
+            report.user_id,
+            report.tenant_id,
+            report.session_created_at,
+            report.detected_at,
+            report.kind.as_str(),
+            report.presented_hash2,
+            report.dead_since,
+            report.grace_us,
+            report.newest_hash2,
+            report.newest_issued_at,
+            report.revoked,
+            tokens,
         ])?;
     Ok(())
 }
@@ -343,6 +385,45 @@ impl SessionStore for SqliteStore {
             .await
     }
 
+    async fn session_tokens(&self, handle: &str) -> Result<Vec<RefreshTokenRecord>, StoreError> {
+        let handle = handle.to_owned();
+        self.call(move |connection| select_session_tokens(connection, &handle))
+            .await
+    }
+
+    async fn theft_reports(&self, query: &TheftQuery) -> Result<Vec<TheftReport>, StoreError> {
+        let query = query.clone();
+        self.call(move |connection| {
+            connection
+                .prepare_cached(&format!(
+                    "SELECT {THEFT_COLUMNS} FROM theft_reports WHERE (?1 IS NULL OR user_id = ?1) \
+                     AND (?2 IS NULL OR session_handle = ?2) AND (?3 IS NULL OR id < ?3) \
+                     ORDER BY id DESC LIMIT ?4"
+                ))?
+                .query_map(
+                    params![
+                        query.user_id,
+                        query.session_handle,
+                        query.before_id,
+                        query.limit
+                    ],
+                    theft_from_row,
+                )?
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+        self.call(move |connection| {
+            let deleted = connection
+                .prepare_cached("DELETE FROM theft_reports WHERE detected_at < ?1")?
+                .execute([before])?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
         self.call(move |connection| {
             // IMMEDIATE takes the database write lock up front: presentations are serialised
@@ -357,6 +438,18 @@ impl SessionStore for SqliteStore {
             let plan = rotation::plan(&session, &presented, &presentation);
             for write in plan.writes(&session) {
                 match write {
+                    Write::RecordTheft { kind, revoked } => {
+                        let tokens = select_session_tokens(&tx, &session.handle)?;
+                        let report = rotation::theft_report(
+                            &session,
+                            &presented,
+                            &tokens,
+                            &presentation,
+                            kind,
+                            revoked,
+                        );
+                        insert_theft(&tx, &report)?;
+                    }
                     Write::RevokeSession { handle } => {
                         revoke_sessions(
                             &tx,

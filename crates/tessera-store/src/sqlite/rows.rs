@@ -4,13 +4,18 @@ use rusqlite::Row;
 use serde::Serialize;
 use tessera_core::{
     AppRecord, RefreshTokenRecord, SessionRecord, StoreError, StoredSigningKey, TenantRecord,
+    TheftKind, TheftReport,
 };
 
 pub(super) const SESSION_COLUMNS: &str = "handle, user_id, tenant_id, created_at, expires_at, \
      session_data, access_token_payload, use_static_key, device_key";
 
 pub(super) const TOKEN_COLUMNS: &str =
-    "hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash";
+    "hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash, killed_by";
+
+pub(super) const THEFT_COLUMNS: &str = "id, session_handle, user_id, tenant_id, \
+     session_created_at, detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, \
+     newest_issued_at, revoked, tokens";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
@@ -61,6 +66,33 @@ pub(super) fn token_from_row(row: &Row<'_>) -> rusqlite::Result<RefreshTokenReco
         issued_at: row.get(3)?,
         dead_since: row.get(4)?,
         anti_csrf_hash: row.get(5)?,
+        killed_by: row.get(6)?,
+    })
+}
+
+pub(super) fn theft_from_row(row: &Row<'_>) -> rusqlite::Result<TheftReport> {
+    let kind: String = row.get(6)?;
+    Ok(TheftReport {
+        id: row.get(0)?,
+        session_handle: row.get(1)?,
+        user_id: row.get(2)?,
+        tenant_id: row.get(3)?,
+        session_created_at: row.get(4)?,
+        detected_at: row.get(5)?,
+        kind: TheftKind::parse(&kind).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                6,
+                rusqlite::types::Type::Text,
+                format!("unknown theft kind {kind:?}").into(),
+            )
+        })?,
+        presented_hash2: row.get(7)?,
+        dead_since: row.get(8)?,
+        grace_us: row.get(9)?,
+        newest_hash2: row.get(10)?,
+        newest_issued_at: row.get(11)?,
+        revoked: row.get(12)?,
+        tokens: json_column(row, 13)?,
     })
 }
 

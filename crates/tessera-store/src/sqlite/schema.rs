@@ -21,6 +21,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_device_keys.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_theft_reports.sql"),
+    ),
 ];
 
 /// Brings the schema up to date, or (with [`SchemaPolicy::RequireCurrent`]) checks that it is.

@@ -314,6 +314,234 @@ macro_rules! conformance_tests {
             assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
         }
 
+        /// A detected theft leaves a report that outlives the revocation it caused: which token came
+        /// back, how, how long after which use, the grace window, where the other copy had got to,
+        /// and every token the session had; the sweep removes it once the retention has passed.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn theft_report_outlives_the_revocation_until_its_retention() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                theft_report_retention: Duration::from_secs(3600),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let bystander = h
+                .sessions
+                .create_new_session(NewSession::new("bystander"))
+                .await
+                .unwrap();
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("victim"))
+                .await
+                .unwrap();
+            let handle = created.session.handle.clone();
+            let first = created.refresh_token.token.clone();
+            let hash2 = |token: &RefreshToken| {
+                tessera_core::hash2_from_hash1(&tessera_core::refresh_token_hash1(token))
+            };
+            h.clock.advance(Duration::from_secs(5));
+            let child = h.sessions.refresh_session(&first, None).await.unwrap();
+            h.clock.advance(Duration::from_secs(5));
+            let grandchild = h
+                .sessions
+                .refresh_session(&child.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(GRACE + Duration::from_secs(11));
+            let replay = h.sessions.refresh_session(&first, None).await;
+            assert!(is_theft(&replay, "victim", &handle), "{replay:?}");
+            // The bystander's session and its tokens are untouched and report nothing.
+            let query = |user: &str| tessera_core::TheftQuery {
+                user_id: Some(user.to_owned()),
+                limit: 10,
+                ..Default::default()
+            };
+            assert!(h.sessions.theft_reports(&query("bystander")).await.unwrap().is_empty());
+            assert_eq!(h.sessions.session_tokens(&bystander.session.handle).await.unwrap().len(), 1);
+
+            let reports = h.sessions.theft_reports(&query("victim")).await.unwrap();
+            assert_eq!(reports.len(), 1, "{reports:?}");
+            let report = &reports[0];
+            assert!(report.id > 0);
+            assert_eq!(
+                (report.session_handle.as_str(), report.tenant_id.as_str()),
+                (handle.as_str(), "public")
+            );
+            assert_eq!(report.kind, tessera_core::TheftKind::Refresh);
+            assert!(report.revoked);
+            assert_eq!(report.presented_hash2, hash2(&first));
+            assert_eq!(report.grace_us, 30_000_000);
+            // Dead since the child was used (to refresh), 41 s before the replay.
+            assert_eq!(report.dead_for_us(), Some(41_000_000));
+            assert_eq!(report.newest_hash2, Some(hash2(&grandchild.refresh_token.token)));
+            assert_eq!(
+                report.newest_issued_at.map(|at| report.detected_at - at),
+                Some(41_000_000)
+            );
+            let lineage: Vec<(String, Option<String>, Option<String>)> = report
+                .tokens
+                .iter()
+                .map(|t| (t.hash2.clone(), t.parent.clone(), t.killed_by.clone()))
+                .collect();
+            let (t1, t2, t3) = (
+                hash2(&first),
+                hash2(&child.refresh_token.token),
+                hash2(&grandchild.refresh_token.token),
+            );
+            assert_eq!(
+                lineage,
+                [
+                    (t1.clone(), None, Some(t2.clone())),
+                    (t2.clone(), Some(t1), None),
+                    (t3.clone(), Some(t2), None),
+                ]
+            );
+            assert_eq!(
+                report.explanation(),
+                "Token 1 was presented by a refresh 41 s after token 2 had been used; the grace \
+                 window is 30 s, so the session was revoked as stolen. The other copy had reached \
+                 token 3, minted 41 s earlier."
+            );
+            // The session's own rows are gone; the report is what remains of it.
+            assert!(is_unauthorised(&h.sessions.get_session_info(&handle).await));
+            assert!(h.store.session_tokens(&handle).await.unwrap().is_empty());
+
+            h.clock.advance(Duration::from_secs(3599));
+            h.sessions.sweep_expired().await.unwrap();
+            assert_eq!(h.sessions.theft_reports(&query("victim")).await.unwrap().len(), 1);
+            h.clock.advance(Duration::from_secs(2));
+            h.sessions.sweep_expired().await.unwrap();
+            assert!(h.sessions.theft_reports(&query("victim")).await.unwrap().is_empty());
+        }
+
+        /// Reports are listed newest first, by user, by session and a page at a time; a stale
+        /// access token's first use is reported as such, and with revocation on theft off the
+        /// report says the session was kept.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn theft_reports_are_listed_by_user_session_and_page() {
+            let Some((store, _guard)) = $open.await else { return };
+            let config = SessionConfig {
+                revoke_on_theft: false,
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let mut handles = Vec::new();
+            for user in ["ann", "bob", "ann"] {
+                let created = h
+                    .sessions
+                    .create_new_session(NewSession::new(user))
+                    .await
+                    .unwrap();
+                let child = h
+                    .sessions
+                    .refresh_session(&created.refresh_token.token, None)
+                    .await
+                    .unwrap();
+                let stolen_access = child.access_token.token.clone();
+                let grandchild = h
+                    .sessions
+                    .refresh_session(&child.refresh_token.token, None)
+                    .await
+                    .unwrap();
+                h.sessions
+                    .get_session(&grandchild.access_token.token, None, VerifyOptions::default())
+                    .await
+                    .unwrap();
+                h.clock.advance(GRACE + Duration::from_secs(1));
+                let replay = h
+                    .sessions
+                    .get_session(&stolen_access, None, VerifyOptions::default())
+                    .await;
+                assert!(is_theft(&replay, user, &created.session.handle), "{replay:?}");
+                handles.push(created.session.handle);
+            }
+            let list = |query: tessera_core::TheftQuery| {
+                let sessions = h.sessions.clone();
+                async move {
+                    sessions
+                        .theft_reports(&query)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.session_handle)
+                        .collect::<Vec<_>>()
+                }
+            };
+            let all = tessera_core::TheftQuery {
+                limit: 10,
+                ..Default::default()
+            };
+            assert_eq!(
+                list(all.clone()).await,
+                [handles[2].clone(), handles[1].clone(), handles[0].clone()]
+            );
+            let ann = tessera_core::TheftQuery {
+                user_id: Some("ann".into()),
+                ..all.clone()
+            };
+            assert_eq!(list(ann.clone()).await, [handles[2].clone(), handles[0].clone()]);
+            let reports = h.sessions.theft_reports(&ann).await.unwrap();
+            assert!(reports.iter().all(|r| r.kind == tessera_core::TheftKind::AccessToken
+                && !r.revoked
+                && r.tokens.len() == 3));
+            assert!(reports[0].explanation().contains("by the first use of an access token"));
+            let first_page = tessera_core::TheftQuery { limit: 1, ..all.clone() };
+            let newest = h.sessions.theft_reports(&first_page).await.unwrap();
+            let next_page = tessera_core::TheftQuery {
+                before_id: Some(newest[0].id),
+                ..first_page
+            };
+            assert_eq!(list(next_page).await, [handles[1].clone()]);
+            let by_session = tessera_core::TheftQuery {
+                session_handle: Some(handles[1].clone()),
+                ..all
+            };
+            assert_eq!(list(by_session).await, [handles[1].clone()]);
+            // Not revoked: the sessions and their tokens are still there.
+            assert_eq!(h.sessions.session_tokens(&handles[1]).await.unwrap().len(), 3);
+        }
+
+        /// A live session's picture: its tokens in issue order, each with its parent, and for the
+        /// dead ones the use that marked them (a refresh of the child, or the first use of its
+        /// access token).
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_live_session_pictures_its_tokens() {
+            let Some((store, _guard)) = $open.await else { return };
+            let h = Harness::new(store, config());
+            let created = h
+                .sessions
+                .create_new_session(NewSession::new("u"))
+                .await
+                .unwrap();
+            let hash2 = |token: &RefreshToken| {
+                tessera_core::hash2_from_hash1(&tessera_core::refresh_token_hash1(token))
+            };
+            h.clock.advance(Duration::from_secs(1));
+            let child = h
+                .sessions
+                .refresh_session(&created.refresh_token.token, None)
+                .await
+                .unwrap();
+            h.clock.advance(Duration::from_secs(1));
+            // The child's access token is used: that kills the first token, by the child.
+            h.sessions
+                .get_session(&child.access_token.token, None, VerifyOptions::default())
+                .await
+                .unwrap();
+            let tokens = h.sessions.session_tokens(&created.session.handle).await.unwrap();
+            let (t1, t2) = (hash2(&created.refresh_token.token), hash2(&child.refresh_token.token));
+            assert_eq!(tokens.len(), 2);
+            assert_eq!((tokens[0].hash2.as_str(), tokens[0].parent.as_deref()), (t1.as_str(), None));
+            assert_eq!(tokens[0].killed_by.as_deref(), Some(t2.as_str()));
+            assert_eq!(
+                tokens[0].dead_since.map(|dead| dead - tokens[1].issued_at),
+                Some(1_000_000)
+            );
+            assert_eq!((tokens[1].parent.as_deref(), tokens[1].dead_since), (Some(t1.as_str()), None));
+            assert!(is_unauthorised(&h.sessions.session_tokens("no-such-session").await));
+        }
+
         /// The grace window includes its end: a parent replayed exactly `grace` after its child was used
         /// is forgiven (an honest tab may take that long), one microsecond later it is theft; with a grace
         /// of zero only the same microsecond is forgiven.
