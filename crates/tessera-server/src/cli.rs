@@ -173,6 +173,8 @@ Config file keys (YAML; every key optional; units as in SuperTokens core):
   stale_revocations: check_store       when the log cannot be read for longer than the access
                                        token validity: check_store (fail closed) or
                                        keep_verifying
+  theft_report_retention_days: 30      days a detected theft's report (and the picture of the
+                                       robbed session's tokens) is kept
   admin_key: <16+ characters>          serve the admin page at /admin, signed in with this key
                                        (off when unset; must differ from the API keys)
   migrate_on_start: true               bring the database schema up to date at start; when

@@ -84,6 +84,7 @@ struct FileConfig {
     verified_token_cache_entries: Option<usize>,
     revocation_poll_interval_ms: Option<u64>,
     stale_revocations: Option<StaleRevocationsKey>,
+    theft_report_retention_days: Option<u64>,
     migrate_on_start: Option<bool>,
     admin_key: Option<String>,
 }
@@ -97,7 +98,7 @@ enum StaleRevocationsKey {
 }
 
 /// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-pub(crate) const KEYS: [&str; 21] = [
+pub(crate) const KEYS: [&str; 22] = [
     "port",
     "host",
     "access_token_validity",
@@ -117,6 +118,7 @@ pub(crate) const KEYS: [&str; 21] = [
     "verified_token_cache_entries",
     "revocation_poll_interval_ms",
     "stale_revocations",
+    "theft_report_retention_days",
     "migrate_on_start",
     "admin_key",
 ];
@@ -324,6 +326,11 @@ impl ServerConfig {
                 Some(StaleRevocationsKey::CheckStore) => StaleRevocations::CheckStore,
                 Some(StaleRevocationsKey::KeepVerifying) => StaleRevocations::KeepVerifying,
             },
+            theft_report_retention: file
+                .theft_report_retention_days
+                .map_or(defaults.theft_report_retention, |days| {
+                    Duration::from_secs(days.saturating_mul(86_400))
+                }),
             ..defaults
         };
         let pool_size = match file.database_pool_size {
@@ -505,6 +512,10 @@ impl ServerConfig {
                     StaleRevocations::KeepVerifying => "keep_verifying",
                 }
                 .to_owned(),
+            ),
+            (
+                "theft_report_retention_days",
+                (session.theft_report_retention.as_secs() / 86_400).to_string(),
             ),
         ]);
         settings

@@ -24,6 +24,7 @@ mod error;
 mod extract;
 mod observe;
 pub mod operate;
+pub mod picture;
 pub mod routes;
 pub mod serve;
 mod shutdown;

@@ -4,6 +4,7 @@
 //! an anti-CSRF token and every state change refused from another site.
 
 mod pages;
+mod timeline;
 
 use std::sync::Arc;
 
@@ -13,10 +14,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use tessera_core::{SessionError, Sessions};
+use tessera_core::{SessionError, Sessions, TheftQuery};
 
 use crate::admin_guard::{clear_cookie, cookie_value, is_cross_site, set_cookie, AdminKey};
-use pages::{Chrome, Counter, KeyRow, Page, SessionRow};
+use pages::{Chrome, Counter, KeyRow, Page, SessionRow, TheftRow};
 
 use crate::apps::PUBLIC_APP;
 use crate::state::ServerState;
@@ -30,6 +31,8 @@ pub fn routes() -> Router<ServerState> {
         .route("/admin/login", post(login))
         .route("/admin/logout", post(logout))
         .route("/admin/sessions", get(sessions))
+        .route("/admin/session", get(session_page))
+        .route("/admin/thefts", get(thefts))
         .route("/admin/sessions/revoke", post(revoke_session))
         .route("/admin/users/revoke", post(revoke_user))
 }
@@ -165,15 +168,138 @@ async fn dashboard(
         Ok(keys) => keys.into_iter().map(KeyRow::from).collect(),
         Err(error) => return engine_failure(&error),
     };
+    let thefts = match theft_rows(&app.sessions, None, None, RECENT_THEFTS).await {
+        Ok(thefts) => thefts,
+        Err(error) => return engine_failure(&error),
+    };
     render(
         StatusCode::OK,
         Page::dashboard(
             chrome(state, session, app),
             keys,
             counters(state, &app.sessions),
+            thefts,
             notice,
         ),
     )
+}
+
+/// How many theft reports the dashboard shows; the thefts page shows up to [`THEFTS_LISTED`].
+const RECENT_THEFTS: u32 = 5;
+const THEFTS_LISTED: u32 = 200;
+
+async fn theft_rows(
+    sessions: &Sessions,
+    user: Option<&str>,
+    handle: Option<&str>,
+    limit: u32,
+) -> Result<Vec<TheftRow>, SessionError> {
+    let query = TheftQuery {
+        user_id: user.map(str::to_owned),
+        session_handle: handle.map(str::to_owned),
+        before_id: None,
+        limit,
+    };
+    Ok(sessions
+        .theft_reports(&query)
+        .await?
+        .iter()
+        .map(TheftRow::from)
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct TheftsQuery {
+    app: Option<String>,
+    user: Option<String>,
+}
+
+/// `GET /admin/thefts?app=ID[&user=ID]`: the app's recorded thefts, newest first.
+async fn thefts(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    Query(query): Query<TheftsQuery>,
+) -> Response {
+    let Some(session) = signed_in(&state, &headers) else {
+        return Redirect::to("/admin").into_response();
+    };
+    let app = match select_app(&state, query.app.as_deref()).await {
+        Ok(app) => app,
+        Err(response) => return response,
+    };
+    let user = query
+        .user
+        .map(|user| user.trim().to_owned())
+        .filter(|user| !user.is_empty());
+    match theft_rows(&app.sessions, user.as_deref(), None, THEFTS_LISTED).await {
+        Ok(rows) => render(
+            StatusCode::OK,
+            Page::thefts(chrome(&state, &session, &app), user, rows),
+        ),
+        Err(error) => engine_failure(&error),
+    }
+}
+
+#[derive(Deserialize)]
+struct SessionQuery {
+    app: Option<String>,
+    handle: String,
+}
+
+/// `GET /admin/session?app=ID&handle=H`: one session's timeline while it lives, and the
+/// timelines kept with its theft reports after it was revoked.
+async fn session_page(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    Query(query): Query<SessionQuery>,
+) -> Response {
+    let Some(session) = signed_in(&state, &headers) else {
+        return Redirect::to("/admin").into_response();
+    };
+    let app = match select_app(&state, query.app.as_deref()).await {
+        Ok(app) => app,
+        Err(response) => return response,
+    };
+    let handle = query.handle.trim().to_owned();
+    let live = match live_picture(&app.sessions, &handle).await {
+        Ok(live) => live,
+        Err(error) => return engine_failure(&error),
+    };
+    let thefts = match theft_rows(&app.sessions, None, Some(&handle), THEFTS_LISTED).await {
+        Ok(thefts) => thefts,
+        Err(error) => return engine_failure(&error),
+    };
+    let status = if live.is_none() && thefts.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        Page::session(chrome(&state, &session, &app), handle, live, thefts),
+    )
+}
+
+/// A live session's row and timeline; `None` when it is not live.
+async fn live_picture(
+    sessions: &Sessions,
+    handle: &str,
+) -> Result<Option<(SessionRow, String)>, SessionError> {
+    let info = match sessions.get_session_info(handle).await {
+        Ok(info) => info,
+        Err(SessionError::Unauthorised { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let tokens = match sessions.session_tokens(handle).await {
+        Ok(tokens) => tokens,
+        Err(SessionError::Unauthorised { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let validity =
+        i64::try_from(sessions.config().refresh_token_validity.as_millis()).unwrap_or(i64::MAX);
+    let picture = crate::picture::SessionPicture::live(&tokens, sessions.clock().now_micros());
+    let svg = timeline::svg(&picture, &format!("Refresh tokens of session {handle}"));
+    Ok(Some((SessionRow::new(info, validity), svg)))
 }
 
 /// What every signed-in page shows: the anti-CSRF token of its forms and the app picker.

@@ -1,15 +1,19 @@
 //! The admin page's HTML, from askama templates in `templates/admin/` (escaped by default).
 
 use askama::Template;
-use tessera_core::{KeyKind, SessionInfo, SigningKeyInfo};
+use tessera_core::{human_duration, KeyKind, SessionInfo, SigningKeyInfo, TheftKind, TheftReport};
 
+use super::timeline;
 use crate::operate::time;
+use crate::picture::SessionPicture;
 
 /// One page to render.
 pub enum Page {
     Login(LoginPage),
     Dashboard(DashboardPage),
     Sessions(SessionsPage),
+    Thefts(TheftsPage),
+    Session(Box<SessionPage>),
     Refused(RefusedPage),
 }
 
@@ -22,14 +26,38 @@ impl Page {
         chrome: Chrome,
         keys: Vec<KeyRow>,
         counters: Vec<Counter>,
+        thefts: Vec<TheftRow>,
         notice: Option<String>,
     ) -> Self {
         Self::Dashboard(DashboardPage {
             chrome,
             keys,
             counters,
+            thefts,
             notice,
         })
+    }
+
+    pub fn thefts(chrome: Chrome, user: Option<String>, thefts: Vec<TheftRow>) -> Self {
+        Self::Thefts(TheftsPage {
+            chrome,
+            user,
+            thefts,
+        })
+    }
+
+    pub fn session(
+        chrome: Chrome,
+        handle: String,
+        live: Option<(SessionRow, String)>,
+        thefts: Vec<TheftRow>,
+    ) -> Self {
+        Self::Session(Box::new(SessionPage {
+            chrome,
+            handle,
+            live,
+            thefts,
+        }))
     }
 
     pub fn sessions(
@@ -55,6 +83,8 @@ impl Page {
             Self::Login(page) => page.render(),
             Self::Dashboard(page) => page.render(),
             Self::Sessions(page) => page.render(),
+            Self::Thefts(page) => page.render(),
+            Self::Session(page) => page.render(),
             Self::Refused(page) => page.render(),
         }
     }
@@ -72,7 +102,27 @@ pub struct DashboardPage {
     chrome: Chrome,
     keys: Vec<KeyRow>,
     counters: Vec<Counter>,
+    thefts: Vec<TheftRow>,
     notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/thefts.html")]
+pub struct TheftsPage {
+    chrome: Chrome,
+    user: Option<String>,
+    thefts: Vec<TheftRow>,
+}
+
+/// One session: its live state and picture, and the pictures kept with its theft reports.
+#[derive(Template)]
+#[template(path = "admin/session.html")]
+pub struct SessionPage {
+    chrome: Chrome,
+    handle: String,
+    /// The live session and its timeline (SVG), if it is still live.
+    live: Option<(SessionRow, String)>,
+    thefts: Vec<TheftRow>,
 }
 
 #[derive(Template)]
@@ -183,6 +233,49 @@ impl SessionRow {
             created_ms: info.created_at,
             handle: info.handle,
             tenant: info.tenant_id,
+        }
+    }
+}
+
+/// A theft report as the pages show it, with its timeline (SVG) and the sentence that explains it.
+pub struct TheftRow {
+    pub id: i64,
+    detected: PageTime,
+    user: String,
+    tenant: String,
+    session: String,
+    how: &'static str,
+    dead_for: String,
+    grace: String,
+    revoked: bool,
+    explanation: String,
+    timeline: String,
+}
+
+impl From<&TheftReport> for TheftRow {
+    fn from(report: &TheftReport) -> Self {
+        let picture = SessionPicture::of_theft(report);
+        Self {
+            id: report.id,
+            detected: PageTime::at(report.detected_at.div_euclid(1000)),
+            user: report.user_id.clone(),
+            tenant: report.tenant_id.clone(),
+            session: report.session_handle.clone(),
+            how: match report.kind {
+                TheftKind::Refresh => "refresh",
+                TheftKind::AccessToken => "first use of an access token",
+                TheftKind::MissingDeviceProof => "refresh without the device's proof",
+            },
+            dead_for: report
+                .dead_for_us()
+                .map_or_else(|| "alive".to_owned(), human_duration),
+            grace: human_duration(report.grace_us),
+            revoked: report.revoked,
+            explanation: report.explanation(),
+            timeline: timeline::svg(
+                &picture,
+                &format!("Refresh tokens of session {}", report.session_handle),
+            ),
         }
     }
 }
