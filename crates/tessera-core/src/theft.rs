@@ -207,9 +207,16 @@ impl TheftReport {
     }
 }
 
-/// A duration as people read it: `350 ms`, `41 s`, `3 min 5 s`, `2 h 4 min`, `3 d 2 h`.
+/// A duration as people read it: `0 s`, `420 µs`, `350 ms`, `41 s`, `3 min 5 s`, `2 h 4 min`,
+/// `3 d 2 h`.
 pub fn human_duration(us: i64) -> String {
     let us = us.max(0);
+    if us == 0 {
+        return "0 s".to_owned();
+    }
+    if us < 1000 {
+        return format!("{us} µs");
+    }
     let ms = us / 1000;
     if ms < 1000 {
         return format!("{ms} ms");
@@ -253,7 +260,8 @@ mod tests {
 
     #[test]
     fn durations_read_as_people_say_them() {
-        assert_eq!(human_duration(-5), "0 ms");
+        assert_eq!(human_duration(-5), "0 s");
+        assert_eq!(human_duration(420), "420 µs");
         assert_eq!(human_duration(350_000), "350 ms");
         assert_eq!(human_duration(1_250_000), "1.2 s");
         assert_eq!(human_duration(41_000_000), "41 s");

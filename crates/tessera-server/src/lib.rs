@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod activity;
 pub mod admin;
 mod admin_guard;
 pub mod apps;

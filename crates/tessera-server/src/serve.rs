@@ -62,6 +62,9 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
         config.expiry_sweep_interval,
     ));
     let state = ServerState {
+        activity: Arc::new(crate::activity::ActivityLog::new(Arc::clone(
+            sessions.clock(),
+        ))),
         sessions,
         apps,
         api_keys: Arc::new(config.api_keys.clone()),

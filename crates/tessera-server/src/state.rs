@@ -5,6 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_core::Sessions;
 
+use crate::activity::ActivityLog;
 use crate::admin_guard::AdminKey;
 use crate::apps::Apps;
 
@@ -23,4 +24,6 @@ pub struct ServerState {
     pub apps: Arc<Apps>,
     /// The admin page's key; `None` turns the page off.
     pub admin_key: Option<Arc<AdminKey>>,
+    /// What this process counted per app over the last hour, for the admin page.
+    pub activity: Arc<ActivityLog>,
 }

@@ -312,3 +312,105 @@ fn a_short_or_reused_admin_key_is_refused() {
     let fine = ServerConfig::from_yaml("admin_key: a-key-long-enough-to-pass\n", []).unwrap();
     assert_eq!(fine.admin_key.as_deref(), Some("a-key-long-enough-to-pass"));
 }
+
+/// "Why was this user signed out?": a theft provoked through the CDI is found on the dashboard and
+/// by user, and the session's page (after the revocation deleted the session) shows the sentence
+/// that explains it and the timeline with the replay marked; the app's counters and charts count
+/// it, another app's do not, and `/metrics` counts it per app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_theft_is_explained_with_its_timeline() {
+    let server = Server::start(&format!(
+        "admin_key: {ADMIN_KEY}\nrefresh_token_rotation_grace_period: 0\n"
+    ))
+    .await;
+    let (status, body) = server
+        .put("/recipe/multitenancy/app/v2", json!({"appId": "shop"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let created = server.create("victim", json!({})).await;
+    let handle = created["session"]["handle"].as_str().unwrap().to_owned();
+    let refresh_token =
+        |reply: &serde_json::Value| reply["refreshToken"]["token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| json!({"refreshToken": token, "enableAntiCsrf": false, "useDynamicSigningKey": true});
+    let (_, child) = server
+        .post("/recipe/session/refresh", refresh(refresh_token(&created)))
+        .await;
+    let (_, grandchild) = server
+        .post("/recipe/session/refresh", refresh(refresh_token(&child)))
+        .await;
+    assert_eq!(grandchild["status"], "OK", "{grandchild}");
+    let (_, theft) = server
+        .post("/recipe/session/refresh", refresh(refresh_token(&created)))
+        .await;
+    assert_eq!(theft["status"], "TOKEN_THEFT_DETECTED", "{theft}");
+
+    let (cookie, _) = sign_in(&server).await;
+    let link = format!("/admin/session?app=public&amp;handle={handle}");
+    let (status, dashboard) = page(&server, &cookie, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(dashboard.contains(&link), "{dashboard}");
+    assert!(dashboard.contains("id=\"rates\""), "{dashboard}");
+    assert!(
+        dashboard.contains("thefts detected: <strong>1</strong> in the hour"),
+        "{dashboard}"
+    );
+    let (_, by_user) = page(&server, &cookie, "/admin/thefts?user=victim").await;
+    assert!(by_user.contains(&link), "{by_user}");
+    let (_, other_user) = page(&server, &cookie, "/admin/thefts?user=someone-else").await;
+    assert!(other_user.contains("No thefts recorded."), "{other_user}");
+    let (_, shop) = page(&server, &cookie, "/admin/thefts?app=shop").await;
+    assert!(shop.contains("No thefts recorded."), "{shop}");
+    let (_, shop_dashboard) = page(&server, &cookie, "/admin?app=shop").await;
+    assert!(
+        shop_dashboard.contains("thefts detected: <strong>0</strong> in the hour"),
+        "{shop_dashboard}"
+    );
+
+    let (status, session) =
+        page(&server, &cookie, &format!("/admin/session?handle={handle}")).await;
+    assert_eq!(status, 200);
+    assert!(session.contains("Not live"), "{session}");
+    assert!(
+        session.contains("Token 1 was presented by a refresh"),
+        "{session}"
+    );
+    assert!(
+        session.contains("after token 2 had been used; the grace window is 0 s, so the session was revoked as stolen. The other copy had reached token 3"),
+        "{session}"
+    );
+    assert_eq!(session.matches("class=\"replay\"").count(), 1, "{session}");
+    assert_eq!(session.matches("<g class=\"row").count(), 3, "{session}");
+    assert!(
+        session.contains(
+            "<g class=\"row stolen\"><text class=\"label\" x=\"8\" y=\"30.0\">token 1</text>"
+        ),
+        "{session}"
+    );
+
+    // A live session's page draws its tokens without a theft.
+    let live_one = server.create("ann", json!({})).await;
+    let live_handle = live_one["session"]["handle"].as_str().unwrap();
+    let (status, live_page) = page(
+        &server,
+        &cookie,
+        &format!("/admin/session?handle={live_handle}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(live_page.contains("id=\"live-timeline\""), "{live_page}");
+    assert!(!live_page.contains("class=\"replay\""), "{live_page}");
+    let (status, unknown) = page(&server, &cookie, "/admin/session?handle=no-such-session").await;
+    assert_eq!(status, 404);
+    assert!(
+        unknown.contains("Nothing is known about this session"),
+        "{unknown}"
+    );
+
+    let (_, metrics) = server.get("/metrics").await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains(r#"tessera_token_theft_detected_total{app="public"} 1"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(r#"tessera_token_theft_detected_total{app="shop"}"#));
+}

@@ -347,10 +347,10 @@ async fn theft_is_detected_and_revokes() {
     let (_, body) = server.get("/metrics").await;
     let metrics = body.as_str().unwrap();
     assert!(
-        metrics.contains("tessera_token_theft_detected_total 1"),
+        metrics.contains(r#"tessera_token_theft_detected_total{app="public"} 1"#),
         "{metrics}"
     );
-    assert!(metrics.contains("tessera_sessions_created_total 1"));
+    assert!(metrics.contains(r#"tessera_sessions_created_total{app="public"} 1"#));
     assert!(metrics.contains("tessera_http_request_duration_seconds_bucket"));
 }
 

@@ -4,6 +4,7 @@
 //! an anti-CSRF token and every state change refused from another site.
 
 mod pages;
+mod rates;
 mod timeline;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tessera_core::{SessionError, Sessions, TheftQuery};
 use crate::admin_guard::{clear_cookie, cookie_value, is_cross_site, set_cookie, AdminKey};
 use pages::{Chrome, Counter, KeyRow, Page, SessionRow, TheftRow};
 
+use crate::activity::Event;
 use crate::apps::PUBLIC_APP;
 use crate::state::ServerState;
 
@@ -177,7 +179,8 @@ async fn dashboard(
         Page::dashboard(
             chrome(state, session, app),
             keys,
-            counters(state, &app.sessions),
+            counters(state, app),
+            rate_charts(state, app),
             thefts,
             notice,
         ),
@@ -315,35 +318,40 @@ fn form_token(state: &ServerState, session: &SignedIn) -> String {
     admin_key(state).map_or_else(String::new, |key| key.form_token(&session.cookie))
 }
 
-/// A few counters from the metrics registry (the same numbers `/metrics` serves, for the whole
-/// server), and the app's revocations held in memory.
-fn counters(state: &ServerState, app: &Sessions) -> Vec<Counter> {
-    let Some(handle) = &state.metrics else {
-        return Vec::new();
-    };
-    let text = handle.render();
-    let sum = |name: &str| -> f64 {
-        text.lines()
-            .filter(|line| {
-                line.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+/// The app's counts since this server started (from its activity log), the server's open
+/// connections, and the app's revocations held in memory.
+fn counters(state: &ServerState, app: &SelectedApp) -> Vec<Counter> {
+    let activity = state.activity.app(&app.id);
+    let mut counters: Vec<Counter> = Event::ALL
+        .iter()
+        .zip(activity.totals)
+        .map(|(event, total)| Counter::new(event.name(), total as f64))
+        .collect();
+    if let Some(handle) = &state.metrics {
+        let text = handle.render();
+        let open: f64 = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("tessera_open_connections "))
+            .filter_map(|value| value.trim().parse::<f64>().ok())
             // Not `sum()`: a float sum of nothing is -0.0, which the page showed as "-0".
-            .fold(0.0, |total, value| total + value)
-    };
-    let revocations = app.revocation_status();
-    vec![
-        Counter::new("sessions created", sum("tessera_sessions_created_total")),
-        Counter::new("refreshes", sum("tessera_session_refreshes_total")),
-        Counter::new("verifications", sum("tessera_session_verifications_total")),
-        Counter::new("thefts detected", sum("tessera_token_theft_detected_total")),
-        Counter::new("open connections", sum("tessera_open_connections")),
-        Counter::new(
-            "revoked sessions held in memory",
-            revocations.revoked_sessions as f64,
-        ),
-    ]
+            .fold(0.0, |total, value| total + value);
+        counters.push(Counter::new("open connections (whole server)", open));
+    }
+    counters.push(Counter::new(
+        "revoked sessions held in memory",
+        app.sessions.revocation_status().revoked_sessions as f64,
+    ));
+    counters
+}
+
+/// The app's events per minute over the last hour, one chart per kind.
+fn rate_charts(state: &ServerState, app: &SelectedApp) -> Vec<rates::RateChart> {
+    let activity = state.activity.app(&app.id);
+    Event::ALL
+        .iter()
+        .zip(activity.per_minute.iter())
+        .map(|(event, minutes)| rates::chart(event.name(), minutes))
+        .collect()
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 use askama::Template;
 use tessera_core::{human_duration, KeyKind, SessionInfo, SigningKeyInfo, TheftKind, TheftReport};
 
+use super::rates::RateChart;
 use super::timeline;
 use crate::operate::time;
 use crate::picture::SessionPicture;
@@ -26,6 +27,7 @@ impl Page {
         chrome: Chrome,
         keys: Vec<KeyRow>,
         counters: Vec<Counter>,
+        rates: Vec<RateChart>,
         thefts: Vec<TheftRow>,
         notice: Option<String>,
     ) -> Self {
@@ -33,6 +35,7 @@ impl Page {
             chrome,
             keys,
             counters,
+            rates,
             thefts,
             notice,
         })
@@ -102,6 +105,7 @@ pub struct DashboardPage {
     chrome: Chrome,
     keys: Vec<KeyRow>,
     counters: Vec<Counter>,
+    rates: Vec<RateChart>,
     thefts: Vec<TheftRow>,
     notice: Option<String>,
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tessera_cdi::{DeviceJson, DeviceRefusal, DeviceRequest, SessionReply};
 use tessera_core::{DeviceError, RefreshOptions, RefreshToken, SessionError};
 
+use crate::activity::Counted;
 use crate::error::ApiError;
 use crate::extract::AppSessions;
 use crate::extract::{JsonBody, QueryParams};
@@ -17,6 +18,7 @@ use crate::routes::session::reported_theft;
 /// `POST /tessera/device/challenge`: a challenge for a proof about the refresh token's session.
 pub async fn challenge(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     JsonBody(body): JsonBody<DeviceRequest>,
 ) -> Result<Response, ApiError> {
     let reply = match sessions
@@ -32,7 +34,7 @@ pub async fn challenge(
             }),
             ..SessionReply::default()
         },
-        Err(error) => session_refusal(error)?,
+        Err(error) => session_refusal(error, &counted)?,
     };
     Ok(Json(reply).into_response())
 }
@@ -40,6 +42,7 @@ pub async fn challenge(
 /// `POST /tessera/device/bind`: binds the session to the key of a registration proof.
 pub async fn bind(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     JsonBody(body): JsonBody<DeviceRequest>,
 ) -> Result<Response, ApiError> {
     let proof = required_proof(body.proof)?;
@@ -56,7 +59,7 @@ pub async fn bind(
             }),
             ..SessionReply::default()
         },
-        Err(error) => device_refusal(error)?,
+        Err(error) => device_refusal(error, &counted)?,
     };
     Ok(Json(reply).into_response())
 }
@@ -64,6 +67,7 @@ pub async fn bind(
 /// `POST /tessera/device/refresh`: rotates a bound session's tokens on its device's proof.
 pub async fn refresh(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     JsonBody(body): JsonBody<DeviceRequest>,
 ) -> Result<Response, ApiError> {
     let proof = required_proof(body.proof)?;
@@ -80,10 +84,10 @@ pub async fn refresh(
             user_id,
             session_handle,
         })) => {
-            let session = reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED");
+            let session = reported_theft(&counted, user_id, session_handle, "TOKEN_THEFT_DETECTED");
             ("theft", SessionReply::theft(session, false))
         }
-        Err(error) => ("unauthorised", device_refusal(error)?),
+        Err(error) => ("unauthorised", device_refusal(error, &counted)?),
     };
     metrics::counter!("tessera_device_refreshes_total", "outcome" => label).increment(1);
     Ok(Json(reply).into_response())
@@ -98,6 +102,7 @@ pub struct DeviceQuery {
 /// `GET /tessera/device?sessionHandle=…`: whether a live session is bound, and to which key.
 pub async fn status(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     QueryParams(query): QueryParams<DeviceQuery>,
 ) -> Result<Response, ApiError> {
     let reply = match sessions.get_session_info(&query.session_handle).await {
@@ -110,7 +115,7 @@ pub async fn status(
             }),
             ..SessionReply::default()
         },
-        Err(error) => session_refusal(error)?,
+        Err(error) => session_refusal(error, &counted)?,
     };
     Ok(Json(reply).into_response())
 }
@@ -122,7 +127,7 @@ fn required_proof(proof: Option<String>) -> Result<String, ApiError> {
 }
 
 /// A refused session as a reply; store and key faults stay server errors.
-fn session_refusal(error: SessionError) -> Result<SessionReply, ApiError> {
+fn session_refusal(error: SessionError, counted: &Counted) -> Result<SessionReply, ApiError> {
     match error {
         SessionError::Unauthorised {
             reason,
@@ -133,7 +138,7 @@ fn session_refusal(error: SessionError) -> Result<SessionReply, ApiError> {
             user_id,
             session_handle,
         } => Ok(SessionReply::theft(
-            reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED"),
+            reported_theft(counted, user_id, session_handle, "TOKEN_THEFT_DETECTED"),
             false,
         )),
         error => Err(ApiError::from_engine(error)),
@@ -142,11 +147,11 @@ fn session_refusal(error: SessionError) -> Result<SessionReply, ApiError> {
 
 /// A refused proof keeps the client's tokens (it may ask for a fresh challenge); a refused
 /// session is as [`session_refusal`] says.
-fn device_refusal(error: DeviceError) -> Result<SessionReply, ApiError> {
+fn device_refusal(error: DeviceError, counted: &Counted) -> Result<SessionReply, ApiError> {
     let (refusal, message) = match error {
         DeviceError::Challenge(error) => (DeviceRefusal::Challenge, error.to_string()),
         DeviceError::Proof(error) => (DeviceRefusal::Proof, error.to_string()),
-        DeviceError::Session(error) => return session_refusal(error),
+        DeviceError::Session(error) => return session_refusal(error, counted),
         other => {
             tracing::error!(error = %other, "device request failed");
             return Err(ApiError::Internal);

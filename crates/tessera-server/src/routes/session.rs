@@ -9,6 +9,7 @@ use tessera_core::{
     VerifyOptions,
 };
 
+use crate::activity::{Counted, Event};
 use crate::error::ApiError;
 use crate::extract::AppSessions;
 use crate::extract::{Cdi, JsonBody, QueryParams};
@@ -22,6 +23,7 @@ use tessera_cdi::{
 /// `POST /<tenant>/recipe/session`.
 pub async fn create(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     tenant: Tenant,
     Cdi(version): Cdi,
     JsonBody(body): JsonBody<CreateSessionRequest>,
@@ -42,7 +44,7 @@ pub async fn create(
         .create_new_session(new)
         .await
         .map_err(ApiError::from_engine)?;
-    metrics::counter!("tessera_sessions_created_total").increment(1);
+    counted.event(Event::Created, None);
     tracing::info!(session_handle = %tokens.session.handle, "session created");
     let mut reply = crate::wire::tokens_reply(tokens);
     legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Create).await?;
@@ -52,6 +54,7 @@ pub async fn create(
 /// `POST /recipe/session/verify`.
 pub async fn verify(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     Cdi(version): Cdi,
     JsonBody(body): JsonBody<VerifyRequest>,
 ) -> Result<Response, ApiError> {
@@ -90,20 +93,25 @@ pub async fn verify(
             user_id,
             session_handle,
         }) => {
-            let theft = reported_theft(user_id, session_handle, "UNAUTHORISED (verify)");
+            let theft = reported_theft(&counted, user_id, session_handle, "UNAUTHORISED (verify)");
             ("theft", SessionReply::theft(theft, true))
         }
         Err(error) => return Err(ApiError::from_engine(error)),
     };
-    metrics::counter!("tessera_session_verifications_total", "outcome" => label).increment(1);
+    counted.event(Event::Verified, Some(label));
     legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Verify).await?;
     Ok(Json(reply).into_response())
 }
 
 /// Logs and counts a detected theft (the engine has revoked the session), naming the reply.
-pub(super) fn reported_theft(user_id: String, session_handle: String, reply: &str) -> SessionJson {
+pub(super) fn reported_theft(
+    counted: &Counted,
+    user_id: String,
+    session_handle: String,
+    reply: &str,
+) -> SessionJson {
     tracing::info!(%session_handle, reply, "token theft detected");
-    metrics::counter!("tessera_token_theft_detected_total").increment(1);
+    counted.event(Event::Theft, None);
     SessionJson::revoked_by_theft(user_id, session_handle)
 }
 
@@ -111,6 +119,7 @@ pub(super) fn reported_theft(user_id: String, session_handle: String, reply: &st
 /// `TOKEN_THEFT_DETECTED`; the engine has revoked the session by then.
 pub async fn refresh(
     AppSessions(sessions): AppSessions,
+    counted: Counted,
     Cdi(version): Cdi,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
@@ -149,12 +158,12 @@ pub async fn refresh(
             user_id,
             session_handle,
         }) => {
-            let session = reported_theft(user_id, session_handle, "TOKEN_THEFT_DETECTED");
+            let session = reported_theft(&counted, user_id, session_handle, "TOKEN_THEFT_DETECTED");
             ("theft", SessionReply::theft(session, false))
         }
         Err(error) => return Err(ApiError::from_engine(error)),
     };
-    metrics::counter!("tessera_session_refreshes_total", "outcome" => label).increment(1);
+    counted.event(Event::Refreshed, Some(label));
     legacy::decorate(&mut reply, version, &sessions, legacy::Reply::Refresh).await?;
     Ok(Json(reply).into_response())
 }
