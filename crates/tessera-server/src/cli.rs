@@ -67,6 +67,9 @@ pub enum Command {
     /// List and rotate access-token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Detected token thefts, kept for `theft_report_retention_days`.
+    #[command(subcommand)]
+    Thefts(TheftsCommand),
     /// Check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -96,10 +99,14 @@ pub enum SessionsCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Everything stored about one session.
+    /// Everything stored about one session; with --tokens, its refresh tokens over time (for a
+    /// session revoked by theft, the tokens kept with the theft report).
     Show {
         /// The session handle.
         handle: String,
+        /// Also show the session's refresh tokens: parents, mintings, deaths and uses.
+        #[arg(long)]
+        tokens: bool,
         #[command(flatten)]
         output: Output,
     },
@@ -120,6 +127,22 @@ pub enum SessionsCommand {
     },
     /// Delete expired sessions now (servers do it every `expiry_sweep_interval`).
     Sweep(Output),
+}
+
+/// `tessera thefts …`.
+#[derive(Debug, Subcommand)]
+pub enum TheftsCommand {
+    /// Recorded thefts, newest first, each with the sentence that explains it.
+    List {
+        /// Only this user's.
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 /// `tessera keys …`.

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tessera_server::cli::{self, Command, ConfigCommand, KeysCommand, SessionsCommand};
+use tessera_server::cli::{
+    self, Command, ConfigCommand, KeysCommand, SessionsCommand, TheftsCommand,
+};
 use tessera_server::operate::{self, OperateError, Report, RevokeTarget};
 use tessera_server::{config, serve};
 
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             runtime.block_on(sessions(&config, cli.app.as_deref(), command))
         }
         Command::Keys(command) => runtime.block_on(keys(&config, cli.app.as_deref(), command)),
+        Command::Thefts(command) => runtime.block_on(thefts(&config, cli.app.as_deref(), command)),
     };
     match outcome {
         Ok((report, output)) => {
@@ -79,9 +82,14 @@ async fn sessions(
             operate::sessions_list(&sessions, &user, tenant.as_deref()).await?,
             output,
         )),
-        SessionsCommand::Show { handle, output } => {
-            Ok((operate::sessions_show(&sessions, &handle).await?, output))
-        }
+        SessionsCommand::Show {
+            handle,
+            tokens,
+            output,
+        } => Ok((
+            operate::sessions_show(&sessions, &handle, tokens).await?,
+            output,
+        )),
         SessionsCommand::Revoke {
             handles,
             user,
@@ -98,6 +106,24 @@ async fn sessions(
             Ok((operate::sessions_revoke(&sessions, target).await?, output))
         }
         SessionsCommand::Sweep(output) => Ok((operate::sessions_sweep(&sessions).await?, output)),
+    }
+}
+
+async fn thefts(
+    config: &config::ServerConfig,
+    app: Option<&str>,
+    command: TheftsCommand,
+) -> Result<(Report, cli::Output), OperateError> {
+    let sessions = operate::engine(config, app).await?;
+    match command {
+        TheftsCommand::List {
+            user,
+            limit,
+            output,
+        } => Ok((
+            operate::thefts_list(&sessions, user.as_deref(), limit).await?,
+            output,
+        )),
     }
 }
 

@@ -540,3 +540,104 @@ async fn commands_work_on_one_app_with_app() {
         stderr(&missing)
     );
 }
+
+/// `tessera thefts list` and `sessions show --tokens`: a theft provoked through the running
+/// server is listed by user with its sentence and tokens; the session it ended still shows its
+/// tokens from the report; a live session shows its own, numbered and linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thefts_and_a_sessions_tokens_from_the_command_line() {
+    let server = Server::start("refresh_token_rotation_grace_period: 0\n").await;
+    let config = server.config_path().to_owned();
+    let created = server.create("victim", json!({})).await;
+    let handle = created["session"]["handle"].as_str().unwrap().to_owned();
+    let refresh_token = |reply: &Value| reply["refreshToken"]["token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| json!({"refreshToken": token, "enableAntiCsrf": false});
+    let (_, child) = server
+        .post("/recipe/session/refresh", refresh(refresh_token(&created)))
+        .await;
+    // Live: two tokens, the second the first's child, the first used once (to mint it).
+    let shown = json_of(&config, &["sessions", "show", &handle, "--tokens"]);
+    let tokens = shown["tokens"]["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{shown}");
+    assert_eq!(tokens[1]["parent"], 1);
+    assert_eq!(tokens[0]["uses_us"].as_array().unwrap().len(), 1);
+    assert!(json_of(&config, &["thefts", "list"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    let (_, grandchild) = server
+        .post("/recipe/session/refresh", refresh(refresh_token(&child)))
+        .await;
+    assert_eq!(grandchild["status"], "OK");
+    assert_eq!(
+        refresh_status(&server, &refresh_token(&created)).await,
+        "TOKEN_THEFT_DETECTED"
+    );
+
+    let listed = json_of(&config, &["thefts", "list", "--user", "victim"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["session_handle"], handle.as_str());
+    assert_eq!(listed[0]["kind"], "refresh");
+    assert_eq!(listed[0]["revoked"], true);
+    assert!(listed[0]["explanation"]
+        .as_str()
+        .unwrap()
+        .starts_with("Token 1 was presented by a refresh"));
+    assert_eq!(listed[0]["tokens"]["theft"]["token"], 1);
+    assert!(json_of(&config, &["thefts", "list", "--user", "nobody"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let table = stdout(&tessera(
+        &["thefts", "list", "--config", config.to_str().unwrap()],
+        &[],
+    ));
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains(&handle) && table.contains("revoked"),
+        "{table}"
+    );
+
+    // The session is gone, but its tokens are still shown from the report.
+    let gone = json_of(&config, &["sessions", "show", &handle, "--tokens"]);
+    assert_eq!(gone["live"], false, "{gone}");
+    assert_eq!(
+        gone["thefts"][0]["tokens"]["tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let text = stdout(&tessera(
+        &[
+            "sessions",
+            "show",
+            &handle,
+            "--tokens",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    assert!(text.contains("ended by a detected theft"), "{text}");
+    assert!(text.contains("KILLED BY"), "{text}");
+    // Without --tokens a session that is not live is not found, as before.
+    let plain = tessera(
+        &[
+            "sessions",
+            "show",
+            &handle,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!plain.status.success());
+    assert!(
+        stderr(&plain).contains("no live session"),
+        "{}",
+        stderr(&plain)
+    );
+}

@@ -1,5 +1,5 @@
-//! Operator commands: `tessera sessions …`, `tessera keys …`, `tessera config check` and
-//! `tessera migrate`. They work on the configured database directly, without a running server,
+//! Operator commands: `tessera sessions …`, `tessera thefts …`, `tessera keys …`, `tessera
+//! config check` and `tessera migrate`. They work on the configured database directly, without a running server,
 //! through the same engine the server uses, so a revocation made here reaches running servers
 //! through the revocation log like any other.
 //!
@@ -10,6 +10,7 @@ mod keys;
 mod progress;
 mod report;
 mod sessions;
+mod thefts;
 
 use std::path::Path;
 
@@ -24,6 +25,7 @@ pub use keys::{keys_list, keys_rotate};
 pub(crate) use report::time;
 pub use report::Report;
 pub use sessions::{sessions_list, sessions_revoke, sessions_show, sessions_sweep, RevokeTarget};
+pub use thefts::thefts_list;
 
 /// Why an operator command failed.
 #[derive(Debug, Error)]

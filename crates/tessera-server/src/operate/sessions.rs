@@ -1,11 +1,13 @@
 //! `tessera sessions list | show | revoke | sweep`.
 
 use serde_json::{json, Value};
-use tessera_core::{SessionError, SessionInfo, Sessions};
+use tessera_core::{SessionError, SessionInfo, Sessions, TheftQuery};
 
 use super::progress;
 use super::report::{time, Report};
+use super::thefts::{theft_json, token_table};
 use super::OperateError;
+use crate::picture::SessionPicture;
 
 /// Revocations are made in batches of this many handles, so that a user with very many sessions
 /// shows progress and no single transaction grows without bound.
@@ -84,16 +86,24 @@ pub async fn sessions_list(
     ))
 }
 
-/// Everything stored about one live session.
-pub async fn sessions_show(sessions: &Sessions, handle: &str) -> Result<Report, OperateError> {
+/// Everything stored about one live session; with `tokens`, its refresh tokens too. A session
+/// that is no longer live but was revoked by a theft still shows the tokens kept with the report.
+pub async fn sessions_show(
+    sessions: &Sessions,
+    handle: &str,
+    tokens: bool,
+) -> Result<Report, OperateError> {
     let info = match sessions.get_session_info(handle).await {
         Ok(info) => info,
+        Err(SessionError::Unauthorised { .. }) if tokens => {
+            return stolen_session(sessions, handle).await
+        }
         Err(SessionError::Unauthorised { .. }) => {
             return Err(OperateError::NoSuchSession(handle.to_owned()))
         }
         Err(error) => return Err(error.into()),
     };
-    let fields = vec![
+    let mut fields = vec![
         ("handle", info.handle.clone()),
         ("user", info.user_id.clone()),
         ("tenant", info.tenant_id.clone()),
@@ -107,7 +117,52 @@ pub async fn sessions_show(sessions: &Sessions, handle: &str) -> Result<Report, 
         ),
         ("bound to device key", device_key(&info)),
     ];
-    Ok(Report::fields(fields, session_json(sessions, &info)))
+    let mut json = session_json(sessions, &info);
+    if tokens {
+        let traces = match sessions.session_tokens(handle).await {
+            Ok(traces) => traces,
+            Err(SessionError::Unauthorised { .. }) => {
+                return Err(OperateError::NoSuchSession(handle.to_owned()))
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let picture = SessionPicture::live(&traces, sessions.clock().now_micros());
+        fields.push(("refresh tokens", format!("\n{}", token_table(&picture))));
+        json["tokens"] = serde_json::to_value(&picture).unwrap_or(Value::Null);
+    }
+    Ok(Report::fields(fields, json))
+}
+
+/// A session that is not live: what its theft reports kept, newest first.
+async fn stolen_session(sessions: &Sessions, handle: &str) -> Result<Report, OperateError> {
+    let reports = sessions
+        .theft_reports(&TheftQuery {
+            session_handle: Some(handle.to_owned()),
+            limit: 20,
+            ..TheftQuery::default()
+        })
+        .await?;
+    let Some(newest) = reports.first() else {
+        return Err(OperateError::NoSuchSession(handle.to_owned()));
+    };
+    let fields = vec![
+        ("handle", handle.to_owned()),
+        ("user", newest.user_id.clone()),
+        ("tenant", newest.tenant_id.clone()),
+        ("live", "no: ended by a detected theft".to_owned()),
+        ("theft detected", time(newest.detected_at.div_euclid(1000))),
+        ("why", newest.explanation()),
+        (
+            "refresh tokens",
+            format!("\n{}", token_table(&SessionPicture::of_theft(newest))),
+        ),
+    ];
+    let json = json!({
+        "handle": handle,
+        "live": false,
+        "thefts": reports.iter().map(theft_json).collect::<Vec<_>>(),
+    });
+    Ok(Report::fields(fields, json))
 }
 
 /// What `sessions revoke` revokes.
