@@ -94,6 +94,7 @@ mod html_refresh;
 mod reissue;
 mod routes;
 mod sign_in;
+mod signed_out;
 mod state;
 mod transport;
 
@@ -109,6 +110,7 @@ pub use error::{Error, ErrorKind};
 pub use extractor::Session;
 pub use html_refresh::HtmlRefresh;
 pub use reissue::{TokenReissue, TokenReissueLayer};
+pub use signed_out::{ENDED_BY_THEFT, SESSION_ENDED_COOKIE};
 pub use state::Tessera;
 pub use transport::{
     SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,

@@ -61,10 +61,17 @@ async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) -> Response
     }
     match rotate(&tessera, &headers).await {
         Ok(new_tokens) => (new_tokens, legacy, Json(json!({}))).into_response(),
-        Err(e) => match legacy {
-            Some(clear) => e.with_headers(clear).into_response(),
-            None => e.into_response(),
-        },
+        Err(mut e) => {
+            if e.clears_tokens() {
+                if let Some(why) = crate::signed_out::why_signed_out(&tessera, &headers).await {
+                    e = e.with_headers(why);
+                }
+            }
+            match legacy {
+                Some(clear) => e.with_headers(clear).into_response(),
+                None => e.into_response(),
+            }
+        }
     }
 }
 

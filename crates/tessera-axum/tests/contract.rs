@@ -192,6 +192,60 @@ async fn a_refresh_token_replayed_after_its_child_was_used_is_theft(app: App) {
     }
 }
 
+/// A browser signed out because a theft ended its session is told why: the refresh that signs
+/// it out (carrying, as browsers do, the access-token cookie too) sets `sSessionEnded=theft`, a
+/// cookie the page can read. A session ended by signing out says nothing of the kind.
+async fn a_browser_signed_out_by_theft_is_told_why(app: App) {
+    let browser_refresh = |client: &support::Client| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/auth/session/refresh")
+            .header(
+                "cookie",
+                format!(
+                    "sAccessToken={}; sRefreshToken={}",
+                    client.access, client.refresh
+                ),
+            )
+    };
+    let (mut victim, _) = app.login(false).await;
+    let copy = victim.clone();
+    assert_eq!(app.refresh(&mut victim).await.status, StatusCode::OK);
+    let resp = app.send(victim.request(Method::GET, "/api/me")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    victim.absorb_any(&resp);
+    let resp = app
+        .send(copy.request(Method::POST, "/auth/session/refresh"))
+        .await;
+    assert_eq!(resp.body, json!({"message": "token theft detected"}));
+
+    let resp = app.send(browser_refresh(&victim)).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert!(resp.clears());
+    let why = resp.cookie(tessera_axum::SESSION_ENDED_COOKIE);
+    assert_eq!(why.value(), tessera_axum::ENDED_BY_THEFT);
+    assert_ne!(why.http_only(), Some(true), "the page must be able to read it");
+    assert_eq!(why.path(), Some("/"));
+
+    // Signed out by the user: the same kind of refresh says nothing about theft.
+    let (mut honest, _) = app.login(false).await;
+    let kept = honest.clone();
+    let resp = app.send(honest.request(Method::POST, "/auth/signout")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    honest = kept;
+    let resp = app.send(browser_refresh(&honest)).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert!(resp.find_cookie(tessera_axum::SESSION_ENDED_COOKIE).is_none());
+    // A forged access-token cookie beside a dead refresh token learns nothing either.
+    let forged = support::Client {
+        access: "e30.e30.e30".into(),
+        ..honest
+    };
+    let resp = app.send(browser_refresh(&forged)).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert!(resp.find_cookie(tessera_axum::SESSION_ENDED_COOKIE).is_none());
+}
+
 async fn signout_revokes_at_once_and_clears(app: App) {
     for header_mode in [false, true] {
         let (mut client, _) = app.login(header_mode).await;
@@ -243,6 +297,7 @@ macro_rules! contract {
                 only_a_valid_access_token_reaches_the_handler,
                 refresh_rotates_both_tokens_and_the_new_ones_work,
                 a_refresh_token_replayed_after_its_child_was_used_is_theft,
+                a_browser_signed_out_by_theft_is_told_why,
                 signout_revokes_at_once_and_clears,
                 session_data_and_claims_can_be_changed,
                 a_failed_claim_is_403_with_the_errors

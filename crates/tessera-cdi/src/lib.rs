@@ -31,6 +31,6 @@ pub use replies::{
     SessionReply, Status, TokenJson,
 };
 pub use requests::{
-    CreateSessionRequest, DeviceRequest, RefreshRequest, RegenerateRequest, VerifyRequest,
+    CreateSessionRequest, DeviceRequest, EndedRequest, RefreshRequest, RegenerateRequest, VerifyRequest,
 };
 pub use version::CdiVersion;

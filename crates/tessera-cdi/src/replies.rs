@@ -218,6 +218,10 @@ pub struct SessionReply {
     /// With an `UNAUTHORISED` of a device-binding endpoint: what about the proof was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_refused: Option<DeviceRefusal>,
+    /// Tessera's `POST /tessera/session/ended`: whether the access token's session was ended
+    /// by a detected theft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by_theft: Option<bool>,
 }
 
 impl SessionReply {

@@ -83,3 +83,12 @@ pub struct DeviceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
 }
+
+/// Tessera's `POST /tessera/session/ended`: an access token (expired or not) whose session may
+/// have ended.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndedRequest {
+    /// The access token the client last held.
+    pub access_token: String,
+}

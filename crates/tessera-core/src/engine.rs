@@ -983,6 +983,25 @@ impl Sessions {
         Ok(self.inner.store.theft_reports(query).await?)
     }
 
+    /// Whether the session of this access token (genuine, expired or not) was ended by a detected
+    /// theft whose report is still kept: what an app tells a user signed out by it.
+    pub async fn ended_by_theft(&self, access_token: &AccessToken) -> Result<bool, SessionError> {
+        let claims = self
+            .verify_signature(access_token, self.now())
+            .await?
+            .into_claims();
+        let reports = self
+            .inner
+            .store
+            .theft_reports(&TheftQuery {
+                session_handle: Some(claims.session_handle),
+                limit: 1,
+                ..TheftQuery::default()
+            })
+            .await?;
+        Ok(reports.iter().any(|report| report.revoked))
+    }
+
     /// A live session's refresh tokens in issue order (the first is number 1), for its
     /// picture; `Unauthorised` if there is no such live session.
     pub async fn session_tokens(

@@ -295,7 +295,15 @@ test("4. a copied refresh token replayed after the victim moved on: theft at the
   assert.ok((await events(page)).includes("UNAUTHORISED"), "the SDK reported UNAUTHORISED");
   assert.equal(await page.evaluate(() => window.demo.sessionExists()), false);
   assert.deepEqual(await sessionCookies(victim), []);
+  // The page says why: the backend knew the session ended by theft.
   await screenshot(page, "4-victim-unauthorised");
+  const status = page.locator("#status");
+  assert.equal(await status.getAttribute("data-reason"), "theft");
+  assert.match(await status.innerText(), /another copy of it was used/);
+  // Signing in again starts afresh, and the reason goes.
+  await login(page, "dave");
+  assert.equal(await status.getAttribute("data-reason"), null);
+  assert.match(await status.innerText(), /Signed in as/);
   await attacker.close();
   await victim.close();
 });
@@ -336,6 +344,9 @@ test("5. sign-out clears everything; the protected call then answers unauthorise
   assert.equal(after.status, 401);
   assert.equal(after.body.message, "unauthorised");
   await screenshot(page, "5-signed-out");
+  // Signing out is no theft: the page gives no such reason.
+  assert.equal(await page.locator("#status").getAttribute("data-reason"), null);
+  assert.equal(await page.locator("#status").innerText(), "Signed out");
 
   // The signed-out access token, replayed by another browser, is refused at once.
   const other = await browser.newContext();

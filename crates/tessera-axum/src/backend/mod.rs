@@ -193,6 +193,12 @@ impl Backend {
         dispatch!(self.refresh_bound_session(refresh_token, proof, options))
     }
 
+    /// Whether the session of this access token (genuine, expired or not) was ended by a detected
+    /// theft: what the refresh route tells a user it signs out.
+    pub async fn ended_by_theft(&self, access_token: &AccessToken) -> Result<bool, SessionError> {
+        dispatch!(self.ended_by_theft(access_token))
+    }
+
     /// The thumbprint of the device key a live session is bound to, if it is bound.
     pub async fn device_thumbprint(
         &self,

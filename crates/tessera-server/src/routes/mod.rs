@@ -71,6 +71,7 @@ pub fn router(state: ServerState, body_rules: BodyRules) -> Router {
         .route("/recipe/jwt", post(jwt::create))
         .route("/recipe/jwt/jwks", get(jwt::jwks))
         .route("/tessera/revocations", get(revoke::revocations))
+        .route("/tessera/session/ended", post(session::ended))
         .route("/tessera/device", get(device::status))
         .route("/tessera/device/challenge", post(device::challenge))
         .route("/tessera/device/bind", post(device::bind))

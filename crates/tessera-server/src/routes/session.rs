@@ -16,7 +16,7 @@ use crate::extract::{Cdi, JsonBody, QueryParams};
 use crate::routes::legacy;
 use crate::tenant::Tenant;
 use tessera_cdi::{
-    CreateSessionRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
+    CreateSessionRequest, EndedRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
     VerifyRequest,
 };
 
@@ -220,4 +220,29 @@ pub async fn info(
         }
         Err(error) => Err(ApiError::from_engine(error)),
     }
+}
+
+/// `POST /tessera/session/ended` (Tessera's own): whether the session of an access token (its
+/// signature checked, its expiry not) was ended by a detected theft, so a back end can tell the
+/// user signed out by it why. A token that is not genuine is `UNAUTHORISED`.
+pub async fn ended(
+    AppSessions(sessions): AppSessions,
+    JsonBody(body): JsonBody<EndedRequest>,
+) -> Result<Response, ApiError> {
+    let reply = match sessions
+        .ended_by_theft(&AccessToken::new(body.access_token))
+        .await
+    {
+        Ok(ended) => SessionReply {
+            ended_by_theft: Some(ended),
+            ..SessionReply::default()
+        },
+        Err(SessionError::Unauthorised {
+            reason,
+            clear_tokens,
+        }) => SessionReply::refused(reason, clear_tokens),
+        Err(SessionError::TryRefreshToken { reason }) => SessionReply::refused(reason, false),
+        Err(error) => return Err(ApiError::from_engine(error)),
+    };
+    Ok(Json(reply).into_response())
 }

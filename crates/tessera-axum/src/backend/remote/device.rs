@@ -77,6 +77,30 @@ impl RemoteSessions {
         Ok(device(reply)?.thumbprint)
     }
 
+    /// Whether the session of this access token was ended by a detected theft
+    /// (`POST /tessera/session/ended`).
+    pub async fn ended_by_theft(
+        &self,
+        access_token: &tessera_core::AccessToken,
+    ) -> Result<bool, SessionError> {
+        let body = tessera_cdi::EndedRequest {
+            access_token: access_token.expose().to_owned(),
+        };
+        let reply = self
+            .http()
+            .call(
+                Method::POST,
+                &["tessera", "session", "ended"],
+                &[],
+                Some(&body),
+            )
+            .await?
+            .ok()?;
+        reply
+            .ended_by_theft
+            .ok_or_else(|| malformed("no endedByTheft"))
+    }
+
     async fn device_call(
         &self,
         route: &str,
