@@ -7,9 +7,9 @@
 
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
+use cookie::time::{Duration, OffsetDateTime};
 use cookie::{Cookie, Expiration};
 use tessera_core::AccessToken;
-use cookie::time::{Duration, OffsetDateTime};
 
 use crate::state::Tessera;
 use crate::transport::{read_token, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE};
@@ -23,7 +23,10 @@ const SAYS_WHY_FOR: Duration = Duration::minutes(10);
 
 /// The cookie saying why, if the request's access-token cookie names a session ended by theft.
 /// Best effort: a back end that cannot answer only leaves the reason unsaid.
-pub(crate) async fn why_signed_out(tessera: &Tessera, headers: &HeaderMap) -> Option<SessionHeaders> {
+pub(crate) async fn why_signed_out(
+    tessera: &Tessera,
+    headers: &HeaderMap,
+) -> Option<SessionHeaders> {
     let presented = read_token(headers, ACCESS_TOKEN_COOKIE)?;
     if presented.transport != Transport::Cookie {
         return None;
@@ -46,7 +49,9 @@ pub(crate) async fn why_signed_out(tessera: &Tessera, headers: &HeaderMap) -> Op
         .http_only(false)
         .same_site(cookie::SameSite::Lax)
         .secure(config.cookie_secure())
-        .expires(Expiration::DateTime(OffsetDateTime::now_utc() + SAYS_WHY_FOR));
+        .expires(Expiration::DateTime(
+            OffsetDateTime::now_utc() + SAYS_WHY_FOR,
+        ));
     if let Some(domain) = config.cookie_domain() {
         cookie = cookie.domain(domain.to_owned());
     }

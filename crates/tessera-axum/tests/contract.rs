@@ -224,18 +224,26 @@ async fn a_browser_signed_out_by_theft_is_told_why(app: App) {
     assert!(resp.clears());
     let why = resp.cookie(tessera_axum::SESSION_ENDED_COOKIE);
     assert_eq!(why.value(), tessera_axum::ENDED_BY_THEFT);
-    assert_ne!(why.http_only(), Some(true), "the page must be able to read it");
+    assert_ne!(
+        why.http_only(),
+        Some(true),
+        "the page must be able to read it"
+    );
     assert_eq!(why.path(), Some("/"));
 
     // Signed out by the user: the same kind of refresh says nothing about theft.
     let (mut honest, _) = app.login(false).await;
     let kept = honest.clone();
-    let resp = app.send(honest.request(Method::POST, "/auth/signout")).await;
+    let resp = app
+        .send(honest.request(Method::POST, "/auth/signout"))
+        .await;
     assert_eq!(resp.status, StatusCode::OK);
     honest = kept;
     let resp = app.send(browser_refresh(&honest)).await;
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
-    assert!(resp.find_cookie(tessera_axum::SESSION_ENDED_COOKIE).is_none());
+    assert!(resp
+        .find_cookie(tessera_axum::SESSION_ENDED_COOKIE)
+        .is_none());
     // A forged access-token cookie beside a dead refresh token learns nothing either.
     let forged = support::Client {
         access: "e30.e30.e30".into(),
@@ -243,7 +251,9 @@ async fn a_browser_signed_out_by_theft_is_told_why(app: App) {
     };
     let resp = app.send(browser_refresh(&forged)).await;
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
-    assert!(resp.find_cookie(tessera_axum::SESSION_ENDED_COOKIE).is_none());
+    assert!(resp
+        .find_cookie(tessera_axum::SESSION_ENDED_COOKIE)
+        .is_none());
 }
 
 async fn signout_revokes_at_once_and_clears(app: App) {

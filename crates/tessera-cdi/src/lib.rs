@@ -31,6 +31,7 @@ pub use replies::{
     SessionReply, Status, TokenJson,
 };
 pub use requests::{
-    CreateSessionRequest, DeviceRequest, EndedRequest, RefreshRequest, RegenerateRequest, VerifyRequest,
+    CreateSessionRequest, DeviceRequest, EndedRequest, RefreshRequest, RegenerateRequest,
+    VerifyRequest,
 };
 pub use version::CdiVersion;

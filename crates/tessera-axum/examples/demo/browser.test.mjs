@@ -20,6 +20,7 @@ const TESSERA_BIN = process.env.TESSERA_BIN;
 const ACCESS_TOKEN_SECONDS = 2;
 const GRACE_SECONDS = 1;
 const PASSWORD = "tessera-demo";
+const ADMIN_KEY = "demo-browser-admin-key-0123";
 
 assert.ok(DEMO_BIN, "DEMO_BIN must name the built demo binary");
 assert.ok(SCREENSHOT_DIR, "SCREENSHOT_DIR must name where screenshots go");
@@ -54,6 +55,7 @@ async function startDemo(extraEnv = {}, { grace = GRACE_SECONDS } = {}) {
         {
           TESSERA_ACCESS_TOKEN_VALIDITY: String(ACCESS_TOKEN_SECONDS),
           TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: String(grace),
+          TESSERA_ADMIN_KEY: ADMIN_KEY,
         },
         started,
       ),
@@ -63,7 +65,20 @@ async function startDemo(extraEnv = {}, { grace = GRACE_SECONDS } = {}) {
     env.ACCESS_TOKEN_VALIDITY = String(ACCESS_TOKEN_SECONDS);
     env.REFRESH_GRACE_PERIOD = String(grace);
   }
-  return startListening(DEMO_BIN, [], env, dir);
+  const demo = await startListening(DEMO_BIN, [], env, dir);
+  // The tessera server behind a remote demo, whose admin page operators open.
+  demo.tessera = env.TESSERA_URL;
+  return demo;
+}
+
+/** The admin page of the tessera server behind a remote demo, signed in. */
+async function adminPage(tesseraUrl) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${tesseraUrl}/admin`);
+  await page.fill("#key", ADMIN_KEY);
+  await Promise.all([page.waitForURL(`${tesseraUrl}/admin`), page.click("button[type=submit]")]);
+  return { context, page };
 }
 
 /** Every request and response of a browser context, for counting refreshes and statuses. */
@@ -304,6 +319,28 @@ test("4. a copied refresh token replayed after the victim moved on: theft at the
   await login(page, "dave");
   assert.equal(await status.getAttribute("data-reason"), null);
   assert.match(await status.innerText(), /Signed in as/);
+  if (BACKEND === "remote") {
+    // The operator asked "why was dave signed out?" finds the theft on the server's admin page,
+    // with the sentence and the session's timeline.
+    const { context: admin, page: adminView } = await adminPage(demo.tessera);
+    await adminView.fill("#theft-user", "dave");
+    await Promise.all([
+      adminView.waitForURL(/\/admin\/thefts\?/),
+      adminView.click("form[action='/admin/thefts'] button"),
+    ]);
+    const rows = adminView.locator("#thefts tbody tr");
+    assert.equal(await rows.count(), 1);
+    await adminView.screenshot({ path: join(SCREENSHOT_DIR, "4-admin-thefts.png"), fullPage: true });
+    await Promise.all([adminView.waitForURL(/\/admin\/session\?/), rows.locator("a").click()]);
+    assert.match(
+      await adminView.locator(".explanation").innerText(),
+      /^Token 1 was presented by a refresh .+ after token 2 had been used; the grace window is 0 s, so the session was revoked as stolen\./,
+    );
+    assert.equal(await adminView.locator("section.theft svg g.row.stolen").count(), 1);
+    assert.equal(await adminView.locator("section.theft svg path.replay").count(), 1);
+    await adminView.screenshot({ path: join(SCREENSHOT_DIR, "4-admin-timeline.png"), fullPage: true });
+    await admin.close();
+  }
   await attacker.close();
   await victim.close();
 });

@@ -197,16 +197,20 @@ pub fn layout(picture: &SessionPicture) -> Layout {
     times.sort_unstable();
     times.dedup();
     let mut ticks = Vec::with_capacity(times.len());
-    let mut last_label: Option<f64> = None;
+    let mut last_label: Option<(f64, String)> = None;
     for at in times {
         let x = scale.x(at);
-        let labelled = last_label.is_none_or(|last| x - last >= MIN_LABEL_GAP);
+        let text = offset(picture.start_us, at);
+        // A label goes where there is room for it and it says something the last one did not.
+        let labelled = last_label
+            .as_ref()
+            .is_none_or(|(last_x, last_text)| x - last_x >= MIN_LABEL_GAP && *last_text != text);
         if labelled {
-            last_label = Some(x);
+            last_label = Some((x, text.clone()));
         }
         ticks.push(Tick {
             x,
-            label: labelled.then(|| offset(picture.start_us, at)),
+            label: labelled.then_some(text),
         });
     }
     Layout {
@@ -446,6 +450,9 @@ mod tests {
             .collect();
         assert_eq!(labelled.first(), Some(&"0"));
         assert_eq!(labelled.last(), Some(&"+2 h"));
+        let mut unique = labelled.clone();
+        unique.dedup();
+        assert_eq!(unique, labelled, "no label repeats the one before it");
         let xs: Vec<f64> = layout.ticks.iter().map(|t| t.x).collect();
         assert!(xs.windows(2).all(|pair| pair[0] < pair[1]), "{xs:?}");
         let svg = svg(&picture, "session s");

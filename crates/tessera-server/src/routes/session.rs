@@ -16,8 +16,8 @@ use crate::extract::{Cdi, JsonBody, QueryParams};
 use crate::routes::legacy;
 use crate::tenant::Tenant;
 use tessera_cdi::{
-    CreateSessionRequest, EndedRequest, RefreshRequest, RegenerateRequest, SessionJson, SessionReply,
-    VerifyRequest,
+    CreateSessionRequest, EndedRequest, RefreshRequest, RegenerateRequest, SessionJson,
+    SessionReply, VerifyRequest,
 };
 
 /// `POST /<tenant>/recipe/session`.

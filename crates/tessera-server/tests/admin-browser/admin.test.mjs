@@ -1,6 +1,7 @@
 // The admin page of `tessera serve` in Debian's Chromium, driven by playwright-core: sign in,
-// find a user's sessions, revoke one (its refresh then fails) and all, a wrong key refused, and a
-// forged form on another site refused even when it carries a leaked anti-CSRF token. Run by
+// find a user's sessions, revoke one (its refresh then fails) and all, a wrong key refused, a
+// forged form on another site refused even when it carries a leaked anti-CSRF token, and a theft
+// found, explained and drawn. Run by
 // run.sh, which builds the server and passes TESSERA_BIN and SCREENSHOT_DIR.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -51,6 +52,8 @@ function startServer(dir) {
       TESSERA_SQLITE_PATH: join(dir, "tessera.db"),
       TESSERA_ADMIN_KEY: ADMIN_KEY,
       TESSERA_API_KEYS: API_KEY,
+      // Nothing forgiven: a replay after the client moved on is theft at once.
+      TESSERA_REFRESH_TOKEN_ROTATION_GRACE_PERIOD: "0",
       TESSERA_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],
@@ -257,5 +260,61 @@ test("pick an app: its keys and its sessions only, revoked without touching anot
   assert.equal(await page.locator("#no-sessions").count(), 1);
   assert.equal((await verify(inShop, "/appid-shop")).status, "UNAUTHORISED");
   assert.equal((await verify(inPublic)).status, "OK", "the public app's session was touched");
+  await context.close();
+});
+
+test("a theft made through the CDI is found by user, explained in a sentence and drawn as a timeline", async () => {
+  // As a backend SDK drives it: sign-in, a refresh, the child used to refresh again, then a copy
+  // of the first refresh token comes back.
+  const first = await createSession("erin", "laptop");
+  const child = await refresh(first);
+  assert.equal((await refresh(child)).status, "OK");
+  const replay = await refresh(first);
+  assert.equal(replay.status, "TOKEN_THEFT_DETECTED");
+  const live = await createSession("erin", "phone");
+  const { context, page } = await signedIn();
+
+  // The dashboard lists it, and the thefts finder finds it by user.
+  const recent = await page.locator("#thefts").innerText();
+  assert.ok(recent.includes(first.session.handle), recent);
+  assert.match(await page.locator("#rates").innerText(), /thefts detected: 1 in the hour/);
+  await shot(page, "08-dashboard-with-theft");
+  await page.fill("#theft-user", "erin");
+  await Promise.all([page.waitForURL(/\/admin\/thefts\?app=public&user=erin/), page.click("form[action='/admin/thefts'] button")]);
+  const rows = page.locator("#thefts tbody tr");
+  assert.equal(await rows.count(), 1);
+  assert.match(await rows.innerText(), /refresh.*revoked/s);
+  await shot(page, "09-thefts-of-erin");
+
+  // Its session's page: gone, but explained, with every token drawn and the replay marked.
+  await Promise.all([page.waitForURL(/\/admin\/session\?/), rows.locator("a").click()]);
+  assert.match(await page.locator("#session-state").innerText(), /Not live/);
+  const sentence = await page.locator(".explanation").innerText();
+  assert.match(
+    sentence,
+    /^Token 1 was presented by a refresh .+ after token 2 had been used; the grace window is 0 s, so the session was revoked as stolen\. The other copy had reached token 3, minted .+ earlier\.$/,
+  );
+  const timeline = page.locator("section.theft svg.timeline");
+  assert.equal(await timeline.getAttribute("role"), "img");
+  assert.equal(await timeline.locator("g.row").count(), 3);
+  assert.equal(await timeline.locator("g.row.stolen text").textContent(), "token 1");
+  const replayMark = timeline.locator("path.replay");
+  assert.equal(await replayMark.count(), 1);
+  // Drawn with the stylesheet's colours (the page allows no other styles).
+  assert.equal(await replayMark.evaluate((el) => getComputedStyle(el).fill), "rgb(180, 35, 35)");
+  const box = await timeline.boundingBox();
+  assert.ok(box.width > 600 && box.height > 100, JSON.stringify(box));
+  await shot(page, "10-theft-timeline");
+
+  // A live session of the same user is drawn from its handle's link, without a theft.
+  await page.goto(`${server.url}/admin/sessions?app=public&user=erin`);
+  await Promise.all([
+    page.waitForURL(/\/admin\/session\?/),
+    page.locator(`tr[data-handle="${live.session.handle}"] td:first-child a`).click(),
+  ]);
+  assert.match(await page.locator("#session-state").innerText(), /^Live: created/);
+  assert.equal(await page.locator("#live-timeline svg g.row").count(), 1);
+  assert.equal(await page.locator("path.replay").count(), 0);
+  await shot(page, "11-live-timeline");
   await context.close();
 });

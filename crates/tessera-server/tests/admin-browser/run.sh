@@ -20,5 +20,5 @@ echo "== building the tessera server"
 echo "== admin page browser tests"
 TESSERA_BIN="$CARGO_TARGET_DIR/debug/tessera" \
 SCREENSHOT_DIR="$CARGO_TARGET_DIR/browser-screenshots/admin" \
-  run_node_tests "the admin page browser tests" 4 "$here/admin.test.mjs"
+  run_node_tests "the admin page browser tests" 5 "$here/admin.test.mjs"
 echo "admin page browser tests: $passed passed; screenshots in $CARGO_TARGET_DIR/browser-screenshots/admin"
