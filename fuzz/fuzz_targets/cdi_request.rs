@@ -56,6 +56,9 @@ fn fixture() -> &'static Fixture {
             std::time::Duration::from_secs(60),
         );
         let state = ServerState {
+            activity: std::sync::Arc::new(tessera_server::activity::ActivityLog::new(
+                std::sync::Arc::clone(sessions.clock()),
+            )),
             sessions,
             apps: std::sync::Arc::new(apps),
             api_keys: std::sync::Arc::new(Vec::new()),
