@@ -5,12 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::request::Parts;
 use tessera_core::{Clock, UnixMillis};
-
-use crate::apps::PUBLIC_APP;
-use crate::state::ServerState;
 
 /// The minutes of history kept per app.
 pub const MINUTES: usize = 60;
@@ -156,14 +151,20 @@ impl ActivityLog {
 }
 
 /// What a handler counts with: the app its request is addressed to (`/appid-<app>/…`, else
-/// `public`). Nothing is recorded until the handler says what happened, so a request for an
-/// unknown app (refused by [`AppSessions`](crate::extract::AppSessions)) leaves no trace.
+/// `public`; an extractor, in [`extract`](crate::extract)). Nothing is recorded until the handler
+/// says what happened, so a request for an unknown app (refused by
+/// [`AppSessions`](crate::extract::AppSessions)) leaves no trace.
 pub struct Counted {
     app: String,
     log: Arc<ActivityLog>,
 }
 
 impl Counted {
+    /// Counts events of `app` into `log`.
+    pub fn new(app: String, log: Arc<ActivityLog>) -> Self {
+        Self { app, log }
+    }
+
     /// Counts an event, with the outcome label where Prometheus has one.
     pub fn event(&self, event: Event, outcome: Option<&'static str>) {
         let app = self.app.clone();
@@ -188,27 +189,6 @@ impl Counted {
             }
         }
         self.log.record(&self.app, event);
-    }
-}
-
-impl FromRequestParts<ServerState> for Counted {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &ServerState,
-    ) -> Result<Self, Self::Rejection> {
-        let app = match RawPathParams::from_request_parts(parts, state).await {
-            Ok(params) => params
-                .iter()
-                .find(|(name, _)| *name == "app")
-                .map(|(_, value)| value.to_ascii_lowercase()),
-            Err(_) => None,
-        };
-        Ok(Self {
-            app: app.unwrap_or_else(|| PUBLIC_APP.to_owned()),
-            log: Arc::clone(&state.activity),
-        })
     }
 }
 

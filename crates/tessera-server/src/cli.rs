@@ -59,7 +59,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP server (SuperTokens Core Driver Interface 5.4).
-    #[command(long_about = SERVE_HELP)]
+    #[command(long_about = crate::config::serve_help())]
     Serve,
     /// Look at and revoke sessions in the configured database (no server needed).
     #[command(subcommand)]
@@ -161,56 +161,16 @@ pub enum ConfigCommand {
     /// Load and validate the configuration and print the settings in effect (secrets masked);
     /// exits with status 2 naming the bad key if it is invalid.
     Check(Output),
+    /// Every config key with its default and meaning (`--markdown`: the table of
+    /// docs/server.md).
+    Keys {
+        /// Print the Markdown table of docs/server.md.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+        #[command(flatten)]
+        output: Output,
+    },
 }
-
-const SERVE_HELP: &str = "\
-Start the HTTP server (SuperTokens Core Driver Interface 5.4).
-
-By default it listens on 127.0.0.1:3567 and keeps sessions in ./tessera.db (SQLite, created if
-missing). Stop it with Ctrl-C or SIGTERM: requests in flight are finished first (for at most
-shutdown_timeout seconds); half-sent requests are dropped.
-
-Config file keys (YAML; every key optional; units as in SuperTokens core):
-  host: 127.0.0.1                      interface to listen on
-  port: 3567                           TCP port (0 = any free port)
-  api_keys: \"key1,key2\"                require one of these in the `api-key` header (or a list)
-  access_token_validity: 3600          seconds
-  refresh_token_validity: 144000       minutes
-  access_token_dynamic_signing_key_update_interval: 168   hours
-  refresh_token_rotation_grace_period: 30                 seconds
-  sqlite_path: ./tessera.db            SQLite file
-  database_url: postgresql://...       another store (instead of sqlite_path)
-  database_pool_size: 10               connections, for database_url
-  max_body_bytes: 1048576              larger request bodies get 413
-  expiry_sweep_interval: 60            seconds between deletions of expired sessions
-  header_read_timeout: 10              seconds a connection has to send a request's headers,
-                                       from connecting or from its previous request (closes
-                                       half-open and idle keep-alive connections)
-  body_read_timeout: 10                seconds a request has to send its body (else 408)
-  max_connections: 4096                connections served at once; more wait to be accepted
-  shutdown_timeout: 30                 seconds SIGTERM waits for requests in flight
-  verified_token_cache_entries: 10000  access tokens verified once and then checked without
-                                       the signature (0 = off)
-  revocation_poll_interval_ms: 250     how often the revocation log is read: sessions revoked
-                                       through another server are refused within this
-  stale_revocations: check_store       when the log cannot be read for longer than the access
-                                       token validity: check_store (fail closed) or
-                                       keep_verifying
-  theft_report_retention_days: 30      days a detected theft's report (and the picture of the
-                                       robbed session's tokens) is kept
-  admin_key: <16+ characters>          serve the admin page at /admin, signed in with this key
-                                       (off when unset; must differ from the API keys)
-  migrate_on_start: true               bring the database schema up to date at start; when
-                                       false, an outdated schema stops start-up and
-                                       `tessera migrate` updates it
-
-Every key can be overridden by an environment variable TESSERA_<KEY IN CAPITALS>, e.g.
-TESSERA_PORT=4000 or TESSERA_API_KEYS=secret. Unknown keys in the file and bad values stop start-up;
-unknown TESSERA_* variables are ignored with a warning.
-
-Example:
-  printf 'port: 3567\\napi_keys: my-long-secret-key\\n' > tessera.yaml
-  tessera serve --config tessera.yaml";
 
 /// Logs go to stderr; stdout carries only the `listening on` line, for scripts.
 pub fn init_logging(cli: &Cli) {
@@ -235,40 +195,29 @@ pub fn init_logging(cli: &Cli) {
 
 #[cfg(test)]
 mod tests {
-    use super::SERVE_HELP;
-    use crate::config::KEYS;
+    use clap::CommandFactory;
 
-    /// The config keys are defined once, in `config::KEYS` (which the file struct is checked
-    /// against there); `tessera serve --help` and the settings table of `docs/server.md` must
-    /// name every one of them, and no other.
+    use super::Cli;
+    use crate::config::{serve_help, CONFIG_KEYS};
+
+    /// `tessera serve --help` is the text made from the key declarations.
     #[test]
-    fn help_and_docs_list_every_config_key() {
-        let docs = include_str!("../../../docs/server.md");
-        for key in KEYS {
+    fn serve_help_is_made_from_the_declared_keys() {
+        let mut cli = Cli::command();
+        let serve = cli
+            .find_subcommand_mut("serve")
+            .expect("a serve command")
+            .clone();
+        let long_about = serve
+            .get_long_about()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert_eq!(long_about, serve_help());
+        for key in CONFIG_KEYS {
             assert!(
-                SERVE_HELP.contains(&format!("\n  {key}: ")),
-                "`tessera serve --help` does not list `{key}`"
-            );
-            assert!(
-                docs.contains(&format!("\n| `{key}` |")),
-                "docs/server.md does not list `{key}`"
-            );
-        }
-        let listed_in_help = SERVE_HELP
-            .lines()
-            .filter_map(|line| {
-                line.strip_prefix("  ")?
-                    .split_once(": ")
-                    .map(|(key, _)| key)
-            })
-            .filter(|key| {
-                !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-            })
-            .collect::<Vec<_>>();
-        for key in listed_in_help {
-            assert!(
-                KEYS.contains(&key),
-                "the help lists `{key}`, which is not a config key"
+                long_about.contains(&format!("\n  {}: ", key.key)),
+                "{}",
+                key.key
             );
         }
     }

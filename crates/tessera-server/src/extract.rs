@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tessera_core::Sessions;
 
+use crate::activity::Counted;
+use crate::apps::PUBLIC_APP;
 use crate::error::ApiError;
 use crate::state::ServerState;
 
@@ -109,14 +111,7 @@ impl FromRequestParts<ServerState> for AppSessions {
         parts: &mut Parts,
         state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
-        let app = match RawPathParams::from_request_parts(parts, state).await {
-            Ok(params) => params
-                .iter()
-                .find(|(name, _)| *name == "app")
-                .map(|(_, value)| value.to_ascii_lowercase()),
-            Err(_) => None,
-        };
-        let Some(app) = app else {
+        let Some(app) = requested_app(parts, state).await else {
             return Ok(Self(state.sessions.clone()));
         };
         match state.apps.engine(&app).await {
@@ -125,4 +120,30 @@ impl FromRequestParts<ServerState> for AppSessions {
             Err(error) => Err(ApiError::from_engine(error)),
         }
     }
+}
+
+/// The app a request is addressed to, for counting what its handler did (see [`Counted`]).
+impl FromRequestParts<ServerState> for Counted {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState,
+    ) -> Result<Self, Self::Rejection> {
+        let app = requested_app(parts, state).await;
+        Ok(Counted::new(
+            app.unwrap_or_else(|| PUBLIC_APP.to_owned()),
+            std::sync::Arc::clone(&state.activity),
+        ))
+    }
+}
+
+/// The `app` path parameter (`/appid-<app>/…`), lower-cased, if the route has one.
+async fn requested_app(parts: &mut Parts, state: &ServerState) -> Option<String> {
+    RawPathParams::from_request_parts(parts, state)
+        .await
+        .ok()?
+        .iter()
+        .find(|(name, _)| *name == "app")
+        .map(|(_, value)| value.to_ascii_lowercase())
 }

@@ -12,6 +12,15 @@ use tessera_server::{config, serve};
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(&cli);
+    // The list of keys needs no configuration (it is what one writes one from).
+    if let Command::Config(ConfigCommand::Keys { markdown, output }) = &cli.command {
+        if *markdown {
+            print!("{}", config::markdown_table());
+        } else {
+            operate::config_keys().print(output.json);
+        }
+        return ExitCode::SUCCESS;
+    }
     let config = match config::ServerConfig::load(cli.config.as_deref(), std::env::vars()) {
         Ok(config) => config,
         Err(error) => {
@@ -46,6 +55,7 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check(output)) => {
             Ok((operate::config_check(&config), output))
         }
+        Command::Config(ConfigCommand::Keys { output, .. }) => Ok((operate::config_keys(), output)),
         Command::Migrate(output) => runtime
             .block_on(operate::migrate(&config))
             .map(|report| (report, output)),

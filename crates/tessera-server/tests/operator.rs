@@ -641,3 +641,35 @@ async fn thefts_and_a_sessions_tokens_from_the_command_line() {
         stderr(&plain)
     );
 }
+
+/// `tessera config keys` needs no configuration (even a broken one), lists every key with its
+/// default, and `--markdown` prints the table docs/server.md carries.
+#[test]
+fn config_keys_lists_every_key_without_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "no_such_key: 1\n").unwrap();
+    let listed = json_of(&broken, &["config", "keys"]);
+    let keys: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"theft_report_retention_days") && keys.contains(&"port"),
+        "{keys:?}"
+    );
+    assert_eq!(keys.len(), tessera_server::config::CONFIG_KEYS.len());
+    let markdown = tessera(&["config", "keys", "--markdown"], &[]);
+    assert!(markdown.status.success());
+    let docs = include_str!("../../../docs/server.md");
+    assert!(docs.contains(&stdout(&markdown)), "{}", stdout(&markdown));
+    // Checking that broken configuration still names its bad key.
+    let check = tessera(
+        &["config", "check", "--config", broken.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(check.status.code(), Some(2));
+    assert!(stderr(&check).contains("no_such_key"), "{}", stderr(&check));
+}

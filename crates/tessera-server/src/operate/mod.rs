@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use crate::config::{ConfigError, ServerConfig};
 
-pub use config_check::config_check;
+pub use config_check::{config_check, config_keys};
 pub use keys::{keys_list, keys_rotate};
 pub(crate) use report::time;
 pub use report::Report;

@@ -7,16 +7,20 @@
 //! back to a default (say, a 100-day refresh token) is worse than a server that does not start.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
 use serde_norway::Value;
 use tessera_core::{SessionConfig, StaleRevocations};
 use tessera_store::StoreConfig;
 use thiserror::Error;
+
+mod help;
+mod keys;
+
+pub use help::{markdown_table, serve_help};
+use keys::{config_key, EnvValue, FileConfig, StaleRevocationsKey};
+pub use keys::{ConfigKey, CONFIG_KEYS};
 
 /// Prefix of the environment variables that override file keys.
 pub const ENV_PREFIX: &str = "TESSERA_";
@@ -59,105 +63,6 @@ pub enum ConfigError {
         /// Why.
         message: String,
     },
-}
-
-/// The keys a config file may contain. Every field is optional; defaults are in [`ServerConfig`].
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    port: Option<u16>,
-    host: Option<String>,
-    access_token_validity: Option<u64>,
-    refresh_token_validity: Option<u64>,
-    access_token_dynamic_signing_key_update_interval: Option<u64>,
-    refresh_token_rotation_grace_period: Option<u64>,
-    api_keys: Option<ApiKeys>,
-    database_url: Option<String>,
-    sqlite_path: Option<PathBuf>,
-    database_pool_size: Option<u32>,
-    max_body_bytes: Option<usize>,
-    expiry_sweep_interval: Option<u64>,
-    header_read_timeout: Option<u64>,
-    body_read_timeout: Option<u64>,
-    max_connections: Option<usize>,
-    shutdown_timeout: Option<u64>,
-    verified_token_cache_entries: Option<usize>,
-    revocation_poll_interval_ms: Option<u64>,
-    stale_revocations: Option<StaleRevocationsKey>,
-    theft_report_retention_days: Option<u64>,
-    migrate_on_start: Option<bool>,
-    admin_key: Option<String>,
-}
-
-/// `stale_revocations`: what verification does while the revocation log cannot be read.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum StaleRevocationsKey {
-    CheckStore,
-    KeepVerifying,
-}
-
-/// Every key [`FileConfig`] accepts, for mapping environment variables back to keys.
-pub(crate) const KEYS: [&str; 22] = [
-    "port",
-    "host",
-    "access_token_validity",
-    "refresh_token_validity",
-    "access_token_dynamic_signing_key_update_interval",
-    "refresh_token_rotation_grace_period",
-    "api_keys",
-    "database_url",
-    "sqlite_path",
-    "database_pool_size",
-    "max_body_bytes",
-    "expiry_sweep_interval",
-    "header_read_timeout",
-    "body_read_timeout",
-    "max_connections",
-    "shutdown_timeout",
-    "verified_token_cache_entries",
-    "revocation_poll_interval_ms",
-    "stale_revocations",
-    "theft_report_retention_days",
-    "migrate_on_start",
-    "admin_key",
-];
-
-/// `api_keys`: a comma-separated string (as in SuperTokens' config) or a YAML list.
-#[derive(Debug, Default, Clone)]
-struct ApiKeys(Vec<String>);
-
-impl<'de> Deserialize<'de> for ApiKeys {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeysVisitor;
-        impl<'de> Visitor<'de> for KeysVisitor {
-            type Value = ApiKeys;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a comma-separated string of API keys or a list of strings")
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<ApiKeys, E> {
-                Ok(ApiKeys(
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|k| !k.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                ))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ApiKeys, A::Error> {
-                let mut keys = Vec::new();
-                while let Some(key) = seq.next_element::<String>()? {
-                    let key = key.trim().to_owned();
-                    if !key.is_empty() {
-                        keys.push(key);
-                    }
-                }
-                Ok(ApiKeys(keys))
-            }
-        }
-        deserializer.deserialize_any(KeysVisitor)
-    }
 }
 
 /// Everything the server needs to start.
@@ -263,7 +168,7 @@ impl ServerConfig {
                 continue;
             }
             let key = key.to_ascii_lowercase();
-            if !KEYS.contains(&key.as_str()) {
+            if config_key(&key).is_none() {
                 tracing::warn!(%var, "ignoring environment variable: not a Tessera config key");
                 continue;
             }
@@ -602,10 +507,11 @@ fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, Value>, Con
 /// An environment value as YAML would read it, except for keys that are always strings (a
 /// database URL or path must not turn into a number or a boolean).
 fn env_value(key: &str, raw: &str) -> Value {
-    match key {
-        "host" | "database_url" | "sqlite_path" | "api_keys" | "stale_revocations"
-        | "admin_key" => Value::String(raw.to_owned()),
-        _ => serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
+    match config_key(key).map(|key| key.env) {
+        Some(EnvValue::Yaml) => {
+            serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+        }
+        Some(EnvValue::Text) | None => Value::String(raw.to_owned()),
     }
 }
 
@@ -623,7 +529,7 @@ mod tests {
 
     #[test]
     fn every_listed_key_is_a_field_of_the_file() {
-        for key in KEYS {
+        for key in CONFIG_KEYS.iter().map(|key| key.key) {
             let single = BTreeMap::from([(key.to_owned(), Value::Null)]);
             if let Err(message) = from_map(single) {
                 assert!(!message.contains("unknown field"), "{key}: {message}");
@@ -650,9 +556,9 @@ mod tests {
             .collect();
         shown.sort_unstable();
         shown.dedup();
-        let mut keys = KEYS.to_vec();
+        let mut keys: Vec<&str> = CONFIG_KEYS.iter().map(|key| key.key).collect();
         keys.sort_unstable();
-        assert_eq!(shown, keys, "effective_settings and KEYS disagree");
+        assert_eq!(shown, keys, "effective_settings and CONFIG_KEYS disagree");
         let text = format!(
             "{:?}{:?}",
             sqlite.effective_settings(),
