@@ -151,9 +151,9 @@ impl ActivityLog {
 }
 
 /// What a handler counts with: the app its request is addressed to (`/appid-<app>/…`, else
-/// `public`; an extractor, in [`extract`](crate::extract)). Nothing is recorded until the handler
-/// says what happened, so a request for an unknown app (refused by
-/// [`AppSessions`](crate::extract::AppSessions)) leaves no trace.
+/// `public`; an extractor, implemented beside the server's other extractors). Nothing is
+/// recorded until the handler says what happened, so a request for an unknown app (which the
+/// app extractor refuses) leaves no trace.
 pub struct Counted {
     app: String,
     log: Arc<ActivityLog>,

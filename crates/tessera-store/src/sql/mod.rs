@@ -1,9 +1,14 @@
 //! PostgreSQL and MySQL/MariaDB stores, on sqlx. One implementation (the `sqlx_store!` macro)
 //! instantiated per dialect: the transactions and rules are the same, only the SQL text differs.
 //!
-//! Every presentation of a refresh token locks its session row (`SELECT … FOR UPDATE`) before
-//! reading the token, so refreshes and first uses of one session are serialised across every
-//! process sharing the database.
+//! A presentation of a refresh token reads the token with its session and the session's version
+//! in one statement, decides ([`rotation::plan`](tessera_core::rotation::plan)), and writes the
+//! plan in one statement (PostgreSQL) or one batch (MySQL) that first increments the version it
+//! read, under the session's row lock: if another change came in between, nothing is written and
+//! the presentation is read and decided again. Every change to a session or its tokens
+//! increments the version, so presentations of one session are serialised across every process
+//! sharing the database, in two round trips. A theft, and a presentation overtaken too often,
+//! take the session's row lock for the whole transaction instead (`SELECT … FOR UPDATE`).
 
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
@@ -75,6 +80,15 @@ fn is_shutdown(code: Option<&str>) -> bool {
     )
 }
 
+/// How many times a presentation is read and decided again when another change to its session
+/// came between its read and its write, before it takes the session's lock instead (which always
+/// succeeds: a session refreshed from many tabs at once still makes progress).
+pub(crate) const OPTIMISTIC_ATTEMPTS: usize = 4;
+
+/// A pooled connection idle for longer than this is pinged before use; one used more recently is
+/// trusted, so a busy server spends no round trip on pings.
+pub(crate) const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// How many times a transaction aborted by a deadlock or serialisation failure is run again. The
 /// decision inside is a pure function of what the transaction reads, so a rerun is safe.
 pub(crate) const CONFLICT_ATTEMPTS: usize = 3;
@@ -125,7 +139,8 @@ macro_rules! sqlx_store {
         pool_options: $pool_options:ty,
         sql: $sql:ident,
         migrator: $migrator:expr,
-        listen: $listen:path $(,)?
+        listen: $listen:path,
+        write_accepted: $write_accepted:path $(,)?
     ) => {
         use async_trait::async_trait;
         use serde_json::{Map, Value};
@@ -166,6 +181,17 @@ macro_rules! sqlx_store {
                 let pool = <$pool_options>::new()
                     .max_connections(pool_size.max(1))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // No ping before each use (a round trip on every call); only a connection
+                    // idle for a while is checked first, as HikariCP does.
+                    .test_before_acquire(false)
+                    .before_acquire(|connection, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > super::PING_IDLE_AFTER {
+                                sqlx::Connection::ping(connection).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect(url)
                     .await
                     .map_err(store_error)?;
@@ -252,8 +278,54 @@ macro_rules! sqlx_store {
             }
         }
 
+        /// What one optimistic attempt at a presentation came to.
+        enum Attempt {
+            /// Decided and written.
+            Done(PresentOutcome),
+            /// Another change to the session came between the read and the write: read again.
+            Overtaken,
+            /// A theft (or a value the optimistic write cannot carry): the locked transaction.
+            Locked,
+        }
+
         impl $store {
-            /// One attempt at a presentation's transaction.
+            /// A presentation in two round trips: the token and its session in one read, the
+            /// plan's writes in one guarded write (see [`super::OPTIMISTIC_ATTEMPTS`]).
+            async fn try_present_optimistically(
+                &self,
+                presentation: &Presentation,
+            ) -> Result<Attempt, sqlx::Error> {
+                // One connection for the read and the write: two round trips, no ping between.
+                let mut connection = self.pool.acquire().await?;
+                let row = sqlx::query($sql::SELECT_PRESENTED)
+                    .bind(&presentation.presented_hash2)
+                    .fetch_optional(&mut *connection)
+                    .await?;
+                // The join finds no row for an unknown token; a token without its session row
+                // cannot exist (its foreign key deletes it with the session).
+                let Some(row) = row else {
+                    return Ok(Attempt::Done(PresentOutcome::UNKNOWN_TOKEN));
+                };
+                let session = session_from_row(&row)?;
+                let presented = presented_token_from_row(&row)?;
+                let version: i64 = row.try_get(16)?;
+                let plan = rotation::plan(&session, &presented, presentation);
+                match &plan {
+                    rotation::Plan::Reject { .. } => Ok(Attempt::Done(plan.outcome(&session))),
+                    rotation::Plan::Theft { .. } => Ok(Attempt::Locked),
+                    rotation::Plan::Accept(acceptance) => {
+                        match $write_accepted(&mut connection, &session.handle, version, acceptance)
+                            .await?
+                        {
+                            Some(true) => Ok(Attempt::Done(plan.outcome(&session))),
+                            Some(false) => Ok(Attempt::Overtaken),
+                            None => Ok(Attempt::Locked),
+                        }
+                    }
+                }
+            }
+
+            /// One attempt at a presentation's locked transaction.
             async fn try_present(
                 &self,
                 presentation: &Presentation,
@@ -308,6 +380,13 @@ macro_rules! sqlx_store {
                                 .await?;
                         }
                     }
+                }
+                if matches!(plan, rotation::Plan::Accept(_)) {
+                    // Optimistic writers of this session must see that it changed.
+                    sqlx::query($sql::BUMP_VERSION)
+                        .bind(&session.handle)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(plan.outcome(&session))
@@ -402,6 +481,19 @@ macro_rules! sqlx_store {
                 .execute(&mut **tx)
                 .await?;
             Ok(())
+        }
+
+        /// The token columns of [`$sql::SELECT_PRESENTED`], after the session's.
+        fn presented_token_from_row(row: &DbRow) -> Result<RefreshTokenRecord, sqlx::Error> {
+            Ok(RefreshTokenRecord {
+                hash2: row.try_get(9)?,
+                session_handle: row.try_get(10)?,
+                presented_hash2: row.try_get(11)?,
+                issued_at: row.try_get(12)?,
+                dead_since: row.try_get(13)?,
+                anti_csrf_hash: row.try_get(14)?,
+                killed_by: row.try_get(15)?,
+            })
         }
 
         fn tenant_from_row(row: &DbRow) -> Result<TenantRecord, sqlx::Error> {
@@ -660,6 +752,17 @@ macro_rules! sqlx_store {
                 &self,
                 presentation: Presentation,
             ) -> Result<PresentOutcome, StoreError> {
+                for _ in 0..super::OPTIMISTIC_ATTEMPTS {
+                    match self
+                        .try_present_optimistically(&presentation)
+                        .await
+                        .map_err(store_error)?
+                    {
+                        Attempt::Done(outcome) => return Ok(outcome),
+                        Attempt::Overtaken => continue,
+                        Attempt::Locked => break,
+                    }
+                }
                 retry_on_conflict(|| self.try_present(&presentation)).await
             }
 

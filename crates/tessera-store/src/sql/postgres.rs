@@ -51,7 +51,13 @@ mod statements {
     pub(super) const SELECT_THEFTS: &str =
         "SELECT id, session_handle, user_id, tenant_id, session_created_at, detected_at, kind, presented_hash2, dead_since, grace_us, newest_hash2, newest_issued_at, revoked, tokens FROM theft_reports WHERE user_id = COALESCE($1, user_id) AND session_handle = COALESCE($2, session_handle) AND id < COALESCE($3, 9223372036854775807) ORDER BY id DESC LIMIT $4";
     pub(super) const DELETE_OLD_THEFTS: &str = "DELETE FROM theft_reports WHERE detected_at < $1";
-    pub(super) const EXTEND_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE handle = $2";
+    /// A presented token with its session and the session's version, in one read.
+    pub(super) const SELECT_PRESENTED: &str =
+        "SELECT s.handle, s.user_id, s.tenant_id, s.created_at, s.expires_at, s.session_data, s.access_token_payload, s.use_static_key, s.device_key, t.hash2, t.session_handle, t.presented_hash2, t.issued_at, t.dead_since, t.anti_csrf_hash, t.killed_by, s.version FROM refresh_tokens t JOIN sessions s ON s.handle = t.session_handle WHERE t.hash2 = $1";
+    pub(super) const BUMP_VERSION: &str =
+        "UPDATE sessions SET version = version + 1 WHERE handle = $1";
+    pub(super) const EXTEND_SESSION: &str =
+        "UPDATE sessions SET version = version + 1, expires_at = $1 WHERE handle = $2";
     /// Tells listening servers that this schema's revocation log grew (see
     /// `listen_for_revocations`).
     pub(super) const ANNOUNCE_REVOCATIONS: Option<&str> = Some(concat!(
@@ -72,11 +78,11 @@ mod statements {
     pub(super) const USER_HANDLES_IN_TENANT: &str =
         "SELECT handle FROM sessions WHERE user_id = $1 AND tenant_id = $2 AND expires_at > $3 ORDER BY handle";
     pub(super) const UPDATE_SESSION_DATA: &str =
-        "UPDATE sessions SET session_data = $1 WHERE handle = $2 AND expires_at > $3";
+        "UPDATE sessions SET version = version + 1, session_data = $1 WHERE handle = $2 AND expires_at > $3";
     pub(super) const BIND_DEVICE: &str =
-        "UPDATE sessions SET device_key = $1 WHERE handle = $2 AND expires_at > $3 AND device_key IS NULL";
+        "UPDATE sessions SET version = version + 1, device_key = $1 WHERE handle = $2 AND expires_at > $3 AND device_key IS NULL";
     pub(super) const UPDATE_PAYLOAD: &str =
-        "UPDATE sessions SET access_token_payload = $1 WHERE handle = $2 AND expires_at > $3";
+        "UPDATE sessions SET version = version + 1, access_token_payload = $1 WHERE handle = $2 AND expires_at > $3";
     pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
     pub(super) const SIGNING_KEYS: &str =
         "SELECT kid, slot, algorithm, private_key, created_at, expires_at FROM signing_keys WHERE expires_at IS NULL OR expires_at > $1 ORDER BY created_at DESC";
@@ -97,6 +103,7 @@ super::sqlx_store! {
     sql: statements,
     migrator: sqlx::migrate!("migrations/postgres"),
     listen: listen_for_revocations,
+    write_accepted: write_accepted,
 }
 
 const REVOCATION_CHANNEL: &str = revocation_channel!();
@@ -158,3 +165,48 @@ async fn start_listening(pool: &sqlx::PgPool) -> Result<super::RevocationListene
     });
     Ok(super::RevocationListener { signal, task })
 }
+
+/// The writes of an accepted presentation ([`Acceptance`]) as one statement, made only if the
+/// session's version is still `version` (the statement increments it, taking the session's row
+/// lock): the tokens the use marks dead, the child of a refresh, the session's new expiry.
+/// `Some(false)` when another change to the session came first.
+pub(super) async fn write_accepted(
+    connection: &mut sqlx::pool::PoolConnection<sqlx::Postgres>,
+    handle: &str,
+    version: i64,
+    acceptance: &tessera_core::rotation::Acceptance,
+) -> Result<Option<bool>, sqlx::Error> {
+    let kill = &acceptance.kill;
+    let child = acceptance.child.as_ref();
+    let guarded: i64 = sqlx::query_scalar(WRITE_ACCEPTED)
+        .bind(acceptance.extend_to)
+        .bind(handle)
+        .bind(version)
+        .bind(kill.at)
+        .bind(&kill.used)
+        .bind(kill.minted_before)
+        .bind(&kill.parent)
+        .bind(child.map(|child| &child.hash2))
+        .bind(child.and_then(|child| child.presented_hash2.as_ref()))
+        .bind(child.map(|child| child.issued_at))
+        .bind(child.and_then(|child| child.anti_csrf_hash.as_ref()))
+        .fetch_one(&mut **connection)
+        .await?;
+    Ok(Some(guarded == 1))
+}
+
+/// The session's row is updated first (`guard`): its lock serialises writers of one session, and
+/// in READ COMMITTED a concurrent committed change makes the version check fail rather than be
+/// overwritten. Every change to a session or its tokens increments the version, so when the guard
+/// passes nothing changed since the read this plan was made from.
+const WRITE_ACCEPTED: &str = "WITH guard AS (\
+    UPDATE sessions SET version = version + 1, expires_at = COALESCE($1::BIGINT, expires_at) \
+    WHERE handle = $2 AND version = $3 RETURNING handle\
+), dead AS (\
+    UPDATE refresh_tokens SET dead_since = $4, killed_by = $5 \
+    WHERE session_handle = (SELECT handle FROM guard) AND dead_since IS NULL AND hash2 <> $5 \
+    AND (issued_at < $6 OR hash2 = $7)\
+), child AS (\
+    INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at, dead_since, anti_csrf_hash) \
+    SELECT $8::TEXT, handle, $9, $10::BIGINT, NULL, $11 FROM guard WHERE $8::TEXT IS NOT NULL\
+) SELECT COUNT(*) FROM guard";

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_theft_reports.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_session_version.sql"),
+    ),
 ];
 
 /// Brings the schema up to date, or (with [`SchemaPolicy::RequireCurrent`]) checks that it is.
