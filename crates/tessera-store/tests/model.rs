@@ -120,6 +120,10 @@ struct World<'a> {
     parent: HashMap<String, String>,
     /// Every token pair issued to the honest client, in order.
     honest_issued: Vec<Pair>,
+    /// Access token → the refresh token it was minted with. The jar's two cookies need not match:
+    /// a late API response re-sets only the access cookie, with a token of an older refresh
+    /// token, so an API call is a use of this token's refresh token, not of the jar's.
+    access_minted_with: HashMap<String, RefreshToken>,
     /// Refresh token → earliest time (µs) the honest client used a strict descendant of it.
     descendant_used_at: HashMap<String, i64>,
     attacker_bag: Vec<Pair>,
@@ -208,6 +212,8 @@ impl World<'_> {
                             refresh: child,
                             access: tokens.access_token.token,
                         };
+                        self.access_minted_with
+                            .insert(pair.access.expose().to_owned(), pair.refresh.clone());
                         self.honest_issued.push(pair.clone());
                         Reply::Refreshed(Some(pair))
                     }
@@ -224,7 +230,13 @@ impl World<'_> {
                     Ok(verified) => {
                         // Using the access token is a use of the refresh token minted with it.
                         self.honest_used(refresh.expose(), at);
-                        Reply::Api(verified.new_access_token.map(|issued| issued.token))
+                        let replacement = verified.new_access_token.map(|issued| issued.token);
+                        if let Some(replacement) = &replacement {
+                            // A replacement is minted with the same refresh token.
+                            self.access_minted_with
+                                .insert(replacement.expose().to_owned(), refresh.clone());
+                        }
+                        Reply::Api(replacement)
                     }
                     Err(_) => Reply::Api(None),
                 }
@@ -259,7 +271,12 @@ impl World<'_> {
             return;
         };
         let call = if api {
-            Call::Api(pair.access.clone(), pair.refresh.clone())
+            let minted_with = self
+                .access_minted_with
+                .get(pair.access.expose())
+                .cloned()
+                .unwrap_or_else(|| pair.refresh.clone());
+            Call::Api(pair.access.clone(), minted_with)
         } else {
             Call::Refresh(pair.refresh.clone())
         };
@@ -562,6 +579,10 @@ fn rotation_properties_hold_on_sqlite() {
                 requests: Vec::new(),
                 responses: Vec::new(),
                 parent: HashMap::new(),
+                access_minted_with: HashMap::from([(
+                    first.access.expose().to_owned(),
+                    first.refresh.clone(),
+                )]),
                 honest_issued: vec![first],
                 descendant_used_at: HashMap::new(),
                 attacker_bag: Vec::new(),
