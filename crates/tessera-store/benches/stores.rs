@@ -118,7 +118,8 @@ fn two_processes(url: &str) -> f64 {
     refreshes as f64 / began.elapsed().as_secs_f64()
 }
 
-/// Fills the store with `count` sessions and one token each, in the database's own bulk form.
+/// Fills the store with `count` sessions and one token each, in the database's own bulk form
+/// (naming the columns, so the bulk rows outlive schema changes that add one).
 async fn fill(url: &str, count: u64) {
     const CHUNK: u64 = 100_000;
     let began = Instant::now();
@@ -126,18 +127,18 @@ async fn fill(url: &str, count: u64) {
         let end = (start + CHUNK).min(count);
         let statements: Vec<String> = if url.starts_with("postgres") {
             vec![
-                format!("INSERT INTO sessions SELECT 'bulk-' || x, 'bulk-user-' || (x % 100000), 'public', lpad(to_hex(x), 64, '0'), 0, 0, 9000000000000000, '{{}}', '{{}}', false FROM generate_series({}, {end}) AS x", start + 1),
-                format!("INSERT INTO refresh_tokens SELECT lpad(to_hex(x), 64, '0'), 'bulk-' || x, NULL, NULL, 0, 0, NULL, NULL FROM generate_series({}, {end}) AS x", start + 1),
+                format!("INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key) SELECT 'bulk-' || x, 'bulk-user-' || (x % 100000), 'public', 0, 9000000000000000, '{{}}', '{{}}', false FROM generate_series({}, {end}) AS x", start + 1),
+                format!("INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at) SELECT lpad(to_hex(x), 64, '0'), 'bulk-' || x, NULL, 0 FROM generate_series({}, {end}) AS x", start + 1),
             ]
         } else if url.starts_with("mysql") {
             vec![
-                format!("INSERT INTO sessions SELECT CONCAT('bulk-', seq), CONCAT('bulk-user-', seq % 100000), 'public', LPAD(HEX(seq), 64, '0'), 0, 0, 9000000000000000, '{{}}', '{{}}', 0 FROM seq_{}_to_{end}", start + 1),
-                format!("INSERT INTO refresh_tokens SELECT LPAD(HEX(seq), 64, '0'), CONCAT('bulk-', seq), NULL, NULL, 0, 0, NULL, NULL FROM seq_{}_to_{end}", start + 1),
+                format!("INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key) SELECT CONCAT('bulk-', seq), CONCAT('bulk-user-', seq % 100000), 'public', 0, 9000000000000000, '{{}}', '{{}}', 0 FROM seq_{}_to_{end}", start + 1),
+                format!("INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at) SELECT LPAD(HEX(seq), 64, '0'), CONCAT('bulk-', seq), NULL, 0 FROM seq_{}_to_{end}", start + 1),
             ]
         } else {
             vec![
-                format!("WITH RECURSIVE c(x) AS (SELECT {} UNION ALL SELECT x + 1 FROM c WHERE x < {end}) INSERT INTO sessions SELECT 'bulk-' || x, 'bulk-user-' || (x % 100000), 'public', printf('%064x', x), 0, 0, 9000000000000000, '{{}}', '{{}}', 0 FROM c", start + 1),
-                format!("WITH RECURSIVE c(x) AS (SELECT {} UNION ALL SELECT x + 1 FROM c WHERE x < {end}) INSERT INTO refresh_tokens SELECT printf('%064x', x), 'bulk-' || x, NULL, NULL, 0, 0, NULL, NULL FROM c", start + 1),
+                format!("WITH RECURSIVE c(x) AS (SELECT {} UNION ALL SELECT x + 1 FROM c WHERE x < {end}) INSERT INTO sessions (handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key) SELECT 'bulk-' || x, 'bulk-user-' || (x % 100000), 'public', 0, 9000000000000000, '{{}}', '{{}}', 0 FROM c", start + 1),
+                format!("WITH RECURSIVE c(x) AS (SELECT {} UNION ALL SELECT x + 1 FROM c WHERE x < {end}) INSERT INTO refresh_tokens (hash2, session_handle, presented_hash2, issued_at) SELECT printf('%064x', x), 'bulk-' || x, NULL, 0 FROM c", start + 1),
             ]
         };
         for statement in statements {

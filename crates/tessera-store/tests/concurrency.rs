@@ -40,6 +40,87 @@ async fn sixty_four_tabs_refreshing_at_once_on_mysql() {
     many_tabs(store).await;
 }
 
+/// 16 clients, each refreshing its own session 32 times, all at once: neighbouring sessions'
+/// writes must not fail each other (the stores' locks are per session; MySQL's gap locks once
+/// made them deadlock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_sessions_refreshing_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tessera_store::SqliteStore::open(dir.path().join("tessera.db"))
+        .await
+        .unwrap();
+    many_sessions(Arc::new(store)).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_sessions_refreshing_at_once_on_postgres() {
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let (_store, scratch) = common::postgres_store_typed().await.unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{url}{separator}options=-c%20search_path%3D{}",
+        scratch.name()
+    );
+    // As many connections as clients: every write of every session at once.
+    let store = tessera_store::PostgresStore::connect(&url, 16)
+        .await
+        .unwrap();
+    many_sessions(Arc::new(store)).await;
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_sessions_refreshing_at_once_on_mysql() {
+    let Some(url) = common::mysql_url() else {
+        return;
+    };
+    let (_store, scratch) = common::mysql_store_typed().await.unwrap();
+    let url = common::mysql_url_for(&url, scratch.name());
+    // As many connections as clients: every write of every session at once.
+    let store = tessera_store::MySqlStore::connect(&url, 16).await.unwrap();
+    many_sessions(Arc::new(store)).await;
+}
+
+async fn many_sessions(store: Arc<dyn SessionStore>) {
+    const SESSIONS: usize = 16;
+    const REFRESHES: usize = 64;
+    let sessions = Sessions::with_clock(
+        store,
+        SessionConfig::default(),
+        Arc::new(tessera_core::SystemClock),
+    );
+    let start = Arc::new(tokio::sync::Barrier::new(SESSIONS));
+    let mut clients = Vec::new();
+    for client in 0..SESSIONS {
+        let created = sessions
+            .create_new_session(NewSession::new(format!("client-{client}")))
+            .await
+            .unwrap();
+        let (sessions, start) = (sessions.clone(), Arc::clone(&start));
+        clients.push(tokio::spawn(async move {
+            start.wait().await;
+            let mut token = created.refresh_token.token;
+            for _ in 0..REFRESHES {
+                token = sessions
+                    .refresh_session(&token, None)
+                    .await?
+                    .refresh_token
+                    .token;
+            }
+            Ok::<(), tessera_core::SessionError>(())
+        }));
+    }
+    for client in clients {
+        client
+            .await
+            .expect("no panic")
+            .expect("no client is refused or fails");
+    }
+}
+
 async fn many_tabs(store: Arc<dyn SessionStore>) {
     let sessions = Sessions::with_clock(
         Arc::clone(&store),

@@ -753,14 +753,14 @@ macro_rules! sqlx_store {
                 presentation: Presentation,
             ) -> Result<PresentOutcome, StoreError> {
                 for _ in 0..super::OPTIMISTIC_ATTEMPTS {
-                    match self
-                        .try_present_optimistically(&presentation)
-                        .await
-                        .map_err(store_error)?
-                    {
-                        Attempt::Done(outcome) => return Ok(outcome),
-                        Attempt::Overtaken => continue,
-                        Attempt::Locked => break,
+                    match self.try_present_optimistically(&presentation).await {
+                        Ok(Attempt::Done(outcome)) => return Ok(outcome),
+                        Ok(Attempt::Overtaken) => continue,
+                        Ok(Attempt::Locked) => break,
+                        // The database undid the write to break a deadlock (MySQL's gap locks
+                        // between neighbouring sessions' token rows): nothing was written.
+                        Err(error) if super::is_conflict(&error) => continue,
+                        Err(error) => return Err(store_error(error)),
                     }
                 }
                 retry_on_conflict(|| self.try_present(&presentation)).await

@@ -150,8 +150,10 @@ fn accepted_batch(
     let extend = acceptance
         .extend_to
         .map_or_else(|| "NULL".to_owned(), |at| at.to_string());
+    // READ COMMITTED: the guard is the session's version, not gap locks, and without them
+    // neighbouring sessions' writes do not deadlock on each other's token rows.
     let mut batch = format!(
-        "START TRANSACTION;\
+        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;START TRANSACTION;\
          UPDATE sessions SET version = version + 1, expires_at = COALESCE({extend}, expires_at) \
          WHERE handle = {handle} AND version = {version};\
          SET @tessera_guard = ROW_COUNT();\
