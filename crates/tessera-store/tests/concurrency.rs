@@ -59,11 +59,7 @@ async fn sixteen_sessions_refreshing_at_once_on_postgres() {
         return;
     };
     let (_store, scratch) = common::postgres_store_typed().await.unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{url}{separator}options=-c%20search_path%3D{}",
-        scratch.name()
-    );
+    let url = common::postgres_url_in_schema(&url, scratch.name());
     // As many connections as clients: every write of every session at once.
     let store = tessera_store::PostgresStore::connect(&url, 16)
         .await

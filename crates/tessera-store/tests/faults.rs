@@ -75,24 +75,10 @@ fn is_general(result: &Result<impl std::fmt::Debug, SessionError>) -> bool {
     )
 }
 
-/// `url` with its host and port replaced by the proxy's.
-fn through_proxy(url: &str, port: u16) -> (String, String) {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (credentials, host_port) = match authority.rsplit_once('@') {
-        Some((credentials, host_port)) => (format!("{credentials}@"), host_port),
-        None => (String::new(), authority),
-    };
-    (
-        format!("{scheme}://{credentials}127.0.0.1:{port}/{path}"),
-        host_port.to_owned(),
-    )
-}
-
 async fn outage_and_recovery(url: &str) {
-    let (_, target) = through_proxy(url, 0);
+    let (_, target) = common::through_proxy(url, 0);
     let proxy = Proxy::start(target).await;
-    let (proxied, _) = through_proxy(url, proxy.port);
+    let (proxied, _) = common::through_proxy(url, proxy.port);
     let store = tessera_store::open(&tessera_store::StoreConfig::from_url(&proxied, 4))
         .await
         .unwrap();
@@ -153,11 +139,7 @@ async fn postgres_outage_gives_general_errors_then_recovers() {
         return;
     };
     let (_store, scratch) = common::postgres_store_typed().await.unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{url}{separator}options=-c%20search_path%3D{}",
-        scratch.name()
-    );
+    let url = common::postgres_url_in_schema(&url, scratch.name());
     outage_and_recovery(&url).await;
 }
 

@@ -101,20 +101,6 @@ async fn counting_proxy(target: String) -> (u16, Arc<Mutex<Wire>>) {
     (port, wire)
 }
 
-/// `url` with its host and port replaced by the proxy's; and the replaced `host:port`.
-fn through_proxy(url: &str, port: u16) -> (String, String) {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (credentials, host_port) = match authority.rsplit_once('@') {
-        Some((credentials, host_port)) => (format!("{credentials}@"), host_port),
-        None => (String::new(), authority),
-    };
-    (
-        format!("{scheme}://{credentials}127.0.0.1:{port}/{path}"),
-        host_port.to_owned(),
-    )
-}
-
 /// The statement round trips `work` makes, after checking that no ping came before them.
 async fn statement_turns<F: std::future::Future<Output = ()>>(
     wire: &Mutex<Wire>,
@@ -237,9 +223,9 @@ async fn count_round_trips<S: Counted>(
 /// The proxy, and the URL that reaches the database through it without TLS (so the proxy can
 /// tell a ping from a statement).
 async fn proxied(url: &str, no_tls: &str) -> (String, Arc<Mutex<Wire>>) {
-    let (_, target) = through_proxy(url, 0);
+    let (_, target) = common::through_proxy(url, 0);
     let (port, wire) = counting_proxy(target).await;
-    let (proxied, _) = through_proxy(url, port);
+    let (proxied, _) = common::through_proxy(url, port);
     let separator = if proxied.contains('?') { '&' } else { '?' };
     (format!("{proxied}{separator}{no_tls}"), wire)
 }
@@ -251,11 +237,7 @@ async fn postgres_refresh_and_first_use_round_trips() {
         return;
     };
     let (_store, scratch) = common::postgres_store_typed().await.unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{url}{separator}options=-c%20search_path%3D{}",
-        scratch.name()
-    );
+    let url = common::postgres_url_in_schema(&url, scratch.name());
     let (proxied, wire) = proxied(&url, "sslmode=disable").await;
     let connect = async {
         tessera_store::PostgresStore::connect(&proxied, 1)

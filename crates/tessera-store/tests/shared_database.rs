@@ -213,10 +213,8 @@ async fn scratch_urls() -> Vec<(String, common::Scratch)> {
     if let Some(url) = common::postgres_url() {
         let (_, scratch) = common::postgres_store_typed().await.unwrap();
         // The store made the schema; rebuild its URL for the children.
-        let schema = scratch.name().to_owned();
-        let separator = if url.contains('?') { '&' } else { '?' };
         urls.push((
-            format!("{url}{separator}options=-c%20search_path%3D{schema}"),
+            common::postgres_url_in_schema(&url, scratch.name()),
             scratch,
         ));
     }
@@ -318,11 +316,7 @@ async fn postgres_announces_revocations_to_the_other_servers() {
         return;
     };
     let (first, scratch) = common::postgres_store_typed().await.unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let schema_url = format!(
-        "{url}{separator}options=-c%20search_path%3D{}",
-        scratch.name()
-    );
+    let schema_url = common::postgres_url_in_schema(&url, scratch.name());
     let second = tessera_store::PostgresStore::connect(&schema_url, 2)
         .await
         .unwrap();

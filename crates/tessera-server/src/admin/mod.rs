@@ -145,6 +145,19 @@ async fn select_app(state: &ServerState, app: Option<&str>) -> Result<SelectedAp
     Ok(SelectedApp { id, sessions, all })
 }
 
+/// What a signed-in page needs: the sign-in and the app it shows. Not signed in: back to the
+/// sign-in form; an unknown app: its 404 page.
+async fn viewing(
+    state: &ServerState,
+    headers: &HeaderMap,
+    app: Option<&str>,
+) -> Result<(SignedIn, SelectedApp), Response> {
+    let Some(session) = signed_in(state, headers) else {
+        return Err(Redirect::to("/admin").into_response());
+    };
+    Ok((session, select_app(state, app).await?))
+}
+
 /// `GET /admin[?app=ID]`: the sign-in form, or the dashboard of an app.
 async fn home(
     State(state): State<ServerState>,
@@ -223,11 +236,8 @@ async fn thefts(
     headers: HeaderMap,
     Query(query): Query<TheftsQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &headers) else {
-        return Redirect::to("/admin").into_response();
-    };
-    let app = match select_app(&state, query.app.as_deref()).await {
-        Ok(app) => app,
+    let (session, app) = match viewing(&state, &headers, query.app.as_deref()).await {
+        Ok(viewing) => viewing,
         Err(response) => return response,
     };
     let user = query
@@ -256,11 +266,8 @@ async fn session_page(
     headers: HeaderMap,
     Query(query): Query<SessionQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &headers) else {
-        return Redirect::to("/admin").into_response();
-    };
-    let app = match select_app(&state, query.app.as_deref()).await {
-        Ok(app) => app,
+    let (session, app) = match viewing(&state, &headers, query.app.as_deref()).await {
+        Ok(viewing) => viewing,
         Err(response) => return response,
     };
     let handle = query.handle.trim().to_owned();
@@ -442,11 +449,8 @@ async fn sessions(
     headers: HeaderMap,
     Query(query): Query<SessionsQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&state, &headers) else {
-        return Redirect::to("/admin").into_response();
-    };
-    let app = match select_app(&state, query.app.as_deref()).await {
-        Ok(app) => app,
+    let (session, app) = match viewing(&state, &headers, query.app.as_deref()).await {
+        Ok(viewing) => viewing,
         Err(response) => return response,
     };
     let user = query.user.unwrap_or_default().trim().to_owned();

@@ -195,6 +195,27 @@ pub fn postgres_url() -> Option<String> {
 
 /// Creates `schema` and returns a URL whose connections use it.
 #[cfg(feature = "postgres")]
+/// `url` with its connections' `search_path` set to `schema`.
+pub fn postgres_url_in_schema(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// `url` with its host and port replaced by `127.0.0.1:port` (a proxy's); and the replaced
+/// `host:port`.
+pub fn through_proxy(url: &str, port: u16) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (credentials, host_port) = match authority.rsplit_once('@') {
+        Some((credentials, host_port)) => (format!("{credentials}@"), host_port),
+        None => (String::new(), authority),
+    };
+    (
+        format!("{scheme}://{credentials}127.0.0.1:{port}/{path}"),
+        host_port.to_owned(),
+    )
+}
+
 pub async fn postgres_schema_url(url: &str, schema: &str) -> String {
     use sqlx::Executor;
     let admin = sqlx::PgPool::connect(url)
@@ -205,8 +226,7 @@ pub async fn postgres_schema_url(url: &str, schema: &str) -> String {
         .await
         .expect("create schema");
     admin.close().await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+    postgres_url_in_schema(url, schema)
 }
 
 /// A MySQL/MariaDB store in a database of its own, or `None` (after saying so) without one.
