@@ -40,6 +40,16 @@ impl TheftKind {
         }
     }
 
+    /// The kind as a table shows it: `refresh`, `first use of an access token`, `refresh
+    /// without the device's proof`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Refresh => "refresh",
+            Self::AccessToken => "first use of an access token",
+            Self::MissingDeviceProof => "refresh without the device's proof",
+        }
+    }
+
     /// How the presentation reads in a sentence: "presented by a refresh".
     fn presented_by(self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! The admin page's HTML, from askama templates in `templates/admin/` (escaped by default).
 
 use askama::Template;
-use tessera_core::{human_duration, KeyKind, SessionInfo, SigningKeyInfo, TheftKind, TheftReport};
+use tessera_core::{human_duration, KeyKind, SessionInfo, SigningKeyInfo, TheftReport};
 
 use super::rates::RateChart;
 use super::timeline;
@@ -265,11 +265,7 @@ impl From<&TheftReport> for TheftRow {
             user: report.user_id.clone(),
             tenant: report.tenant_id.clone(),
             session: report.session_handle.clone(),
-            how: match report.kind {
-                TheftKind::Refresh => "refresh",
-                TheftKind::AccessToken => "first use of an access token",
-                TheftKind::MissingDeviceProof => "refresh without the device's proof",
-            },
+            how: report.kind.label(),
             dead_for: report
                 .dead_for_us()
                 .map_or_else(|| "alive".to_owned(), human_duration),

@@ -64,6 +64,11 @@ pub fn device_refused<T: std::fmt::Debug>(
     }
 }
 
+/// What the store keys a refresh token by: `H(H(token))`.
+pub fn hash2(token: &tessera_core::RefreshToken) -> String {
+    tessera_core::hash2_from_hash1(&tessera_core::refresh_token_hash1(token))
+}
+
 pub fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
@@ -337,9 +342,6 @@ macro_rules! conformance_tests {
                 .unwrap();
             let handle = created.session.handle.clone();
             let first = created.refresh_token.token.clone();
-            let hash2 = |token: &RefreshToken| {
-                tessera_core::hash2_from_hash1(&tessera_core::refresh_token_hash1(token))
-            };
             h.clock.advance(Duration::from_secs(5));
             let child = h.sessions.refresh_session(&first, None).await.unwrap();
             h.clock.advance(Duration::from_secs(5));
@@ -514,9 +516,6 @@ macro_rules! conformance_tests {
                 .create_new_session(NewSession::new("u"))
                 .await
                 .unwrap();
-            let hash2 = |token: &RefreshToken| {
-                tessera_core::hash2_from_hash1(&tessera_core::refresh_token_hash1(token))
-            };
             h.clock.advance(Duration::from_secs(1));
             let child = h
                 .sessions
