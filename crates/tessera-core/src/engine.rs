@@ -562,7 +562,7 @@ impl Sessions {
     /// [`revocation_poll_interval`](SessionConfig::revocation_poll_interval) until the returned
     /// handle is aborted, so that sessions revoked by other processes over the same store are
     /// refused here too, and at once when the store pushes word of a revocation
-    /// ([`SessionStore::revocation_signal`](crate::SessionStore::revocation_signal)). Without it
+    /// ([`RevocationLog::revocation_signal`](crate::RevocationLog::revocation_signal)). Without it
     /// only this process's own revocations are refused before the access tokens expire. Failures
     /// are logged once per outage; see [`revocation_status`].
     ///

@@ -78,8 +78,8 @@ pub use secret::{
 };
 pub use store::{
     AppRecord, ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind,
-    RefreshTokenRecord, RevocationRecord, SessionRecord, SessionStore, StoredSigningKey,
-    TenantRecord,
+    RefreshTokenRecord, RevocationLog, RevocationRecord, SessionRecord, SessionRecords,
+    SessionStore, SigningKeyStore, StoredSigningKey, TenantRecord, TenantRegistry,
 };
 pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};
 pub use theft::{

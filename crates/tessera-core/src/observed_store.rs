@@ -10,8 +10,9 @@ use crate::clock::UnixMicros;
 use crate::clock::UnixMillis;
 use crate::error::StoreError;
 use crate::store::{
-    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoredSigningKey, TenantRecord,
+    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
+    SessionRecord, SessionRecords, SessionStore, SigningKeyStore, StoredSigningKey, TenantRecord,
+    TenantRegistry,
 };
 use crate::theft::{TheftQuery, TheftReport};
 
@@ -36,7 +37,7 @@ impl ObservedStore {
 }
 
 #[async_trait]
-impl SessionStore for ObservedStore {
+impl SessionRecords for ObservedStore {
     async fn create_session(
         &self,
         session: SessionRecord,
@@ -80,45 +81,9 @@ impl SessionStore for ObservedStore {
         self.inner.present(presentation).await
     }
 
-    async fn revoke_sessions(
-        &self,
-        handles: &[String],
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        (self.observe)("revoke_sessions");
-        self.inner.revoke_sessions(handles, now).await
-    }
-
     async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         (self.observe)("session_handles");
         self.inner.session_handles(after, limit).await
-    }
-
-    async fn revoke_sessions_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        (self.observe)("revoke_sessions_for_user");
-        self.inner
-            .revoke_sessions_for_user(tenant_id, user_id, now)
-            .await
-    }
-
-    async fn revocations(
-        &self,
-        after: i64,
-        since: UnixMillis,
-        limit: u32,
-    ) -> Result<Vec<RevocationRecord>, StoreError> {
-        (self.observe)("revocations");
-        self.inner.revocations(after, since, limit).await
-    }
-
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
-        (self.observe)("delete_old_revocations");
-        self.inner.delete_old_revocations(before).await
     }
 
     async fn session_handles_for_user(
@@ -169,7 +134,53 @@ impl SessionStore for ObservedStore {
         (self.observe)("delete_expired_sessions");
         self.inner.delete_expired_sessions(now).await
     }
+}
 
+#[async_trait]
+impl RevocationLog for ObservedStore {
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        (self.observe)("revoke_sessions");
+        self.inner.revoke_sessions(handles, now).await
+    }
+
+    async fn revoke_sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        (self.observe)("revoke_sessions_for_user");
+        self.inner
+            .revoke_sessions_for_user(tenant_id, user_id, now)
+            .await
+    }
+
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError> {
+        (self.observe)("revocations");
+        self.inner.revocations(after, since, limit).await
+    }
+
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        (self.observe)("delete_old_revocations");
+        self.inner.delete_old_revocations(before).await
+    }
+
+    fn revocation_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.inner.revocation_signal()
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for ObservedStore {
     async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
         (self.observe)("signing_keys");
         self.inner.signing_keys(now).await
@@ -184,7 +195,10 @@ impl SessionStore for ObservedStore {
         (self.observe)("delete_expired_signing_keys");
         self.inner.delete_expired_signing_keys(now).await
     }
+}
 
+#[async_trait]
+impl TenantRegistry for ObservedStore {
     async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
         (self.observe)("put_tenant");
         self.inner.put_tenant(tenant).await
@@ -217,10 +231,6 @@ impl SessionStore for ObservedStore {
     async fn apps(&self) -> Result<Vec<AppRecord>, StoreError> {
         (self.observe)("apps");
         self.inner.apps().await
-    }
-
-    fn revocation_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
-        self.inner.revocation_signal()
     }
 
     async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError> {

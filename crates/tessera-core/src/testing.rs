@@ -14,8 +14,8 @@ use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
 use crate::rotation::{self, Write};
 use crate::store::{
-    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoredSigningKey, TenantRecord,
+    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
+    SessionRecord, SessionRecords, SigningKeyStore, StoredSigningKey, TenantRecord, TenantRegistry,
 };
 use crate::theft::{TheftQuery, TheftReport};
 
@@ -96,7 +96,7 @@ impl Tables {
 }
 
 #[async_trait]
-impl SessionStore for MemoryStore {
+impl SessionRecords for MemoryStore {
     async fn create_session(
         &self,
         session: SessionRecord,
@@ -209,14 +209,6 @@ impl SessionStore for MemoryStore {
         Ok(outcome)
     }
 
-    async fn revoke_sessions(
-        &self,
-        handles: &[String],
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(self.lock().delete_sessions(handles, Some(now)))
-    }
-
     async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         let tables = self.lock();
         let mut handles: Vec<String> = tables
@@ -228,40 +220,6 @@ impl SessionStore for MemoryStore {
         handles.sort();
         handles.truncate(limit as usize);
         Ok(handles)
-    }
-
-    async fn revoke_sessions_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut tables = self.lock();
-        let handles = tables.user_handles(tenant_id, user_id);
-        Ok(tables.delete_sessions(&handles, Some(now)))
-    }
-
-    async fn revocations(
-        &self,
-        after: i64,
-        since: UnixMillis,
-        limit: u32,
-    ) -> Result<Vec<RevocationRecord>, StoreError> {
-        Ok(self
-            .lock()
-            .revocations
-            .iter()
-            .filter(|r| r.seq > after && r.revoked_at >= since)
-            .take(limit as usize)
-            .cloned()
-            .collect())
-    }
-
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
-        let mut tables = self.lock();
-        let count = tables.revocations.len();
-        tables.revocations.retain(|r| r.revoked_at >= before);
-        Ok((count - tables.revocations.len()) as u64)
     }
 
     async fn session_handles_for_user(
@@ -338,7 +296,55 @@ impl SessionStore for MemoryStore {
             .collect();
         Ok(tables.delete_sessions(&expired, None).len() as u64)
     }
+}
 
+#[async_trait]
+impl RevocationLog for MemoryStore {
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().delete_sessions(handles, Some(now)))
+    }
+
+    async fn revoke_sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tables = self.lock();
+        let handles = tables.user_handles(tenant_id, user_id);
+        Ok(tables.delete_sessions(&handles, Some(now)))
+    }
+
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .revocations
+            .iter()
+            .filter(|r| r.seq > after && r.revoked_at >= since)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        let mut tables = self.lock();
+        let count = tables.revocations.len();
+        tables.revocations.retain(|r| r.revoked_at >= before);
+        Ok((count - tables.revocations.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for MemoryStore {
     async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
         Ok(self
             .lock()
@@ -368,7 +374,10 @@ impl SessionStore for MemoryStore {
         tables.keys.retain(|k| k.expires_at.is_none_or(|e| e > now));
         Ok((before - tables.keys.len()) as u64)
     }
+}
 
+#[async_trait]
+impl TenantRegistry for MemoryStore {
     async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
         let mut tables = self.lock();
         match tables.tenants.get_mut(&tenant.tenant_id) {

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tessera_core::testing::MemoryStore;
 use tessera_core::{
     AccessToken, Clock, JwksVerifier, ManualClock, NewSession, SessionConfig, SessionError,
-    SessionStore, SessionTokens, Sessions, VerifyOptions,
+    SessionStore, SessionTokens, Sessions, SigningKeyStore, VerifyOptions,
 };
 
 const START: i64 = 1_767_229_200_000;

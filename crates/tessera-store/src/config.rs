@@ -194,13 +194,13 @@ async fn app_database_url(url: &str, app_id: &str) -> Result<String, StoreError>
                 .max_connections(1)
                 .connect(url)
                 .await
-                .map_err(crate::sql::store_error)?;
+                .map_err(crate::sqlx_shared::store_error)?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
             )))
             .execute(&admin)
             .await
-            .map_err(crate::sql::store_error)?;
+            .map_err(crate::sqlx_shared::store_error)?;
             admin.close().await;
             Ok(app_url)
         }
@@ -224,13 +224,13 @@ async fn app_database_url(url: &str, app_id: &str) -> Result<String, StoreError>
                 .max_connections(1)
                 .connect(&format!("mysql://{rest}"))
                 .await
-                .map_err(crate::sql::store_error)?;
+                .map_err(crate::sqlx_shared::store_error)?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "CREATE DATABASE IF NOT EXISTS `{app_database}`"
             )))
             .execute(&admin)
             .await
-            .map_err(crate::sql::store_error)?;
+            .map_err(crate::sqlx_shared::store_error)?;
             admin.close().await;
             Ok(match query {
                 Some(query) => format!("{scheme}://{authority}/{app_database}?{query}"),

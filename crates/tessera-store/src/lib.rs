@@ -23,16 +23,20 @@
 #![warn(missing_docs)]
 
 mod config;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod schema;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod sqlx_shared;
 
 #[cfg(feature = "mysql")]
-pub use sql::mysql::MySqlStore;
+pub use mysql::MySqlStore;
 #[cfg(feature = "postgres")]
-pub use sql::postgres::PostgresStore;
+pub use postgres::PostgresStore;
 
 pub use config::{check_app_id, migrate, open, open_app, open_with, StoreConfig, MAX_APP_ID_LEN};
 pub use schema::{SchemaPolicy, SchemaVersions};

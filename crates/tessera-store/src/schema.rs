@@ -22,8 +22,17 @@ pub struct SchemaVersions {
     pub now: i64,
 }
 
+/// Whether a database at schema version `found` may be opened by this build, which knows up to
+/// `expected`: never when it is newer, and under [`SchemaPolicy::RequireCurrent`] only when equal.
+pub(crate) fn admit(found: i64, expected: i64, policy: SchemaPolicy) -> Result<(), StoreError> {
+    if found > expected || (policy == SchemaPolicy::RequireCurrent && found != expected) {
+        return Err(schema_mismatch(found, expected));
+    }
+    Ok(())
+}
+
 /// The error for a database whose schema is not the one this build expects.
-pub(crate) fn schema_mismatch(found: i64, expected: i64) -> StoreError {
+fn schema_mismatch(found: i64, expected: i64) -> StoreError {
     if found > expected {
         StoreError::Migration(format!(
             "the database is at schema version {found}, newer than this build knows ({expected})"

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 use tessera_core::{
     hash2_from_hash1, refresh_token_hash1, Clock, ManualClock, RefreshToken, SessionConfig,
-    SessionError, SessionStore, Sessions,
+    SessionError, SessionRecords, SessionStore, Sessions,
 };
 
 const FIRST_SCHEMA: &str = include_str!("../migrations/sqlite/0001_init.sql");

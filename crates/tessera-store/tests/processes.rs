@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use tessera_core::{
-    Clock, ManualClock, NewSession, RefreshToken, SessionConfig, SessionStore, Sessions,
+    Clock, ManualClock, NewSession, RefreshToken, SessionConfig, Sessions, SigningKeyStore,
 };
 
 fn child(mode: &str, db: &std::path::Path) -> Command {

@@ -311,7 +311,7 @@ async fn two_processes_due_for_rotation_create_one_key() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_announces_revocations_to_the_other_servers() {
-    use tessera_core::SessionStore;
+    use tessera_core::RevocationLog;
     let Some(url) = common::postgres_url() else {
         return;
     };

@@ -11,7 +11,7 @@ use super::material::{generate, slot_for, Jwks, SigningKey};
 use crate::clock::UnixMillis;
 use crate::config::{KeyKind, SigningAlgorithm};
 use crate::error::{GeneralError, SessionError};
-use crate::store::{SessionStore, StoredSigningKey};
+use crate::store::{SigningKeyStore, StoredSigningKey};
 
 /// How stale the published key set may get: keys another process created (a static key, say) are
 /// picked up by a reload at most this long after they appear. The store is read at most once per
@@ -102,7 +102,7 @@ impl KeyRing {
     /// the store) when its slot has none yet.
     pub(crate) async fn signing_key(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         kind: KeyKind,
         now: UnixMillis,
     ) -> Result<Arc<SigningKey>, SessionError> {
@@ -149,7 +149,7 @@ impl KeyRing {
     /// reloads. Call with the reload lock held.
     async fn create_key(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         kind: KeyKind,
         slot: String,
         now: UnixMillis,
@@ -184,7 +184,7 @@ impl KeyRing {
     /// keep verifying until the tokens they signed have expired.
     pub(crate) async fn rotate(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         now: UnixMillis,
     ) -> Result<SigningKeyInfo, SessionError> {
         let _reloading = self.reload.lock().await;
@@ -211,7 +211,7 @@ impl KeyRing {
     /// Every unexpired key in the store, newest first, marking those that sign now.
     pub(crate) async fn describe(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         now: UnixMillis,
     ) -> Result<Vec<SigningKeyInfo>, SessionError> {
         let _reloading = self.reload.lock().await;
@@ -274,7 +274,7 @@ impl KeyRing {
     /// unknown-kid interval (the same budget as unknown `kid`s); whether it reloaded.
     pub(crate) async fn reload_for_unknown_key(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         now: UnixMillis,
     ) -> Result<bool, SessionError> {
         if !self.may_reload_for_unknown_kid(now) {
@@ -291,7 +291,7 @@ impl KeyRing {
     /// The key with this `kid`, if it is known or appears after a rate-limited reload.
     pub(crate) async fn verification_key(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         kid: &str,
         now: UnixMillis,
     ) -> Result<Option<Arc<SigningKey>>, SessionError> {
@@ -334,7 +334,7 @@ impl KeyRing {
     /// cached set), so a flood of JWKS requests costs the database nothing.
     pub(crate) async fn jwks(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         kind: KeyKind,
         now: UnixMillis,
     ) -> Result<Jwks, SessionError> {
@@ -358,7 +358,7 @@ impl KeyRing {
 
     async fn reload_locked(
         &self,
-        store: &dyn SessionStore,
+        store: &dyn SigningKeyStore,
         now: UnixMillis,
     ) -> Result<(), SessionError> {
         let stored = store.signing_keys(now).await?;

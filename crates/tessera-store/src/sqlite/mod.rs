@@ -16,9 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
-    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationRecord, SessionRecord,
-    SessionStore, StoreError, StoredSigningKey, TenantRecord, TheftQuery, TheftReport, UnixMicros,
-    UnixMillis,
+    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
+    SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey, TenantRecord,
+    TenantRegistry, TheftQuery, TheftReport, UnixMicros, UnixMillis,
 };
 
 use crate::schema::{SchemaPolicy, SchemaVersions};
@@ -30,7 +30,7 @@ use rows::{
 /// How long a writer waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A [`SessionStore`] in a SQLite file.
+/// A [`SessionStore`](tessera_core::SessionStore) in a SQLite file.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -335,7 +335,7 @@ fn user_handles(
 }
 
 #[async_trait]
-impl SessionStore for SqliteStore {
+impl SessionRecords for SqliteStore {
     async fn create_session(
         &self,
         session: SessionRecord,
@@ -470,21 +470,6 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn revoke_sessions(
-        &self,
-        handles: &[String],
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        let handles = handles.to_vec();
-        self.call(move |connection| {
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let removed = revoke_sessions(&tx, &handles, now)?;
-            tx.commit()?;
-            Ok(removed)
-        })
-        .await
-    }
-
     async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         let after = after.to_owned();
         self.call(move |connection| {
@@ -495,59 +480,6 @@ impl SessionStore for SqliteStore {
                 .query_map(rusqlite::params![after, limit], |row| row.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;
             Ok(handles)
-        })
-        .await
-    }
-
-    async fn revoke_sessions_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError> {
-        let tenant_id = tenant_id.map(str::to_owned);
-        let user_id = user_id.to_owned();
-        self.call(move |connection| {
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let handles = user_handles(&tx, tenant_id.as_deref(), &user_id, None)?;
-            let removed = revoke_sessions(&tx, &handles, now)?;
-            tx.commit()?;
-            Ok(removed)
-        })
-        .await
-    }
-
-    async fn revocations(
-        &self,
-        after: i64,
-        since: UnixMillis,
-        limit: u32,
-    ) -> Result<Vec<RevocationRecord>, StoreError> {
-        self.call(move |connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT seq, session_handle, revoked_at FROM revocations \
-                 WHERE seq > ?1 AND revoked_at >= ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let records = statement
-                .query_map(params![after, since, limit], |row| {
-                    Ok(RevocationRecord {
-                        seq: row.get(0)?,
-                        session_handle: row.get(1)?,
-                        revoked_at: row.get(2)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(records)
-        })
-        .await
-    }
-
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
-        self.call(move |connection| {
-            let removed = connection
-                .prepare_cached("DELETE FROM revocations WHERE revoked_at < ?1")?
-                .execute([before])?;
-            Ok(removed as u64)
         })
         .await
     }
@@ -633,7 +565,81 @@ impl SessionStore for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl RevocationLog for SqliteStore {
+    async fn revoke_sessions(
+        &self,
+        handles: &[String],
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        let handles = handles.to_vec();
+        self.call(move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let removed = revoke_sessions(&tx, &handles, now)?;
+            tx.commit()?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn revoke_sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<String>, StoreError> {
+        let tenant_id = tenant_id.map(str::to_owned);
+        let user_id = user_id.to_owned();
+        self.call(move |connection| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let handles = user_handles(&tx, tenant_id.as_deref(), &user_id, None)?;
+            let removed = revoke_sessions(&tx, &handles, now)?;
+            tx.commit()?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn revocations(
+        &self,
+        after: i64,
+        since: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<RevocationRecord>, StoreError> {
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT seq, session_handle, revoked_at FROM revocations \
+                 WHERE seq > ?1 AND revoked_at >= ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let records = statement
+                .query_map(params![after, since, limit], |row| {
+                    Ok(RevocationRecord {
+                        seq: row.get(0)?,
+                        session_handle: row.get(1)?,
+                        revoked_at: row.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        self.call(move |connection| {
+            let removed = connection
+                .prepare_cached("DELETE FROM revocations WHERE revoked_at < ?1")?
+                .execute([before])?;
+            Ok(removed as u64)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for SqliteStore {
     async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
         self.call(move |connection| {
             let mut statement = connection.prepare_cached(
@@ -680,7 +686,10 @@ impl SessionStore for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl TenantRegistry for SqliteStore {
     async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
         let config = json_text(&Value::Object(tenant.config.clone()))?;
         let row = (tenant.tenant_id.clone(), config, tenant.created_at);

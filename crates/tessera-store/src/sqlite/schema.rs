@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tessera_core::StoreError;
 
-use crate::schema::{schema_mismatch, SchemaPolicy, SchemaVersions};
+use crate::schema::{admit, SchemaPolicy, SchemaVersions};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
@@ -60,9 +60,7 @@ pub(super) fn prepare(
         0
     };
     let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    if found > known || (policy == SchemaPolicy::RequireCurrent && found != known) {
-        return Err(schema_mismatch(found, known));
-    }
+    admit(found, known, policy)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS tessera_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at INTEGER NOT NULL)",
     )

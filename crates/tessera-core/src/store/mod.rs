@@ -1,12 +1,25 @@
-//! The storage contract. Stores hold rows and run transactions; every decision is made by
-//! [`rotation::plan`](crate::rotation::plan) so all stores behave alike.
+//! The storage contracts, one per concern, and the rows they hold. Stores hold rows and run
+//! transactions; every decision is made by [`rotation::plan`](crate::rotation::plan) so all stores
+//! behave alike.
+//!
+//! A store implements each contract it serves; [`SessionStore`], what the engine runs on, is every
+//! one of them. Adding a method to a contract touches the contract, each store, and the
+//! conformance suite's section for it.
 
-use async_trait::async_trait;
+mod revocation_log;
+mod session_records;
+mod signing_key_store;
+mod tenant_registry;
+
 use serde_json::{Map, Value};
 
+pub use revocation_log::RevocationLog;
+pub use session_records::SessionRecords;
+pub use signing_key_store::SigningKeyStore;
+pub use tenant_registry::TenantRegistry;
+
 use crate::clock::{UnixMicros, UnixMillis};
-use crate::error::StoreError;
-use crate::theft::{TheftQuery, TheftReport, TokenTrace};
+use crate::theft::TokenTrace;
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,159 +257,11 @@ pub struct AppRecord {
     pub created_at: UnixMillis,
 }
 
-/// Persistence for sessions, refresh-token lineage and signing keys.
-///
-/// Implementations must make [`present`](SessionStore::present) atomic and serialised per session
-/// (row lock or equivalent) across every process sharing the database, and must call
-/// [`rotation::plan`](crate::rotation::plan) to choose what to write.
-#[async_trait]
-pub trait SessionStore: Send + Sync + 'static {
-    /// Inserts a new session and its first refresh token.
-    async fn create_session(
-        &self,
-        session: SessionRecord,
-        first_token: RefreshTokenRecord,
-    ) -> Result<(), StoreError>;
+/// Everything the engine stores: sessions and tokens, the revocation log, signing keys, tenants
+/// and apps. Implemented for every type that implements each contract.
+pub trait SessionStore: SessionRecords + RevocationLog + SigningKeyStore + TenantRegistry {}
 
-    /// The session with this handle, if it exists and has not expired at `now`.
-    async fn session(
-        &self,
-        handle: &str,
-        now: UnixMillis,
-    ) -> Result<Option<SessionRecord>, StoreError>;
-
-    /// The refresh-token row with this double hash, if any.
-    async fn refresh_token(&self, hash2: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
-
-    /// Every refresh-token row of a session, in no particular order (for its picture).
-    async fn session_tokens(&self, handle: &str) -> Result<Vec<RefreshTokenRecord>, StoreError>;
-
-    /// Carries out one presentation atomically: lock the session, read the presented token, apply
-    /// [`rotation::plan`](crate::rotation::plan), write what it says. An unknown token is
-    /// [`PresentOutcome::UNKNOWN_TOKEN`], a token whose session row is gone
-    /// [`PresentOutcome::NO_SESSION`].
-    async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError>;
-
-    /// Theft reports matching `query`, newest first. A [`present`](Self::present) that detects a
-    /// theft records its report ([`Write::RecordTheft`](crate::rotation::Write::RecordTheft)) in
-    /// its own transaction, with an `id` greater than every earlier report's.
-    async fn theft_reports(&self, query: &TheftQuery) -> Result<Vec<TheftReport>, StoreError>;
-
-    /// Deletes theft reports detected before `before`; returns how many.
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError>;
-
-    /// Deletes these sessions (and their tokens) and logs each one that existed as revoked at
-    /// `now`, in the same transaction; returns the handles that existed.
-    async fn revoke_sessions(
-        &self,
-        handles: &[String],
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError>;
-
-    /// Handles of the stored sessions (any tenant, expired or not) greater than `after`, in
-    /// order, at most `limit`: a walk over every session, a page at a time.
-    async fn session_handles(&self, after: &str, limit: u32) -> Result<Vec<String>, StoreError>;
-
-    /// Deletes every session of a user, in one tenant or (`None`) all, logging each as revoked at
-    /// `now`; returns their handles.
-    async fn revoke_sessions_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError>;
-
-    /// Revocation-log entries with `seq > after` and `revoked_at >= since`, in `seq` order, at most
-    /// `limit`. A theft that revokes logs its session too (see [`present`](Self::present)).
-    async fn revocations(
-        &self,
-        after: i64,
-        since: UnixMillis,
-        limit: u32,
-    ) -> Result<Vec<RevocationRecord>, StoreError>;
-
-    /// Deletes revocation-log entries older than `before`; returns how many.
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError>;
-
-    /// Woken (at least once) soon after another process logs a revocation, for stores whose
-    /// database can push that (PostgreSQL's `LISTEN`/`NOTIFY`): the revocation follower then
-    /// reads the log at once instead of at its next poll. Polling still runs, so a wake-up lost
-    /// with a dropped connection only delays a revocation to the next poll. `None` (the default):
-    /// polling only.
-    fn revocation_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
-        None
-    }
-
-    /// Handles of a user's unexpired sessions, in one tenant or (`None`) all.
-    async fn session_handles_for_user(
-        &self,
-        tenant_id: Option<&str>,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> Result<Vec<String>, StoreError>;
-
-    /// Binds a live, unbound session to a device key (a JWK as JSON text); false if there is no
-    /// such live session or it is bound already. A binding is never changed or removed.
-    async fn bind_device(
-        &self,
-        handle: &str,
-        device_key: &str,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError>;
-
-    /// Replaces a live session's server-side data; false if there is no such live session.
-    async fn update_session_data(
-        &self,
-        handle: &str,
-        data: &Value,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError>;
-
-    /// Replaces a live session's access-token payload; false if there is no such live session.
-    async fn update_access_token_payload(
-        &self,
-        handle: &str,
-        payload: &Map<String, Value>,
-        now: UnixMillis,
-    ) -> Result<bool, StoreError>;
-
-    /// Deletes sessions that expired before `now`; returns how many.
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError>;
-
-    /// All signing keys not expired at `now`.
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError>;
-
-    /// Inserts a key unless one already holds its slot; returns whether this key was inserted.
-    async fn insert_signing_key(&self, key: &StoredSigningKey) -> Result<bool, StoreError>;
-
-    /// Deletes keys that expired before `now`; returns how many.
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError>;
-
-    /// Creates a tenant, or replaces its configuration (keeping its creation time); returns
-    /// whether it was created.
-    async fn put_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError>;
-
-    /// The tenant with this id, if it was created.
-    async fn tenant(&self, tenant_id: &str) -> Result<Option<TenantRecord>, StoreError>;
-
-    /// Every created tenant, by id.
-    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
-
-    /// Deletes a tenant and, in the same transaction, revokes (and logs) every session in it;
-    /// `None` if there was no such tenant, else the revoked handles.
-    async fn delete_tenant(
-        &self,
-        tenant_id: &str,
-        now: UnixMillis,
-    ) -> Result<Option<Vec<String>>, StoreError>;
-
-    /// Registers an app, or replaces its configuration; returns whether it was created. Only the
-    /// public app's store keeps the registry.
-    async fn put_app(&self, app: &AppRecord) -> Result<bool, StoreError>;
-
-    /// Every registered app, by id.
-    async fn apps(&self) -> Result<Vec<AppRecord>, StoreError>;
-
-    /// Removes an app from the registry; returns whether it was there.
-    async fn delete_app(&self, app_id: &str) -> Result<bool, StoreError>;
+impl<Store> SessionStore for Store where
+    Store: SessionRecords + RevocationLog + SigningKeyStore + TenantRegistry
+{
 }
