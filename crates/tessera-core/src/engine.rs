@@ -714,21 +714,22 @@ impl Sessions {
         &self,
         session_handle: &str,
     ) -> Result<SessionInfo, SessionError> {
-        let session = self.live_session(session_handle).await?;
-        Ok(SessionInfo {
-            handle: session.handle,
-            user_id: session.user_id,
-            tenant_id: session.tenant_id,
-            session_data: session.session_data,
-            access_token_payload: session.access_token_payload,
-            expiry: session.expires_at,
-            created_at: session.created_at,
-            device_thumbprint: session
-                .device_key
-                .as_deref()
-                .and_then(|stored| DeviceKey::from_stored(stored).ok())
-                .map(|key| key.thumbprint().to_owned()),
-        })
+        Ok(session_info(self.live_session(session_handle).await?))
+    }
+
+    /// Everything stored about each of a user's live sessions, in one tenant or (`None`) all,
+    /// oldest first: one store read, however many sessions.
+    pub async fn get_all_sessions_for_user(
+        &self,
+        user_id: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<Vec<SessionInfo>, SessionError> {
+        let sessions = self
+            .inner
+            .store
+            .sessions_for_user(tenant_id, user_id, self.now())
+            .await?;
+        Ok(sessions.into_iter().map(session_info).collect())
     }
 
     /// A live session's server-side data.
@@ -1320,5 +1321,23 @@ fn summary(session: SessionRecord) -> SessionSummary {
         user_id: session.user_id,
         tenant_id: session.tenant_id,
         access_token_payload: session.access_token_payload,
+    }
+}
+
+/// What a caller may know about a stored session: all of it, the device key as its thumbprint.
+fn session_info(session: SessionRecord) -> SessionInfo {
+    SessionInfo {
+        handle: session.handle,
+        user_id: session.user_id,
+        tenant_id: session.tenant_id,
+        session_data: session.session_data,
+        access_token_payload: session.access_token_payload,
+        expiry: session.expires_at,
+        created_at: session.created_at,
+        device_thumbprint: session
+            .device_key
+            .as_deref()
+            .and_then(|stored| DeviceKey::from_stored(stored).ok())
+            .map(|key| key.thumbprint().to_owned()),
     }
 }

@@ -98,6 +98,16 @@ impl SessionRecords for ObservedStore {
             .await
     }
 
+    async fn sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        (self.observe)("sessions_for_user");
+        self.inner.sessions_for_user(tenant_id, user_id, now).await
+    }
+
     async fn bind_device(
         &self,
         handle: &str,

@@ -238,6 +238,24 @@ impl SessionRecords for MemoryStore {
         Ok(handles)
     }
 
+    async fn sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let tables = self.lock();
+        let mut sessions: Vec<SessionRecord> = tables
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && tenant_id.is_none_or(|t| s.tenant_id == t))
+            .filter(|s| live(s, now))
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| (a.created_at, &a.handle).cmp(&(b.created_at, &b.handle)));
+        Ok(sessions)
+    }
+
     async fn bind_device(
         &self,
         handle: &str,

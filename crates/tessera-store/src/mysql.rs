@@ -65,6 +65,8 @@ mod statements {
         "SELECT handle FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY handle";
     pub(super) const USER_HANDLES_IN_TENANT: &str =
         "SELECT handle FROM sessions WHERE user_id = ? AND tenant_id = ? AND expires_at > ? ORDER BY handle";
+    pub(super) const USER_SESSIONS: &str =
+        "SELECT handle, user_id, tenant_id, created_at, expires_at, session_data, access_token_payload, use_static_key, device_key FROM sessions WHERE user_id = ? AND tenant_id = COALESCE(?, tenant_id) AND expires_at > ? ORDER BY created_at, handle";
     pub(super) const UPDATE_SESSION_DATA: &str =
         "UPDATE sessions SET version = version + 1, session_data = ? WHERE handle = ? AND expires_at > ?";
     pub(super) const BIND_DEVICE: &str =
@@ -582,6 +584,25 @@ impl SessionRecords for MySqlStore {
     ) -> Result<Vec<String>, StoreError> {
         user_handles(&self.pool, tenant_id, user_id, now)
             .await
+            .map_err(store_error)
+    }
+
+    async fn sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sqlx::query(statements::USER_SESSIONS)
+            .bind(user_id)
+            .bind(tenant_id)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(rows::session)
+            .collect::<Result<_, _>>()
             .map_err(store_error)
     }
 

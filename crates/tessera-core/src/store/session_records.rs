@@ -62,6 +62,15 @@ pub trait SessionRecords: Send + Sync + 'static {
         now: UnixMillis,
     ) -> Result<Vec<String>, StoreError>;
 
+    /// A user's unexpired sessions, in one tenant or (`None`) all, oldest first (ties by handle):
+    /// one read for a page that lists them.
+    async fn sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+
     /// Binds a live, unbound session to a device key (a JWK as JSON text); false if there is no
     /// such live session or it is bound already. A binding is never changed or removed.
     async fn bind_device(

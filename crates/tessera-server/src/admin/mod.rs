@@ -472,21 +472,14 @@ async fn sessions(
 }
 
 async fn user_sessions(sessions: &Sessions, user: &str) -> Result<Vec<SessionRow>, SessionError> {
-    let handles = sessions
-        .get_all_session_handles_for_user(user, None)
-        .await?;
     let validity =
         i64::try_from(sessions.config().refresh_token_validity.as_millis()).unwrap_or(i64::MAX);
-    let mut rows = Vec::with_capacity(handles.len());
-    for handle in handles {
-        match sessions.get_session_info(&handle).await {
-            Ok(info) => rows.push(SessionRow::new(info, validity)),
-            Err(SessionError::Unauthorised { .. }) => {} // gone since it was listed
-            Err(error) => return Err(error),
-        }
-    }
-    rows.sort_by(|a, b| (a.created_ms, &a.handle).cmp(&(b.created_ms, &b.handle)));
-    Ok(rows)
+    Ok(sessions
+        .get_all_sessions_for_user(user, None)
+        .await?
+        .into_iter()
+        .map(|info| SessionRow::new(info, validity))
+        .collect())
 }
 
 #[derive(Deserialize)]

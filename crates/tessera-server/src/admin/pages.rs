@@ -211,7 +211,6 @@ impl From<SigningKeyInfo> for KeyRow {
 /// A session as the page shows it.
 pub struct SessionRow {
     pub handle: String,
-    pub created_ms: i64,
     tenant: String,
     created: PageTime,
     last_refreshed: PageTime,
@@ -234,7 +233,6 @@ impl SessionRow {
             expires: PageTime::at(info.expiry),
             data: info.session_data.to_string(),
             device_key: info.device_thumbprint.clone(),
-            created_ms: info.created_at,
             handle: info.handle,
             tenant: info.tenant_id,
         }

@@ -48,19 +48,9 @@ pub async fn sessions_list(
     user_id: &str,
     tenant_id: Option<&str>,
 ) -> Result<Report, OperateError> {
-    let handles = sessions
-        .get_all_session_handles_for_user(user_id, tenant_id)
+    let infos = sessions
+        .get_all_sessions_for_user(user_id, tenant_id)
         .await?;
-    let mut infos = Vec::with_capacity(handles.len());
-    for handle in handles {
-        match sessions.get_session_info(&handle).await {
-            Ok(info) => infos.push(info),
-            // Expired or revoked since the handles were listed.
-            Err(SessionError::Unauthorised { .. }) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
-    infos.sort_by(|a, b| (a.created_at, &a.handle).cmp(&(b.created_at, &b.handle)));
     let rows = infos
         .iter()
         .map(|info| {

@@ -498,6 +498,28 @@ impl SessionRecords for SqliteStore {
         .await
     }
 
+    async fn sessions_for_user(
+        &self,
+        tenant_id: Option<&str>,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let tenant_id = tenant_id.map(str::to_owned);
+        let user_id = user_id.to_owned();
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ?1 \
+                 AND (?2 IS NULL OR tenant_id = ?2) AND expires_at > ?3 \
+                 ORDER BY created_at, handle"
+            ))?;
+            let sessions = statement
+                .query_map(params![user_id, tenant_id, now], session_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(sessions)
+        })
+        .await
+    }
+
     async fn bind_device(
         &self,
         handle: &str,

@@ -1321,6 +1321,54 @@ macro_rules! session_records_tests {
                 &h.sessions.get_session_info(&old.session.handle).await
             ));
         }
+
+        /// A user's sessions are read in one call, oldest first, in one tenant or all; another
+        /// user's and expired ones are left out.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_users_sessions_are_read_oldest_first() {
+            let Some((store, _guard)) = $open.await else {
+                return;
+            };
+            let config = SessionConfig {
+                refresh_token_validity: Duration::from_secs(100),
+                ..config()
+            };
+            let h = Harness::new(store, config);
+            let expiring = h.sessions.create_new_session(NewSession::new("u")).await.unwrap();
+            h.clock.advance(Duration::from_secs(50));
+            let public = h.sessions.create_new_session(NewSession::new("u")).await.unwrap();
+            h.clock.advance(Duration::from_secs(1));
+            let other_tenant = h
+                .sessions
+                .create_new_session(NewSession::new("u").tenant_id("t1").session_data(json!({"n": 1})))
+                .await
+                .unwrap();
+            h.sessions.create_new_session(NewSession::new("someone-else")).await.unwrap();
+            let handles = |infos: Vec<tessera_core::SessionInfo>| {
+                infos.into_iter().map(|info| info.handle).collect::<Vec<_>>()
+            };
+            let all = h.sessions.get_all_sessions_for_user("u", None).await.unwrap();
+            assert_eq!(all[2].session_data, json!({"n": 1}));
+            assert_eq!(all[2].tenant_id, "t1");
+            assert_eq!(
+                handles(all),
+                vec![
+                    expiring.session.handle.clone(),
+                    public.session.handle.clone(),
+                    other_tenant.session.handle.clone()
+                ]
+            );
+            h.clock.advance(Duration::from_secs(60));
+            assert_eq!(
+                handles(h.sessions.get_all_sessions_for_user("u", None).await.unwrap()),
+                vec![public.session.handle.clone(), other_tenant.session.handle]
+            );
+            assert_eq!(
+                handles(h.sessions.get_all_sessions_for_user("u", Some("public")).await.unwrap()),
+                vec![public.session.handle]
+            );
+            assert!(h.sessions.get_all_sessions_for_user("nobody", None).await.unwrap().is_empty());
+        }
     };
 }
 #[allow(unused_imports)]
