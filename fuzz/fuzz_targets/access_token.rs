@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use tessera_core::testing::MemoryStore;
 use tessera_core::{
-    AccessToken, AntiCsrfToken, JwksVerifier, NewSession, SessionConfig, Sessions, VerifyOptions,
+    AccessToken, AntiCsrfToken, JwksVerifier, NewSession, SessionConfig, Sessions, Timestamp,
+    VerifyOptions,
 };
 
 struct Fixture {
@@ -54,7 +55,12 @@ fn check(f: &Fixture, token: &str, anti_csrf: Option<&AntiCsrfToken>) {
             assert_eq!(verified.user_id, "fuzz-user");
         }
     }
-    if let Ok(verified) = f.verifier.verify(&token, anti_csrf, true, i64::MAX / 2) {
+    if let Ok(verified) = f.verifier.verify(
+        &token,
+        anti_csrf,
+        true,
+        Timestamp::from_millis(i64::MAX / 2),
+    ) {
         assert_eq!(verified.user_id, "fuzz-user");
     }
 }

@@ -70,7 +70,8 @@ fuzz_target!(|data: &[u8]| {
             .replace("@CSRF@", &f.anti_csrf);
         HeaderValue::from_str(&field).ok()
     };
-    let (cookie, authorization, anti_csrf, rid, auth_mode) = (next(), next(), next(), next(), next());
+    let (cookie, authorization, anti_csrf, rid, auth_mode) =
+        (next(), next(), next(), next(), next());
     for (method, path) in [("GET", "/api/me"), ("POST", "/auth/session/refresh")] {
         let mut request = Request::builder().method(method).uri(path);
         for (name, value) in [

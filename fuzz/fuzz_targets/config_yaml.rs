@@ -8,9 +8,12 @@ use tessera_server::config::ServerConfig;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-    let env = first
-        .split_once('=')
-        .map(|(k, v)| (format!("TESSERA_{}", k.trim().to_ascii_uppercase()), v.to_owned()));
+    let env = first.split_once('=').map(|(k, v)| {
+        (
+            format!("TESSERA_{}", k.trim().to_ascii_uppercase()),
+            v.to_owned(),
+        )
+    });
     if let Err(error) = ServerConfig::from_yaml(rest, env.clone()) {
         assert!(!error.to_string().is_empty());
     }

@@ -343,7 +343,7 @@ fn set_bound_cookie(
     headers: &mut HeaderMap,
     config: &SessionLayerConfig,
     token: &str,
-    token_expiry: tessera_core::UnixMillis,
+    token_expiry: tessera_core::Timestamp,
 ) -> Result<(), Fault> {
     let expires = bound_cookie_expiry(config, token_expiry)?;
     let cookie = session_cookie(config, ACCESS_TOKEN_COOKIE, token, "/", expires);

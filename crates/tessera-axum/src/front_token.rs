@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use tessera_core::{AccessToken, UnixMillis};
+use tessera_core::{AccessToken, Timestamp};
 
 use crate::fault::Fault;
 
@@ -29,10 +29,10 @@ pub(crate) fn jwt_payload(token: &AccessToken) -> Result<Map<String, Value>, Fau
 pub(crate) fn build(
     user_id: &str,
     access_token: &AccessToken,
-    expiry: UnixMillis,
+    expiry: Timestamp,
 ) -> Result<String, Fault> {
     let up = jwt_payload(access_token)?;
-    let json = json!({ "uid": user_id, "ate": expiry, "up": up });
+    let json = json!({ "uid": user_id, "ate": expiry.as_millis(), "up": up });
     Ok(STANDARD.encode(json.to_string()))
 }
 
@@ -44,7 +44,7 @@ mod tests {
     fn encodes_the_token_body_as_up() {
         let body = URL_SAFE_NO_PAD.encode(r#"{"sub":"u","iat":5,"exp":9,"x":"é?>"}"#);
         let token = AccessToken::new(format!("h.{body}.s"));
-        let encoded = build("u", &token, 9000).unwrap_or_default();
+        let encoded = build("u", &token, Timestamp::from_millis(9000)).unwrap_or_default();
         let decoded: Value = serde_json::from_slice(&STANDARD.decode(encoded).unwrap_or_default())
             .unwrap_or_default();
         assert_eq!(decoded["uid"], "u");
@@ -55,6 +55,6 @@ mod tests {
 
     #[test]
     fn rejects_a_non_jwt() {
-        assert!(build("u", &AccessToken::new("nope"), 1).is_err());
+        assert!(build("u", &AccessToken::new("nope"), Timestamp::from_millis(1)).is_err());
     }
 }

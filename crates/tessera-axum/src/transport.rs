@@ -273,7 +273,7 @@ impl<'a> From<&'a tessera_core::SessionTokens> for NewTokens<'a> {
 /// refresh that follows, without a proof, would be taken for a copy's.
 pub(crate) fn bound_cookie_expiry(
     config: &SessionLayerConfig,
-    token_expiry: tessera_core::UnixMillis,
+    token_expiry: tessera_core::Timestamp,
 ) -> Result<OffsetDateTime, Fault> {
     let lifetime = config
         .device_binding()
@@ -281,7 +281,7 @@ pub(crate) fn bound_cookie_expiry(
         .unwrap_or_default();
     let lifetime = CookieDuration::try_from(lifetime)
         .map_err(|_| Fault("bound cookie lifetime out of range"))?;
-    Ok((OffsetDateTime::now_utc() + lifetime).min(at_millis(token_expiry)?))
+    Ok((OffsetDateTime::now_utc() + lifetime).min(at_time(token_expiry)?))
 }
 
 /// node keeps the access-token cookie for a year and lets the JWT's own `exp` decide validity, so
@@ -299,7 +299,7 @@ pub(crate) fn token_headers(
         Transport::Cookie => {
             let expires = match config.device_binding() {
                 Some(_) => bound_cookie_expiry(config, access.expiry)?,
-                None => at_millis(access.created_at)?
+                None => at_time(access.created_at)?
                     .checked_add(ACCESS_COOKIE_LIFETIME)
                     .ok_or(Fault("access token creation time out of range"))?,
             };
@@ -317,7 +317,7 @@ pub(crate) fn token_headers(
                     REFRESH_TOKEN_COOKIE,
                     refresh.token.expose(),
                     &config.refresh_path(),
-                    at_millis(refresh.expiry)?,
+                    at_time(refresh.expiry)?,
                 );
                 headers.append(SET_COOKIE, value(&cookie.to_string())?);
             }
@@ -418,8 +418,9 @@ pub(crate) fn session_cookie<'a>(
     builder.build()
 }
 
-pub(crate) fn at_millis(ms: i64) -> Result<OffsetDateTime, Fault> {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+/// A cookie's expiry, to the second.
+pub(crate) fn at_time(at: tessera_core::Timestamp) -> Result<OffsetDateTime, Fault> {
+    OffsetDateTime::from_unix_timestamp(at.as_secs())
         .map_err(|_| Fault("token expiry out of range"))
 }
 

@@ -17,7 +17,7 @@ use tessera_axum::{
     TokenReissueLayer,
 };
 use tessera_core::testing::MemoryStore;
-use tessera_core::{ManualClock, SessionConfig, Sessions};
+use tessera_core::{ManualClock, SessionConfig, Sessions, Timestamp};
 
 mod support;
 use support::{Client, Resp};
@@ -68,7 +68,7 @@ async fn claim(State(t): State<Tessera>, _session: Session) -> Error {
 
 /// An engine on a fresh in-memory store whose clock the test moves.
 fn engine() -> (Sessions, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(START_MS));
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START_MS)));
     let engine_config = SessionConfig {
         access_token_validity: ACCESS_VALIDITY,
         refresh_token_validity: REFRESH_VALIDITY,
@@ -1042,7 +1042,7 @@ async fn reissued_tokens_keep_the_apps_own_cookies_and_exposed_headers() {
 
 /// An app with the reissue layer over an engine whose store counts calls, at grace `grace`.
 fn first_use_app(grace: Duration) -> (App, Arc<MemoryStore>) {
-    let clock = Arc::new(ManualClock::new(START_MS));
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(START_MS)));
     let store = Arc::new(MemoryStore::default());
     let sessions = Sessions::with_clock(
         store.clone(),

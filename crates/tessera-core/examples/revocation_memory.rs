@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use tessera_core::Revocations;
+use tessera_core::Timestamp;
 
 const SESSIONS: usize = 1_000_000;
 
@@ -30,7 +31,7 @@ fn main() {
     let revocations = Revocations::new();
     let before = vm_rss_kib();
     for chunk in handles.chunks(10_000) {
-        revocations.add(chunk, 1_767_225_600_000);
+        revocations.add(chunk, Timestamp::from_millis(1_767_225_600_000));
     }
     let after = vm_rss_kib();
     assert_eq!(revocations.len(), SESSIONS);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::claims::{check_custom_payload, AccessTokenClaims};
-use crate::clock::{micros, millis, Clock, SystemClock, UnixMicros, UnixMillis};
+use crate::clock::{Clock, SystemClock};
 use crate::config::StaleRevocations;
 use crate::config::{KeyKind, SessionConfig};
 use crate::device::DeviceKey;
@@ -14,7 +14,7 @@ use crate::error::{GeneralError, SessionError};
 use crate::jwt::legacy as legacy_jwt;
 use crate::jwt::{self, UnverifiedToken};
 use crate::keys::{Jwks, KeyRing, KeyRingSettings, SigningKeyInfo};
-use crate::revocations::{Revocations, SKEW_MARGIN_MS};
+use crate::revocations::{Revocations, SKEW_MARGIN};
 use crate::rotation::RotationPolicy;
 use crate::secret::{
     hash2_from_hash1, random_token, refresh_token_hash1, sha256_hex, AccessToken, AntiCsrfToken,
@@ -26,6 +26,7 @@ use crate::store::{
 };
 use crate::tenants::{check_tenant_id, is_default_tenant};
 use crate::theft::{in_issue_order, TheftQuery, TheftReport, TokenTrace};
+use crate::time::Timestamp;
 use crate::token_cache::{Entry as CachedToken, VerifiedTokens};
 use crate::token_version::AccessTokenVersion;
 use crate::types::{
@@ -50,17 +51,17 @@ impl SignedClaims {
 }
 
 /// How long SDKs of protocol versions before 2.21 may cache the static key.
-const TEN_YEARS_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
+const TEN_YEARS: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// A public key as SDKs of protocol versions before 2.21 read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyPublicKey {
     /// X.509 SubjectPublicKeyInfo DER, standard base64, no PEM armour.
     pub public_key: String,
-    /// When the key was made, epoch milliseconds.
-    pub created_at: UnixMillis,
-    /// Until when SDKs may use it, epoch milliseconds.
-    pub expires_at: UnixMillis,
+    /// When the key was made, to the millisecond.
+    pub created_at: Timestamp,
+    /// Until when SDKs may use it, to the millisecond.
+    pub expires_at: Timestamp,
     /// Whether it is the static key.
     pub is_static: bool,
 }
@@ -74,9 +75,7 @@ pub const MAX_USER_ID_BYTES: usize = 512;
 const MAX_REFRESH_TOKEN_LEN: usize = 512;
 
 mod device_binding;
-pub use device_binding::{
-    DeviceBinding, DeviceChallenge, DeviceError, DEVICE_CHALLENGE_LIFETIME_MS,
-};
+pub use device_binding::{DeviceBinding, DeviceChallenge, DeviceError, DEVICE_CHALLENGE_LIFETIME};
 
 /// The session engine. Cheap to clone; clones share the store, the key cache and the clock.
 ///
@@ -140,9 +139,11 @@ impl Sessions {
     ) -> Self {
         let keys = KeyRing::new(KeyRingSettings {
             algorithm: config.signing_algorithm,
-            interval_ms: millis(config.signing_key_update_interval).max(1),
-            access_token_validity_ms: millis(config.access_token_validity),
-            unknown_kid_reload_ms: millis(config.unknown_kid_reload_interval),
+            interval: config
+                .signing_key_update_interval
+                .max(Duration::from_millis(1)),
+            access_token_validity: config.access_token_validity,
+            unknown_kid_reload: config.unknown_kid_reload_interval,
         });
         Self {
             inner: Arc::new(Inner {
@@ -172,21 +173,22 @@ impl Sessions {
         &self.inner.clock
     }
 
-    fn now(&self) -> UnixMillis {
+    fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }
 
-    /// The time of a rotation event, in microseconds, with its millisecond reading for expiries.
-    fn now_micros(&self) -> (UnixMicros, UnixMillis) {
+    /// The time of a rotation event, to the microsecond, with its millisecond reading for
+    /// expiries.
+    fn now_micros(&self) -> (Timestamp, Timestamp) {
         let now = self.inner.clock.now_micros();
-        (now, now.div_euclid(1000))
+        (now, now.whole_millis())
     }
 
     fn rotation_policy(&self, check_anti_csrf: bool) -> RotationPolicy {
         let config = &self.inner.config;
         RotationPolicy {
-            grace_us: micros(config.refresh_token_rotation_grace_period),
-            refresh_validity_ms: millis(config.refresh_token_validity),
+            grace: config.refresh_token_rotation_grace_period,
+            refresh_validity: config.refresh_token_validity,
             revoke_on_theft: config.revoke_on_theft,
             check_anti_csrf,
         }
@@ -219,7 +221,7 @@ impl Sessions {
             user_id: new.user_id,
             tenant_id: new.tenant_id,
             created_at: now,
-            expires_at: now.saturating_add(millis(config.refresh_token_validity)),
+            expires_at: now + config.refresh_token_validity,
             session_data: new.session_data,
             access_token_payload: new.access_token_payload,
             use_static_key: key_kind == KeyKind::Static,
@@ -319,7 +321,7 @@ impl Sessions {
     async fn confirm_in_store(
         &self,
         verified: VerifiedSession,
-        now: UnixMillis,
+        now: Timestamp,
         mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         let Some(session) = self.inner.store.session(&verified.handle, now).await? else {
@@ -366,7 +368,7 @@ impl Sessions {
         &self,
         verified: VerifiedSession,
         session: &SessionRecord,
-        now: UnixMillis,
+        now: Timestamp,
         mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         if session.access_token_payload == verified.access_token_payload {
@@ -382,7 +384,7 @@ impl Sessions {
         &self,
         mut verified: VerifiedSession,
         session: &SessionRecord,
-        now: UnixMillis,
+        now: Timestamp,
         mint_as: MintAs,
     ) -> Result<VerifiedSession, SessionError> {
         let reissued = self
@@ -652,7 +654,7 @@ impl Sessions {
         let now = self.now();
         let lag = self.inner.revocations.lag(now);
         RevocationStatus {
-            lag: lag.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))),
+            lag,
             revoked_sessions: self.inner.revocations.len(),
             stale: self.revocations_stale(now),
         }
@@ -660,32 +662,31 @@ impl Sessions {
 
     /// Sessions revoked before this time have no unexpired access token left, so nobody needs
     /// to remember them: the start of the revocation log's useful window.
-    pub fn revocations_needed_since(&self) -> UnixMillis {
+    pub fn revocations_needed_since(&self) -> Timestamp {
         self.revocations_kept_since(self.now())
     }
 
-    fn revocations_kept_since(&self, now: UnixMillis) -> UnixMillis {
-        now.saturating_sub(millis(self.inner.config.access_token_validity))
-            .saturating_sub(SKEW_MARGIN_MS)
+    fn revocations_kept_since(&self, now: Timestamp) -> Timestamp {
+        now - self.inner.config.access_token_validity - SKEW_MARGIN
     }
 
-    fn revocations_stale(&self, now: UnixMillis) -> bool {
+    fn revocations_stale(&self, now: Timestamp) -> bool {
         self.inner
             .revocations
             .lag(now)
-            .is_some_and(|lag| lag > millis(self.inner.config.access_token_validity))
+            .is_some_and(|lag| lag > self.inner.config.access_token_validity)
     }
 
     /// Whether a verification must confirm the session in the store although the caller did not
     /// ask: the view of revocations is stale and the setting says to fail closed.
-    fn must_check_store(&self, now: UnixMillis) -> bool {
+    fn must_check_store(&self, now: Timestamp) -> bool {
         self.inner.config.stale_revocations == StaleRevocations::CheckStore
             && self.revocations_stale(now)
     }
 
     /// The error for a presentation the store refused; a theft that revoked the session is
     /// refused here from now on.
-    fn refused(&self, outcome: PresentOutcome, now: UnixMillis) -> SessionError {
+    fn refused(&self, outcome: PresentOutcome, now: Timestamp) -> SessionError {
         if let PresentOutcome::TheftDetected { session_handle, .. } = &outcome {
             if self.inner.config.revoke_on_theft {
                 self.inner
@@ -790,7 +791,7 @@ impl Sessions {
                 .await?;
         }
         let session = self.live_session(&claims.session_handle).await?;
-        let expiry = claims.exp.saturating_mul(1000);
+        let expiry = Timestamp::from_secs(claims.exp);
         let access_token = if expiry > now {
             let anti_csrf = claims.anti_csrf_token.clone().map(AntiCsrfToken::new);
             Some(
@@ -861,7 +862,7 @@ impl Sessions {
             .keys
             .signing_key(self.inner.store.as_ref(), key_kind, now)
             .await?;
-        let now_s = now.div_euclid(1000);
+        let now_s = now.as_secs();
         let validity_s = i64::try_from(validity.as_secs()).unwrap_or(i64::MAX);
         payload.insert("iat".to_owned(), Value::from(now_s));
         payload.insert(
@@ -901,7 +902,7 @@ impl Sessions {
             None if is_default_tenant(tenant_id) => Some(TenantRecord {
                 tenant_id: tenant_id.to_owned(),
                 config: Map::new(),
-                created_at: 0,
+                created_at: Timestamp::EPOCH,
             }),
             other => other,
         })
@@ -914,7 +915,7 @@ impl Sessions {
             tenants.push(TenantRecord {
                 tenant_id: DEFAULT_TENANT.to_owned(),
                 config: Map::new(),
-                created_at: 0,
+                created_at: Timestamp::EPOCH,
             });
         }
         tenants.sort_by(|a, b| {
@@ -967,10 +968,9 @@ impl Sessions {
             .store
             .delete_old_revocations(self.revocations_kept_since(now))
             .await?;
-        let retention = micros(self.inner.config.theft_report_retention);
         self.inner
             .store
-            .delete_old_theft_reports(now.saturating_mul(1000).saturating_sub(retention))
+            .delete_old_theft_reports(now - self.inner.config.theft_report_retention)
             .await?;
         Ok(sessions)
     }
@@ -1047,7 +1047,7 @@ impl Sessions {
     async fn verify_signature(
         &self,
         access_token: &AccessToken,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<SignedClaims, SessionError> {
         match self.cached(access_token) {
             Some(entry) => Ok(SignedClaims::Cached(entry)),
@@ -1084,7 +1084,7 @@ impl Sessions {
     async fn check_signature(
         &self,
         access_token: &AccessToken,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<AccessTokenClaims, SessionError> {
         let raw = access_token.expose();
         let inner = &self.inner;
@@ -1124,7 +1124,7 @@ impl Sessions {
     async fn check_legacy_signature(
         &self,
         raw: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<AccessTokenClaims, SessionError> {
         let inner = &self.inner;
         let mut keys = inner.keys.newest_first();
@@ -1153,7 +1153,7 @@ impl Sessions {
             .keys
             .signing_key(inner.store.as_ref(), inner.config.default_key_kind, now)
             .await?;
-        let interval = millis(inner.config.signing_key_update_interval);
+        let interval = inner.config.signing_key_update_interval;
         Ok(inner
             .keys
             .newest_first()
@@ -1165,8 +1165,8 @@ impl Sessions {
                     created_at: key.created_at,
                     // What SDKs cache the key until: the next rotation for a dynamic key.
                     expires_at: match key.expires_at {
-                        Some(_) => key.created_at.saturating_add(interval),
-                        None => key.created_at.saturating_add(TEN_YEARS_MS),
+                        Some(_) => key.created_at + interval,
+                        None => key.created_at + TEN_YEARS,
                     },
                     is_static: key.expires_at.is_none(),
                 })
@@ -1181,16 +1181,14 @@ impl Sessions {
         &self,
         session: &SessionRecord,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<(), SessionError> {
         let key = self.signing_key_for(session, None, now).await?;
         let hash_placeholder = "0".repeat(64);
         let longest = AccessTokenClaims {
             user_id: session.user_id.clone(),
-            exp: now
-                .saturating_add(millis(self.inner.config.access_token_validity))
-                .div_euclid(1000),
-            iat: now.div_euclid(1000),
+            exp: (now + self.inner.config.access_token_validity).as_secs(),
+            iat: now.as_secs(),
             session_handle: session.handle.clone(),
             refresh_token_hash1: hash_placeholder.clone(),
             parent_refresh_token_hash1: Some(hash_placeholder),
@@ -1211,7 +1209,7 @@ impl Sessions {
         &self,
         session: &SessionRecord,
         family: Option<KeyKind>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Arc<crate::keys::SigningKey>, SessionError> {
         let kind = family.unwrap_or(if session.use_static_key {
             KeyKind::Static
@@ -1228,18 +1226,17 @@ impl Sessions {
         &self,
         session: &SessionRecord,
         links: TokenLinks<'_>,
-        now: UnixMillis,
-        fixed_expiry: Option<UnixMillis>,
+        now: Timestamp,
+        fixed_expiry: Option<Timestamp>,
         mint_as: MintAs,
     ) -> Result<Issued<AccessToken>, SessionError> {
         let inner = &self.inner;
         let key = self.signing_key_for(session, mint_as.family, now).await?;
-        let expiry_ms = fixed_expiry
-            .unwrap_or_else(|| now.saturating_add(millis(inner.config.access_token_validity)));
+        let expiry = fixed_expiry.unwrap_or(now + inner.config.access_token_validity);
         let claims = AccessTokenClaims {
             user_id: session.user_id.clone(),
-            exp: expiry_ms.div_euclid(1000),
-            iat: now.div_euclid(1000),
+            exp: expiry.as_secs(),
+            iat: now.as_secs(),
             session_handle: session.handle.clone(),
             refresh_token_hash1: links.refresh_token_hash1.to_owned(),
             parent_refresh_token_hash1: links.parent_refresh_token_hash1.map(str::to_owned),
@@ -1256,7 +1253,7 @@ impl Sessions {
         }
         Ok(Issued {
             token: AccessToken::new(jwt::encode(&key, &claims, mint_as.version)?),
-            expiry: claims.exp.saturating_mul(1000),
+            expiry: Timestamp::from_secs(claims.exp),
             created_at: now,
         })
     }

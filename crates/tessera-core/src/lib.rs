@@ -58,16 +58,17 @@ mod tenants;
 mod test_device;
 pub mod testing;
 mod theft;
+pub mod time;
 mod token_version;
 mod types;
 mod verify;
 
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
-pub use clock::{Clock, ManualClock, SystemClock, UnixMicros, UnixMillis};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{KeyKind, SessionConfig, SigningAlgorithm, StaleRevocations};
 pub use engine::{
     DeviceBinding, DeviceChallenge, DeviceError, LegacyPublicKey, RevocationStatus, Sessions,
-    DEVICE_CHALLENGE_LIFETIME_MS, MAX_USER_ID_BYTES,
+    DEVICE_CHALLENGE_LIFETIME, MAX_USER_ID_BYTES,
 };
 pub use error::{GeneralError, SessionError, StoreError};
 pub use jwt::MAX_ACCESS_TOKEN_LEN;
@@ -85,6 +86,7 @@ pub use tenants::{check_tenant_id, MAX_TENANT_ID_LEN};
 pub use theft::{
     human_duration, in_issue_order, token_number, TheftKind, TheftQuery, TheftReport, TokenTrace,
 };
+pub use time::{duration_micros, duration_millis, Timestamp};
 pub use token_version::AccessTokenVersion;
 pub use types::{
     Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,

@@ -6,8 +6,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::clock::UnixMicros;
-use crate::clock::UnixMillis;
 use crate::error::StoreError;
 use crate::store::{
     AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
@@ -15,6 +13,7 @@ use crate::store::{
     TenantRegistry,
 };
 use crate::theft::{TheftQuery, TheftReport};
+use crate::time::Timestamp;
 
 /// Wraps a store and calls `observe` with each call's operation name (the trait method's name)
 /// before passing the call on.
@@ -50,7 +49,7 @@ impl SessionRecords for ObservedStore {
     async fn session(
         &self,
         handle: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
         (self.observe)("session");
         self.inner.session(handle, now).await
@@ -71,7 +70,7 @@ impl SessionRecords for ObservedStore {
         self.inner.theft_reports(query).await
     }
 
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+    async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError> {
         (self.observe)("delete_old_theft_reports");
         self.inner.delete_old_theft_reports(before).await
     }
@@ -90,7 +89,7 @@ impl SessionRecords for ObservedStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         (self.observe)("session_handles_for_user");
         self.inner
@@ -102,7 +101,7 @@ impl SessionRecords for ObservedStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         (self.observe)("sessions_for_user");
         self.inner.sessions_for_user(tenant_id, user_id, now).await
@@ -112,7 +111,7 @@ impl SessionRecords for ObservedStore {
         &self,
         handle: &str,
         device_key: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         (self.observe)("bind_device");
         self.inner.bind_device(handle, device_key, now).await
@@ -122,7 +121,7 @@ impl SessionRecords for ObservedStore {
         &self,
         handle: &str,
         data: &Value,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         (self.observe)("update_session_data");
         self.inner.update_session_data(handle, data, now).await
@@ -132,7 +131,7 @@ impl SessionRecords for ObservedStore {
         &self,
         handle: &str,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         (self.observe)("update_access_token_payload");
         self.inner
@@ -140,7 +139,7 @@ impl SessionRecords for ObservedStore {
             .await
     }
 
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         (self.observe)("delete_expired_sessions");
         self.inner.delete_expired_sessions(now).await
     }
@@ -151,7 +150,7 @@ impl RevocationLog for ObservedStore {
     async fn revoke_sessions(
         &self,
         handles: &[String],
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         (self.observe)("revoke_sessions");
         self.inner.revoke_sessions(handles, now).await
@@ -161,7 +160,7 @@ impl RevocationLog for ObservedStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         (self.observe)("revoke_sessions_for_user");
         self.inner
@@ -172,14 +171,14 @@ impl RevocationLog for ObservedStore {
     async fn revocations(
         &self,
         after: i64,
-        since: UnixMillis,
+        since: Timestamp,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError> {
         (self.observe)("revocations");
         self.inner.revocations(after, since, limit).await
     }
 
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError> {
         (self.observe)("delete_old_revocations");
         self.inner.delete_old_revocations(before).await
     }
@@ -191,7 +190,7 @@ impl RevocationLog for ObservedStore {
 
 #[async_trait]
 impl SigningKeyStore for ObservedStore {
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
+    async fn signing_keys(&self, now: Timestamp) -> Result<Vec<StoredSigningKey>, StoreError> {
         (self.observe)("signing_keys");
         self.inner.signing_keys(now).await
     }
@@ -201,7 +200,7 @@ impl SigningKeyStore for ObservedStore {
         self.inner.insert_signing_key(key).await
     }
 
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_signing_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
         (self.observe)("delete_expired_signing_keys");
         self.inner.delete_expired_signing_keys(now).await
     }
@@ -227,7 +226,7 @@ impl TenantRegistry for ObservedStore {
     async fn delete_tenant(
         &self,
         tenant_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Vec<String>>, StoreError> {
         (self.observe)("delete_tenant");
         self.inner.delete_tenant(tenant_id, now).await

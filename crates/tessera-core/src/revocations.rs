@@ -16,15 +16,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, RwLock};
+use std::time::Duration;
 
-use crate::clock::UnixMillis;
 use crate::store::RevocationRecord;
+use crate::time::Timestamp;
 
 /// How long a gap in the log is re-read before it is taken for a rolled-back write. Revoking
 /// transactions are short; a commit later than this would be missed.
-pub(crate) const GAP_WAIT_MS: i64 = 10_000;
+pub(crate) const GAP_WAIT: Duration = Duration::from_secs(10);
 /// Entries are kept this long past the access-token validity, for clock skew between processes.
-pub(crate) const SKEW_MARGIN_MS: i64 = 60_000;
+pub(crate) const SKEW_MARGIN: Duration = Duration::from_secs(60);
 /// Gaps tracked at most; past this a follower that fell far behind stops tracking new ones.
 const MAX_GAPS: usize = 10_000;
 
@@ -34,13 +35,13 @@ type Hasher = foldhash::fast::RandomState;
 /// A revoked-session set keyed compactly: Tessera's handles are UUIDs, kept as 16 bytes.
 #[derive(Default)]
 struct RevokedSet {
-    by_uuid: HashMap<u128, UnixMillis, Hasher>,
+    by_uuid: HashMap<u128, Timestamp, Hasher>,
     /// Handles that are not UUIDs (none that Tessera makes, but stores may hold imported ones).
-    other: HashMap<Box<str>, UnixMillis, Hasher>,
+    other: HashMap<Box<str>, Timestamp, Hasher>,
 }
 
 impl RevokedSet {
-    fn insert(&mut self, handle: &str, revoked_at: UnixMillis) {
+    fn insert(&mut self, handle: &str, revoked_at: Timestamp) {
         match uuid::Uuid::try_parse(handle) {
             Ok(uuid) => {
                 let entry = self.by_uuid.entry(uuid.as_u128()).or_insert(revoked_at);
@@ -60,7 +61,7 @@ impl RevokedSet {
         }
     }
 
-    fn prune(&mut self, keep_since: UnixMillis) -> usize {
+    fn prune(&mut self, keep_since: Timestamp) -> usize {
         let before = self.len();
         self.by_uuid.retain(|_, at| *at >= keep_since);
         self.other.retain(|_, at| *at >= keep_since);
@@ -78,7 +79,7 @@ struct Position {
     /// The highest position read; `None` before the first read.
     newest: Option<i64>,
     /// Positions below `newest` not read yet, with when they were first missed.
-    gaps: BTreeMap<i64, UnixMillis>,
+    gaps: BTreeMap<i64, Timestamp>,
 }
 
 /// The revoked sessions this process knows of, and its place in the store's revocation log.
@@ -90,7 +91,7 @@ struct Position {
 pub struct Revocations {
     set: RwLock<RevokedSet>,
     position: Mutex<Position>,
-    /// When the log was last read successfully (`i64::MIN`: never; then the view is not stale,
+    /// When the log was last read successfully, in microseconds (`i64::MIN`: never; then the view is not stale,
     /// because nothing follows the log and only this process's own revocations count).
     last_read: AtomicI64,
     following: std::sync::atomic::AtomicBool,
@@ -129,7 +130,7 @@ impl Revocations {
     }
 
     /// Records revocations made by this process (or reported to it), as of `revoked_at`.
-    pub fn add(&self, handles: &[String], revoked_at: UnixMillis) {
+    pub fn add(&self, handles: &[String], revoked_at: Timestamp) {
         let mut set = self
             .set
             .write()
@@ -154,7 +155,7 @@ impl Revocations {
     }
 
     /// Forgets sessions revoked before `keep_since`: their access tokens have all expired.
-    pub fn prune(&self, keep_since: UnixMillis) -> usize {
+    pub fn prune(&self, keep_since: Timestamp) -> usize {
         let mut set = self
             .set
             .write()
@@ -167,20 +168,20 @@ impl Revocations {
     /// Where to read the log from at `now`: after the newest position read (new entries), and,
     /// while a gap is awaited, after the position just before the oldest one. Gaps awaited too
     /// long are dropped here.
-    pub fn read_from(&self, now: UnixMillis) -> (i64, Option<i64>) {
+    pub fn read_from(&self, now: Timestamp) -> (i64, Option<i64>) {
         let mut position = self
             .position
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         position
             .gaps
-            .retain(|_, missed_at| now.saturating_sub(*missed_at) < GAP_WAIT_MS);
+            .retain(|_, missed_at| now.since(*missed_at) < GAP_WAIT);
         let oldest_gap = position.gaps.first_key_value().map(|(gap, _)| gap - 1);
         (position.newest.unwrap_or(0), oldest_gap)
     }
 
     /// Takes in entries read from the log at `now`.
-    pub fn apply(&self, records: &[RevocationRecord], now: UnixMillis) {
+    pub fn apply(&self, records: &[RevocationRecord], now: Timestamp) {
         if !records.is_empty() {
             let mut set = self
                 .set
@@ -213,7 +214,7 @@ impl Revocations {
                 }
             }
         }
-        self.last_read.store(now, Ordering::Release);
+        self.last_read.store(now.as_micros(), Ordering::Release);
     }
 
     /// Marks that a follower reads the log for this process, so that [`lag`](Self::lag) counts.
@@ -221,16 +222,16 @@ impl Revocations {
         self.following.store(true, Ordering::Release);
     }
 
-    /// Milliseconds since the log was last read, or `None` if no follower runs.
-    pub fn lag(&self, now: UnixMillis) -> Option<i64> {
+    /// How long since the log was last read, or `None` if no follower runs.
+    pub fn lag(&self, now: Timestamp) -> Option<Duration> {
         if !self.following.load(Ordering::Acquire) {
             return None;
         }
         let last = self.last_read.load(Ordering::Acquire);
         Some(if last == i64::MIN {
-            i64::MAX
+            Duration::MAX
         } else {
-            now.saturating_sub(last)
+            now.since(Timestamp::from_micros(last))
         })
     }
 }
@@ -243,8 +244,12 @@ mod tests {
         RevocationRecord {
             seq,
             session_handle: handle.to_owned(),
-            revoked_at: 1_000,
+            revoked_at: at(1_000),
         }
+    }
+
+    fn at(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis)
     }
 
     const A: &str = "00000000-0000-4000-8000-00000000000a";
@@ -253,31 +258,34 @@ mod tests {
     #[test]
     fn a_late_commit_below_the_newest_position_is_still_read() {
         let revocations = Revocations::new();
-        revocations.apply(&[record(5, A)], 0);
-        assert_eq!(revocations.read_from(0), (5, None));
+        revocations.apply(&[record(5, A)], at(0));
+        assert_eq!(revocations.read_from(at(0)), (5, None));
         // Position 7 is visible while 6 is still being committed: 6 is awaited.
-        revocations.apply(&[record(7, A)], 100);
-        assert_eq!(revocations.read_from(100), (7, Some(5)));
-        revocations.apply(&[record(6, B), record(7, A)], 200);
+        revocations.apply(&[record(7, A)], at(100));
+        assert_eq!(revocations.read_from(at(100)), (7, Some(5)));
+        revocations.apply(&[record(6, B), record(7, A)], at(200));
         assert!(revocations.is_revoked(B));
-        assert_eq!(revocations.read_from(200), (7, None));
+        assert_eq!(revocations.read_from(at(200)), (7, None));
     }
 
     #[test]
     fn a_gap_that_never_fills_is_given_up() {
         let revocations = Revocations::new();
-        revocations.apply(&[record(1, A), record(3, A)], 0);
-        assert_eq!(revocations.read_from(GAP_WAIT_MS - 1), (3, Some(1)));
-        assert_eq!(revocations.read_from(GAP_WAIT_MS), (3, None));
+        revocations.apply(&[record(1, A), record(3, A)], at(0));
+        assert_eq!(
+            revocations.read_from(at(0) + GAP_WAIT - Duration::from_millis(1)),
+            (3, Some(1))
+        );
+        assert_eq!(revocations.read_from(at(0) + GAP_WAIT), (3, None));
     }
 
     #[test]
     fn entries_go_once_their_tokens_have_expired() {
         let revocations = Revocations::new();
-        revocations.add(&[A.to_owned()], 1_000);
-        revocations.add(&["not-a-uuid".to_owned()], 2_000);
+        revocations.add(&[A.to_owned()], at(1_000));
+        revocations.add(&["not-a-uuid".to_owned()], at(2_000));
         assert!(revocations.is_revoked(A) && revocations.is_revoked("not-a-uuid"));
-        assert_eq!(revocations.prune(1_500), 1);
+        assert_eq!(revocations.prune(at(1_500)), 1);
         assert!(!revocations.is_revoked(A));
         assert!(revocations.is_revoked("not-a-uuid"));
     }
@@ -285,10 +293,10 @@ mod tests {
     #[test]
     fn lag_is_reported_only_while_following() {
         let revocations = Revocations::new();
-        assert_eq!(revocations.lag(10), None);
+        assert_eq!(revocations.lag(at(10)), None);
         revocations.start_following();
-        assert_eq!(revocations.lag(10), Some(i64::MAX));
-        revocations.apply(&[], 10);
-        assert_eq!(revocations.lag(25), Some(15));
+        assert_eq!(revocations.lag(at(10)), Some(Duration::MAX));
+        revocations.apply(&[], at(10));
+        assert_eq!(revocations.lag(at(25)), Some(Duration::from_millis(15)));
     }
 }

@@ -21,7 +21,6 @@
 //! grace window, and that a replay of a token the client has moved past is theft at that replay
 //! once the grace window has passed.
 
-use crate::clock::{UnixMicros, UnixMillis};
 use crate::secret::constant_time_eq;
 /// Where [`plan`] reads the grace window and the other settings from (kept with the
 /// presentation it travels in).
@@ -31,6 +30,7 @@ use crate::store::{
     SessionRecord,
 };
 use crate::theft::{in_issue_order, TheftKind, TheftReport, TokenTrace};
+use crate::time::Timestamp;
 
 /// The reason of the one refusal that keeps the client's tokens: a refresh without the right
 /// anti-CSRF token, which a forged cross-site request would be. (Over CDI the server says so as
@@ -56,9 +56,9 @@ pub struct Kill {
     /// The token the used one was obtained with, if any.
     pub parent: Option<String>,
     /// Tokens minted strictly before this are marked.
-    pub minted_before: UnixMicros,
+    pub minted_before: Timestamp,
     /// The time of the use: the marked tokens are dead from then.
-    pub at: UnixMicros,
+    pub at: Timestamp,
 }
 
 impl Kill {
@@ -91,7 +91,7 @@ pub struct Acceptance {
     /// The new token row, for a refresh.
     pub child: Option<RefreshTokenRecord>,
     /// The session's new expiry, for a refresh.
-    pub extend_to: Option<UnixMillis>,
+    pub extend_to: Option<Timestamp>,
 }
 
 /// The decision for one presentation.
@@ -124,7 +124,7 @@ pub fn plan(
     request: &Presentation,
 ) -> Plan {
     let now = request.now;
-    let now_ms = now.div_euclid(1000);
+    let now_ms = now.whole_millis();
     let policy = &request.policy;
     if session.expires_at <= now_ms {
         return Plan::Reject {
@@ -174,7 +174,7 @@ pub fn plan(
     }
     if presented
         .dead_since
-        .is_some_and(|dead| now.saturating_sub(dead) > policy.grace_us)
+        .is_some_and(|dead| now.since(dead) > policy.grace)
     {
         return Plan::Theft {
             revoke: policy.revoke_on_theft,
@@ -188,13 +188,13 @@ pub fn plan(
         session_handle: session.handle.clone(),
         used: presented.hash2.clone(),
         parent: presented.presented_hash2.clone(),
-        minted_before: now.saturating_sub(policy.grace_us),
+        minted_before: now - policy.grace,
         at: now,
     };
     let (child, extend_to) = match &request.kind {
         PresentationKind::Refresh { child, .. } => (
             Some(child_record(session, presented, child, now)),
-            Some(now_ms.saturating_add(policy.refresh_validity_ms)),
+            Some(now_ms + policy.refresh_validity),
         ),
         PresentationKind::AccessToken => (None, None),
     };
@@ -209,7 +209,7 @@ fn child_record(
     session: &SessionRecord,
     presented: &RefreshTokenRecord,
     child: &ChildToken,
-    now: UnixMicros,
+    now: Timestamp,
 ) -> RefreshTokenRecord {
     RefreshTokenRecord {
         hash2: child.hash2.clone(),
@@ -284,7 +284,7 @@ pub enum Write<'a> {
         /// The session.
         handle: &'a str,
         /// The new expiry.
-        expires_at: UnixMillis,
+        expires_at: Timestamp,
     },
 }
 
@@ -354,7 +354,7 @@ pub fn theft_report(
         kind,
         presented_hash2: presented.hash2.clone(),
         dead_since: presented.dead_since,
-        grace_us: request.policy.grace_us,
+        grace: request.policy.grace,
         newest_hash2: newest.map(|token| token.hash2.clone()),
         newest_issued_at: newest.map(|token| token.issued_at),
         revoked,
@@ -417,18 +417,25 @@ pub fn apply_in_memory(
 mod tests {
     use serde_json::{Map, Value};
 
+    use std::time::Duration;
+
     use super::*;
 
+    /// Times in these tests are microseconds, as the rules count them.
     const GRACE: i64 = 30_000_000;
-    const START: UnixMicros = 1_700_000_000_000_000;
+    const START: i64 = 1_700_000_000_000_000;
+
+    fn at(micros: i64) -> Timestamp {
+        Timestamp::from_micros(micros)
+    }
 
     fn session() -> SessionRecord {
         SessionRecord {
             handle: "s".into(),
             user_id: "u".into(),
             tenant_id: "public".into(),
-            created_at: START / 1000,
-            expires_at: START / 1000 + 86_400_000,
+            created_at: at(START).whole_millis(),
+            expires_at: at(START).whole_millis() + Duration::from_secs(86_400),
             session_data: Value::Null,
             access_token_payload: Map::new(),
             use_static_key: false,
@@ -436,12 +443,12 @@ mod tests {
         }
     }
 
-    fn token(hash2: &str, parent: Option<&str>, issued_at: UnixMicros) -> RefreshTokenRecord {
+    fn token(hash2: &str, parent: Option<&str>, issued_at: i64) -> RefreshTokenRecord {
         RefreshTokenRecord {
             hash2: hash2.into(),
             session_handle: "s".into(),
             presented_hash2: parent.map(str::to_owned),
-            issued_at,
+            issued_at: at(issued_at),
             dead_since: None,
             killed_by: None,
             anti_csrf_hash: None,
@@ -450,14 +457,14 @@ mod tests {
 
     fn policy() -> RotationPolicy {
         RotationPolicy {
-            grace_us: GRACE,
-            refresh_validity_ms: 86_400_000,
+            grace: Duration::from_micros(GRACE.unsigned_abs()),
+            refresh_validity: Duration::from_secs(86_400),
             revoke_on_theft: true,
             check_anti_csrf: true,
         }
     }
 
-    fn refresh(hash2: &str, child: &str, now: UnixMicros) -> Presentation {
+    fn refresh(hash2: &str, child: &str, now: i64) -> Presentation {
         Presentation {
             presented_hash2: hash2.into(),
             kind: PresentationKind::Refresh {
@@ -468,7 +475,7 @@ mod tests {
                 },
                 device: DeviceProof::Absent,
             },
-            now,
+            now: at(now),
             policy: policy(),
         }
     }
@@ -528,16 +535,20 @@ mod tests {
         ));
         // An expired session is refused before any theft is reported.
         assert!(matches!(
-            plan(&bound, &t0, &refresh("t0", "t1", bound.expires_at * 1000)),
+            plan(
+                &bound,
+                &t0,
+                &refresh("t0", "t1", bound.expires_at.as_micros())
+            ),
             Plan::Reject { .. }
         ));
     }
 
-    fn use_of(hash2: &str, now: UnixMicros) -> Presentation {
+    fn use_of(hash2: &str, now: i64) -> Presentation {
         Presentation {
             presented_hash2: hash2.into(),
             kind: PresentationKind::AccessToken,
-            now,
+            now: at(now),
             policy: policy(),
         }
     }
@@ -548,7 +559,7 @@ mod tests {
         let session = session();
         let t0 = token("t0", None, START);
         let mut dead = token("t0", None, START);
-        dead.dead_since = Some(START);
+        dead.dead_since = Some(at(START));
         let mut no_revoke = refresh("t0", "t1", START + 2 * GRACE);
         no_revoke.policy.revoke_on_theft = false;
         let kinds = |writes: Vec<Write<'_>>| -> Vec<&'static str> {
@@ -572,7 +583,10 @@ mod tests {
                         "insert"
                     }
                     Write::ExtendSession { handle, expires_at } => {
-                        assert_eq!((*handle, *expires_at), ("s", START / 1000 + 1 + 86_400_000));
+                        assert_eq!(
+                            (*handle, *expires_at),
+                            ("s", at(START + 1000) + Duration::from_secs(86_400))
+                        );
                         "extend"
                     }
                 })
@@ -591,7 +605,11 @@ mod tests {
                 &["record theft", "revoke"],
             ),
             (&dead, no_revoke, &["record theft"]),
-            (&t0, refresh("t0", "t1", session.expires_at * 1000), &[]),
+            (
+                &t0,
+                refresh("t0", "t1", session.expires_at.as_micros()),
+                &[],
+            ),
         ];
         for (presented, presentation, expected) in cases {
             let plan = plan(&session, presented, &presentation);
@@ -708,7 +726,7 @@ mod tests {
     #[test]
     fn a_zero_grace_forgives_nothing() {
         let mut zero = policy();
-        zero.grace_us = 0;
+        zero.grace = Duration::ZERO;
         let mut session = session();
         let mut tokens = vec![token("t0", None, START)];
         let mut step = |request: Presentation| {
@@ -764,7 +782,7 @@ mod tests {
     #[test]
     fn an_expired_session_refuses_every_token() {
         let mut session = session();
-        session.expires_at = START / 1000;
+        session.expires_at = at(START).whole_millis();
         let plan = plan(&session, &token("t0", None, START), &use_of("t0", START));
         assert!(matches!(
             plan,

@@ -1,4 +1,4 @@
-//! An in-memory [`SessionStore`] for tests and examples (not persistent, one process only), and a
+//! An in-memory [`SessionStore`](crate::SessionStore) for tests and examples (not persistent, one process only), and a
 //! [`TestDevice`] that signs device proofs as a browser does.
 
 use std::collections::HashMap;
@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 
 pub use crate::test_device::TestDevice;
 
-use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
 use crate::rotation::{self, Write};
 use crate::store::{
@@ -18,6 +17,7 @@ use crate::store::{
     SessionRecord, SessionRecords, SigningKeyStore, StoredSigningKey, TenantRecord, TenantRegistry,
 };
 use crate::theft::{TheftQuery, TheftReport};
+use crate::time::Timestamp;
 
 #[derive(Default)]
 struct Tables {
@@ -55,7 +55,7 @@ impl MemoryStore {
     }
 }
 
-fn live(session: &SessionRecord, now: UnixMillis) -> bool {
+fn live(session: &SessionRecord, now: Timestamp) -> bool {
     session.expires_at > now
 }
 
@@ -64,7 +64,7 @@ impl Tables {
     fn delete_sessions(
         &mut self,
         handles: &[String],
-        revoked_at: Option<UnixMillis>,
+        revoked_at: Option<Timestamp>,
     ) -> Vec<String> {
         let removed: Vec<String> = handles
             .iter()
@@ -111,7 +111,7 @@ impl SessionRecords for MemoryStore {
     async fn session(
         &self,
         handle: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self
             .lock()
@@ -154,7 +154,7 @@ impl SessionRecords for MemoryStore {
             .collect())
     }
 
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+    async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut tables = self.lock();
         let count = tables.thefts.len();
         tables.thefts.retain(|report| report.detected_at >= before);
@@ -198,7 +198,7 @@ impl SessionRecords for MemoryStore {
         if matches!(plan, rotation::Plan::Theft { revoke: true, .. }) {
             tables.delete_sessions(
                 std::slice::from_ref(&session.handle),
-                Some(presentation.now.div_euclid(1000)),
+                Some(presentation.now.whole_millis()),
             );
         } else {
             tables.sessions.insert(session.handle.clone(), session);
@@ -226,7 +226,7 @@ impl SessionRecords for MemoryStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let tables = self.lock();
         let mut handles: Vec<String> = tables
@@ -242,7 +242,7 @@ impl SessionRecords for MemoryStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let tables = self.lock();
         let mut sessions: Vec<SessionRecord> = tables
@@ -260,7 +260,7 @@ impl SessionRecords for MemoryStore {
         &self,
         handle: &str,
         device_key: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tables = self.lock();
         match tables.sessions.get_mut(handle).filter(|s| live(s, now)) {
@@ -276,7 +276,7 @@ impl SessionRecords for MemoryStore {
         &self,
         handle: &str,
         data: &Value,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tables = self.lock();
         match tables.sessions.get_mut(handle).filter(|s| live(s, now)) {
@@ -292,7 +292,7 @@ impl SessionRecords for MemoryStore {
         &self,
         handle: &str,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tables = self.lock();
         match tables.sessions.get_mut(handle).filter(|s| live(s, now)) {
@@ -304,7 +304,7 @@ impl SessionRecords for MemoryStore {
         }
     }
 
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut tables = self.lock();
         let expired: Vec<String> = tables
             .sessions
@@ -321,7 +321,7 @@ impl RevocationLog for MemoryStore {
     async fn revoke_sessions(
         &self,
         handles: &[String],
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         Ok(self.lock().delete_sessions(handles, Some(now)))
     }
@@ -330,7 +330,7 @@ impl RevocationLog for MemoryStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let mut tables = self.lock();
         let handles = tables.user_handles(tenant_id, user_id);
@@ -340,7 +340,7 @@ impl RevocationLog for MemoryStore {
     async fn revocations(
         &self,
         after: i64,
-        since: UnixMillis,
+        since: Timestamp,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError> {
         Ok(self
@@ -353,7 +353,7 @@ impl RevocationLog for MemoryStore {
             .collect())
     }
 
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut tables = self.lock();
         let count = tables.revocations.len();
         tables.revocations.retain(|r| r.revoked_at >= before);
@@ -363,7 +363,7 @@ impl RevocationLog for MemoryStore {
 
 #[async_trait]
 impl SigningKeyStore for MemoryStore {
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
+    async fn signing_keys(&self, now: Timestamp) -> Result<Vec<StoredSigningKey>, StoreError> {
         Ok(self
             .lock()
             .keys
@@ -386,7 +386,7 @@ impl SigningKeyStore for MemoryStore {
         Ok(true)
     }
 
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_signing_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
         let mut tables = self.lock();
         let before = tables.keys.len();
         tables.keys.retain(|k| k.expires_at.is_none_or(|e| e > now));
@@ -423,7 +423,7 @@ impl TenantRegistry for MemoryStore {
     async fn delete_tenant(
         &self,
         tenant_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let mut tables = self.lock();
         if tables.tenants.remove(tenant_id).is_none() {

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{UnixMicros, UnixMillis};
+use std::time::Duration;
+
+use crate::time::Timestamp;
 
 /// How the token judged stolen was presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,10 +70,12 @@ pub struct TokenTrace {
     pub hash2: String,
     /// `hash2` of the token presented to obtain it; `None` for the session's first token.
     pub parent: Option<String>,
-    /// When it was minted.
-    pub issued_at: UnixMicros,
+    /// When it was minted (microseconds in JSON, as kept with theft reports).
+    #[serde(with = "crate::time::micros")]
+    pub issued_at: Timestamp,
     /// Since when the client is known to have moved past it.
-    pub dead_since: Option<UnixMicros>,
+    #[serde(with = "crate::time::optional_micros")]
+    pub dead_since: Option<Timestamp>,
     /// The token whose use showed that (unknown for tokens that died before this was recorded).
     pub killed_by: Option<String>,
 }
@@ -88,22 +92,22 @@ pub struct TheftReport {
     /// Its tenant.
     pub tenant_id: String,
     /// When the session was created.
-    pub session_created_at: UnixMillis,
+    pub session_created_at: Timestamp,
     /// When the theft was detected (the presentation's time).
-    pub detected_at: UnixMicros,
+    pub detected_at: Timestamp,
     /// How the token came back.
     pub kind: TheftKind,
     /// `hash2` of the token that came back.
     pub presented_hash2: String,
     /// Since when that token had been dead; `None` for a missing device proof on a live token.
-    pub dead_since: Option<UnixMicros>,
-    /// The grace window in force, in microseconds.
-    pub grace_us: i64,
+    pub dead_since: Option<Timestamp>,
+    /// The grace window in force.
+    pub grace: Duration,
     /// The newest token of the session that did not descend from the presented one: where the
     /// other copy of the session had got to.
     pub newest_hash2: Option<String>,
     /// When that token was minted.
-    pub newest_issued_at: Option<UnixMicros>,
+    pub newest_issued_at: Option<Timestamp>,
     /// Whether the session was revoked for it.
     pub revoked: bool,
     /// Every refresh token the session had at that moment, oldest first.
@@ -144,7 +148,7 @@ pub fn in_issue_order(tokens: &mut [TokenTrace]) {
         }
         depth
     };
-    let mut keyed: Vec<(i64, usize, TokenTrace)> = tokens
+    let mut keyed: Vec<(Timestamp, usize, TokenTrace)> = tokens
         .iter()
         .map(|token| (token.issued_at, depth(&token.hash2), token.clone()))
         .collect();
@@ -164,10 +168,9 @@ pub fn token_number(tokens: &[TokenTrace], hash2: &str) -> Option<usize> {
 }
 
 impl TheftReport {
-    /// How long the presented token had been dead when it came back, in microseconds.
-    pub fn dead_for_us(&self) -> Option<i64> {
-        self.dead_since
-            .map(|dead| self.detected_at.saturating_sub(dead))
+    /// How long the presented token had been dead when it came back.
+    pub fn dead_for(&self) -> Option<Duration> {
+        self.dead_since.map(|dead| self.detected_at.since(dead))
     }
 
     /// The one sentence an operator reads: which token came back, how, how long after which use
@@ -186,7 +189,7 @@ impl TheftReport {
             (Some(hash2), Some(issued_at)) => format!(
                 " The other copy had reached token {}, minted {} earlier.",
                 number(hash2),
-                human_duration(self.detected_at.saturating_sub(issued_at))
+                human_duration(self.detected_at.since(issued_at))
             ),
             _ => String::new(),
         };
@@ -197,7 +200,7 @@ impl TheftReport {
             ),
             TheftKind::Refresh | TheftKind::AccessToken => {
                 let dead_for = self
-                    .dead_for_us()
+                    .dead_for()
                     .map_or_else(|| "some time".to_owned(), human_duration);
                 let since = self
                     .tokens
@@ -210,7 +213,7 @@ impl TheftReport {
                     );
                 format!(
                     "Token {presented} was presented {by} {dead_for} {since}; the grace window is {}, {outcome}.{newest}",
-                    human_duration(self.grace_us)
+                    human_duration(self.grace)
                 )
             }
         }
@@ -219,8 +222,8 @@ impl TheftReport {
 
 /// A duration as people read it: `0 s`, `420 µs`, `350 ms`, `41 s`, `3 min 5 s`, `2 h 4 min`,
 /// `3 d 2 h`.
-pub fn human_duration(us: i64) -> String {
-    let us = us.max(0);
+pub fn human_duration(duration: Duration) -> String {
+    let us = i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
     if us == 0 {
         return "0 s".to_owned();
     }
@@ -262,7 +265,7 @@ mod tests {
         TokenTrace {
             hash2: hash2.into(),
             parent: parent.map(str::to_owned),
-            issued_at: issued_s * 1_000_000,
+            issued_at: Timestamp::from_secs(issued_s),
             dead_since: None,
             killed_by: None,
         }
@@ -270,39 +273,48 @@ mod tests {
 
     #[test]
     fn durations_read_as_people_say_them() {
-        assert_eq!(human_duration(-5), "0 s");
-        assert_eq!(human_duration(420), "420 µs");
-        assert_eq!(human_duration(350_000), "350 ms");
-        assert_eq!(human_duration(1_250_000), "1.2 s");
-        assert_eq!(human_duration(41_000_000), "41 s");
-        assert_eq!(human_duration(185_000_000), "3 min 5 s");
-        assert_eq!(human_duration(180_000_000), "3 min");
-        assert_eq!(human_duration(7_440_000_000), "2 h 4 min");
-        assert_eq!(human_duration(266_400_000_000), "3 d 2 h");
+        assert_eq!(human_duration(Duration::ZERO), "0 s");
+        assert_eq!(human_duration(Duration::from_micros(420)), "420 µs");
+        assert_eq!(human_duration(Duration::from_micros(350_000)), "350 ms");
+        assert_eq!(human_duration(Duration::from_micros(1_250_000)), "1.2 s");
+        assert_eq!(human_duration(Duration::from_micros(41_000_000)), "41 s");
+        assert_eq!(
+            human_duration(Duration::from_micros(185_000_000)),
+            "3 min 5 s"
+        );
+        assert_eq!(human_duration(Duration::from_micros(180_000_000)), "3 min");
+        assert_eq!(
+            human_duration(Duration::from_micros(7_440_000_000)),
+            "2 h 4 min"
+        );
+        assert_eq!(
+            human_duration(Duration::from_micros(266_400_000_000)),
+            "3 d 2 h"
+        );
     }
 
     #[test]
     fn the_sentence_names_the_tokens_by_their_number() {
         let mut dead = trace("b", Some("a"), 100);
-        dead.dead_since = Some(200 * 1_000_000);
+        dead.dead_since = Some(Timestamp::from_secs(200));
         dead.killed_by = Some("c".into());
         let report = TheftReport {
             id: 1,
             session_handle: "s".into(),
             user_id: "u".into(),
             tenant_id: "public".into(),
-            session_created_at: 0,
-            detected_at: 241 * 1_000_000,
+            session_created_at: Timestamp::EPOCH,
+            detected_at: Timestamp::from_secs(241),
             kind: TheftKind::Refresh,
             presented_hash2: "b".into(),
             dead_since: dead.dead_since,
-            grace_us: 30_000_000,
+            grace: Duration::from_secs(30),
             newest_hash2: Some("c".into()),
-            newest_issued_at: Some(199 * 1_000_000),
+            newest_issued_at: Some(Timestamp::from_secs(199)),
             revoked: true,
             tokens: vec![trace("a", None, 0), dead, trace("c", Some("b"), 199)],
         };
-        assert_eq!(report.dead_for_us(), Some(41_000_000));
+        assert_eq!(report.dead_for(), Some(Duration::from_secs(41)));
         assert_eq!(
             report.explanation(),
             "Token 2 was presented by a refresh 41 s after token 3 had been used; the grace \

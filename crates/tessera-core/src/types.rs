@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::clock::UnixMillis;
 use crate::config::KeyKind;
 use crate::secret::{AccessToken, AntiCsrfToken, RefreshToken};
+use crate::time::Timestamp;
 use crate::token_version::AccessTokenVersion;
 
 /// The tenant every session belongs to until multi-tenancy is used.
@@ -128,9 +128,9 @@ pub struct Issued<T> {
     /// The token.
     pub token: T,
     /// When it stops being accepted.
-    pub expiry: UnixMillis,
+    pub expiry: Timestamp,
     /// When it was minted.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
 }
 
 /// Who a session belongs to, as returned with new tokens.
@@ -171,7 +171,7 @@ pub struct VerifiedSession {
     /// The custom claims (the fresh ones from the store when a new token was minted).
     pub access_token_payload: Map<String, Value>,
     /// When the presented access token expires.
-    pub access_token_expiry: UnixMillis,
+    pub access_token_expiry: Timestamp,
     /// `H(refresh token)` the access token was minted with.
     pub refresh_token_hash1: String,
     /// `H(refresh token)` of the token refreshed to mint this access token, until its first
@@ -203,11 +203,20 @@ pub struct SessionInfo {
     /// Claims for access tokens minted from now on.
     pub access_token_payload: Map<String, Value>,
     /// When the session expires unless refreshed.
-    pub expiry: UnixMillis,
+    pub expiry: Timestamp,
     /// When it was created.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
     /// The RFC 7638 thumbprint of the device key the session is bound to, if it is bound.
     pub device_thumbprint: Option<String>,
+}
+
+impl SessionInfo {
+    /// When the session was last refreshed, given the refresh tokens' validity: every refresh
+    /// sets the expiry a full validity out, so that is the expiry less the validity (never before
+    /// the session's creation).
+    pub fn last_refreshed(&self, refresh_validity: std::time::Duration) -> Timestamp {
+        (self.expiry - refresh_validity).max(self.created_at)
+    }
 }
 
 /// The result of [`Sessions::regenerate_access_token`](crate::Sessions::regenerate_access_token).

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::claims::AccessTokenClaims;
-use crate::clock::UnixMillis;
 use crate::config::SigningAlgorithm;
 use crate::error::{GeneralError, SessionError};
 use crate::jwt::UnverifiedToken;
 use crate::keys::{Jwks, VerifyingKey};
 use crate::secret::{constant_time_eq, AccessToken, AntiCsrfToken};
+use crate::time::Timestamp;
 use crate::token_cache::VerifiedTokens;
 use crate::types::VerifiedSession;
 
@@ -24,7 +24,7 @@ pub(crate) fn check_claims(
     claims: AccessTokenClaims,
     anti_csrf_token: Option<&AntiCsrfToken>,
     do_anti_csrf_check: bool,
-    now: UnixMillis,
+    now: Timestamp,
 ) -> Result<VerifiedSession, SessionError> {
     check_fresh(&claims, anti_csrf_token, do_anti_csrf_check, now)?;
     Ok(VerifiedSession {
@@ -32,7 +32,7 @@ pub(crate) fn check_claims(
         user_id: claims.user_id,
         tenant_id: claims.tenant_id,
         access_token_payload: claims.payload,
-        access_token_expiry: claims.exp.saturating_mul(1000),
+        access_token_expiry: Timestamp::from_secs(claims.exp),
         refresh_token_hash1: claims.refresh_token_hash1,
         parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
         anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
@@ -47,7 +47,7 @@ pub(crate) fn check_cached_claims(
     claims: &AccessTokenClaims,
     anti_csrf_token: Option<&AntiCsrfToken>,
     do_anti_csrf_check: bool,
-    now: UnixMillis,
+    now: Timestamp,
 ) -> Result<VerifiedSession, SessionError> {
     check_fresh(claims, anti_csrf_token, do_anti_csrf_check, now)?;
     Ok(VerifiedSession {
@@ -55,7 +55,7 @@ pub(crate) fn check_cached_claims(
         user_id: claims.user_id.clone(),
         tenant_id: claims.tenant_id.clone(),
         access_token_payload: claims.payload.clone(),
-        access_token_expiry: claims.exp.saturating_mul(1000),
+        access_token_expiry: Timestamp::from_secs(claims.exp),
         refresh_token_hash1: claims.refresh_token_hash1.clone(),
         parent_refresh_token_hash1: claims.parent_refresh_token_hash1.clone(),
         anti_csrf_token: claims.anti_csrf_token.clone().map(AntiCsrfToken::new),
@@ -69,9 +69,9 @@ fn check_fresh(
     claims: &AccessTokenClaims,
     anti_csrf_token: Option<&AntiCsrfToken>,
     do_anti_csrf_check: bool,
-    now: UnixMillis,
+    now: Timestamp,
 ) -> Result<(), SessionError> {
-    if claims.exp.saturating_mul(1000) <= now {
+    if Timestamp::from_secs(claims.exp) <= now {
         return Err(SessionError::try_refresh("access token expired"));
     }
     if do_anti_csrf_check {
@@ -217,7 +217,7 @@ impl JwksVerifier {
         self.keys.contains_key(kid)
     }
 
-    /// Verifies `access_token` at `now` (epoch milliseconds). With `do_anti_csrf_check`, a token
+    /// Verifies `access_token` at `now`. With `do_anti_csrf_check`, a token
     /// that carries an anti-CSRF token needs the same `anti_csrf_token`, compared in constant
     /// time. A genuine but expired token is `TryRefreshToken`, like any bad token.
     pub fn verify(
@@ -225,7 +225,7 @@ impl JwksVerifier {
         access_token: &AccessToken,
         anti_csrf_token: Option<&AntiCsrfToken>,
         do_anti_csrf_check: bool,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<VerifiedSession, JwksVerifyError> {
         self.verify_with(None, access_token, anti_csrf_token, do_anti_csrf_check, now)
     }
@@ -239,7 +239,7 @@ impl JwksVerifier {
         access_token: &AccessToken,
         anti_csrf_token: Option<&AntiCsrfToken>,
         do_anti_csrf_check: bool,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<VerifiedSession, JwksVerifyError> {
         self.verify_with(
             Some(cache),
@@ -256,7 +256,7 @@ impl JwksVerifier {
         access_token: &AccessToken,
         anti_csrf_token: Option<&AntiCsrfToken>,
         do_anti_csrf_check: bool,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<VerifiedSession, JwksVerifyError> {
         let raw = access_token.expose();
         if let Some(entry) = cache.and_then(|cache| cache.get(raw)) {

@@ -16,10 +16,10 @@ use serde_json::{json, Value};
 use tessera_core::testing::MemoryStore;
 use tessera_core::{
     AccessToken, Clock, JwksVerifier, ManualClock, NewSession, SessionConfig, SessionError,
-    SessionStore, SessionTokens, Sessions, SigningKeyStore, VerifyOptions,
+    SessionStore, SessionTokens, Sessions, SigningKeyStore, Timestamp, VerifyOptions,
 };
 
-const START: i64 = 1_767_229_200_000;
+const START: Timestamp = Timestamp::from_millis(1_767_229_200_000);
 
 struct Fixture {
     sessions: Sessions,

@@ -3,15 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 use tessera_core::testing::MemoryStore;
 use tessera_core::{
     AntiCsrfToken, Clock, JwksVerifier, JwksVerifyError, KeyKind, ManualClock, NewSession,
-    SessionConfig, SessionError, SessionStore, Sessions, SigningAlgorithm, VerifyOptions,
+    SessionConfig, SessionError, SessionStore, Sessions, SigningAlgorithm, Timestamp,
+    VerifyOptions,
 };
 
-const START: i64 = 1_767_229_200_000;
+const START: Timestamp = Timestamp::from_millis(1_767_229_200_000);
 
 fn engine(algorithm: SigningAlgorithm) -> (Sessions, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(START));
@@ -78,7 +80,9 @@ async fn agrees_with_the_engine_for_both_algorithms_and_anti_csrf() {
 
         // Expiry is the token's own `exp`, to the second.
         let expiry = created.access_token.expiry;
-        verifier.verify(token, None, false, expiry - 1).unwrap();
+        verifier
+            .verify(token, None, false, expiry - Duration::from_millis(1))
+            .unwrap();
         assert!(matches!(
             verifier.verify(token, None, false, expiry),
             Err(JwksVerifyError::Session(

@@ -84,6 +84,7 @@ mod legacy;
 
 use std::fmt::{Debug, Write as _};
 use std::hash::Hash;
+use std::time::Duration;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -91,7 +92,7 @@ use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, Property};
 use tessera_core::rotation::{self, Plan, RotationPolicy};
 use tessera_core::{
     ChildToken, DeviceProof, PresentOutcome, Presentation, PresentationKind, RefreshTokenRecord,
-    SessionRecord,
+    SessionRecord, Timestamp,
 };
 
 /// A refresh token, by the order it was minted in: `T0` is the session's first.
@@ -230,9 +231,9 @@ fn session_record() -> SessionRecord {
         handle: HANDLE.into(),
         user_id: "user".into(),
         tenant_id: "public".into(),
-        created_at: START_US / 1000,
+        created_at: Timestamp::from_micros(START_US).whole_millis(),
         // Far beyond any horizon: the model does not exercise expiry.
-        expires_at: START_US / 1000 + 86_400_000,
+        expires_at: Timestamp::from_micros(START_US).whole_millis() + Duration::from_secs(86_400),
         session_data: Value::Null,
         access_token_payload: Map::new(),
         use_static_key: false,
@@ -246,8 +247,8 @@ impl Row {
             hash2: hash2(self.token),
             session_handle: HANDLE.into(),
             presented_hash2: self.parent.map(hash2),
-            issued_at: self.issued_at,
-            dead_since: self.dead_since,
+            issued_at: Timestamp::from_micros(self.issued_at),
+            dead_since: self.dead_since.map(Timestamp::from_micros),
             killed_by: None,
             anti_csrf_hash: None,
         }
@@ -257,8 +258,8 @@ impl Row {
         Self {
             token: token_of(&record.hash2),
             parent: record.presented_hash2.as_deref().map(token_of),
-            issued_at: record.issued_at,
-            dead_since: record.dead_since,
+            issued_at: record.issued_at.as_micros(),
+            dead_since: record.dead_since.map(Timestamp::as_micros),
         }
     }
 }
@@ -306,10 +307,10 @@ impl Rules for NewRules {
         let request = Presentation {
             presented_hash2: hash2(token),
             kind,
-            now: micros(now),
+            now: Timestamp::from_micros(micros(now)),
             policy: RotationPolicy {
-                grace_us: self.grace_us,
-                refresh_validity_ms: 86_400_000,
+                grace: Duration::from_micros(self.grace_us.unsigned_abs()),
+                refresh_validity: Duration::from_secs(86_400),
                 revoke_on_theft: true,
                 check_anti_csrf: false,
             },
@@ -321,7 +322,7 @@ impl Rules for NewRules {
                 acceptance.kill.parent = None;
             }
             if self.skip_stale_kill {
-                acceptance.kill.minted_before = i64::MIN;
+                acceptance.kill.minted_before = Timestamp::MIN;
             }
         }
         let mut records: Vec<RefreshTokenRecord> = store.rows.iter().map(Row::record).collect();

@@ -186,7 +186,11 @@ fn legacy_layouts_are_signed_as_old_sdks_check_them() {
                 json!(created.anti_csrf_token.as_ref().unwrap().expose())
             );
             let expiry = claims["expiryTime"].as_i64().unwrap();
-            assert_eq!(expiry, created.access_token.expiry, "milliseconds");
+            assert_eq!(
+                expiry,
+                created.access_token.expiry.as_millis(),
+                "milliseconds"
+            );
             assert!(claims["timeCreated"].as_i64().unwrap() > 1_600_000_000_000);
 
             // Verified as the old SDKs verify: RSA SHA-256 over `header.payload` with the

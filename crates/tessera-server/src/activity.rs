@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tessera_core::{Clock, UnixMillis};
+use tessera_core::{Clock, Timestamp};
 
 /// The minutes of history kept per app.
 pub const MINUTES: usize = 60;
@@ -96,7 +96,7 @@ impl ActivityLog {
 
     /// Records one event of `app`.
     pub fn record(&self, app: &str, event: Event) {
-        let minute = self.clock.now().div_euclid(MINUTE_MS);
+        let minute = self.clock.now().as_millis().div_euclid(MINUTE_MS);
         let mut apps = self.lock();
         if !apps.contains_key(app) && apps.len() >= MAX_APPS {
             return;
@@ -126,8 +126,8 @@ impl ActivityLog {
         self.app_at(app, self.clock.now())
     }
 
-    fn app_at(&self, app: &str, now: UnixMillis) -> AppActivity {
-        let minute = now.div_euclid(MINUTE_MS);
+    fn app_at(&self, app: &str, now: Timestamp) -> AppActivity {
+        let minute = now.as_millis().div_euclid(MINUTE_MS);
         let apps = self.lock();
         let mut activity = AppActivity {
             per_minute: [[0; MINUTES]; 4],
@@ -198,7 +198,7 @@ mod tests {
 
     use super::*;
 
-    const T0: UnixMillis = 1_796_000_000_000 - 1_796_000_000_000 % MINUTE_MS;
+    const T0: Timestamp = Timestamp::from_millis(1_796_000_000_000 - 1_796_000_000_000 % MINUTE_MS);
 
     #[test]
     fn minutes_fill_their_slots_and_age_out_after_an_hour() {

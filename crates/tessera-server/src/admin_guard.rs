@@ -11,6 +11,7 @@ use aws_lc_rs::hmac;
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use tessera_core::Timestamp;
 
 /// The admin cookie's name.
 pub const COOKIE: &str = "tessera_admin";
@@ -49,23 +50,23 @@ impl AdminKey {
         hmac::verify(&self.mac, format!("{purpose}:{message}").as_bytes(), &tag).is_ok()
     }
 
-    /// A new sign-in cookie value, valid for eight hours from `now_ms`.
-    pub fn sign_in(&self, now_ms: i64) -> String {
-        let lifetime = i64::try_from(SIGN_IN_LIFETIME.as_millis()).unwrap_or(i64::MAX);
-        let expiry = now_ms.saturating_add(lifetime).to_string();
+    /// A new sign-in cookie value, valid for eight hours from `now`.
+    pub fn sign_in(&self, now: Timestamp) -> String {
+        // Milliseconds in the cookie.
+        let expiry = (now + SIGN_IN_LIFETIME).as_millis().to_string();
         let tag = self.tag("admin-session", &expiry);
         format!("{expiry}.{tag}")
     }
 
     /// Whether a cookie value is a sign-in of this key that has not expired.
-    pub fn signed_in(&self, cookie: &str, now_ms: i64) -> bool {
+    pub fn signed_in(&self, cookie: &str, now: Timestamp) -> bool {
         let Some((expiry, tag)) = cookie.split_once('.') else {
             return false;
         };
         let Ok(expires_at) = expiry.parse::<i64>() else {
             return false;
         };
-        expires_at > now_ms && self.verify("admin-session", expiry, tag)
+        Timestamp::from_millis(expires_at) > now && self.verify("admin-session", expiry, tag)
     }
 
     /// The anti-CSRF token for forms shown to the holder of this sign-in cookie.
@@ -133,23 +134,23 @@ mod tests {
     fn sign_ins_and_form_tokens_belong_to_one_key_and_expire() {
         let key = AdminKey::new("a-long-admin-key-for-tests");
         let other = AdminKey::new("another-long-admin-key");
-        let cookie = key.sign_in(1_000);
-        assert!(key.signed_in(&cookie, 1_001));
-        assert!(!other.signed_in(&cookie, 1_001));
-        let lifetime = i64::try_from(SIGN_IN_LIFETIME.as_millis()).unwrap();
-        assert!(!key.signed_in(&cookie, 1_000 + lifetime));
+        let at = Timestamp::from_millis;
+        let cookie = key.sign_in(at(1_000));
+        assert!(key.signed_in(&cookie, at(1_001)));
+        assert!(!other.signed_in(&cookie, at(1_001)));
+        assert!(!key.signed_in(&cookie, at(1_000) + SIGN_IN_LIFETIME));
         let (expiry, tag) = cookie.split_once('.').unwrap();
         let later: i64 = expiry.parse::<i64>().unwrap() + 1_000_000;
         assert!(
-            !key.signed_in(&format!("{later}.{tag}"), 1_001),
+            !key.signed_in(&format!("{later}.{tag}"), at(1_001)),
             "expiry is signed"
         );
         for forged in ["", ".", "x.y", "1.", &format!("{expiry}.")] {
-            assert!(!key.signed_in(forged, 0), "{forged:?}");
+            assert!(!key.signed_in(forged, Timestamp::EPOCH), "{forged:?}");
         }
         let token = key.form_token(&cookie);
         assert!(key.form_token_matches(&cookie, &token));
-        assert!(!key.form_token_matches(&key.sign_in(2_000), &token));
+        assert!(!key.form_token_matches(&key.sign_in(at(2_000)), &token));
         assert!(!other.form_token_matches(&cookie, &token));
         assert!(!key.form_token_matches(&cookie, ""));
         assert!(key.matches("a-long-admin-key-for-tests"));

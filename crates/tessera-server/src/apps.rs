@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
-use tessera_core::{AppRecord, GeneralError, ObservedStore, SessionConfig, SessionError, Sessions};
+use tessera_core::{
+    AppRecord, GeneralError, ObservedStore, SessionConfig, SessionError, Sessions, Timestamp,
+};
 use tessera_store::{SchemaPolicy, StoreConfig};
 use tokio::sync::Mutex;
 
@@ -276,7 +278,7 @@ impl Apps {
         let mut apps = vec![AppRecord {
             app_id: PUBLIC_APP.to_owned(),
             config: Map::new(),
-            created_at: 0,
+            created_at: Timestamp::EPOCH,
         }];
         apps.extend(self.public.store().apps().await?);
         Ok(apps)

@@ -5,7 +5,8 @@
 //! show --tokens` and `tessera thefts list --json` print it as JSON.
 
 use serde::Serialize;
-use tessera_core::{human_duration, token_number, TheftKind, TheftReport, TokenTrace, UnixMicros};
+use tessera_core::duration_micros;
+use tessera_core::{human_duration, token_number, TheftKind, TheftReport, Timestamp, TokenTrace};
 
 /// How many characters of a token's `H(H(t))` name it: enough to tell tokens apart, short
 /// enough to read.
@@ -20,15 +21,18 @@ pub struct PictureToken {
     pub id: String,
     /// The number of the token refreshed to obtain it.
     pub parent: Option<usize>,
-    /// When it was minted (µs since the epoch).
-    pub issued_at_us: UnixMicros,
+    /// When it was minted (µs since the epoch in JSON, as every time here).
+    #[serde(with = "tessera_core::time::micros")]
+    pub issued_at_us: Timestamp,
     /// Since when the client is known to have moved past it.
-    pub dead_since_us: Option<UnixMicros>,
+    #[serde(with = "tessera_core::time::optional_micros")]
+    pub dead_since_us: Option<Timestamp>,
     /// The token whose use showed that.
     pub killed_by: Option<usize>,
     /// When it was used, as far as the store shows: each refresh with it (its children's minting)
     /// and each use that marked another token dead.
-    pub uses_us: Vec<UnixMicros>,
+    #[serde(serialize_with = "micros_list")]
+    pub uses_us: Vec<Timestamp>,
 }
 
 /// The theft a picture shows, if any.
@@ -39,13 +43,21 @@ pub struct PictureTheft {
     /// How (`refresh`, `access_token`, `missing_device_proof`).
     pub kind: &'static str,
     /// When.
-    pub detected_at_us: UnixMicros,
-    /// The grace window in force.
+    #[serde(with = "tessera_core::time::micros")]
+    pub detected_at_us: Timestamp,
+    /// The grace window in force, in microseconds.
     pub grace_us: i64,
     /// How long the token had been dead, in words.
     pub dead_for: Option<String>,
     /// Whether the session was revoked.
     pub revoked: bool,
+}
+
+impl PictureTheft {
+    /// The grace window in force.
+    pub fn grace(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(u64::try_from(self.grace_us).unwrap_or(0))
+    }
 }
 
 /// A session's tokens over time.
@@ -54,9 +66,11 @@ pub struct SessionPicture {
     /// The tokens, by number.
     pub tokens: Vec<PictureToken>,
     /// The left end of the time axis: the first token's minting.
-    pub start_us: UnixMicros,
+    #[serde(with = "tessera_core::time::micros")]
+    pub start_us: Timestamp,
     /// The right end: now for a live session, the detection for a theft.
-    pub end_us: UnixMicros,
+    #[serde(with = "tessera_core::time::micros")]
+    pub end_us: Timestamp,
     /// The replay judged theft.
     pub theft: Option<PictureTheft>,
     /// What happened, in one sentence (for a theft).
@@ -65,7 +79,7 @@ pub struct SessionPicture {
 
 impl SessionPicture {
     /// A live session's picture at `now`; `tokens` in issue order.
-    pub fn live(tokens: &[TokenTrace], now_us: UnixMicros) -> Self {
+    pub fn live(tokens: &[TokenTrace], now_us: Timestamp) -> Self {
         let tokens = picture_tokens(tokens);
         Self {
             start_us: tokens.first().map_or(now_us, |t| t.issued_at_us),
@@ -84,8 +98,8 @@ impl SessionPicture {
                 token,
                 kind: report.kind.as_str(),
                 detected_at_us: report.detected_at,
-                grace_us: report.grace_us,
-                dead_for: report.dead_for_us().map(human_duration),
+                grace_us: duration_micros(report.grace),
+                dead_for: report.dead_for().map(human_duration),
                 revoked: report.revoked,
             });
         Self {
@@ -112,13 +126,20 @@ impl SessionPicture {
     }
 }
 
+fn micros_list<S: serde::Serializer>(
+    times: &[Timestamp],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(times.iter().map(|at| at.as_micros()))
+}
+
 fn picture_tokens(traces: &[TokenTrace]) -> Vec<PictureToken> {
     let number = |hash2: &str| token_number(traces, hash2);
     traces
         .iter()
         .enumerate()
         .map(|(index, trace)| {
-            let mut uses: Vec<UnixMicros> = traces
+            let mut uses: Vec<Timestamp> = traces
                 .iter()
                 .filter(|other| other.parent.as_deref() == Some(trace.hash2.as_str()))
                 .map(|child| child.issued_at)
@@ -148,7 +169,10 @@ fn picture_tokens(traces: &[TokenTrace]) -> Vec<PictureToken> {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) const S: i64 = 1_000_000;
+    /// `secs` seconds after the epoch.
+    pub(crate) fn s(secs: i64) -> Timestamp {
+        Timestamp::from_secs(secs)
+    }
 
     pub(crate) fn trace(
         hash2: &str,
@@ -159,8 +183,8 @@ pub(crate) mod tests {
         TokenTrace {
             hash2: hash2.into(),
             parent: parent.map(str::to_owned),
-            issued_at: issued_s * S,
-            dead_since: dead.map(|(at, _)| at * S),
+            issued_at: s(issued_s),
+            dead_since: dead.map(|(at, _)| s(at)),
             killed_by: dead.map(|(_, by)| by.to_owned()),
         }
     }
@@ -179,14 +203,14 @@ pub(crate) mod tests {
             session_handle: "s".into(),
             user_id: "u".into(),
             tenant_id: "public".into(),
-            session_created_at: 0,
-            detected_at: 91 * S,
+            session_created_at: Timestamp::EPOCH,
+            detected_at: s(91),
             kind: TheftKind::Refresh,
             presented_hash2: "bbbb".into(),
-            dead_since: Some(50 * S),
-            grace_us: 30 * S,
+            dead_since: Some(s(50)),
+            grace: std::time::Duration::from_secs(30),
             newest_hash2: Some("dddd".into()),
-            newest_issued_at: Some(20 * S),
+            newest_issued_at: Some(s(20)),
             revoked: true,
             tokens,
         }
@@ -211,10 +235,10 @@ pub(crate) mod tests {
         );
         // Token 1 was used twice (two tabs refreshing it); token 3 once to refresh, and its
         // child's use is token 4's (which killed 2 and 3 at 50 s).
-        assert_eq!(picture.tokens[0].uses_us, [10 * S, 11 * S]);
-        assert_eq!(picture.tokens[2].uses_us, [12 * S, 20 * S]);
-        assert_eq!(picture.tokens[3].uses_us, [50 * S]);
-        assert_eq!((picture.start_us, picture.end_us), (0, 91 * S));
+        assert_eq!(picture.tokens[0].uses_us, [s(10), s(11)]);
+        assert_eq!(picture.tokens[2].uses_us, [s(12), s(20)]);
+        assert_eq!(picture.tokens[3].uses_us, [s(50)]);
+        assert_eq!((picture.start_us, picture.end_us), (s(0), s(91)));
         let theft = picture.theft.as_ref().expect("a theft");
         assert_eq!((theft.token, theft.kind), (2, "refresh"));
         assert_eq!(theft.dead_for.as_deref(), Some("41 s"));
@@ -226,8 +250,8 @@ pub(crate) mod tests {
     #[test]
     fn a_live_picture_ends_now_and_names_tokens_briefly() {
         let tokens = vec![trace(&"f".repeat(64), None, 5, None)];
-        let picture = SessionPicture::live(&tokens, 9 * S);
-        assert_eq!((picture.start_us, picture.end_us), (5 * S, 9 * S));
+        let picture = SessionPicture::live(&tokens, s(9));
+        assert_eq!((picture.start_us, picture.end_us), (s(5), s(9)));
         assert_eq!(picture.tokens[0].id, "f".repeat(12));
         assert!(picture.theft.is_none() && picture.explanation.is_none());
         assert_eq!(picture.token(1).map(|t| t.number), Some(1));

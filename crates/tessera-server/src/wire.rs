@@ -38,8 +38,8 @@ pub fn session_json(summary: SessionSummary) -> SessionJson {
 pub fn access_json(issued: Issued<AccessToken>) -> TokenJson {
     TokenJson {
         token: issued.token.into_inner(),
-        expiry: issued.expiry,
-        created_time: issued.created_at - issued.created_at.rem_euclid(1000),
+        expiry: issued.expiry.as_millis(),
+        created_time: issued.created_at.as_secs().saturating_mul(1000),
         cookie: None,
     }
 }
@@ -48,8 +48,8 @@ pub fn access_json(issued: Issued<AccessToken>) -> TokenJson {
 pub fn refresh_json(issued: Issued<RefreshToken>) -> TokenJson {
     TokenJson {
         token: issued.token.into_inner(),
-        expiry: issued.expiry,
-        created_time: issued.created_at,
+        expiry: issued.expiry.as_millis(),
+        created_time: issued.created_at.as_millis(),
         cookie: None,
     }
 }

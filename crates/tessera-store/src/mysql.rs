@@ -86,9 +86,9 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
-    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
-    SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey, TenantRecord,
-    TenantRegistry, TheftQuery, TheftReport, UnixMicros, UnixMillis,
+    duration_micros, AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog,
+    RevocationRecord, SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey,
+    TenantRecord, TenantRegistry, TheftQuery, TheftReport, Timestamp,
 };
 
 use crate::sqlx_shared::rows::{self, Columns};
@@ -176,13 +176,13 @@ impl MySqlStore {
         [insert, update]: [&'static str; 2],
         id: &str,
         config: &str,
-        created_at: UnixMillis,
+        created_at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let created = sqlx::query(insert)
             .bind(id)
             .bind(config)
-            .bind(created_at)
+            .bind(created_at.as_millis())
             .execute(&mut *tx)
             .await
             .map_err(store_error)?
@@ -277,7 +277,7 @@ impl MySqlStore {
                     revoke_in(
                         &mut tx,
                         &[handle.to_owned()],
-                        presentation.now.div_euclid(1000),
+                        presentation.now.whole_millis(),
                     )
                     .await?;
                 }
@@ -285,7 +285,7 @@ impl MySqlStore {
                 Write::InsertToken(child) => insert_token(&mut tx, child).await?,
                 Write::ExtendSession { handle, expires_at } => {
                     sqlx::query(statements::EXTEND_SESSION)
-                        .bind(expires_at)
+                        .bind(expires_at.as_millis())
                         .bind(handle)
                         .execute(&mut *tx)
                         .await?;
@@ -328,14 +328,14 @@ async fn insert_theft(tx: &mut Transaction, report: &TheftReport) -> Result<(), 
         .bind(&report.session_handle)
         .bind(&report.user_id)
         .bind(&report.tenant_id)
-        .bind(report.session_created_at)
-        .bind(report.detected_at)
+        .bind(report.session_created_at.as_millis())
+        .bind(report.detected_at.as_micros())
         .bind(report.kind.as_str())
         .bind(&report.presented_hash2)
-        .bind(report.dead_since)
-        .bind(report.grace_us)
+        .bind(report.dead_since.map(Timestamp::as_micros))
+        .bind(duration_micros(report.grace))
         .bind(&report.newest_hash2)
-        .bind(report.newest_issued_at)
+        .bind(report.newest_issued_at.map(Timestamp::as_micros))
         .bind(report.revoked)
         .bind(tokens)
         .execute(&mut **tx)
@@ -396,8 +396,8 @@ async fn insert_token(tx: &mut Transaction, token: &RefreshTokenRecord) -> Resul
         .bind(&token.hash2)
         .bind(&token.session_handle)
         .bind(&token.presented_hash2)
-        .bind(token.issued_at)
-        .bind(token.dead_since)
+        .bind(token.issued_at.as_micros())
+        .bind(token.dead_since.map(Timestamp::as_micros))
         .bind(&token.anti_csrf_hash)
         .execute(&mut **tx)
         .await?;
@@ -407,11 +407,11 @@ async fn insert_token(tx: &mut Transaction, token: &RefreshTokenRecord) -> Resul
 /// [`Kill::applies_to`] as one statement.
 async fn mark_dead(tx: &mut Transaction, kill: &Kill) -> Result<(), sqlx::Error> {
     sqlx::query(statements::MARK_DEAD)
-        .bind(kill.at)
+        .bind(kill.at.as_micros())
         .bind(&kill.used)
         .bind(&kill.session_handle)
         .bind(&kill.used)
-        .bind(kill.minted_before)
+        .bind(kill.minted_before.as_micros())
         .bind(&kill.parent)
         .execute(&mut **tx)
         .await?;
@@ -422,7 +422,7 @@ async fn mark_dead(tx: &mut Transaction, kill: &Kill) -> Result<(), sqlx::Error>
 async fn revoke_in(
     tx: &mut Transaction,
     handles: &[String],
-    revoked_at: UnixMillis,
+    revoked_at: Timestamp,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut removed = Vec::new();
     for handle in handles {
@@ -433,7 +433,7 @@ async fn revoke_in(
         if result.rows_affected() > 0 {
             sqlx::query(statements::LOG_REVOCATION)
                 .bind(handle)
-                .bind(revoked_at)
+                .bind(revoked_at.as_millis())
                 .execute(&mut **tx)
                 .await?;
             removed.push(handle.clone());
@@ -447,7 +447,7 @@ async fn user_handles<'e, E>(
     executor: E,
     tenant_id: Option<&str>,
     user_id: &str,
-    live_at: UnixMillis,
+    live_at: Timestamp,
 ) -> Result<Vec<String>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::MySql>,
@@ -457,14 +457,14 @@ where
             sqlx::query_scalar(statements::USER_HANDLES_IN_TENANT)
                 .bind(user_id)
                 .bind(tenant_id)
-                .bind(live_at)
+                .bind(live_at.as_millis())
                 .fetch_all(executor)
                 .await
         }
         None => {
             sqlx::query_scalar(statements::USER_HANDLES)
                 .bind(user_id)
-                .bind(live_at)
+                .bind(live_at.as_millis())
                 .fetch_all(executor)
                 .await
         }
@@ -485,8 +485,8 @@ impl SessionRecords for MySqlStore {
             .bind(&session.handle)
             .bind(&session.user_id)
             .bind(&session.tenant_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
+            .bind(session.created_at.as_millis())
+            .bind(session.expires_at.as_millis())
             .bind(data)
             .bind(payload)
             .bind(session.use_static_key)
@@ -503,11 +503,11 @@ impl SessionRecords for MySqlStore {
     async fn session(
         &self,
         handle: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row = sqlx::query(statements::SELECT_LIVE_SESSION)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_optional(&self.pool)
             .await
             .map_err(store_error)?;
@@ -550,9 +550,9 @@ impl SessionRecords for MySqlStore {
             .map_err(store_error)
     }
 
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+    async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError> {
         Ok(sqlx::query(statements::DELETE_OLD_THEFTS)
-            .bind(before)
+            .bind(before.as_micros())
             .execute(&self.pool)
             .await
             .map_err(store_error)?
@@ -580,7 +580,7 @@ impl SessionRecords for MySqlStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         user_handles(&self.pool, tenant_id, user_id, now)
             .await
@@ -591,12 +591,12 @@ impl SessionRecords for MySqlStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         sqlx::query(statements::USER_SESSIONS)
             .bind(user_id)
             .bind(tenant_id)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_all(&self.pool)
             .await
             .map_err(store_error)?
@@ -610,12 +610,12 @@ impl SessionRecords for MySqlStore {
         &self,
         handle: &str,
         device_key: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(statements::BIND_DEVICE)
             .bind(device_key)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -626,12 +626,12 @@ impl SessionRecords for MySqlStore {
         &self,
         handle: &str,
         data: &Value,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(statements::UPDATE_SESSION_DATA)
             .bind(encode_json(data)?)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -642,21 +642,21 @@ impl SessionRecords for MySqlStore {
         &self,
         handle: &str,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(statements::UPDATE_PAYLOAD)
             .bind(encode_json(payload)?)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
         Ok(result.rows_affected() > 0)
     }
 
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query(statements::DELETE_EXPIRED_SESSIONS)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -669,7 +669,7 @@ impl RevocationLog for MySqlStore {
     async fn revoke_sessions(
         &self,
         handles: &[String],
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
         let removed = revoke_in(&mut tx, handles, now)
@@ -683,10 +683,10 @@ impl RevocationLog for MySqlStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
-        let handles = user_handles(&mut *tx, tenant_id, user_id, UnixMillis::MIN)
+        let handles = user_handles(&mut *tx, tenant_id, user_id, Timestamp::MIN)
             .await
             .map_err(store_error)?;
         let removed = revoke_in(&mut tx, &handles, now)
@@ -699,12 +699,12 @@ impl RevocationLog for MySqlStore {
     async fn revocations(
         &self,
         after: i64,
-        since: UnixMillis,
+        since: Timestamp,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError> {
         let rows = sqlx::query(statements::REVOCATIONS)
             .bind(after)
-            .bind(since)
+            .bind(since.as_millis())
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
@@ -715,9 +715,9 @@ impl RevocationLog for MySqlStore {
             .map_err(store_error)
     }
 
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query(statements::DELETE_OLD_REVOCATIONS)
-            .bind(before)
+            .bind(before.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -727,9 +727,9 @@ impl RevocationLog for MySqlStore {
 
 #[async_trait]
 impl SigningKeyStore for MySqlStore {
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
+    async fn signing_keys(&self, now: Timestamp) -> Result<Vec<StoredSigningKey>, StoreError> {
         let rows = sqlx::query(statements::SIGNING_KEYS)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_all(&self.pool)
             .await
             .map_err(store_error)?;
@@ -745,17 +745,17 @@ impl SigningKeyStore for MySqlStore {
             .bind(&key.slot)
             .bind(&key.algorithm)
             .bind(&key.private_key)
-            .bind(key.created_at)
-            .bind(key.expires_at)
+            .bind(key.created_at.as_millis())
+            .bind(key.expires_at.map(Timestamp::as_millis))
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
         Ok(result.rows_affected() > 0)
     }
 
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_signing_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query(statements::DELETE_EXPIRED_SIGNING_KEYS)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -802,7 +802,7 @@ impl TenantRegistry for MySqlStore {
     async fn delete_tenant(
         &self,
         tenant_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let mut tx = self.begin().await?;
         let existed = sqlx::query(statements::DELETE_TENANT)
@@ -914,7 +914,7 @@ fn accepted_batch(
     let parent = optional_literal(kill.parent.as_deref())?;
     let extend = acceptance
         .extend_to
-        .map_or_else(|| "NULL".to_owned(), |at| at.to_string());
+        .map_or_else(|| "NULL".to_owned(), |at| at.as_millis().to_string());
     // READ COMMITTED: the guard is the session's version, not gap locks, and without them
     // neighbouring sessions' writes do not deadlock on each other's token rows.
     let mut batch = format!(
@@ -925,8 +925,8 @@ fn accepted_batch(
          UPDATE refresh_tokens SET dead_since = {at}, killed_by = {used} \
          WHERE @tessera_guard = 1 AND session_handle = {handle} AND dead_since IS NULL \
          AND hash2 <> {used} AND (issued_at < {minted_before} OR hash2 = {parent});",
-        at = kill.at,
-        minted_before = kill.minted_before,
+        at = kill.at.as_micros(),
+        minted_before = kill.minted_before.as_micros(),
     );
     if let Some(child) = &acceptance.child {
         batch.push_str(&format!(
@@ -935,7 +935,7 @@ fn accepted_batch(
              {anti_csrf} FROM DUAL WHERE @tessera_guard = 1;",
             hash2 = literal(&child.hash2)?,
             presented = optional_literal(child.presented_hash2.as_deref())?,
-            issued_at = child.issued_at,
+            issued_at = child.issued_at.as_micros(),
             anti_csrf = optional_literal(child.anti_csrf_hash.as_deref())?,
         ));
     }

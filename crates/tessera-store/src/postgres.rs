@@ -101,9 +101,9 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
-    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
-    SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey, TenantRecord,
-    TenantRegistry, TheftQuery, TheftReport, UnixMicros, UnixMillis,
+    duration_micros, AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog,
+    RevocationRecord, SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey,
+    TenantRecord, TenantRegistry, TheftQuery, TheftReport, Timestamp,
 };
 
 use crate::sqlx_shared::rows::{self, Columns};
@@ -193,13 +193,13 @@ impl PostgresStore {
         [insert, update]: [&'static str; 2],
         id: &str,
         config: &str,
-        created_at: UnixMillis,
+        created_at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let created = sqlx::query(insert)
             .bind(id)
             .bind(config)
-            .bind(created_at)
+            .bind(created_at.as_millis())
             .execute(&mut *tx)
             .await
             .map_err(store_error)?
@@ -294,7 +294,7 @@ impl PostgresStore {
                     revoke_in(
                         &mut tx,
                         &[handle.to_owned()],
-                        presentation.now.div_euclid(1000),
+                        presentation.now.whole_millis(),
                     )
                     .await?;
                 }
@@ -302,7 +302,7 @@ impl PostgresStore {
                 Write::InsertToken(child) => insert_token(&mut tx, child).await?,
                 Write::ExtendSession { handle, expires_at } => {
                     sqlx::query(statements::EXTEND_SESSION)
-                        .bind(expires_at)
+                        .bind(expires_at.as_millis())
                         .bind(handle)
                         .execute(&mut *tx)
                         .await?;
@@ -345,14 +345,14 @@ async fn insert_theft(tx: &mut Transaction, report: &TheftReport) -> Result<(), 
         .bind(&report.session_handle)
         .bind(&report.user_id)
         .bind(&report.tenant_id)
-        .bind(report.session_created_at)
-        .bind(report.detected_at)
+        .bind(report.session_created_at.as_millis())
+        .bind(report.detected_at.as_micros())
         .bind(report.kind.as_str())
         .bind(&report.presented_hash2)
-        .bind(report.dead_since)
-        .bind(report.grace_us)
+        .bind(report.dead_since.map(Timestamp::as_micros))
+        .bind(duration_micros(report.grace))
         .bind(&report.newest_hash2)
-        .bind(report.newest_issued_at)
+        .bind(report.newest_issued_at.map(Timestamp::as_micros))
         .bind(report.revoked)
         .bind(tokens)
         .execute(&mut **tx)
@@ -411,8 +411,8 @@ async fn insert_token(tx: &mut Transaction, token: &RefreshTokenRecord) -> Resul
         .bind(&token.hash2)
         .bind(&token.session_handle)
         .bind(&token.presented_hash2)
-        .bind(token.issued_at)
-        .bind(token.dead_since)
+        .bind(token.issued_at.as_micros())
+        .bind(token.dead_since.map(Timestamp::as_micros))
         .bind(&token.anti_csrf_hash)
         .execute(&mut **tx)
         .await?;
@@ -422,11 +422,11 @@ async fn insert_token(tx: &mut Transaction, token: &RefreshTokenRecord) -> Resul
 /// [`Kill::applies_to`] as one statement.
 async fn mark_dead(tx: &mut Transaction, kill: &Kill) -> Result<(), sqlx::Error> {
     sqlx::query(statements::MARK_DEAD)
-        .bind(kill.at)
+        .bind(kill.at.as_micros())
         .bind(&kill.used)
         .bind(&kill.session_handle)
         .bind(&kill.used)
-        .bind(kill.minted_before)
+        .bind(kill.minted_before.as_micros())
         .bind(&kill.parent)
         .execute(&mut **tx)
         .await?;
@@ -437,7 +437,7 @@ async fn mark_dead(tx: &mut Transaction, kill: &Kill) -> Result<(), sqlx::Error>
 async fn revoke_in(
     tx: &mut Transaction,
     handles: &[String],
-    revoked_at: UnixMillis,
+    revoked_at: Timestamp,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut removed = Vec::new();
     for handle in handles {
@@ -448,7 +448,7 @@ async fn revoke_in(
         if result.rows_affected() > 0 {
             sqlx::query(statements::LOG_REVOCATION)
                 .bind(handle)
-                .bind(revoked_at)
+                .bind(revoked_at.as_millis())
                 .execute(&mut **tx)
                 .await?;
             removed.push(handle.clone());
@@ -467,7 +467,7 @@ async fn user_handles<'e, E>(
     executor: E,
     tenant_id: Option<&str>,
     user_id: &str,
-    live_at: UnixMillis,
+    live_at: Timestamp,
 ) -> Result<Vec<String>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
@@ -477,14 +477,14 @@ where
             sqlx::query_scalar(statements::USER_HANDLES_IN_TENANT)
                 .bind(user_id)
                 .bind(tenant_id)
-                .bind(live_at)
+                .bind(live_at.as_millis())
                 .fetch_all(executor)
                 .await
         }
         None => {
             sqlx::query_scalar(statements::USER_HANDLES)
                 .bind(user_id)
-                .bind(live_at)
+                .bind(live_at.as_millis())
                 .fetch_all(executor)
                 .await
         }
@@ -505,8 +505,8 @@ impl SessionRecords for PostgresStore {
             .bind(&session.handle)
             .bind(&session.user_id)
             .bind(&session.tenant_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
+            .bind(session.created_at.as_millis())
+            .bind(session.expires_at.as_millis())
             .bind(data)
             .bind(payload)
             .bind(session.use_static_key)
@@ -523,11 +523,11 @@ impl SessionRecords for PostgresStore {
     async fn session(
         &self,
         handle: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row = sqlx::query(statements::SELECT_LIVE_SESSION)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_optional(&self.pool)
             .await
             .map_err(store_error)?;
@@ -570,9 +570,9 @@ impl SessionRecords for PostgresStore {
             .map_err(store_error)
     }
 
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+    async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError> {
         Ok(sqlx::query(statements::DELETE_OLD_THEFTS)
-            .bind(before)
+            .bind(before.as_micros())
             .execute(&self.pool)
             .await
             .map_err(store_error)?
@@ -600,7 +600,7 @@ impl SessionRecords for PostgresStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         user_handles(&self.pool, tenant_id, user_id, now)
             .await
@@ -611,12 +611,12 @@ impl SessionRecords for PostgresStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         sqlx::query(statements::USER_SESSIONS)
             .bind(user_id)
             .bind(tenant_id)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_all(&self.pool)
             .await
             .map_err(store_error)?
@@ -630,12 +630,12 @@ impl SessionRecords for PostgresStore {
         &self,
         handle: &str,
         device_key: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(statements::BIND_DEVICE)
             .bind(device_key)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -646,12 +646,12 @@ impl SessionRecords for PostgresStore {
         &self,
         handle: &str,
         data: &Value,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(statements::UPDATE_SESSION_DATA)
             .bind(encode_json(data)?)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -662,21 +662,21 @@ impl SessionRecords for PostgresStore {
         &self,
         handle: &str,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(statements::UPDATE_PAYLOAD)
             .bind(encode_json(payload)?)
             .bind(handle)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
         Ok(result.rows_affected() > 0)
     }
 
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query(statements::DELETE_EXPIRED_SESSIONS)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -695,7 +695,7 @@ impl RevocationLog for PostgresStore {
     async fn revoke_sessions(
         &self,
         handles: &[String],
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
         let removed = revoke_in(&mut tx, handles, now)
@@ -709,10 +709,10 @@ impl RevocationLog for PostgresStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
-        let handles = user_handles(&mut *tx, tenant_id, user_id, UnixMillis::MIN)
+        let handles = user_handles(&mut *tx, tenant_id, user_id, Timestamp::MIN)
             .await
             .map_err(store_error)?;
         let removed = revoke_in(&mut tx, &handles, now)
@@ -725,12 +725,12 @@ impl RevocationLog for PostgresStore {
     async fn revocations(
         &self,
         after: i64,
-        since: UnixMillis,
+        since: Timestamp,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError> {
         let rows = sqlx::query(statements::REVOCATIONS)
             .bind(after)
-            .bind(since)
+            .bind(since.as_millis())
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
@@ -741,9 +741,9 @@ impl RevocationLog for PostgresStore {
             .map_err(store_error)
     }
 
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query(statements::DELETE_OLD_REVOCATIONS)
-            .bind(before)
+            .bind(before.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -753,9 +753,9 @@ impl RevocationLog for PostgresStore {
 
 #[async_trait]
 impl SigningKeyStore for PostgresStore {
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
+    async fn signing_keys(&self, now: Timestamp) -> Result<Vec<StoredSigningKey>, StoreError> {
         let rows = sqlx::query(statements::SIGNING_KEYS)
-            .bind(now)
+            .bind(now.as_millis())
             .fetch_all(&self.pool)
             .await
             .map_err(store_error)?;
@@ -771,17 +771,17 @@ impl SigningKeyStore for PostgresStore {
             .bind(&key.slot)
             .bind(&key.algorithm)
             .bind(&key.private_key)
-            .bind(key.created_at)
-            .bind(key.expires_at)
+            .bind(key.created_at.as_millis())
+            .bind(key.expires_at.map(Timestamp::as_millis))
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
         Ok(result.rows_affected() > 0)
     }
 
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_signing_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query(statements::DELETE_EXPIRED_SIGNING_KEYS)
-            .bind(now)
+            .bind(now.as_millis())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -828,7 +828,7 @@ impl TenantRegistry for PostgresStore {
     async fn delete_tenant(
         &self,
         tenant_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let mut tx = self.begin().await?;
         let existed = sqlx::query(statements::DELETE_TENANT)
@@ -960,16 +960,16 @@ pub(super) async fn write_accepted(
     let kill = &acceptance.kill;
     let child = acceptance.child.as_ref();
     let guarded: i64 = sqlx::query_scalar(WRITE_ACCEPTED)
-        .bind(acceptance.extend_to)
+        .bind(acceptance.extend_to.map(Timestamp::as_millis))
         .bind(handle)
         .bind(version)
-        .bind(kill.at)
+        .bind(kill.at.as_micros())
         .bind(&kill.used)
-        .bind(kill.minted_before)
+        .bind(kill.minted_before.as_micros())
         .bind(&kill.parent)
         .bind(child.map(|child| &child.hash2))
         .bind(child.and_then(|child| child.presented_hash2.as_ref()))
-        .bind(child.map(|child| child.issued_at))
+        .bind(child.map(|child| child.issued_at.as_micros()))
         .bind(child.and_then(|child| child.anti_csrf_hash.as_ref()))
         .fetch_one(&mut **connection)
         .await?;

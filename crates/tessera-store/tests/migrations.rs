@@ -24,7 +24,9 @@ fn hash2(token: &str) -> String {
 async fn a_first_schema_database_upgrades_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tessera.db");
-    let now_ms = common::START;
+    let now = common::START;
+    // The first schema kept refresh-token times in milliseconds.
+    let now_ms = now.as_millis();
     {
         let db = Connection::open(&path).unwrap();
         db.execute_batch(FIRST_SCHEMA).unwrap();
@@ -55,10 +57,10 @@ async fn a_first_schema_database_upgrades_in_place() {
     let old = store.refresh_token(&hash2("old")).await.unwrap().unwrap();
     assert_eq!(
         old.issued_at,
-        (now_ms - 120_000) * 1000,
+        now - Duration::from_secs(120),
         "milliseconds became microseconds"
     );
-    assert_eq!(old.dead_since, Some((now_ms - 60_000) * 1000));
+    assert_eq!(old.dead_since, Some(now - Duration::from_secs(60)));
     let current = store
         .refresh_token(&hash2("current"))
         .await
@@ -67,7 +69,7 @@ async fn a_first_schema_database_upgrades_in_place() {
     assert_eq!(current.presented_hash2, Some(hash2("old")));
     assert_eq!(current.dead_since, None);
 
-    let clock = Arc::new(ManualClock::new(now_ms));
+    let clock = Arc::new(ManualClock::new(now));
     let sessions = Sessions::with_clock(
         Arc::new(store) as Arc<dyn SessionStore>,
         SessionConfig::default(),

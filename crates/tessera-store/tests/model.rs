@@ -135,7 +135,7 @@ type Check = Result<(), TestCaseError>;
 
 impl World<'_> {
     fn now(&self) -> i64 {
-        self.clock.now_micros()
+        self.clock.now_micros().as_micros()
     }
 
     fn tab_busy(&self, tab: usize) -> bool {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tessera_core::{
     Clock, ManualClock, NewSession, RefreshToken, SessionConfig, Sessions, SigningKeyStore,
+    Timestamp,
 };
 
 fn child(mode: &str, db: &std::path::Path) -> Command {
@@ -25,7 +26,7 @@ fn child(mode: &str, db: &std::path::Path) -> Command {
 
 fn engine(store: tessera_store::SqliteStore, now: Option<i64>) -> Sessions {
     let clock: Arc<dyn Clock> = match now {
-        Some(now) => Arc::new(ManualClock::new(now)),
+        Some(now) => Arc::new(ManualClock::new(Timestamp::from_millis(now))),
         None => Arc::new(tessera_core::SystemClock),
     };
     Sessions::with_clock(Arc::new(store), SessionConfig::default(), clock)
@@ -125,7 +126,7 @@ async fn two_processes_due_for_rotation_create_one_key() {
     let children: Vec<_> = (0..2)
         .map(|_| {
             child("create-at", &db)
-                .env("TESSERA_CHILD_NOW", now.to_string())
+                .env("TESSERA_CHILD_NOW", now.as_millis().to_string())
                 .spawn()
                 .unwrap()
         })
@@ -145,7 +146,7 @@ async fn two_processes_due_for_rotation_create_one_key() {
     let keys = store.signing_keys(now).await.unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     // Each process signed with the one stored key, not with a candidate it generated and lost.
-    let verifier = engine(store, Some(now));
+    let verifier = engine(store, Some(now.as_millis()));
     for token in &tokens {
         verifier
             .get_session(token, None, tessera_core::VerifyOptions::default())

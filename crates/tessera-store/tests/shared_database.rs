@@ -11,7 +11,7 @@ use std::sync::Arc;
 use sqlx::Executor;
 use tessera_core::{
     AccessToken, Clock, ManualClock, NewSession, RefreshToken, SessionConfig, Sessions,
-    SystemClock, VerifyOptions,
+    SystemClock, Timestamp, VerifyOptions,
 };
 
 const PROCESSES: usize = 2;
@@ -196,7 +196,11 @@ async fn child_entry() {
         }
         "create-at" => {
             let now: i64 = std::env::var("TESSERA_CHILD_NOW").unwrap().parse().unwrap();
-            let sessions = open(&url, Arc::new(ManualClock::new(now))).await;
+            let sessions = open(
+                &url,
+                Arc::new(ManualClock::new(Timestamp::from_millis(now))),
+            )
+            .await;
             let created = sessions
                 .create_new_session(NewSession::new("racer"))
                 .await
@@ -274,7 +278,7 @@ async fn two_processes_due_for_rotation_create_one_key() {
         let children: Vec<_> = (0..PROCESSES)
             .map(|_| {
                 child("create-at", &url)
-                    .env("TESSERA_CHILD_NOW", now.to_string())
+                    .env("TESSERA_CHILD_NOW", now.as_millis().to_string())
                     .spawn()
                     .unwrap()
             })

@@ -6,10 +6,11 @@
 //! session it belongs to, and a renewal rotates it. Challenges are keyed by a secret derived from
 //! the static signing key, so every process over the store recognises every other's.
 
+use std::time::Duration;
+
 use thiserror::Error;
 
 use super::{check_refresh_token_shape, Sessions};
-use crate::clock::UnixMillis;
 use crate::config::KeyKind;
 use crate::device::{
     verify_registration, verify_renewal, ChallengeError, Challenges, DeviceKey, ProofError,
@@ -17,11 +18,12 @@ use crate::device::{
 use crate::error::{GeneralError, SessionError, StoreError};
 use crate::secret::{hash2_from_hash1, refresh_token_hash1, RefreshToken};
 use crate::store::{DeviceProof, RefreshTokenRecord, SessionRecord};
+use crate::time::Timestamp;
 use crate::types::{RefreshOptions, SessionTokens};
 
 /// How long a challenge can be answered: time for a browser to sign and send, too short to
 /// stockpile proofs for later.
-pub const DEVICE_CHALLENGE_LIFETIME_MS: i64 = 5 * 60 * 1000;
+pub const DEVICE_CHALLENGE_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 /// A challenge for a device proof, and the session it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +192,7 @@ impl Sessions {
     async fn token_and_session(
         &self,
         refresh_token: &RefreshToken,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<(RefreshTokenRecord, SessionRecord), SessionError> {
         let store = &self.inner.store;
         let hash2 = hash2_from_hash1(&refresh_token_hash1(refresh_token));
@@ -205,7 +207,7 @@ impl Sessions {
         Ok((token, session))
     }
 
-    async fn challenges(&self, now: UnixMillis) -> Result<Challenges, SessionError> {
+    async fn challenges(&self, now: Timestamp) -> Result<Challenges, SessionError> {
         let key = self
             .inner
             .keys
@@ -213,7 +215,7 @@ impl Sessions {
             .await?;
         Ok(Challenges::new(
             &key.derived_secret,
-            DEVICE_CHALLENGE_LIFETIME_MS,
+            DEVICE_CHALLENGE_LIFETIME,
         ))
     }
 }

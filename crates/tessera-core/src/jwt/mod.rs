@@ -242,6 +242,7 @@ mod tests {
     use super::*;
     use crate::config::{KeyKind, SigningAlgorithm};
     use crate::keys::generate;
+    use crate::time::Timestamp;
     use serde_json::{json, Map};
 
     fn claims(payload_len: usize) -> AccessTokenClaims {
@@ -265,7 +266,14 @@ mod tests {
     #[test]
     fn predicted_length_is_exact_and_the_limit_is_verifys() {
         for algorithm in [SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa] {
-            let stored = generate(KeyKind::Static, algorithm, "s".to_owned(), 0, None).unwrap();
+            let stored = generate(
+                KeyKind::Static,
+                algorithm,
+                "s".to_owned(),
+                Timestamp::EPOCH,
+                None,
+            )
+            .unwrap();
             let key = SigningKey::parse(&stored).unwrap();
             // Every body length modulo 3, so each base64 tail is covered.
             for payload_len in [0, 1, 2, 3, 100, 101, 102] {

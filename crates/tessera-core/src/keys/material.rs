@@ -1,5 +1,7 @@
 //! Key material: generating, parsing, signing, verifying, and the public JWK form.
 
+use std::time::Duration;
+
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKeyComponents};
@@ -10,10 +12,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::Serialize;
 
-use crate::clock::UnixMillis;
 use crate::config::{KeyKind, SigningAlgorithm};
 use crate::error::GeneralError;
 use crate::store::StoredSigningKey;
+use crate::time::{duration_millis, Timestamp};
 
 /// A public key in JWKS form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,9 +108,9 @@ pub(crate) struct SigningKey {
     pub(crate) kid: String,
     pub(crate) slot: String,
     pub(crate) algorithm: SigningAlgorithm,
-    pub(crate) created_at: UnixMillis,
+    pub(crate) created_at: Timestamp,
     /// When the key stops verifying (`None` for the static key).
-    pub(crate) expires_at: Option<UnixMillis>,
+    pub(crate) expires_at: Option<Timestamp>,
     /// `base64url({"alg","typ","kid","version"})`, the same for every token this key signs.
     pub(crate) encoded_header: String,
     /// The public key as X.509 SubjectPublicKeyInfo DER in standard base64: the form the
@@ -250,14 +252,16 @@ impl SigningKey {
 pub(crate) fn slot_for(
     kind: KeyKind,
     algorithm: SigningAlgorithm,
-    interval_ms: i64,
-    now: UnixMillis,
+    interval: Duration,
+    now: Timestamp,
 ) -> String {
+    // Milliseconds, as slots have always been named in the store.
+    let interval_ms = duration_millis(interval).max(1);
     match kind {
         KeyKind::Dynamic => format!(
             "d:{}:{interval_ms}:{}",
             algorithm.jose_name(),
-            now.div_euclid(interval_ms.max(1))
+            now.as_millis().div_euclid(interval_ms)
         ),
         KeyKind::Static => format!("s:{}", algorithm.jose_name()),
     }
@@ -269,8 +273,8 @@ pub(crate) fn generate(
     kind: KeyKind,
     algorithm: SigningAlgorithm,
     slot: String,
-    now: UnixMillis,
-    expires_at: Option<UnixMillis>,
+    now: Timestamp,
+    expires_at: Option<Timestamp>,
 ) -> Result<StoredSigningKey, GeneralError> {
     let der = match algorithm {
         SigningAlgorithm::Rs256 => {
@@ -289,8 +293,10 @@ pub(crate) fn generate(
     let kid = match kind {
         // Two algorithms can rotate in the same millisecond; the suffix keeps their kids apart.
         KeyKind::Dynamic => match algorithm {
-            SigningAlgorithm::Rs256 => format!("{}{now}", kind.kid_prefix()),
-            SigningAlgorithm::EdDsa => format!("{}{now}-ed25519", kind.kid_prefix()),
+            SigningAlgorithm::Rs256 => format!("{}{}", kind.kid_prefix(), now.as_millis()),
+            SigningAlgorithm::EdDsa => {
+                format!("{}{}-ed25519", kind.kid_prefix(), now.as_millis())
+            }
         },
         KeyKind::Static => format!("{}{}", kind.kid_prefix(), uuid::Uuid::new_v4()),
     };

@@ -3,24 +3,25 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::Mutex;
 
 use super::material::{generate, slot_for, Jwks, SigningKey};
-use crate::clock::UnixMillis;
 use crate::config::{KeyKind, SigningAlgorithm};
 use crate::error::{GeneralError, SessionError};
 use crate::store::{SigningKeyStore, StoredSigningKey};
+use crate::time::{duration_millis, Timestamp};
 
 /// How stale the published key set may get: keys another process created (a static key, say) are
 /// picked up by a reload at most this long after they appear. The store is read at most once per
 /// this interval for the JWKS, however often it is fetched.
-const JWKS_RELOAD_MS: i64 = 60_000;
+const JWKS_RELOAD: Duration = Duration::from_secs(60);
 
 /// Extra life for a dynamic key beyond the last token it can have signed, for clock skew between
 /// servers.
-const KEY_EXPIRY_MARGIN_MS: i64 = 60_000;
+const KEY_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 /// Marks the slot of a key made by [`KeyRing::rotate`]: `<slot>:r<created ms>`. Such a key takes
 /// over its slot from the key that held it, so each slot has one signer: the newest.
@@ -48,9 +49,9 @@ pub struct SigningKeyInfo {
     /// Dynamic (rotating) or static.
     pub kind: KeyKind,
     /// When it was created.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
     /// When it stops verifying (`None` for a static key).
-    pub expires_at: Option<UnixMillis>,
+    pub expires_at: Option<Timestamp>,
     /// Whether it signs new tokens now (the current dynamic key, or the static key).
     pub in_use: bool,
 }
@@ -72,9 +73,9 @@ struct KeySet {
 
 pub(crate) struct KeyRingSettings {
     pub(crate) algorithm: SigningAlgorithm,
-    pub(crate) interval_ms: i64,
-    pub(crate) access_token_validity_ms: i64,
-    pub(crate) unknown_kid_reload_ms: i64,
+    pub(crate) interval: Duration,
+    pub(crate) access_token_validity: Duration,
+    pub(crate) unknown_kid_reload: Duration,
 }
 
 /// Signing keys cached from the store. Verification reads the cache without locking; the store is
@@ -104,14 +105,9 @@ impl KeyRing {
         &self,
         store: &dyn SigningKeyStore,
         kind: KeyKind,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Arc<SigningKey>, SessionError> {
-        let slot = slot_for(
-            kind,
-            self.settings.algorithm,
-            self.settings.interval_ms,
-            now,
-        );
+        let slot = slot_for(kind, self.settings.algorithm, self.settings.interval, now);
         if let Some(key) = self.keys.load().by_slot.get(&slot) {
             if !self.is_stale(now) {
                 return Ok(Arc::clone(key));
@@ -152,18 +148,16 @@ impl KeyRing {
         store: &dyn SigningKeyStore,
         kind: KeyKind,
         slot: String,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<StoredSigningKey, SessionError> {
         let expires_at = match kind {
             KeyKind::Static => None,
             KeyKind::Dynamic => {
-                let interval = self.settings.interval_ms.max(1);
-                let slot_end = (now.div_euclid(interval) + 1).saturating_mul(interval);
-                Some(
-                    slot_end
-                        .saturating_add(self.settings.access_token_validity_ms)
-                        .saturating_add(KEY_EXPIRY_MARGIN_MS),
-                )
+                let interval = duration_millis(self.settings.interval).max(1);
+                let slot_end = Timestamp::from_millis(
+                    (now.as_millis().div_euclid(interval) + 1).saturating_mul(interval),
+                );
+                Some(slot_end + self.settings.access_token_validity + KEY_EXPIRY_MARGIN)
             }
         };
         let algorithm = self.settings.algorithm;
@@ -180,25 +174,25 @@ impl KeyRing {
     }
 
     /// Makes a new dynamic key that signs from now on in place of the current one (here at once;
-    /// in other processes after their next reload, within [`JWKS_RELOAD_MS`]). Keys it replaces
+    /// in other processes after their next reload, within [`JWKS_RELOAD`]). Keys it replaces
     /// keep verifying until the tokens they signed have expired.
     pub(crate) async fn rotate(
         &self,
         store: &dyn SigningKeyStore,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<SigningKeyInfo, SessionError> {
         let _reloading = self.reload.lock().await;
         let slot = slot_for(
             KeyKind::Dynamic,
             self.settings.algorithm,
-            self.settings.interval_ms,
+            self.settings.interval,
             now,
         );
         let created = self
             .create_key(
                 store,
                 KeyKind::Dynamic,
-                format!("{slot}{ROTATED_SLOT_MARK}{now}"),
+                format!("{slot}{ROTATED_SLOT_MARK}{}", now.as_millis()),
                 now,
             )
             .await?;
@@ -212,22 +206,17 @@ impl KeyRing {
     pub(crate) async fn describe(
         &self,
         store: &dyn SigningKeyStore,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SigningKeyInfo>, SessionError> {
         let _reloading = self.reload.lock().await;
         self.reload_locked(store, now).await?;
         Ok(self.describe_loaded(now))
     }
 
-    fn describe_loaded(&self, now: UnixMillis) -> Vec<SigningKeyInfo> {
+    fn describe_loaded(&self, now: Timestamp) -> Vec<SigningKeyInfo> {
         let keys = self.keys.load();
         let signer = |kind| {
-            let slot = slot_for(
-                kind,
-                self.settings.algorithm,
-                self.settings.interval_ms,
-                now,
-            );
+            let slot = slot_for(kind, self.settings.algorithm, self.settings.interval, now);
             keys.by_slot.get(&slot).map(|key| key.kid.clone())
         };
         let signers = [signer(KeyKind::Dynamic), signer(KeyKind::Static)];
@@ -275,7 +264,7 @@ impl KeyRing {
     pub(crate) async fn reload_for_unknown_key(
         &self,
         store: &dyn SigningKeyStore,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, SessionError> {
         if !self.may_reload_for_unknown_kid(now) {
             return Ok(false);
@@ -293,7 +282,7 @@ impl KeyRing {
         &self,
         store: &dyn SigningKeyStore,
         kid: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Arc<SigningKey>>, SessionError> {
         if let Some(key) = self.keys.load().by_kid.get(kid) {
             return Ok(Some(Arc::clone(key)));
@@ -313,30 +302,30 @@ impl KeyRing {
         Ok(self.keys.load().by_kid.get(kid).cloned())
     }
 
-    fn may_reload_for_unknown_kid(&self, now: UnixMillis) -> bool {
+    fn may_reload_for_unknown_kid(&self, now: Timestamp) -> bool {
         let last = self.last_unknown_kid_reload.load(Ordering::Acquire);
-        now.saturating_sub(last) >= self.settings.unknown_kid_reload_ms
+        now.since(Timestamp::from_micros(last)) >= self.settings.unknown_kid_reload
     }
 
-    fn claim_unknown_kid_reload(&self, now: UnixMillis) -> bool {
+    fn claim_unknown_kid_reload(&self, now: Timestamp) -> bool {
         let last = self.last_unknown_kid_reload.load(Ordering::Acquire);
-        if now.saturating_sub(last) < self.settings.unknown_kid_reload_ms {
+        if now.since(Timestamp::from_micros(last)) < self.settings.unknown_kid_reload {
             return false;
         }
         self.last_unknown_kid_reload
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(last, now.as_micros(), Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
     /// Every unexpired key, newest first, making sure the current signing key exists. Served from
     /// memory: the store is read only when the current key is new to this process or the cached
-    /// set is older than [`JWKS_RELOAD_MS`] (and then by one caller while the others serve the
+    /// set is older than [`JWKS_RELOAD`] (and then by one caller while the others serve the
     /// cached set), so a flood of JWKS requests costs the database nothing.
     pub(crate) async fn jwks(
         &self,
         store: &dyn SigningKeyStore,
         kind: KeyKind,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Jwks, SessionError> {
         // Also reloads a stale set (see `signing_key`).
         self.signing_key(store, kind, now).await?;
@@ -351,15 +340,17 @@ impl KeyRing {
         })
     }
 
-    /// Whether the cached set is older than [`JWKS_RELOAD_MS`].
-    fn is_stale(&self, now: UnixMillis) -> bool {
-        now.saturating_sub(self.last_reload.load(Ordering::Acquire)) >= JWKS_RELOAD_MS
+    /// Whether the cached set is older than [`JWKS_RELOAD`].
+    fn is_stale(&self, now: Timestamp) -> bool {
+        now.since(Timestamp::from_micros(
+            self.last_reload.load(Ordering::Acquire),
+        )) >= JWKS_RELOAD
     }
 
     async fn reload_locked(
         &self,
         store: &dyn SigningKeyStore,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<(), SessionError> {
         let stored = store.signing_keys(now).await?;
         let previous = self.keys.load();
@@ -391,7 +382,8 @@ impl KeyRing {
         next.newest_first
             .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
         self.keys.store(Arc::new(next));
-        self.last_reload.fetch_max(now, Ordering::AcqRel);
+        self.last_reload
+            .fetch_max(now.as_micros(), Ordering::AcqRel);
         Ok(())
     }
 }

@@ -11,6 +11,8 @@ mod session_records;
 mod signing_key_store;
 mod tenant_registry;
 
+use std::time::Duration;
+
 use serde_json::{Map, Value};
 
 pub use revocation_log::RevocationLog;
@@ -18,8 +20,8 @@ pub use session_records::SessionRecords;
 pub use signing_key_store::SigningKeyStore;
 pub use tenant_registry::TenantRegistry;
 
-use crate::clock::{UnixMicros, UnixMillis};
 use crate::theft::TokenTrace;
+use crate::time::Timestamp;
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +33,9 @@ pub struct SessionRecord {
     /// Tenant (`public` unless multi-tenancy is used).
     pub tenant_id: String,
     /// When the session was created.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
     /// When the session expires unless refreshed.
-    pub expires_at: UnixMillis,
+    pub expires_at: Timestamp,
     /// Server-side data, never sent to the client.
     pub session_data: Value,
     /// Custom claims put into access tokens minted from now on.
@@ -55,11 +57,11 @@ pub struct RefreshTokenRecord {
     /// `hash2` of the token the client presented to obtain it (its parent); `None` for a
     /// session's first token.
     pub presented_hash2: Option<String>,
-    /// When it was minted, in microseconds.
-    pub issued_at: UnixMicros,
-    /// Since when the client is known to have moved past it, in microseconds (see
+    /// When it was minted, to the microsecond.
+    pub issued_at: Timestamp,
+    /// Since when the client is known to have moved past it, to the microsecond (see
     /// [`rotation`](crate::rotation)); presenting it more than the grace window later is theft.
-    pub dead_since: Option<UnixMicros>,
+    pub dead_since: Option<Timestamp>,
     /// `hash2` of the token whose use marked it dead (kept for the session's picture; `None`
     /// while it lives, and for tokens that died before schema version 7).
     pub killed_by: Option<String>,
@@ -122,10 +124,10 @@ pub enum PresentationKind {
 /// Settings a store needs to decide a presentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
-    /// The grace window in microseconds.
-    pub grace_us: i64,
-    /// How far a successful refresh pushes the session's expiry, in milliseconds.
-    pub refresh_validity_ms: i64,
+    /// The grace window.
+    pub grace: Duration,
+    /// How far a successful refresh pushes the session's expiry.
+    pub refresh_validity: Duration,
     /// Delete the session when theft is detected.
     pub revoke_on_theft: bool,
     /// Require the anti-CSRF token issued with the presented refresh token, if it had one.
@@ -140,8 +142,8 @@ pub struct Presentation {
     pub presented_hash2: String,
     /// A refresh, or a first use of its access token.
     pub kind: PresentationKind,
-    /// The engine's time, in microseconds.
-    pub now: UnixMicros,
+    /// The engine's time, to the microsecond.
+    pub now: Timestamp,
     /// Grace window, expiry and theft settings.
     pub policy: RotationPolicy,
 }
@@ -200,7 +202,7 @@ pub struct RevocationRecord {
     /// The revoked session.
     pub session_handle: String,
     /// When it was revoked, by the revoking process's clock.
-    pub revoked_at: UnixMillis,
+    pub revoked_at: Timestamp,
 }
 
 /// A signing key as stored. The private key is PKCS#8 DER, base64 encoded.
@@ -216,9 +218,9 @@ pub struct StoredSigningKey {
     /// PKCS#8 DER of the private key, base64.
     pub private_key: String,
     /// When it was created.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
     /// After this, no token it signed can still be valid; `None` for static keys.
-    pub expires_at: Option<UnixMillis>,
+    pub expires_at: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for StoredSigningKey {
@@ -243,7 +245,7 @@ pub struct TenantRecord {
     /// kept and handed back; sessions do not depend on it.
     pub config: Map<String, Value>,
     /// When it was first created.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
 }
 
 /// An app other than `public`, registered in the public app's store.
@@ -254,7 +256,7 @@ pub struct AppRecord {
     /// Its configuration as the multitenancy API was given it, kept and handed back.
     pub config: Map<String, Value>,
     /// When it was first created.
-    pub created_at: UnixMillis,
+    pub created_at: Timestamp,
 }
 
 /// Everything the engine stores: sessions and tokens, the revocation log, signing keys, tenants

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::RevocationRecord;
-use crate::clock::UnixMillis;
 use crate::error::StoreError;
+use crate::time::Timestamp;
 
 /// Revocations: deleting sessions and logging each, in one transaction, so that every process
 /// sharing the database can forget what it cached about them.
@@ -15,7 +15,7 @@ pub trait RevocationLog: Send + Sync + 'static {
     async fn revoke_sessions(
         &self,
         handles: &[String],
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError>;
 
     /// Deletes every session of a user, in one tenant or (`None`) all, logging each as revoked at
@@ -24,7 +24,7 @@ pub trait RevocationLog: Send + Sync + 'static {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError>;
 
     /// Revocation-log entries with `seq > after` and `revoked_at >= since`, in `seq` order, at most
@@ -32,12 +32,12 @@ pub trait RevocationLog: Send + Sync + 'static {
     async fn revocations(
         &self,
         after: i64,
-        since: UnixMillis,
+        since: Timestamp,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError>;
 
     /// Deletes revocation-log entries older than `before`; returns how many.
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError>;
+    async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError>;
 
     /// Woken (at least once) soon after another process logs a revocation, for stores whose
     /// database can push that (PostgreSQL's `LISTEN`/`NOTIFY`): the revocation follower then

@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{PresentOutcome, Presentation, RefreshTokenRecord, SessionRecord};
-use crate::clock::{UnixMicros, UnixMillis};
 use crate::error::StoreError;
 use crate::theft::{TheftQuery, TheftReport};
+use crate::time::Timestamp;
 
 /// Sessions and their refresh-token lineage.
 ///
@@ -27,7 +27,7 @@ pub trait SessionRecords: Send + Sync + 'static {
     async fn session(
         &self,
         handle: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
     /// The refresh-token row with this double hash, if any.
@@ -48,7 +48,7 @@ pub trait SessionRecords: Send + Sync + 'static {
     async fn theft_reports(&self, query: &TheftQuery) -> Result<Vec<TheftReport>, StoreError>;
 
     /// Deletes theft reports detected before `before`; returns how many.
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError>;
+    async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError>;
 
     /// Handles of the stored sessions (any tenant, expired or not) greater than `after`, in
     /// order, at most `limit`: a walk over every session, a page at a time.
@@ -59,7 +59,7 @@ pub trait SessionRecords: Send + Sync + 'static {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError>;
 
     /// A user's unexpired sessions, in one tenant or (`None`) all, oldest first (ties by handle):
@@ -68,7 +68,7 @@ pub trait SessionRecords: Send + Sync + 'static {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError>;
 
     /// Binds a live, unbound session to a device key (a JWK as JSON text); false if there is no
@@ -77,7 +77,7 @@ pub trait SessionRecords: Send + Sync + 'static {
         &self,
         handle: &str,
         device_key: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError>;
 
     /// Replaces a live session's server-side data; false if there is no such live session.
@@ -85,7 +85,7 @@ pub trait SessionRecords: Send + Sync + 'static {
         &self,
         handle: &str,
         data: &Value,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError>;
 
     /// Replaces a live session's access-token payload; false if there is no such live session.
@@ -93,9 +93,9 @@ pub trait SessionRecords: Send + Sync + 'static {
         &self,
         handle: &str,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError>;
 
     /// Deletes sessions that expired before `now`; returns how many.
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError>;
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
 }

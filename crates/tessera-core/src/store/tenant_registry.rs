@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::{AppRecord, TenantRecord};
-use crate::clock::UnixMillis;
 use crate::error::StoreError;
+use crate::time::Timestamp;
 
 /// Tenants and apps.
 #[async_trait]
@@ -24,7 +24,7 @@ pub trait TenantRegistry: Send + Sync + 'static {
     async fn delete_tenant(
         &self,
         tenant_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Vec<String>>, StoreError>;
 
     /// Registers an app, or replaces its configuration; returns whether it was created. Only the

@@ -305,8 +305,7 @@ async fn live_picture(
         Err(SessionError::Unauthorised { .. }) => return Ok(None),
         Err(error) => return Err(error),
     };
-    let validity =
-        i64::try_from(sessions.config().refresh_token_validity.as_millis()).unwrap_or(i64::MAX);
+    let validity = sessions.config().refresh_token_validity;
     let picture = crate::picture::SessionPicture::live(&tokens, sessions.clock().now_micros());
     let svg = timeline::svg(&picture, &format!("Refresh tokens of session {handle}"));
     Ok(Some((SessionRow::new(info, validity), svg)))
@@ -472,8 +471,7 @@ async fn sessions(
 }
 
 async fn user_sessions(sessions: &Sessions, user: &str) -> Result<Vec<SessionRow>, SessionError> {
-    let validity =
-        i64::try_from(sessions.config().refresh_token_validity.as_millis()).unwrap_or(i64::MAX);
+    let validity = sessions.config().refresh_token_validity;
     Ok(sessions
         .get_all_sessions_for_user(user, None)
         .await?

@@ -1,7 +1,9 @@
 //! The admin page's HTML, from askama templates in `templates/admin/` (escaped by default).
 
+use std::time::Duration;
+
 use askama::Template;
-use tessera_core::{human_duration, KeyKind, SessionInfo, SigningKeyInfo, TheftReport};
+use tessera_core::{human_duration, KeyKind, SessionInfo, SigningKeyInfo, TheftReport, Timestamp};
 
 use super::rates::RateChart;
 use super::timeline;
@@ -164,8 +166,8 @@ const MONTHS: [&str; 12] = [
 ];
 
 impl PageTime {
-    pub fn at(ms: i64) -> Self {
-        let iso = time(ms);
+    pub fn at(at: Timestamp) -> Self {
+        let iso = time(at);
         let readable = readable(&iso).unwrap_or_else(|| iso.clone());
         Self { iso, readable }
     }
@@ -221,12 +223,9 @@ pub struct SessionRow {
 }
 
 impl SessionRow {
-    /// `refresh_validity_ms` dates the last refresh: each one sets the expiry a full validity out.
-    pub fn new(info: SessionInfo, refresh_validity_ms: i64) -> Self {
-        let last_refreshed = info
-            .expiry
-            .saturating_sub(refresh_validity_ms)
-            .max(info.created_at);
+    /// `refresh_validity` dates the last refresh.
+    pub fn new(info: SessionInfo, refresh_validity: Duration) -> Self {
+        let last_refreshed = info.last_refreshed(refresh_validity);
         Self {
             created: PageTime::at(info.created_at),
             last_refreshed: PageTime::at(last_refreshed),
@@ -259,15 +258,15 @@ impl From<&TheftReport> for TheftRow {
         let picture = SessionPicture::of_theft(report);
         Self {
             id: report.id,
-            detected: PageTime::at(report.detected_at.div_euclid(1000)),
+            detected: PageTime::at(report.detected_at),
             user: report.user_id.clone(),
             tenant: report.tenant_id.clone(),
             session: report.session_handle.clone(),
             how: report.kind.label(),
             dead_for: report
-                .dead_for_us()
+                .dead_for()
                 .map_or_else(|| "alive".to_owned(), human_duration),
-            grace: human_duration(report.grace_us),
+            grace: human_duration(report.grace),
             revoked: report.revoked,
             explanation: report.explanation(),
             timeline: timeline::svg(
@@ -297,17 +296,17 @@ impl Counter {
 
 #[cfg(test)]
 mod tests {
-    use super::{Counter, PageTime};
+    use super::{Counter, PageTime, Timestamp};
 
     #[test]
     fn times_read_as_dates_and_keep_their_instant() {
-        let t = PageTime::at(1_796_022_312_000);
+        let t = PageTime::at(Timestamp::from_millis(1_796_022_312_000));
         assert_eq!(t.iso, "2026-11-30T07:05:12Z");
         assert_eq!(t.readable, "30 Nov 2026 07:05 UTC");
-        let epoch = PageTime::at(0);
+        let epoch = PageTime::at(Timestamp::EPOCH);
         assert_eq!(epoch.readable, "1 Jan 1970 00:00 UTC");
         // Before the epoch there is no calendar date to show: the number stays.
-        assert_eq!(PageTime::at(-5).readable, "-5");
+        assert_eq!(PageTime::at(Timestamp::from_millis(-5)).readable, "-5");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 
 use std::fmt::Write as _;
 
-use tessera_core::{human_duration, UnixMicros};
+use std::time::Duration;
+
+use tessera_core::{human_duration, Timestamp};
 
 use crate::picture::SessionPicture;
 
@@ -82,24 +84,24 @@ pub struct Tick {
 
 /// The time axis: event times and their x positions, interpolated linearly between them.
 struct Scale {
-    stops: Vec<(UnixMicros, f64)>,
+    stops: Vec<(Timestamp, f64)>,
 }
 
 impl Scale {
-    fn new(mut times: Vec<UnixMicros>, from_x: f64, to_x: f64) -> Self {
+    fn new(mut times: Vec<Timestamp>, from_x: f64, to_x: f64) -> Self {
         times.sort_unstable();
         times.dedup();
         if times.len() < 2 {
-            let at = times.first().copied().unwrap_or(0);
+            let at = times.first().copied().unwrap_or(Timestamp::EPOCH);
             return Self {
-                stops: vec![(at, from_x), (at.saturating_add(1), to_x)],
+                stops: vec![(at, from_x), (at + Duration::from_micros(1), to_x)],
             };
         }
         // A gap of g ms gets 1 + log10(1 + g / 100) units: 0.1 s ≈ 1.3, 41 s ≈ 3.6, a day ≈ 6.9.
         let weights: Vec<f64> = times
             .windows(2)
             .map(|pair| {
-                let gap_ms = (pair[1] - pair[0]) as f64 / 1000.0;
+                let gap_ms = pair[1].since(pair[0]).as_secs_f64() * 1000.0;
                 1.0 + (1.0 + gap_ms / 100.0).log10()
             })
             .collect();
@@ -113,7 +115,7 @@ impl Scale {
         Self { stops }
     }
 
-    fn x(&self, at: UnixMicros) -> f64 {
+    fn x(&self, at: Timestamp) -> f64 {
         let (first, last) = match (self.stops.first(), self.stops.last()) {
             (Some(first), Some(last)) => (*first, *last),
             _ => return 0.0,
@@ -127,7 +129,8 @@ impl Scale {
         for pair in self.stops.windows(2) {
             let ((t0, x0), (t1, x1)) = (pair[0], pair[1]);
             if at <= t1 {
-                let fraction = (at - t0) as f64 / (t1 - t0).max(1) as f64;
+                let fraction = at.since(t0).as_secs_f64()
+                    / t1.since(t0).max(Duration::from_micros(1)).as_secs_f64();
                 return x0 + fraction * (x1 - x0);
             }
         }
@@ -139,7 +142,7 @@ impl Scale {
 pub fn layout(picture: &SessionPicture) -> Layout {
     let grace_end = picture.theft.as_ref().and_then(|theft| {
         let dead = picture.token(theft.token)?.dead_since_us?;
-        Some(dead.saturating_add(theft.grace_us))
+        Some(dead + theft.grace())
     });
     let mut times = vec![picture.start_us, picture.end_us];
     for token in &picture.tokens {
@@ -166,7 +169,7 @@ pub fn layout(picture: &SessionPicture) -> Layout {
             minted_at: offset(picture.start_us, token.issued_at_us),
             dead_after: token
                 .dead_since_us
-                .map(|dead| human_duration(dead.saturating_sub(token.issued_at_us))),
+                .map(|dead| human_duration(dead.since(token.issued_at_us))),
             stolen: stolen == Some(token.number),
         })
         .collect();
@@ -187,7 +190,7 @@ pub fn layout(picture: &SessionPicture) -> Layout {
         Some(Span {
             y: row_y(theft.token),
             from_x: scale.x(dead),
-            to_x: scale.x(dead.saturating_add(theft.grace_us).min(picture.end_us)),
+            to_x: scale.x((dead + theft.grace()).min(picture.end_us)),
         })
     });
     let replay = picture.theft.as_ref().map(|theft| Point {
@@ -224,11 +227,11 @@ pub fn layout(picture: &SessionPicture) -> Layout {
 }
 
 /// `+41 s` after the start (`0` at it).
-fn offset(start: UnixMicros, at: UnixMicros) -> String {
+fn offset(start: Timestamp, at: Timestamp) -> String {
     if at <= start {
         "0".to_owned()
     } else {
-        format!("+{}", human_duration(at - start))
+        format!("+{}", human_duration(at.since(start)))
     }
 }
 
@@ -351,7 +354,7 @@ mod tests {
     use tessera_core::{TheftKind, TheftReport, TokenTrace};
 
     use super::*;
-    use crate::picture::tests::{theft_after_parallel_tabs, trace, S};
+    use crate::picture::tests::{s, theft_after_parallel_tabs, trace};
 
     fn report(tokens: Vec<TokenTrace>, presented: &str, detected_s: i64) -> TheftReport {
         let dead_since = tokens
@@ -361,7 +364,7 @@ mod tests {
         TheftReport {
             tokens,
             presented_hash2: presented.into(),
-            detected_at: detected_s * S,
+            detected_at: s(detected_s),
             dead_since,
             ..theft_after_parallel_tabs()
         }
@@ -428,7 +431,7 @@ mod tests {
             trace("t1", None, 0, Some((3_600, "t4"))),
             trace("t2", Some("t1"), 1, Some((3_600, "t4"))),
             TokenTrace {
-                issued_at: S + 1000,
+                issued_at: s(1) + Duration::from_millis(1),
                 ..trace("t3", Some("t1"), 1, Some((3_600, "t4")))
             },
             trace("t4", Some("t3"), 3_599, None),
@@ -474,8 +477,8 @@ mod tests {
         let layout = layout(&SessionPicture::of_theft(&device));
         assert!(layout.grace.is_none());
         assert_eq!(layout.replay.map(|r| r.y), Some(row(&layout, 1).y));
-        let live = super::layout(&SessionPicture::live(&tokens, 60 * S));
+        let live = super::layout(&SessionPicture::live(&tokens, s(60)));
         assert!(live.grace.is_none() && live.replay.is_none() && live.edges.is_empty());
-        assert!(!svg(&SessionPicture::live(&tokens, 60 * S), "a <b>").contains("<b>"));
+        assert!(!svg(&SessionPicture::live(&tokens, s(60)), "a <b>").contains("<b>"));
     }
 }

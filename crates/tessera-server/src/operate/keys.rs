@@ -1,7 +1,7 @@
 //! `tessera keys list | rotate`.
 
 use serde_json::{json, Value};
-use tessera_core::{KeyKind, Sessions, SigningKeyInfo};
+use tessera_core::{KeyKind, Sessions, SigningKeyInfo, Timestamp};
 
 use super::report::{time, Report};
 use super::OperateError;
@@ -18,8 +18,8 @@ fn key_json(key: &SigningKeyInfo) -> Value {
         "kid": key.kid,
         "algorithm": key.algorithm,
         "kind": kind_name(key.kind),
-        "created_at_ms": key.created_at,
-        "expires_at_ms": key.expires_at,
+        "created_at_ms": key.created_at.as_millis(),
+        "expires_at_ms": key.expires_at.map(Timestamp::as_millis),
         "in_use": key.in_use,
     })
 }

@@ -2,6 +2,7 @@
 
 use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::Value;
+use tessera_core::Timestamp;
 
 /// A command's result.
 #[derive(Debug)]
@@ -82,7 +83,8 @@ impl Report {
 }
 
 /// A time in milliseconds since the epoch as RFC 3339 (UTC, seconds).
-pub fn time(ms: i64) -> String {
+pub fn time(at: Timestamp) -> String {
+    let ms = at.as_millis();
     match u64::try_from(ms) {
         Ok(ms) => humantime::format_rfc3339_seconds(
             std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms),

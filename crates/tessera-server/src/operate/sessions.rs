@@ -1,7 +1,7 @@
 //! `tessera sessions list | show | revoke | sweep`.
 
 use serde_json::{json, Value};
-use tessera_core::{SessionError, SessionInfo, Sessions, TheftQuery};
+use tessera_core::{SessionError, SessionInfo, Sessions, TheftQuery, Timestamp};
 
 use super::progress;
 use super::report::{time, Report};
@@ -13,12 +13,8 @@ use crate::picture::SessionPicture;
 /// shows progress and no single transaction grows without bound.
 const REVOKE_BATCH: usize = 500;
 
-/// When a session was last refreshed: every refresh extends its expiry to a full refresh-token
-/// lifetime, so that is its expiry minus the lifetime (never before its creation).
-fn last_refreshed(sessions: &Sessions, info: &SessionInfo) -> i64 {
-    let validity =
-        i64::try_from(sessions.config().refresh_token_validity.as_millis()).unwrap_or(i64::MAX);
-    info.expiry.saturating_sub(validity).max(info.created_at)
+fn last_refreshed(sessions: &Sessions, info: &SessionInfo) -> Timestamp {
+    info.last_refreshed(sessions.config().refresh_token_validity)
 }
 
 fn session_json(sessions: &Sessions, info: &SessionInfo) -> Value {
@@ -26,9 +22,9 @@ fn session_json(sessions: &Sessions, info: &SessionInfo) -> Value {
         "handle": info.handle,
         "user_id": info.user_id,
         "tenant_id": info.tenant_id,
-        "created_at_ms": info.created_at,
-        "last_refreshed_at_ms": last_refreshed(sessions, info),
-        "expires_at_ms": info.expiry,
+        "created_at_ms": info.created_at.as_millis(),
+        "last_refreshed_at_ms": last_refreshed(sessions, info).as_millis(),
+        "expires_at_ms": info.expiry.as_millis(),
         "session_data": info.session_data,
         "access_token_payload": info.access_token_payload,
         "device_key_thumbprint": info.device_thumbprint,
@@ -140,7 +136,7 @@ async fn stolen_session(sessions: &Sessions, handle: &str) -> Result<Report, Ope
         ("user", newest.user_id.clone()),
         ("tenant", newest.tenant_id.clone()),
         ("live", "no: ended by a detected theft".to_owned()),
-        ("theft detected", time(newest.detected_at.div_euclid(1000))),
+        ("theft detected", time(newest.detected_at)),
         ("why", newest.explanation()),
         (
             "refresh tokens",

@@ -1,7 +1,7 @@
 //! `tessera thefts list`, and the token tables and JSON that `sessions show --tokens` shares.
 
 use serde_json::{json, Value};
-use tessera_core::{human_duration, Sessions, TheftQuery, TheftReport};
+use tessera_core::{duration_micros, human_duration, Sessions, TheftQuery, TheftReport, Timestamp};
 
 use super::report::{time, Report};
 use super::OperateError;
@@ -25,14 +25,14 @@ pub async fn thefts_list(
         .map(|report| {
             vec![
                 report.id.to_string(),
-                time(report.detected_at.div_euclid(1000)),
+                time(report.detected_at),
                 report.user_id.clone(),
                 report.session_handle.clone(),
                 report.kind.as_str().to_owned(),
                 report
-                    .dead_for_us()
+                    .dead_for()
                     .map_or_else(|| "alive".to_owned(), human_duration),
-                human_duration(report.grace_us),
+                human_duration(report.grace),
                 if report.revoked { "revoked" } else { "kept" }.to_owned(),
             ]
         })
@@ -58,14 +58,14 @@ pub async fn thefts_list(
 pub fn theft_json(report: &TheftReport) -> Value {
     json!({
         "id": report.id,
-        "detected_at": time(report.detected_at.div_euclid(1000)),
-        "detected_at_us": report.detected_at,
+        "detected_at": time(report.detected_at),
+        "detected_at_us": report.detected_at.as_micros(),
         "user_id": report.user_id,
         "tenant_id": report.tenant_id,
         "session_handle": report.session_handle,
         "kind": report.kind.as_str(),
-        "dead_for_us": report.dead_for_us(),
-        "grace_us": report.grace_us,
+        "dead_for_us": report.dead_for().map(duration_micros),
+        "grace_us": duration_micros(report.grace),
         "revoked": report.revoked,
         "explanation": report.explanation(),
         "tokens": SessionPicture::of_theft(report),
@@ -74,7 +74,7 @@ pub fn theft_json(report: &TheftReport) -> Value {
 
 /// A picture's tokens as text lines: one row per token, times as offsets from the first minting.
 pub fn token_table(picture: &SessionPicture) -> String {
-    let offset = |at: i64| format!("+{}", human_duration(at - picture.start_us));
+    let offset = |at: Timestamp| format!("+{}", human_duration(at.since(picture.start_us)));
     let number = |n: Option<usize>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
     let rows = picture
         .tokens

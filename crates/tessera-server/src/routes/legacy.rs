@@ -107,8 +107,8 @@ impl Keys {
             .into_iter()
             .map(|key| PublicKeyJson {
                 public_key: key.public_key,
-                expiry_time: key.expires_at,
-                created_at: key.created_at,
+                expiry_time: key.expires_at.as_millis(),
+                created_at: key.created_at.as_millis(),
             })
             .collect();
         let current = list.first().cloned().ok_or_else(|| {

@@ -49,7 +49,7 @@ pub async fn jwks(AppSessions(sessions): AppSessions) -> Result<Response, ApiErr
     let interval_ms = i64::try_from(sessions.config().signing_key_update_interval.as_millis())
         .unwrap_or(i64::MAX)
         .max(1);
-    let now_ms = sessions.clock().now();
+    let now_ms = sessions.clock().now().as_millis();
     let until_next_key_s = (interval_ms - now_ms.rem_euclid(interval_ms)) / 1000;
     let max_age = until_next_key_s.clamp(1, 3600);
     Ok((

@@ -124,13 +124,13 @@ pub async fn revocations(
         .map(|r| RevocationJson {
             seq: r.seq,
             session_handle: r.session_handle,
-            revoked_at: r.revoked_at,
+            revoked_at: r.revoked_at.as_millis(),
         })
         .collect();
     Ok(Json(SessionReply {
         revocations: Some(revocations),
         // Entries revoked before this concern only expired access tokens: followers forget them.
-        keep_since: Some(sessions.revocations_needed_since()),
+        keep_since: Some(sessions.revocations_needed_since().as_millis()),
         ..SessionReply::default()
     }))
 }

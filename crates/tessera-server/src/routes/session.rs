@@ -210,8 +210,8 @@ pub async fn info(
             "recipeUserId": info.user_id,
             "userDataInDatabase": info.session_data,
             "userDataInJWT": info.access_token_payload,
-            "expiry": info.expiry,
-            "timeCreated": info.created_at,
+            "expiry": info.expiry.as_millis(),
+            "timeCreated": info.created_at.as_millis(),
             "tenantId": info.tenant_id,
         }))
         .into_response()),

@@ -16,9 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 use tessera_core::rotation::{self, Kill, Write};
 use tessera_core::{
-    AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog, RevocationRecord,
-    SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey, TenantRecord,
-    TenantRegistry, TheftQuery, TheftReport, UnixMicros, UnixMillis,
+    duration_micros, AppRecord, PresentOutcome, Presentation, RefreshTokenRecord, RevocationLog,
+    RevocationRecord, SessionRecord, SessionRecords, SigningKeyStore, StoreError, StoredSigningKey,
+    TenantRecord, TenantRegistry, TheftQuery, TheftReport, Timestamp,
 };
 
 use crate::schema::{SchemaPolicy, SchemaVersions};
@@ -203,8 +203,8 @@ fn insert_token(
             token.hash2,
             token.session_handle,
             token.presented_hash2,
-            token.issued_at,
-            token.dead_since,
+            token.issued_at.as_micros(),
+            token.dead_since.map(Timestamp::as_micros),
             token.anti_csrf_hash,
         ])?;
     Ok(())
@@ -221,8 +221,8 @@ fn mark_dead(connection: &Connection, kill: &Kill) -> Result<(), rusqlite::Error
             kill.session_handle,
             kill.used,
             kill.parent,
-            kill.minted_before,
-            kill.at
+            kill.minted_before.as_micros(),
+            kill.at.as_micros()
         ])?;
     Ok(())
 }
@@ -254,14 +254,14 @@ fn insert_theft(connection: &Connection, report: &TheftReport) -> Result<(), rus
             report.session_handle,
             report.user_id,
             report.tenant_id,
-            report.session_created_at,
-            report.detected_at,
+            report.session_created_at.as_millis(),
+            report.detected_at.as_micros(),
             report.kind.as_str(),
             report.presented_hash2,
-            report.dead_since,
-            report.grace_us,
+            report.dead_since.map(Timestamp::as_micros),
+            duration_micros(report.grace),
             report.newest_hash2,
-            report.newest_issued_at,
+            report.newest_issued_at.map(Timestamp::as_micros),
             report.revoked,
             tokens,
         ])?;
@@ -271,11 +271,11 @@ fn insert_theft(connection: &Connection, report: &TheftReport) -> Result<(), rus
 fn extend_session(
     connection: &Connection,
     handle: &str,
-    expires_at: UnixMillis,
+    expires_at: Timestamp,
 ) -> Result<(), rusqlite::Error> {
     connection
         .prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE handle = ?1")?
-        .execute(params![handle, expires_at])?;
+        .execute(params![handle, expires_at.as_millis()])?;
     Ok(())
 }
 
@@ -283,7 +283,7 @@ fn extend_session(
 fn revoke_sessions(
     connection: &Connection,
     handles: &[String],
-    revoked_at: UnixMillis,
+    revoked_at: Timestamp,
 ) -> Result<Vec<String>, rusqlite::Error> {
     let mut delete = connection.prepare_cached("DELETE FROM sessions WHERE handle = ?1")?;
     let mut log = connection
@@ -291,7 +291,7 @@ fn revoke_sessions(
     let mut removed = Vec::new();
     for handle in handles {
         if delete.execute([handle])? > 0 {
-            log.execute(params![handle, revoked_at])?;
+            log.execute(params![handle, revoked_at.as_millis()])?;
             removed.push(handle.clone());
         }
     }
@@ -304,13 +304,13 @@ fn revoke_sessions(
 fn insert_or_update(
     connection: &mut Connection,
     [insert, update]: [&str; 2],
-    (id, config, created_at): (String, String, UnixMillis),
+    (id, config, created_at): (String, String, Timestamp),
 ) -> Result<bool, rusqlite::Error> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let created = tx
-        .prepare_cached(insert)?
-        .execute(params![id, config, created_at])?
-        > 0;
+    let created =
+        tx.prepare_cached(insert)?
+            .execute(params![id, config, created_at.as_millis()])?
+            > 0;
     if !created {
         tx.prepare_cached(update)?.execute(params![id, config])?;
     }
@@ -322,14 +322,17 @@ fn user_handles(
     connection: &Connection,
     tenant_id: Option<&str>,
     user_id: &str,
-    live_at: Option<UnixMillis>,
+    live_at: Option<Timestamp>,
 ) -> Result<Vec<String>, rusqlite::Error> {
     let mut statement = connection.prepare_cached(
         "SELECT handle FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR tenant_id = ?2) \
          AND (?3 IS NULL OR expires_at > ?3) ORDER BY handle",
     )?;
     let handles = statement
-        .query_map(params![user_id, tenant_id, live_at], |row| row.get(0))?
+        .query_map(
+            params![user_id, tenant_id, live_at.map(Timestamp::as_millis)],
+            |row| row.get(0),
+        )?
         .collect::<Result<Vec<String>, _>>()?;
     Ok(handles)
 }
@@ -354,8 +357,8 @@ impl SessionRecords for SqliteStore {
                 session.handle,
                 session.user_id,
                 session.tenant_id,
-                session.created_at,
-                session.expires_at,
+                session.created_at.as_millis(),
+                session.expires_at.as_millis(),
                 data,
                 payload,
                 session.use_static_key,
@@ -370,7 +373,7 @@ impl SessionRecords for SqliteStore {
     async fn session(
         &self,
         handle: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let handle = handle.to_owned();
         self.call(move |connection| {
@@ -414,11 +417,11 @@ impl SessionRecords for SqliteStore {
         .await
     }
 
-    async fn delete_old_theft_reports(&self, before: UnixMicros) -> Result<u64, StoreError> {
+    async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.call(move |connection| {
             let deleted = connection
                 .prepare_cached("DELETE FROM theft_reports WHERE detected_at < ?1")?
-                .execute([before])?;
+                .execute([before.as_micros()])?;
             Ok(deleted as u64)
         })
         .await
@@ -454,7 +457,7 @@ impl SessionRecords for SqliteStore {
                         revoke_sessions(
                             &tx,
                             &[handle.to_owned()],
-                            presentation.now.div_euclid(1000),
+                            presentation.now.whole_millis(),
                         )?;
                     }
                     Write::MarkDead(kill) => mark_dead(&tx, kill)?,
@@ -488,7 +491,7 @@ impl SessionRecords for SqliteStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let tenant_id = tenant_id.map(str::to_owned);
         let user_id = user_id.to_owned();
@@ -502,7 +505,7 @@ impl SessionRecords for SqliteStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let tenant_id = tenant_id.map(str::to_owned);
         let user_id = user_id.to_owned();
@@ -513,7 +516,10 @@ impl SessionRecords for SqliteStore {
                  ORDER BY created_at, handle"
             ))?;
             let sessions = statement
-                .query_map(params![user_id, tenant_id, now], session_from_row)?
+                .query_map(
+                    params![user_id, tenant_id, now.as_millis()],
+                    session_from_row,
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(sessions)
         })
@@ -524,7 +530,7 @@ impl SessionRecords for SqliteStore {
         &self,
         handle: &str,
         device_key: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let handle = handle.to_owned();
         let device_key = device_key.to_owned();
@@ -534,7 +540,7 @@ impl SessionRecords for SqliteStore {
                     "UPDATE sessions SET device_key = ?2 \
                      WHERE handle = ?1 AND expires_at > ?3 AND device_key IS NULL",
                 )?
-                .execute(params![handle, device_key, now])?;
+                .execute(params![handle, device_key, now.as_millis()])?;
             Ok(changed > 0)
         })
         .await
@@ -544,7 +550,7 @@ impl SessionRecords for SqliteStore {
         &self,
         handle: &str,
         data: &Value,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let handle = handle.to_owned();
         let data = json_text(data)?;
@@ -553,7 +559,7 @@ impl SessionRecords for SqliteStore {
                 .prepare_cached(
                     "UPDATE sessions SET session_data = ?2 WHERE handle = ?1 AND expires_at > ?3",
                 )?
-                .execute(params![handle, data, now])?;
+                .execute(params![handle, data, now.as_millis()])?;
             Ok(changed > 0)
         })
         .await
@@ -563,7 +569,7 @@ impl SessionRecords for SqliteStore {
         &self,
         handle: &str,
         payload: &Map<String, Value>,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         let handle = handle.to_owned();
         let payload = json_text(payload)?;
@@ -572,17 +578,17 @@ impl SessionRecords for SqliteStore {
                 .prepare_cached(
                     "UPDATE sessions SET access_token_payload = ?2 WHERE handle = ?1 AND expires_at > ?3",
                 )?
-                .execute(params![handle, payload, now])?;
+                .execute(params![handle, payload, now.as_millis()])?;
             Ok(changed > 0)
         })
         .await
     }
 
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.call(move |connection| {
             let removed = connection
                 .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
-                .execute([now])?;
+                .execute([now.as_millis()])?;
             Ok(removed as u64)
         })
         .await
@@ -594,7 +600,7 @@ impl RevocationLog for SqliteStore {
     async fn revoke_sessions(
         &self,
         handles: &[String],
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let handles = handles.to_vec();
         self.call(move |connection| {
@@ -610,7 +616,7 @@ impl RevocationLog for SqliteStore {
         &self,
         tenant_id: Option<&str>,
         user_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
         let tenant_id = tenant_id.map(str::to_owned);
         let user_id = user_id.to_owned();
@@ -627,7 +633,7 @@ impl RevocationLog for SqliteStore {
     async fn revocations(
         &self,
         after: i64,
-        since: UnixMillis,
+        since: Timestamp,
         limit: u32,
     ) -> Result<Vec<RevocationRecord>, StoreError> {
         self.call(move |connection| {
@@ -636,11 +642,11 @@ impl RevocationLog for SqliteStore {
                  WHERE seq > ?1 AND revoked_at >= ?2 ORDER BY seq LIMIT ?3",
             )?;
             let records = statement
-                .query_map(params![after, since, limit], |row| {
+                .query_map(params![after, since.as_millis(), limit], |row| {
                     Ok(RevocationRecord {
                         seq: row.get(0)?,
                         session_handle: row.get(1)?,
-                        revoked_at: row.get(2)?,
+                        revoked_at: rows::millis(row, 2)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -649,11 +655,11 @@ impl RevocationLog for SqliteStore {
         .await
     }
 
-    async fn delete_old_revocations(&self, before: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.call(move |connection| {
             let removed = connection
                 .prepare_cached("DELETE FROM revocations WHERE revoked_at < ?1")?
-                .execute([before])?;
+                .execute([before.as_millis()])?;
             Ok(removed as u64)
         })
         .await
@@ -662,14 +668,14 @@ impl RevocationLog for SqliteStore {
 
 #[async_trait]
 impl SigningKeyStore for SqliteStore {
-    async fn signing_keys(&self, now: UnixMillis) -> Result<Vec<StoredSigningKey>, StoreError> {
+    async fn signing_keys(&self, now: Timestamp) -> Result<Vec<StoredSigningKey>, StoreError> {
         self.call(move |connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT kid, slot, algorithm, private_key, created_at, expires_at FROM signing_keys \
                  WHERE expires_at IS NULL OR expires_at > ?1 ORDER BY created_at DESC",
             )?;
             let keys = statement
-                .query_map([now], key_from_row)?
+                .query_map([now.as_millis()], key_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(keys)
         })
@@ -689,21 +695,21 @@ impl SigningKeyStore for SqliteStore {
                     key.slot,
                     key.algorithm,
                     key.private_key,
-                    key.created_at,
-                    key.expires_at
+                    key.created_at.as_millis(),
+                    key.expires_at.map(Timestamp::as_millis)
                 ])?;
             Ok(inserted > 0)
         })
         .await
     }
 
-    async fn delete_expired_signing_keys(&self, now: UnixMillis) -> Result<u64, StoreError> {
+    async fn delete_expired_signing_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.call(move |connection| {
             let removed = connection
                 .prepare_cached(
                     "DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at <= ?1",
                 )?
-                .execute([now])?;
+                .execute([now.as_millis()])?;
             Ok(removed as u64)
         })
         .await
@@ -756,7 +762,7 @@ impl TenantRegistry for SqliteStore {
     async fn delete_tenant(
         &self,
         tenant_id: &str,
-        now: UnixMillis,
+        now: Timestamp,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let tenant_id = tenant_id.to_owned();
         self.call(move |connection| {

@@ -1,9 +1,11 @@
 //! Rows to records, for the queries whose columns are the same on PostgreSQL and MySQL: each
 //! store's `SELECT`s name their columns in the order these read them.
 
+use std::time::Duration;
+
 use tessera_core::{
     AppRecord, RefreshTokenRecord, RevocationRecord, SessionRecord, StoredSigningKey, TenantRecord,
-    TheftKind, TheftReport,
+    TheftKind, TheftReport, Timestamp,
 };
 
 use super::decode_json;
@@ -16,6 +18,24 @@ pub(crate) trait Columns {
     fn number(&self, index: usize) -> Result<i64, sqlx::Error>;
     fn maybe_number(&self, index: usize) -> Result<Option<i64>, sqlx::Error>;
     fn flag(&self, index: usize) -> Result<bool, sqlx::Error>;
+
+    /// An instant kept in milliseconds (sessions, keys, tenants, revocations).
+    fn millis(&self, index: usize) -> Result<Timestamp, sqlx::Error> {
+        self.number(index).map(Timestamp::from_millis)
+    }
+
+    /// An instant kept in microseconds (refresh tokens, theft reports).
+    fn micros(&self, index: usize) -> Result<Timestamp, sqlx::Error> {
+        self.number(index).map(Timestamp::from_micros)
+    }
+
+    fn maybe_millis(&self, index: usize) -> Result<Option<Timestamp>, sqlx::Error> {
+        Ok(self.maybe_number(index)?.map(Timestamp::from_millis))
+    }
+
+    fn maybe_micros(&self, index: usize) -> Result<Option<Timestamp>, sqlx::Error> {
+        Ok(self.maybe_number(index)?.map(Timestamp::from_micros))
+    }
 }
 
 impl<Row> Columns for Row
@@ -54,8 +74,8 @@ pub(crate) fn session(row: &impl Columns) -> Result<SessionRecord, sqlx::Error> 
         handle: row.text(0)?,
         user_id: row.text(1)?,
         tenant_id: row.text(2)?,
-        created_at: row.number(3)?,
-        expires_at: row.number(4)?,
+        created_at: row.millis(3)?,
+        expires_at: row.millis(4)?,
         session_data: decode_json(&row.text(5)?)?,
         access_token_payload: decode_json(&row.text(6)?)?,
         use_static_key: row.flag(7)?,
@@ -70,8 +90,8 @@ pub(crate) fn token(row: &impl Columns, first: usize) -> Result<RefreshTokenReco
         hash2: row.text(first)?,
         session_handle: row.text(first + 1)?,
         presented_hash2: row.maybe_text(first + 2)?,
-        issued_at: row.number(first + 3)?,
-        dead_since: row.maybe_number(first + 4)?,
+        issued_at: row.micros(first + 3)?,
+        dead_since: row.maybe_micros(first + 4)?,
         anti_csrf_hash: row.maybe_text(first + 5)?,
         killed_by: row.maybe_text(first + 6)?,
     })
@@ -92,15 +112,15 @@ pub(crate) fn theft(row: &impl Columns) -> Result<TheftReport, sqlx::Error> {
         session_handle: row.text(1)?,
         user_id: row.text(2)?,
         tenant_id: row.text(3)?,
-        session_created_at: row.number(4)?,
-        detected_at: row.number(5)?,
+        session_created_at: row.millis(4)?,
+        detected_at: row.micros(5)?,
         kind: TheftKind::parse(&kind)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown theft kind {kind:?}").into()))?,
         presented_hash2: row.text(7)?,
-        dead_since: row.maybe_number(8)?,
-        grace_us: row.number(9)?,
+        dead_since: row.maybe_micros(8)?,
+        grace: Duration::from_micros(u64::try_from(row.number(9)?).unwrap_or(0)),
         newest_hash2: row.maybe_text(10)?,
-        newest_issued_at: row.maybe_number(11)?,
+        newest_issued_at: row.maybe_micros(11)?,
         revoked: row.flag(12)?,
         tokens: decode_json(&row.text(13)?)?,
     })
@@ -111,7 +131,7 @@ pub(crate) fn revocation(row: &impl Columns) -> Result<RevocationRecord, sqlx::E
     Ok(RevocationRecord {
         seq: row.number(0)?,
         session_handle: row.text(1)?,
-        revoked_at: row.number(2)?,
+        revoked_at: row.millis(2)?,
     })
 }
 
@@ -122,8 +142,8 @@ pub(crate) fn signing_key(row: &impl Columns) -> Result<StoredSigningKey, sqlx::
         slot: row.text(1)?,
         algorithm: row.text(2)?,
         private_key: row.text(3)?,
-        created_at: row.number(4)?,
-        expires_at: row.maybe_number(5)?,
+        created_at: row.millis(4)?,
+        expires_at: row.maybe_millis(5)?,
     })
 }
 
@@ -132,7 +152,7 @@ pub(crate) fn tenant(row: &impl Columns) -> Result<TenantRecord, sqlx::Error> {
     Ok(TenantRecord {
         tenant_id: row.text(0)?,
         config: decode_json(&row.text(1)?)?,
-        created_at: row.number(2)?,
+        created_at: row.millis(2)?,
     })
 }
 
@@ -141,6 +161,6 @@ pub(crate) fn app(row: &impl Columns) -> Result<AppRecord, sqlx::Error> {
     Ok(AppRecord {
         app_id: row.text(0)?,
         config: decode_json(&row.text(1)?)?,
-        created_at: row.number(2)?,
+        created_at: row.millis(2)?,
     })
 }

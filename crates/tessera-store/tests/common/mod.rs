@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tessera_core::{
-    Clock, ManualClock, ObservedStore, SessionConfig, SessionStore, Sessions, UnixMillis,
+    Clock, ManualClock, ObservedStore, SessionConfig, SessionStore, Sessions, Timestamp,
 };
 
 /// 2026-01-01T00:00:00Z, far from any rotation-slot boundary of the default interval.
-pub const START: UnixMillis = 1_767_225_600_000 + 3_600_000;
+pub const START: Timestamp = Timestamp::from_millis(1_767_225_600_000 + 3_600_000);
 
 /// An engine, its store (counting calls) and its clock.
 pub struct Harness {

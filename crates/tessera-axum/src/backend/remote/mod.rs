@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use tessera_core::{
     AccessToken, AntiCsrfToken, Clock, KeyKind, NewSession, RefreshOptions, RefreshToken,
     RegeneratedAccessToken, RevocationRecord, Revocations, SessionError, SessionTokens,
-    SystemClock, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
+    SystemClock, Timestamp, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
 };
 
 use self::http::Http;
@@ -30,7 +30,7 @@ use tessera_core::rotation::ANTI_CSRF_REFUSED;
 /// Entries the server sends per `GET /tessera/revocations` answer at most.
 const REVOCATIONS_PER_PAGE: usize = 10_000;
 /// How long a revoked session is remembered here when the server does not say.
-const REVOCATION_MEMORY_MS: i64 = 24 * 3600 * 1000;
+const REVOCATION_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
 /// Where the server is and how to talk to it.
 ///
@@ -324,7 +324,7 @@ impl RemoteSessions {
         let (newest, oldest_gap) = self.inner.revocations.read_from(now);
         let mut read = 0;
         let mut after = newest;
-        let mut keep_since = now.saturating_sub(REVOCATION_MEMORY_MS);
+        let mut keep_since = now - REVOCATION_MEMORY;
         loop {
             let (batch, server_keep_since) = self.revocation_log(after).await?;
             keep_since = server_keep_since.unwrap_or(keep_since);
@@ -349,7 +349,7 @@ impl RemoteSessions {
     async fn revocation_log(
         &self,
         after: i64,
-    ) -> Result<(Vec<RevocationRecord>, Option<i64>), SessionError> {
+    ) -> Result<(Vec<RevocationRecord>, Option<Timestamp>), SessionError> {
         let after = after.to_string();
         let reply = self
             .http()
@@ -368,10 +368,10 @@ impl RemoteSessions {
             .map(|r| RevocationRecord {
                 seq: r.seq,
                 session_handle: r.session_handle,
-                revoked_at: r.revoked_at,
+                revoked_at: Timestamp::from_millis(r.revoked_at),
             })
             .collect();
-        Ok((records, reply.keep_since))
+        Ok((records, reply.keep_since.map(Timestamp::from_millis)))
     }
 
     /// Revokes every session of a user, in one tenant or (`None`) all; returns their handles.

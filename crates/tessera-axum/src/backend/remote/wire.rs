@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use tessera_cdi::{SessionJson, SessionReply, Status, TokenJson};
 use tessera_core::{
     AccessToken, AntiCsrfToken, GeneralError, Issued, RefreshToken, SessionError, SessionSummary,
-    SessionTokens,
+    SessionTokens, Timestamp,
 };
 
 pub(super) fn malformed(what: &'static str) -> SessionError {
@@ -79,8 +79,8 @@ pub(super) fn summary(session: SessionJson) -> Result<SessionSummary, SessionErr
 pub(super) fn access(token: TokenJson) -> Issued<AccessToken> {
     Issued {
         token: AccessToken::new(token.token),
-        expiry: token.expiry,
-        created_at: token.created_time,
+        expiry: Timestamp::from_millis(token.expiry),
+        created_at: Timestamp::from_millis(token.created_time),
     }
 }
 
@@ -88,8 +88,8 @@ pub(super) fn access(token: TokenJson) -> Issued<AccessToken> {
 pub(super) fn refresh(token: TokenJson) -> Issued<RefreshToken> {
     Issued {
         token: RefreshToken::new(token.token),
-        expiry: token.expiry,
-        created_at: token.created_time,
+        expiry: Timestamp::from_millis(token.expiry),
+        created_at: Timestamp::from_millis(token.created_time),
     }
 }
 

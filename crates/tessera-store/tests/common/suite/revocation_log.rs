@@ -257,7 +257,7 @@ macro_rules! revocation_log_tests {
                 assert!(is_unauthorised(&refreshed), "{refreshed:?}");
             }
             let mut logged: Vec<String> = store
-                .revocations(0, 0, 10)
+                .revocations(0, tessera_core::Timestamp::EPOCH, 10)
                 .await
                 .unwrap()
                 .into_iter()

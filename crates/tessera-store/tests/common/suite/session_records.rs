@@ -150,13 +150,13 @@ macro_rules! session_records_tests {
             assert_eq!(report.kind, tessera_core::TheftKind::Refresh);
             assert!(report.revoked);
             assert_eq!(report.presented_hash2, hash2(&first));
-            assert_eq!(report.grace_us, 30_000_000);
+            assert_eq!(report.grace, Duration::from_secs(30));
             // Dead since the child was used (to refresh), 41 s before the replay.
-            assert_eq!(report.dead_for_us(), Some(41_000_000));
+            assert_eq!(report.dead_for(), Some(Duration::from_secs(41)));
             assert_eq!(report.newest_hash2, Some(hash2(&grandchild.refresh_token.token)));
             assert_eq!(
-                report.newest_issued_at.map(|at| report.detected_at - at),
-                Some(41_000_000)
+                report.newest_issued_at.map(|at| report.detected_at.since(at)),
+                Some(Duration::from_secs(41))
             );
             let lineage: Vec<(String, Option<String>, Option<String>)> = report
                 .tokens
@@ -311,8 +311,8 @@ macro_rules! session_records_tests {
             assert_eq!((tokens[0].hash2.as_str(), tokens[0].parent.as_deref()), (t1.as_str(), None));
             assert_eq!(tokens[0].killed_by.as_deref(), Some(t2.as_str()));
             assert_eq!(
-                tokens[0].dead_since.map(|dead| dead - tokens[1].issued_at),
-                Some(1_000_000)
+                tokens[0].dead_since.map(|dead| dead.since(tokens[1].issued_at)),
+                Some(Duration::from_secs(1))
             );
             assert_eq!((tokens[1].parent.as_deref(), tokens[1].dead_since), (Some(t1.as_str()), None));
             assert!(is_unauthorised(&h.sessions.session_tokens("no-such-session").await));
@@ -497,7 +497,9 @@ macro_rules! session_records_tests {
             // A full lifetime from the first use.
             assert_eq!(
                 reissued.expiry,
-                (reissued.created_at + 600_000).div_euclid(1000) * 1000
+                tessera_core::Timestamp::from_secs(
+                    (reissued.created_at + Duration::from_secs(600)).as_secs()
+                )
             );
             let calls = h.calls();
             for _ in 0..5 {
@@ -1238,9 +1240,8 @@ macro_rules! session_records_tests {
                 Some("proof")
             );
             // An expired challenge.
-            h.clock.advance(Duration::from_millis(
-                tessera_core::DEVICE_CHALLENGE_LIFETIME_MS as u64 + 1,
-            ));
+            h.clock
+                .advance(tessera_core::DEVICE_CHALLENGE_LIFETIME + Duration::from_millis(1));
             let late = device.registration(&challenge.challenge).unwrap();
             assert_eq!(
                 device_refused(

@@ -117,10 +117,10 @@ macro_rules! tenant_registry_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn apps_are_registered_listed_and_removed() {
             let Some((store, _guard)) = $open.await else { return };
-            let app = |id: &str, config: Value, created_at| tessera_core::AppRecord {
+            let app = |id: &str, config: Value, created_ms| tessera_core::AppRecord {
                 app_id: id.to_owned(),
                 config: object(config),
-                created_at,
+                created_at: tessera_core::Timestamp::from_millis(created_ms),
             };
             assert!(store.apps().await.unwrap().is_empty());
             assert!(store.put_app(&app("zeta", json!({"a": 1}), 1_000)).await.unwrap());
