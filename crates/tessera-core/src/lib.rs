@@ -64,7 +64,7 @@ mod types;
 mod verify;
 
 pub use claims::{check_custom_payload, AccessTokenClaims, RESERVED_CLAIMS};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use config::{KeyKind, SessionConfig, SigningAlgorithm, StaleRevocations};
 pub use engine::{
     DeviceBinding, DeviceChallenge, DeviceError, LegacyPublicKey, RevocationStatus, Sessions,

@@ -37,6 +37,17 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub config: Option<PathBuf>,
+    /// Test-only: run this server's clock this many milliseconds ahead (negative: behind), for
+    /// tests of several servers whose clocks disagree.
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        default_value_t = 0,
+        allow_hyphen_values = true,
+        value_name = "MS"
+    )]
+    pub test_clock_offset_ms: i64,
     /// For `sessions` and `keys`: the app to work on (default `public`), one created through
     /// the multitenancy API.
     #[arg(long, global = true, value_name = "APP")]

@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = tessera_server::config::ServerConfig::load(None, std::env::vars())?;
-//! tessera_server::serve::run(config).await?;
+//! tessera_server::serve::run(config, std::sync::Arc::new(tessera_core::SystemClock)).await?;
 //! # Ok(())
 //! # }
 //! ```

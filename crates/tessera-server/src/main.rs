@@ -40,7 +40,14 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Serve => {
-            let outcome = runtime.block_on(serve::run(config));
+            let clock: std::sync::Arc<dyn tessera_core::Clock> = match cli.test_clock_offset_ms {
+                0 => std::sync::Arc::new(tessera_core::SystemClock),
+                offset => std::sync::Arc::new(tessera_core::OffsetClock::new(
+                    std::sync::Arc::new(tessera_core::SystemClock),
+                    offset.saturating_mul(1000),
+                )),
+            };
+            let outcome = runtime.block_on(serve::run(config, clock));
             // Connections still open after the shutdown deadline are dropped with the runtime;
             // do not wait for their tasks.
             runtime.shutdown_background();

@@ -31,8 +31,12 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Runs the server until SIGTERM or Ctrl-C.
-pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
+/// Runs the server until SIGTERM or Ctrl-C, reading the time from `clock` (every app's engine
+/// reads the same one).
+pub async fn run(
+    config: ServerConfig,
+    clock: Arc<dyn tessera_core::Clock>,
+) -> Result<(), ServeError> {
     let schema = if config.migrate_on_start {
         tessera_store::SchemaPolicy::Migrate
     } else {
@@ -43,11 +47,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServeError> {
     let store = Arc::new(ObservedStore::new(store, |operation| {
         metrics::counter!("tessera_store_calls_total", "operation" => operation).increment(1);
     }));
-    let sessions = Sessions::with_clock(
-        store,
-        config.session.clone(),
-        Arc::new(tessera_core::SystemClock),
-    );
+    let sessions = Sessions::with_clock(store, config.session.clone(), clock);
     let sweeper = sessions.spawn_expiry_sweeper(config.expiry_sweep_interval);
     // Sessions revoked through other servers over the same database are refused here within the
     // poll interval.

@@ -6,8 +6,8 @@
 //! 2. Nothing acknowledged is lost: that is 1 again, since a browser always goes on from the
 //!    newest tokens it received, whatever crashed meanwhile.
 //! 3. A thief's replay of a refresh token the browser had provably moved past (an answer it
-//!    received to a use of a descendant), sent more than the grace window later, is never
-//!    accepted.
+//!    received to a use of a descendant), sent more than the grace window (plus the servers'
+//!    largest disagreement of clocks) later, is never accepted.
 //! 4. A revocation acknowledged by any server is honoured by every server within a second of that
 //!    server being able to answer and read the database again: no access token of the session
 //!    verifies later than that, and no refresh is accepted after the acknowledgement.
@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use super::history::{Actor, Answer, Fault, History, Op};
-use super::workload::{group_of, Group, GRACE};
+use super::workload::{group_of, Group, GRACE, MAX_SKEW};
 
 /// How long after being able to read the database a server may still accept a revoked session.
 const REVOCATION_BOUND_MS: f64 = 1000.0;
@@ -197,7 +197,10 @@ fn replays_are_refused(history: &History, lineage: &Lineage, violations: &mut Ve
         let Some(moved_past) = lineage.moved_past_ms.get(token) else {
             continue;
         };
-        if request.sent_ms > moved_past + grace_ms + MARGIN_MS {
+        // The server that marked the token dead and the one judging the replay may disagree by
+        // twice the largest skew.
+        let skew_ms = 2.0 * MAX_SKEW.as_secs_f64() * 1000.0;
+        if request.sent_ms > moved_past + grace_ms + skew_ms + MARGIN_MS {
             violations.push(Violation {
                 promise: "3. a replay after the grace window is never accepted",
                 detail: format!(

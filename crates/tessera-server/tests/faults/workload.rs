@@ -1,4 +1,5 @@
-//! The run: three `tessera serve` processes over one database; browsers whose tabs share a jar
+//! The run: three `tessera serve` processes over one database, their clocks apart by up to
+//! [`MAX_SKEW`] either way; browsers whose tabs share a jar
 //! and lose responses; thieves replaying copies of jars taken at random moments; an operator
 //! revoking sessions through random servers; and faults: `kill -9` and restart of a server,
 //! SIGSTOP/SIGCONT of one, a crash and restart of the database. Every request goes to a server
@@ -25,6 +26,10 @@ pub const GRACE: Duration = Duration::from_secs(5);
 
 /// The longest freeze of a server.
 pub const LONGEST_FREEZE: Duration = Duration::from_millis(2500);
+
+/// How far a server's clock may be from the true time, either way: each server runs with an
+/// offset drawn from ±this (two servers may disagree by twice it).
+pub const MAX_SKEW: Duration = Duration::from_millis(200);
 
 const SERVERS: usize = 3;
 const TABS: usize = 2;
@@ -179,9 +184,15 @@ impl Run {
             database.url(),
             GRACE.as_secs()
         );
+        let mut skew_rng = StdRng::seed_from_u64(self.seed.rotate_left(17));
         let mut servers = Vec::new();
         for _ in 0..SERVERS {
-            servers.push(Server::start(&yaml).await);
+            let skew = MAX_SKEW.as_millis() as i64;
+            let offset = format!(
+                "--test-clock-offset-ms={}",
+                skew_rng.random_range(-skew..=skew)
+            );
+            servers.push(Server::start_full(&yaml, None, "warn", &[&offset]).await);
         }
         let balancer = Balancer {
             urls: Arc::new(RwLock::new(servers.iter().map(|s| s.url.clone()).collect())),
