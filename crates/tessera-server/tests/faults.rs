@@ -1,11 +1,12 @@
 //! Several servers under faults, judged by a checker that reads the whole history: three
-//! `tessera serve` processes over one PostgreSQL instance of the test's own, browsers, thieves and
+//! `tessera serve` processes over one PostgreSQL (and, separately, MariaDB) instance of the
+//! test's own, browsers, thieves and
 //! an operator spread over them at random, while servers are killed and restarted or frozen and
 //! the database crashes and restarts, and the servers' clocks disagree by up to 0.4 s. `faults/checker.rs` lists the promises checked.
 //!
 //! The seed is printed and `TESSERA_FAULTS_SEED` replays its choices (the threads' interleaving
-//! is the machine's); `TESSERA_FAULTS_SECONDS` sets the length (default 40, the short run of the
-//! test suite; `scripts/faults.sh` runs long ones).
+//! is the machine's); `TESSERA_FAULTS_SECONDS` sets each database's run (default 30, the short run of
+//! the test suite; `scripts/faults.sh` runs long ones).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 #[path = "faults/checker.rs"]
@@ -19,8 +20,24 @@ mod workload;
 
 use std::sync::Arc;
 
+use cluster::OwnDatabase;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn several_servers_under_faults_keep_every_promise() {
+async fn several_servers_over_postgres_keep_every_promise() {
+    run(cluster::OwnPostgres::start().map(|db| Arc::new(db) as Arc<dyn OwnDatabase>)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_servers_over_mariadb_keep_every_promise() {
+    run(cluster::OwnMariaDb::start().map(|db| Arc::new(db) as Arc<dyn OwnDatabase>)).await;
+}
+
+/// The two runs take turns: each is timing-sensitive (a revocation's second), and the machine's
+/// cores are better spent on one cluster at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn run(database: Result<Arc<dyn OwnDatabase>, String>) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let seed = std::env::var("TESSERA_FAULTS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -28,27 +45,28 @@ async fn several_servers_under_faults_keep_every_promise() {
     let seconds = std::env::var("TESSERA_FAULTS_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
-    eprintln!("faults: TESSERA_FAULTS_SEED={seed} TESSERA_FAULTS_SECONDS={seconds}");
-    let database = match cluster::OwnPostgres::start() {
-        Ok(database) => Arc::new(database),
+        .unwrap_or(30);
+    let database = match database {
+        Ok(database) => database,
         Err(why) => {
             assert!(
                 std::env::var_os("TESSERA_REQUIRE_DATABASES").is_none(),
-                "no PostgreSQL instance of the test's own ({why}), and TESSERA_REQUIRE_DATABASES \
+                "no database instance of the test's own ({why}), and TESSERA_REQUIRE_DATABASES \
                  forbids skipping"
             );
-            eprintln!("SKIPPED: no PostgreSQL instance of the test's own ({why})");
+            eprintln!("SKIPPED: no database instance of the test's own ({why})");
             return;
         }
     };
+    let url = database.url();
+    eprintln!("faults over {url}: TESSERA_FAULTS_SEED={seed} TESSERA_FAULTS_SECONDS={seconds}");
     let recorder = workload::Run { seconds, seed }
         .execute(Arc::clone(&database))
         .await;
     let history = recorder.history();
     let violations = checker::check(&history);
     eprintln!(
-        "faults: {}; {} violations",
+        "faults over {url}: {}; {} violations",
         checker::summary(&history),
         violations.len()
     );

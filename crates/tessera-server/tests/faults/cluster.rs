@@ -1,16 +1,64 @@
-//! A PostgreSQL instance of the harness's own: `initdb` into a scratch directory, its own port, so
-//! that crashing and restarting it disturbs no other test. Debian's PostgreSQL binaries
-//! (`/usr/lib/postgresql/<version>/bin`); as root, they run as the `postgres` user, since the
-//! server refuses to run as root.
+//! A database instance of the harness's own, in a scratch directory on its own port, so that
+//! crashing and restarting it disturbs no other test: PostgreSQL (`initdb`, Debian's binaries in
+//! `/usr/lib/postgresql/<version>/bin`, run as the `postgres` user when the test runs as root,
+//! since PostgreSQL refuses root) or MariaDB (`mariadb-install-db`, `mariadbd`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A database the harness can crash and start again.
+pub trait OwnDatabase: Send + Sync + 'static {
+    /// The URL the servers connect with.
+    fn url(&self) -> String;
+    /// Stops it as a crash would: no shutdown, connections cut.
+    fn crash(&self) -> Result<(), String>;
+    /// Starts it again after a crash; returns once it accepts connections.
+    fn start_server(&self) -> Result<(), String>;
+}
 
 pub struct OwnPostgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+}
+
+impl OwnDatabase for OwnPostgres {
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// `immediate`: no checkpoint, so it comes back through WAL recovery.
+    fn crash(&self) -> Result<(), String> {
+        self.run_pg(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        )
+    }
+
+    fn start_server(&self) -> Result<(), String> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log");
+        self.run_pg(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log.display().to_string(),
+                "-w",
+                "start",
+            ],
+        )
+    }
 }
 
 impl OwnPostgres {
@@ -49,43 +97,6 @@ impl OwnPostgres {
         Ok(cluster)
     }
 
-    /// The URL the servers connect with.
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    /// Stops the database as a crash would (`immediate`: no checkpoint, connections cut), so that
-    /// it comes back through WAL recovery.
-    pub fn crash(&self) -> Result<(), String> {
-        self.run_pg(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
-        )
-    }
-
-    /// Starts it again after [`crash`](Self::crash).
-    pub fn start_server(&self) -> Result<(), String> {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("postgres.log");
-        self.run_pg(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-o",
-                &options,
-                "-l",
-                &log.display().to_string(),
-                "-w",
-                "start",
-            ],
-        )
-    }
-
     fn data(&self) -> String {
         self.dir.path().join("data").display().to_string()
     }
@@ -104,6 +115,95 @@ impl OwnPostgres {
 }
 
 impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.crash();
+    }
+}
+
+/// A MariaDB server of the harness's own.
+pub struct OwnMariaDb {
+    dir: tempfile::TempDir,
+    port: u16,
+    process: Mutex<Option<Child>>,
+}
+
+impl OwnMariaDb {
+    /// Creates and starts the instance, with a database `tessera`; an error says why it could
+    /// not.
+    pub fn start() -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        run(Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .args([
+                "--auth-root-authentication-method=normal",
+                "--user=root",
+                "--skip-test-db",
+            ]))?;
+        let database = Self {
+            dir,
+            port: free_port(),
+            process: Mutex::new(None),
+        };
+        database.start_server()?;
+        run(Command::new("mysql")
+            .args(["-h", "127.0.0.1", "-uroot"])
+            .arg(format!("-P{}", database.port))
+            .args(["-e", "CREATE DATABASE IF NOT EXISTS tessera"]))?;
+        Ok(database)
+    }
+}
+
+impl OwnDatabase for OwnMariaDb {
+    fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}/tessera", self.port)
+    }
+
+    /// SIGKILL: InnoDB comes back through its redo log.
+    fn crash(&self) -> Result<(), String> {
+        if let Some(mut process) = self.process.lock().unwrap().take() {
+            process.kill().map_err(|e| e.to_string())?;
+            process.wait().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn start_server(&self) -> Result<(), String> {
+        let path = |name: &str| self.dir.path().join(name).display().to_string();
+        let process = Command::new("mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", path("data")))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--socket={}", path("mariadb.sock")))
+            .arg(format!("--pid-file={}", path("mariadb.pid")))
+            .arg(format!("--log-error={}", path("mariadb.log")))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--max-connections=300",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("mariadbd: {e}"))?;
+        *self.process.lock().unwrap() = Some(process);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let ping = Command::new("mysqladmin")
+                .args(["-h", "127.0.0.1", "-uroot"])
+                .arg(format!("-P{}", self.port))
+                .arg("ping")
+                .output();
+            if ping.is_ok_and(|out| out.status.success()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err("mariadbd did not come up within 60 s".to_owned())
+    }
+}
+
+impl Drop for OwnMariaDb {
     fn drop(&mut self) {
         let _ = self.crash();
     }

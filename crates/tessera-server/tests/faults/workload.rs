@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use tessera_testkit::Server;
 
-use super::cluster::OwnPostgres;
+use super::cluster::OwnDatabase;
 use super::history::{Actor, Answer, Fault, FaultKind, Op, Recorder, Request};
 
 /// How long a client waits for an answer before it counts the request as unanswered.
@@ -177,7 +177,7 @@ pub struct Run {
 impl Run {
     /// Starts the servers, runs the load and the faults for `seconds`, and hands back the
     /// history.
-    pub async fn execute(&self, database: Arc<OwnPostgres>) -> Recorder {
+    pub async fn execute(&self, database: Arc<dyn OwnDatabase>) -> Recorder {
         let yaml = format!(
             "database_url: {}\nrefresh_token_rotation_grace_period: {}\naccess_token_validity: 2\n\
              database_pool_size: 8\nrevocation_poll_interval_ms: 250\n",
@@ -440,7 +440,7 @@ async fn revoke(
 /// hands the servers back running.
 async fn inject_faults(
     mut servers: Vec<Server>,
-    database: Arc<OwnPostgres>,
+    database: Arc<dyn OwnDatabase>,
     balancer: Balancer,
     recorder: Recorder,
     mut rng: StdRng,
