@@ -2,7 +2,8 @@
 //! `tessera serve` processes over one PostgreSQL (and, separately, MariaDB) instance of the
 //! test's own, browsers, thieves and
 //! an operator spread over them at random, while servers are killed and restarted or frozen and
-//! the database crashes and restarts, and the servers' clocks disagree by up to 0.4 s. `faults/checker.rs` lists the promises checked.
+//! the database crashes and restarts, the wire to it slows down or resets every connection, and the
+//! servers' clocks disagree by up to 0.4 s. `faults/checker.rs` lists the promises checked.
 //!
 //! The seed is printed and `TESSERA_FAULTS_SEED` replays its choices (the threads' interleaving
 //! is the machine's); `TESSERA_FAULTS_SECONDS` sets each database's run (default 30, the short run of
@@ -15,6 +16,8 @@ mod checker;
 mod cluster;
 #[path = "faults/history.rs"]
 mod history;
+#[path = "faults/wire.rs"]
+mod wire;
 #[path = "faults/workload.rs"]
 mod workload;
 

@@ -10,8 +10,14 @@ use std::time::{Duration, Instant};
 
 /// A database the harness can crash and start again.
 pub trait OwnDatabase: Send + Sync + 'static {
-    /// The URL the servers connect with.
-    fn url(&self) -> String;
+    /// The URL to connect with on `port` (the database's own, or a proxy's in front of it).
+    fn url_on(&self, port: u16) -> String;
+    /// The port it listens on.
+    fn port(&self) -> u16;
+    /// The URL to connect with directly.
+    fn url(&self) -> String {
+        self.url_on(self.port())
+    }
     /// Stops it as a crash would: no shutdown, connections cut.
     fn crash(&self) -> Result<(), String>;
     /// Starts it again after a crash; returns once it accepts connections.
@@ -26,8 +32,12 @@ pub struct OwnPostgres {
 }
 
 impl OwnDatabase for OwnPostgres {
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    fn url_on(&self, port: u16) -> String {
+        format!("postgres://postgres@127.0.0.1:{port}/postgres")
+    }
+
+    fn port(&self) -> u16 {
+        self.port
     }
 
     /// `immediate`: no checkpoint, so it comes back through WAL recovery.
@@ -155,8 +165,12 @@ impl OwnMariaDb {
 }
 
 impl OwnDatabase for OwnMariaDb {
-    fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:{}/tessera", self.port)
+    fn url_on(&self, port: u16) -> String {
+        format!("mysql://root@127.0.0.1:{port}/tessera")
+    }
+
+    fn port(&self) -> u16 {
+        self.port
     }
 
     /// SIGKILL: InnoDB comes back through its redo log.

@@ -65,6 +65,10 @@ pub enum FaultKind {
     Freeze,
     /// The database crashes and restarts.
     DatabaseRestart,
+    /// Every byte between servers and database is held up for a while.
+    Latency,
+    /// Every connection between servers and database is reset at once.
+    Reset,
 }
 
 #[derive(Debug, Clone)]

@@ -2,7 +2,8 @@
 //! [`MAX_SKEW`] either way; browsers whose tabs share a jar
 //! and lose responses; thieves replaying copies of jars taken at random moments; an operator
 //! revoking sessions through random servers; and faults: `kill -9` and restart of a server,
-//! SIGSTOP/SIGCONT of one, a crash and restart of the database. Every request goes to a server
+//! SIGSTOP/SIGCONT of one, a crash and restart of the database, and on the wire between servers
+//! and database (a proxy, [`Wire`]) added latency and every connection reset at once. Every request goes to a server
 //! chosen at random, as a load balancer would spread them, with a timeout, as it would give up.
 //! Every choice comes from the run's seed; the threads' interleaving does not.
 
@@ -16,6 +17,7 @@ use tessera_testkit::Server;
 
 use super::cluster::OwnDatabase;
 use super::history::{Actor, Answer, Fault, FaultKind, Op, Recorder, Request};
+use super::wire::Wire;
 
 /// How long a client waits for an answer before it counts the request as unanswered.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -178,10 +180,11 @@ impl Run {
     /// Starts the servers, runs the load and the faults for `seconds`, and hands back the
     /// history.
     pub async fn execute(&self, database: Arc<dyn OwnDatabase>) -> Recorder {
+        let wire = Arc::new(Wire::start(format!("127.0.0.1:{}", database.port())).await);
         let yaml = format!(
             "database_url: {}\nrefresh_token_rotation_grace_period: {}\naccess_token_validity: 2\n\
              database_pool_size: 8\nrevocation_poll_interval_ms: 250\n",
-            database.url(),
+            database.url_on(wire.port),
             GRACE.as_secs()
         );
         let mut skew_rng = StdRng::seed_from_u64(self.seed.rotate_left(17));
@@ -245,6 +248,7 @@ impl Run {
         let faults = inject_faults(
             servers,
             database,
+            Arc::clone(&wire),
             balancer.clone(),
             recorder.clone(),
             StdRng::seed_from_u64(self.seed),
@@ -441,6 +445,7 @@ async fn revoke(
 async fn inject_faults(
     mut servers: Vec<Server>,
     database: Arc<dyn OwnDatabase>,
+    wire: Arc<Wire>,
     balancer: Balancer,
     recorder: Recorder,
     mut rng: StdRng,
@@ -452,7 +457,7 @@ async fn inject_faults(
             return servers;
         }
         let began_ms = recorder.now_ms();
-        let (kind, server) = match rng.random_range(0..3) {
+        let (kind, server) = match rng.random_range(0..5) {
             0 => {
                 let server = rng.random_range(0..SERVERS);
                 servers[server].kill();
@@ -469,6 +474,16 @@ async fn inject_faults(
                 tokio::time::sleep(Duration::from_millis(rng.random_range(200..longest))).await;
                 signal("-CONT", &pid);
                 (FaultKind::Freeze, Some(server))
+            }
+            2 => {
+                wire.set_latency(Duration::from_millis(rng.random_range(20..250)));
+                tokio::time::sleep(Duration::from_millis(rng.random_range(500..3000))).await;
+                wire.set_latency(Duration::ZERO);
+                (FaultKind::Latency, None)
+            }
+            3 => {
+                wire.cut();
+                (FaultKind::Reset, None)
             }
             _ => {
                 let down_for = Duration::from_millis(rng.random_range(100..1500));
