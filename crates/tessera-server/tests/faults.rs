@@ -1,8 +1,8 @@
 //! Several servers under faults, judged by a checker that reads the whole history: three
-//! `tessera serve` processes over one PostgreSQL (and, separately, MariaDB) instance of the
-//! test's own, browsers, thieves and
+//! `tessera serve` processes over one PostgreSQL primary with a synchronous standby (and,
+//! separately, one MariaDB) of the test's own, browsers, thieves and
 //! an operator spread over them at random, while servers are killed and restarted or frozen and
-//! the database crashes and restarts, the wire to it slows down or resets every connection, and the
+//! the database crashes and restarts (PostgreSQL also fails over to its standby once), the wire to it slows down or resets every connection, and the
 //! servers' clocks disagree by up to 0.4 s. `faults/checker.rs` lists the promises checked.
 //!
 //! The seed is printed and `TESSERA_FAULTS_SEED` replays its choices (the threads' interleaving
@@ -27,7 +27,8 @@ use cluster::OwnDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_servers_over_postgres_keep_every_promise() {
-    run(cluster::OwnPostgres::start().map(|db| Arc::new(db) as Arc<dyn OwnDatabase>)).await;
+    let database = cluster::OwnPostgres::with_standby();
+    run(database.map(|db| Arc::new(db) as Arc<dyn OwnDatabase>)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,13 +23,23 @@ pub trait OwnDatabase: Send + Sync + 'static {
     fn crash(&self) -> Result<(), String>;
     /// Starts it again after a crash; returns once it accepts connections.
     fn start_server(&self) -> Result<(), String>;
+    /// Promotes a standby in place of the primary, which stops; the new primary's port, or `None`
+    /// if there is no standby (left).
+    fn fail_over(&self) -> Result<Option<u16>, String> {
+        Ok(None)
+    }
 }
 
+/// A PostgreSQL primary, and (with [`OwnPostgres::with_standby`]) a synchronous standby that
+/// [`OwnDatabase::fail_over`] promotes.
 pub struct OwnPostgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
-    port: u16,
     as_postgres: bool,
+    /// Data directories and ports: the primary first, then the standby if any.
+    nodes: Vec<(String, u16)>,
+    /// Which node is the primary now.
+    primary: AtomicUsize,
 }
 
 impl OwnDatabase for OwnPostgres {
@@ -37,44 +48,57 @@ impl OwnDatabase for OwnPostgres {
     }
 
     fn port(&self) -> u16 {
-        self.port
+        self.node().1
     }
 
     /// `immediate`: no checkpoint, so it comes back through WAL recovery.
     fn crash(&self) -> Result<(), String> {
-        self.run_pg(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
-        )
+        self.stop(self.primary.load(Ordering::SeqCst))
     }
 
     fn start_server(&self) -> Result<(), String> {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            self.port,
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("postgres.log");
-        self.run_pg(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-o",
-                &options,
-                "-l",
-                &log.display().to_string(),
-                "-w",
-                "start",
-            ],
-        )
+        self.start_node(self.primary.load(Ordering::SeqCst))
+    }
+
+    /// Stops the primary as a crash would and promotes the standby, which has every transaction
+    /// the primary acknowledged (commits wait for the standby's flush). Once only.
+    fn fail_over(&self) -> Result<Option<u16>, String> {
+        if self.nodes.len() < 2 || self.primary.load(Ordering::SeqCst) != 0 {
+            return Ok(None);
+        }
+        self.stop(0)?;
+        self.run_pg("pg_ctl", &["-D", &self.nodes[1].0, "-w", "promote"])?;
+        self.primary.store(1, Ordering::SeqCst);
+        Ok(Some(self.nodes[1].1))
     }
 }
 
 impl OwnPostgres {
-    /// Creates and starts the instance; an error says why it could not (PostgreSQL's server
-    /// binaries not installed, say).
-    pub fn start() -> Result<Self, String> {
+    /// A primary whose every commit waits for a synchronous standby (`synchronous_commit = on`
+    /// with `synchronous_standby_names = '*'`), and that standby, streaming from it; an error
+    /// says why they could not start (PostgreSQL's server binaries not installed, say).
+    pub fn with_standby() -> Result<Self, String> {
+        let cluster = Self::create(2)?;
+        cluster.start_node(0)?;
+        let primary = format!("host=127.0.0.1 port={} user=postgres", cluster.nodes[0].1);
+        cluster.run_pg(
+            "pg_basebackup",
+            &[
+                "-d",
+                &primary,
+                "-D",
+                &cluster.nodes[1].0,
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        )?;
+        cluster.start_node(1)?;
+        Ok(cluster)
+    }
+
+    fn create(nodes: usize) -> Result<Self, String> {
         let bin = server_binaries().ok_or("no /usr/lib/postgresql/*/bin/initdb")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let as_postgres = running_as_root();
@@ -83,18 +107,24 @@ impl OwnPostgres {
                 .args(["-R", "postgres:postgres"])
                 .arg(dir.path()))?;
         }
+        let nodes = (0..nodes)
+            .map(|n| {
+                let data = dir.path().join(format!("node{n}")).display().to_string();
+                (data, free_port())
+            })
+            .collect();
         let cluster = Self {
             dir,
             bin,
-            port: free_port(),
             as_postgres,
+            nodes,
+            primary: AtomicUsize::new(0),
         };
-        let data = cluster.data();
         cluster.run_pg(
             "initdb",
             &[
                 "-D",
-                &data,
+                &cluster.nodes[0].0,
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -103,12 +133,46 @@ impl OwnPostgres {
                 "--no-sync",
             ],
         )?;
-        cluster.start_server()?;
         Ok(cluster)
     }
 
-    fn data(&self) -> String {
-        self.dir.path().join("data").display().to_string()
+    fn node(&self) -> &(String, u16) {
+        &self.nodes[self.primary.load(Ordering::SeqCst)]
+    }
+
+    fn stop(&self, node: usize) -> Result<(), String> {
+        self.run_pg(
+            "pg_ctl",
+            &["-D", &self.nodes[node].0, "-m", "immediate", "-w", "stop"],
+        )
+    }
+
+    fn start_node(&self, node: usize) -> Result<(), String> {
+        let (data, port) = &self.nodes[node];
+        // Only the first primary waits for a standby: a promoted standby has none.
+        let synchronous = if node == 0 && self.nodes.len() > 1 {
+            " -c synchronous_standby_names=* -c synchronous_commit=on"
+        } else {
+            ""
+        };
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200{synchronous}",
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join(format!("node{node}.log"));
+        self.run_pg(
+            "pg_ctl",
+            &[
+                "-D",
+                data,
+                "-o",
+                &options,
+                "-l",
+                &log.display().to_string(),
+                "-w",
+                "start",
+            ],
+        )
     }
 
     fn run_pg(&self, program: &str, args: &[&str]) -> Result<(), String> {
@@ -126,7 +190,9 @@ impl OwnPostgres {
 
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
-        let _ = self.crash();
+        for node in 0..self.nodes.len() {
+            let _ = self.stop(node);
+        }
     }
 }
 

@@ -69,6 +69,8 @@ pub enum FaultKind {
     Latency,
     /// Every connection between servers and database is reset at once.
     Reset,
+    /// The primary database stops and its synchronous standby is promoted in its place.
+    Failover,
 }
 
 #[derive(Debug, Clone)]

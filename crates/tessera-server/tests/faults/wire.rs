@@ -3,7 +3,7 @@
 //! a load balancer in front of the database).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 pub struct Wire {
     pub port: u16,
+    target: Arc<RwLock<String>>,
     latency_ms: Arc<AtomicU64>,
     cuts: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
@@ -24,12 +25,14 @@ impl Wire {
         let port = listener.local_addr().unwrap().port();
         let latency_ms = Arc::new(AtomicU64::new(0));
         let (cuts, _) = watch::channel(0_u64);
+        let target = Arc::new(RwLock::new(target));
         let task = tokio::spawn({
             let latency_ms = Arc::clone(&latency_ms);
             let cuts = cuts.clone();
+            let target = Arc::clone(&target);
             async move {
                 while let Ok((client, _)) = listener.accept().await {
-                    let target = target.clone();
+                    let target = target.read().unwrap().clone();
                     let latency_ms = Arc::clone(&latency_ms);
                     let cut = cuts.subscribe();
                     tokio::spawn(async move {
@@ -42,6 +45,7 @@ impl Wire {
         });
         Self {
             port,
+            target,
             latency_ms,
             cuts,
             task,
@@ -52,6 +56,12 @@ impl Wire {
     pub fn set_latency(&self, latency: Duration) {
         self.latency_ms
             .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Sends new connections to `target` from now on (a virtual address moved to a promoted
+    /// standby).
+    pub fn retarget(&self, target: String) {
+        *self.target.write().unwrap() = target;
     }
 
     /// Resets every connection open now (new ones are let through).

@@ -451,12 +451,34 @@ async fn inject_faults(
     mut rng: StdRng,
     deadline: f64,
 ) -> Vec<Server> {
+    // Where the database has a standby, it takes over once, a third to two thirds into the run.
+    let start = recorder.now_ms();
+    let mut failover_at = Some(start + (deadline - start) * rng.random_range(0.3..0.7));
     loop {
         tokio::time::sleep(Duration::from_millis(rng.random_range(1500..4000))).await;
         if recorder.now_ms() > deadline - 6000.0 {
             return servers;
         }
         let began_ms = recorder.now_ms();
+        if failover_at.is_some_and(|at| began_ms >= at) {
+            failover_at = None;
+            let promote = Arc::clone(&database);
+            let promoted = tokio::task::spawn_blocking(move || promote.fail_over())
+                .await
+                .unwrap()
+                .unwrap();
+            if let Some(port) = promoted {
+                wire.retarget(format!("127.0.0.1:{port}"));
+                wire.cut();
+                recorder.fault(Fault {
+                    kind: FaultKind::Failover,
+                    server: None,
+                    began_ms,
+                    ended_ms: recorder.now_ms(),
+                });
+                continue;
+            }
+        }
         let (kind, server) = match rng.random_range(0..5) {
             0 => {
                 let server = rng.random_range(0..SERVERS);
