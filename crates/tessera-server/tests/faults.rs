@@ -161,6 +161,39 @@ mod checker_catches {
         )
     }
 
+    /// The browser goes on from r1 to r2 and uses r2's access token (moving past r1); a thief's
+    /// copy of a1, minted with r1 and never used, commits r1 on its first use: within the grace
+    /// window that is fine, after it a broken promise.
+    #[test]
+    fn a_late_first_use_of_a_stolen_access_token_is_reported() {
+        let replay = |sent_ms| {
+            let mut history = robbery(0.0);
+            history.requests.truncate(3);
+            history.requests.extend([
+                request(
+                    ROBBED_TAB,
+                    refresh("r1"),
+                    ok(Some("r2"), Some("a2")),
+                    300.0,
+                    0,
+                ),
+                request(ROBBED_TAB, verify("a2"), ok(None, Some("a2b")), 400.0, 1),
+                request(THIEF, verify("a1"), ok(None, Some("a1c")), sent_ms, 2),
+            ]);
+            history
+        };
+        // Moved past r1 at 405 ms: accepted until 405 + 5 000 + 400 + 300 ms.
+        assert!(promises(&replay(6_000.0)).is_empty());
+        assert_eq!(
+            promises(&replay(6_200.0)),
+            ["3. a replay after the grace window is never accepted"]
+        );
+        // A copy of a reissued token (no parent in it) may verify until it expires.
+        let mut reissued = replay(6_200.0);
+        reissued.requests[5] = request(THIEF, verify("a2b"), ok(None, None), 6_200.0, 2);
+        assert!(promises(&reissued).is_empty());
+    }
+
     #[test]
     fn a_late_replay_accepted_is_reported() {
         // Grace 5 s, clocks up to 0.4 s apart, 0.3 s for the request: from 5.9 s after the

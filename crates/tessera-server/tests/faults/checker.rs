@@ -7,7 +7,8 @@
 //!    newest tokens it received, whatever crashed meanwhile.
 //! 3. A thief's replay of a refresh token the browser had provably moved past (an answer it
 //!    received to a use of a descendant), sent more than the grace window (plus the servers'
-//!    largest disagreement of clocks) later, is never accepted.
+//!    largest disagreement of clocks) later, is never accepted; nor is the first use of an
+//!    access token minted with such a token (one a refresh handed out, carrying its parent).
 //! 4. A revocation acknowledged by any server is honoured by every server within a second of that
 //!    server being able to answer and read the database again: no access token of the session
 //!    verifies later than that, and no refresh is accepted after the acknowledgement.
@@ -50,6 +51,9 @@ struct Lineage {
     parent: HashMap<String, String>,
     /// Access token → the refresh token it was minted with.
     minted_with: HashMap<String, String>,
+    /// Access tokens a refresh handed out: they carry their refresh token's parent, so their
+    /// first verification is a use of that refresh token.
+    first_use: std::collections::HashSet<String>,
     /// Refresh token → when the browser first received an answer to a use of a strict
     /// descendant of it (its use of the descendant marked it dead before that answer left).
     moved_past_ms: HashMap<String, f64>,
@@ -60,6 +64,7 @@ impl Lineage {
         let mut lineage = Self {
             parent: HashMap::new(),
             minted_with: HashMap::new(),
+            first_use: std::collections::HashSet::new(),
             moved_past_ms: HashMap::new(),
         };
         for request in &history.requests {
@@ -73,6 +78,7 @@ impl Lineage {
                 (Op::Refresh { token }, Some(child), Some(access)) => {
                     lineage.parent.insert(child.clone(), token.clone());
                     lineage.minted_with.insert(access.clone(), child.clone());
+                    lineage.first_use.insert(access.clone());
                 }
                 (Op::Verify { token }, _, Some(reissued)) => {
                     if let Some(refresh) = lineage.minted_with.get(token).cloned() {
@@ -92,7 +98,7 @@ impl Lineage {
             let used = match &request.op {
                 Op::Refresh { token } => Some(token.clone()),
                 Op::Verify { token } => lineage.minted_with.get(token).cloned(),
-                Op::Create | Op::Revoke { .. } => None,
+                Op::Create | Op::Revoke { .. } | Op::RevokeUser => None,
             };
             let mut ancestor = used.and_then(|used| lineage.parent.get(&used).cloned());
             while let Some(token) = ancestor {
@@ -188,18 +194,23 @@ fn live_sessions_stay_live(history: &History, violations: &mut Vec<Violation>) {
 
 fn replays_are_refused(history: &History, lineage: &Lineage, violations: &mut Vec<Violation>) {
     let grace_ms = GRACE.as_secs_f64() * 1000.0;
+    // The server that marked the token dead and the one judging the replay may disagree by
+    // twice the largest skew.
+    let skew_ms = 2.0 * MAX_SKEW.as_secs_f64() * 1000.0;
     for request in &history.requests {
-        let (Actor::Thief { user }, Op::Refresh { token }, Answer::Ok { .. }) =
-            (request.actor, &request.op, &request.answer)
-        else {
+        let (Actor::Thief { user }, Answer::Ok { .. }) = (request.actor, &request.answer) else {
             continue;
         };
-        let Some(moved_past) = lineage.moved_past_ms.get(token) else {
+        let replayed = match &request.op {
+            Op::Refresh { token } => Some(token),
+            Op::Verify { token } if lineage.first_use.contains(token) => {
+                lineage.minted_with.get(token)
+            }
+            _ => None,
+        };
+        let Some(moved_past) = replayed.and_then(|token| lineage.moved_past_ms.get(token)) else {
             continue;
         };
-        // The server that marked the token dead and the one judging the replay may disagree by
-        // twice the largest skew.
-        let skew_ms = 2.0 * MAX_SKEW.as_secs_f64() * 1000.0;
         if request.sent_ms > moved_past + grace_ms + skew_ms + MARGIN_MS {
             violations.push(Violation {
                 promise: "3. a replay after the grace window is never accepted",
@@ -226,7 +237,10 @@ fn revocations_reach_every_server(history: &History, violations: &mut Vec<Violat
     let acknowledged: HashMap<usize, f64> = history
         .requests
         .iter()
-        .filter(|r| matches!(r.op, Op::Revoke { .. }) && matches!(r.answer, Answer::Ok { .. }))
+        .filter(|r| {
+            matches!(r.op, Op::Revoke { .. } | Op::RevokeUser)
+                && matches!(r.answer, Answer::Ok { .. })
+        })
         .map(|r| (user_of(r.actor), r.received_ms))
         .collect();
     for request in &history.requests {
@@ -242,7 +256,7 @@ fn revocations_reach_every_server(history: &History, violations: &mut Vec<Violat
                 let ready = ready_ms(&history.faults, request.server, revoked_ms, request.sent_ms);
                 request.sent_ms > ready + REVOCATION_BOUND_MS + MARGIN_MS
             }
-            Op::Create | Op::Revoke { .. } => false,
+            Op::Create | Op::Revoke { .. } | Op::RevokeUser => false,
         };
         if late {
             violations.push(Violation {

@@ -27,6 +27,8 @@ pub enum Op {
     Verify { token: String },
     /// Revoke this session.
     Revoke { handle: String },
+    /// Revoke every session of the actor's user.
+    RevokeUser,
 }
 
 /// What came back.
@@ -146,6 +148,7 @@ impl fmt::Display for Request {
             Op::Refresh { token } => format!("refresh …{}", short(token)),
             Op::Verify { token } => format!("verify …{}", short(token)),
             Op::Revoke { handle } => format!("revoke {handle}"),
+            Op::RevokeUser => "revoke the user's sessions".to_owned(),
         };
         let answer = match &self.answer {
             Answer::Ok { refresh, access } => format!(

@@ -141,6 +141,10 @@ fn path_and_body(op: &Op, user: usize) -> (&'static str, Value) {
             "/recipe/session/remove",
             json!({"sessionHandles": [handle]}),
         ),
+        Op::RevokeUser => (
+            "/recipe/session/remove",
+            json!({"userId": format!("user-{user}")}),
+        ),
     }
 }
 
@@ -182,7 +186,7 @@ impl Run {
     pub async fn execute(&self, database: Arc<dyn OwnDatabase>) -> Recorder {
         let wire = Arc::new(Wire::start(format!("127.0.0.1:{}", database.port())).await);
         let yaml = format!(
-            "database_url: {}\nrefresh_token_rotation_grace_period: {}\naccess_token_validity: 2\n\
+            "database_url: {}\nrefresh_token_rotation_grace_period: {}\naccess_token_validity: 10\n\
              database_pool_size: 8\nrevocation_poll_interval_ms: 250\n",
             database.url_on(wire.port),
             GRACE.as_secs()
@@ -363,7 +367,9 @@ async fn browse(
     }
 }
 
-/// A thief: copies the jar now and then and replays one of its copies' refresh tokens later.
+/// A thief: copies the jar now and then and later replays one of its copies: its refresh token,
+/// or its access token (which, fresh from a refresh, would commit that refresh token on first
+/// use).
 async fn steal(
     balancer: Balancer,
     recorder: Recorder,
@@ -372,41 +378,55 @@ async fn steal(
     jar: Arc<Mutex<Jar>>,
     deadline: f64,
 ) {
-    let mut bag: Vec<(f64, String)> = Vec::new();
+    let mut bag: Vec<(f64, Jar)> = Vec::new();
     while recorder.now_ms() < deadline {
         tokio::time::sleep(Duration::from_millis(rng.random_range(200..1500))).await;
         let now = recorder.now_ms();
         if rng.random_bool(0.6) {
-            let copy = jar.lock().unwrap().refresh.clone();
+            let copy = jar.lock().unwrap().clone();
             bag.push((now, copy));
             continue;
         }
-        let old: Vec<&(f64, String)> = bag.iter().filter(|(at, _)| now - at > 500.0).collect();
+        let old: Vec<&(f64, Jar)> = bag.iter().filter(|(at, _)| now - at > 500.0).collect();
         if old.is_empty() {
             continue;
         }
-        let token = old[rng.random_range(0..old.len())].1.clone();
+        let copy = old[rng.random_range(0..old.len())].1.clone();
+        let op = if rng.random_bool(0.5) {
+            Op::Refresh {
+                token: copy.refresh,
+            }
+        } else {
+            Op::Verify { token: copy.access }
+        };
         let (answer, _) = exchange(
             &balancer,
             &recorder,
             &mut rng,
             Actor::Thief { user },
-            Op::Refresh { token },
+            op,
             user,
         )
         .await;
         if let Answer::Ok {
             refresh: Some(refresh),
-            ..
+            access: Some(access),
         } = answer
         {
-            bag.push((recorder.now_ms(), refresh));
+            bag.push((
+                recorder.now_ms(),
+                Jar {
+                    refresh,
+                    access,
+                    ..copy
+                },
+            ));
         }
     }
 }
 
-/// An operator: revokes the user's session once, at a random moment, through a random server,
-/// again until a server acknowledges it.
+/// An operator: revokes the user's session once (by its handle, or every session of the user),
+/// at a random moment, through a random server, again until a server acknowledges it.
 async fn revoke(
     balancer: Balancer,
     recorder: Recorder,
@@ -421,15 +441,18 @@ async fn revoke(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let handle = jar.lock().unwrap().handle.clone();
+    let op = if rng.random_bool(0.5) {
+        Op::Revoke { handle }
+    } else {
+        Op::RevokeUser
+    };
     while recorder.now_ms() < deadline {
         let (answer, _) = exchange(
             &balancer,
             &recorder,
             &mut rng,
             Actor::Operator { user },
-            Op::Revoke {
-                handle: handle.clone(),
-            },
+            op.clone(),
             user,
         )
         .await;
