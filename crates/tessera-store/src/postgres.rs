@@ -185,6 +185,36 @@ impl PostgresStore {
         self.pool.begin().await.map_err(store_error)
     }
 
+    /// Runs a deletion of what expired or aged out before `bound` (in the unit of the column it
+    /// compares with); returns how many rows went.
+    async fn delete_before(&self, statement: &'static str, bound: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(statement)
+            .bind(bound)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?
+            .rows_affected())
+    }
+
+    /// Sets one column of a live session (`statement` binds the value, the handle, now); false if
+    /// there is no such live session, or the statement's condition refused it.
+    async fn update_live(
+        &self,
+        statement: &'static str,
+        value: &str,
+        handle: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(statement)
+            .bind(value)
+            .bind(handle)
+            .bind(now.as_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
     /// Inserts a `(id, config, created_at)` row (tenants, apps) unless its id is taken,
     /// else replaces its config; returns whether it was inserted. `statements` are the
     /// insert-if-absent and the config update.
@@ -571,12 +601,8 @@ impl SessionRecords for PostgresStore {
     }
 
     async fn delete_old_theft_reports(&self, before: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query(statements::DELETE_OLD_THEFTS)
-            .bind(before.as_micros())
-            .execute(&self.pool)
+        self.delete_before(statements::DELETE_OLD_THEFTS, before.as_micros())
             .await
-            .map_err(store_error)?
-            .rows_affected())
     }
 
     async fn present(&self, presentation: Presentation) -> Result<PresentOutcome, StoreError> {
@@ -632,14 +658,8 @@ impl SessionRecords for PostgresStore {
         device_key: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(statements::BIND_DEVICE)
-            .bind(device_key)
-            .bind(handle)
-            .bind(now.as_millis())
-            .execute(&self.pool)
+        self.update_live(statements::BIND_DEVICE, device_key, handle, now)
             .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected() > 0)
     }
 
     async fn update_session_data(
@@ -648,14 +668,13 @@ impl SessionRecords for PostgresStore {
         data: &Value,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(statements::UPDATE_SESSION_DATA)
-            .bind(encode_json(data)?)
-            .bind(handle)
-            .bind(now.as_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected() > 0)
+        self.update_live(
+            statements::UPDATE_SESSION_DATA,
+            &encode_json(data)?,
+            handle,
+            now,
+        )
+        .await
     }
 
     async fn update_access_token_payload(
@@ -664,23 +683,18 @@ impl SessionRecords for PostgresStore {
         payload: &Map<String, Value>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(statements::UPDATE_PAYLOAD)
-            .bind(encode_json(payload)?)
-            .bind(handle)
-            .bind(now.as_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected() > 0)
+        self.update_live(
+            statements::UPDATE_PAYLOAD,
+            &encode_json(payload)?,
+            handle,
+            now,
+        )
+        .await
     }
 
     async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let result = sqlx::query(statements::DELETE_EXPIRED_SESSIONS)
-            .bind(now.as_millis())
-            .execute(&self.pool)
+        self.delete_before(statements::DELETE_EXPIRED_SESSIONS, now.as_millis())
             .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected())
     }
 }
 
@@ -742,12 +756,8 @@ impl RevocationLog for PostgresStore {
     }
 
     async fn delete_old_revocations(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let result = sqlx::query(statements::DELETE_OLD_REVOCATIONS)
-            .bind(before.as_millis())
-            .execute(&self.pool)
+        self.delete_before(statements::DELETE_OLD_REVOCATIONS, before.as_millis())
             .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected())
     }
 }
 
@@ -780,12 +790,8 @@ impl SigningKeyStore for PostgresStore {
     }
 
     async fn delete_expired_signing_keys(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let result = sqlx::query(statements::DELETE_EXPIRED_SIGNING_KEYS)
-            .bind(now.as_millis())
-            .execute(&self.pool)
+        self.delete_before(statements::DELETE_EXPIRED_SIGNING_KEYS, now.as_millis())
             .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected())
     }
 }
 
