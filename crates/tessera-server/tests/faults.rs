@@ -271,6 +271,25 @@ mod checker_catches {
         );
     }
 
+    /// A theft's answer ends the session like a revocation: the thief's copy of the access token
+    /// must stop verifying everywhere within the second.
+    #[test]
+    fn a_session_ended_by_theft_is_refused_everywhere() {
+        let mut history = robbery(6_000.0);
+        history.requests[3].answer = Answer::Status("TOKEN_THEFT_DETECTED".to_owned());
+        history
+            .requests
+            .push(request(THIEF, verify("a1b"), ok(None, None), 7_000.0, 1));
+        assert!(promises(&history).is_empty());
+        history
+            .requests
+            .push(request(THIEF, verify("a1b"), ok(None, None), 7_400.0, 2));
+        assert_eq!(
+            promises(&history),
+            ["4. a revocation reaches every server within a second"]
+        );
+    }
+
     #[test]
     fn an_error_other_than_503_is_reported() {
         let answered = |status| {

@@ -317,7 +317,8 @@ fn handle_of(access: &str) -> String {
 }
 
 /// A tab: calls the API (verifying the jar's access token, as the app's back end would) and
-/// refreshes when told to or when it feels like it, writing what it receives to the shared jar.
+/// refreshes when told to or when it feels like it, writing what it receives to the shared jar;
+/// once signed out, only calls the API.
 async fn browse(
     balancer: Balancer,
     recorder: Recorder,
@@ -332,10 +333,9 @@ async fn browse(
     let mut must_refresh = false;
     while recorder.now_ms() < deadline {
         let current = jar.lock().unwrap().clone();
-        if current.ended {
-            return;
-        }
-        let refresh = must_refresh || rng.random_bool(0.25);
+        // Signed out, the tab keeps calling with its last access token, as other copies of it
+        // (another window, a mobile client) would: every server must refuse it.
+        let refresh = !current.ended && (must_refresh || rng.random_bool(0.25));
         let op = if refresh {
             Op::Refresh {
                 token: current.refresh.clone(),
