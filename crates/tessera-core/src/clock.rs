@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::time::Timestamp;
+use crate::time::{duration_micros, Timestamp};
 
 /// Where the engine reads the time. Tests move a [`ManualClock`] instead of sleeping.
 pub trait Clock: Send + Sync + 'static {
@@ -32,7 +32,7 @@ static LAST_SYSTEM_MICROS: AtomicI64 = AtomicI64::new(0);
 fn wall_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .map(duration_micros)
         .unwrap_or(0)
 }
 
@@ -112,8 +112,8 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let by = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
-        self.now_micros.fetch_add(by, Ordering::SeqCst);
+        self.now_micros
+            .fetch_add(duration_micros(by), Ordering::SeqCst);
     }
 
     /// Sets the clock to an instant.

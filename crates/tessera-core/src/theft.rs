@@ -223,7 +223,7 @@ impl TheftReport {
 /// A duration as people read it: `0 s`, `420 µs`, `350 ms`, `41 s`, `3 min 5 s`, `2 h 4 min`,
 /// `3 d 2 h`.
 pub fn human_duration(duration: Duration) -> String {
-    let us = i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
+    let us = crate::time::duration_micros(duration);
     if us == 0 {
         return "0 s".to_owned();
     }

@@ -46,9 +46,8 @@ pub async fn user_id(QueryParams(_query): QueryParams<UserIdQuery>) -> Json<serd
 /// due; SDKs refetch anyway when they meet an unknown `kid`.
 pub async fn jwks(AppSessions(sessions): AppSessions) -> Result<Response, ApiError> {
     let jwks = sessions.jwks().await.map_err(ApiError::from_engine)?;
-    let interval_ms = i64::try_from(sessions.config().signing_key_update_interval.as_millis())
-        .unwrap_or(i64::MAX)
-        .max(1);
+    let interval_ms =
+        tessera_core::duration_millis(sessions.config().signing_key_update_interval).max(1);
     let now_ms = sessions.clock().now().as_millis();
     let until_next_key_s = (interval_ms - now_ms.rem_euclid(interval_ms)) / 1000;
     let max_age = until_next_key_s.clamp(1, 3600);
