@@ -6,6 +6,8 @@
 //! one of them. Adding a method to a contract touches the contract, each store, and the
 //! conformance suite's section for it.
 
+#[macro_use]
+mod contract;
 mod revocation_log;
 mod session_records;
 mod signing_key_store;

@@ -193,9 +193,8 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// Creates `schema` and returns a URL whose connections use it.
-#[cfg(feature = "postgres")]
 /// `url` with its connections' `search_path` set to `schema`.
+#[cfg(feature = "postgres")]
 pub fn postgres_url_in_schema(url: &str, schema: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-c%20search_path%3D{schema}")
@@ -216,6 +215,8 @@ pub fn through_proxy(url: &str, port: u16) -> (String, String) {
     )
 }
 
+/// Creates `schema` and returns a URL whose connections use it.
+#[cfg(feature = "postgres")]
 pub async fn postgres_schema_url(url: &str, schema: &str) -> String {
     use sqlx::Executor;
     let admin = sqlx::PgPool::connect(url)
