@@ -3,25 +3,8 @@
 //! request headers allowed and its response headers exposed. Same-origin apps need none of this.
 
 use axum::http::{HeaderName, HeaderValue, Method};
+use tessera_http::{SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-
-/// Request headers the frontend SDK sends (plus `content-type` for JSON bodies).
-pub const SDK_REQUEST_HEADERS: [&str; 6] = [
-    "content-type",
-    "rid",
-    "fdi-version",
-    "anti-csrf",
-    "authorization",
-    "st-auth-mode",
-];
-
-/// Response headers the SDK must be able to read.
-pub const SDK_RESPONSE_HEADERS: [&str; 4] = [
-    "front-token",
-    "anti-csrf",
-    "st-access-token",
-    "st-refresh-token",
-];
 
 /// A CORS layer admitting exactly `origins` (e.g. `http://localhost:3000`), with credentials.
 /// Add it outermost so that preflights are answered before the session extractor runs.

@@ -5,71 +5,51 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::Method;
 use serde_json::{Map, Value};
-use tessera_core::{AccessToken, AntiCsrfToken, Issued, VerifiedSession, VerifyOptions};
+use tessera_http::{ReissueSlot, RequestView, Transport};
 
-use crate::config::{AntiCsrfMode, SessionLayerConfig};
-use crate::error::{Error, ErrorKind};
-use crate::html_refresh::is_page_navigation;
-use crate::reissue::ReissueSlot;
+use crate::error::Error;
+use crate::headers::SessionHeaders;
 use crate::state::Tessera;
-use crate::transport::{
-    clear_headers, clear_legacy_cookie, header_str, read_tokens, token_headers, ClearScope,
-    NewTokens, Presented, RequestTokens, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ANTI_CSRF,
-    RID,
-};
 
 /// A verified session. Verification reads only the signed access token, never the store, so
 /// protected routes cost no database round trip; the data methods do touch the store.
 #[derive(Debug)]
-pub struct Session {
-    tessera: Tessera,
-    verified: VerifiedSession,
-    access_token: AccessToken,
-    transport: Transport,
-}
+pub struct Session(tessera_http::Session);
 
 impl Session {
     /// The user the session belongs to.
     pub fn user_id(&self) -> &str {
-        &self.verified.user_id
+        self.0.user_id()
     }
 
     /// The session's handle (stable across refreshes).
     pub fn handle(&self) -> &str {
-        &self.verified.handle
+        self.0.handle()
     }
 
     /// The tenant.
     pub fn tenant_id(&self) -> &str {
-        &self.verified.tenant_id
+        self.0.tenant_id()
     }
 
     /// The custom claims of the access token.
     pub fn access_token_payload(&self) -> &Map<String, Value> {
-        &self.verified.access_token_payload
+        self.0.access_token_payload()
     }
 
     /// Where the tokens came from; new tokens and clears go the same way.
     pub fn transport(&self) -> Transport {
-        self.transport
+        self.0.transport()
     }
 
     /// The session's server-side data (reads the store).
     pub async fn session_data(&self) -> Result<Value, Error> {
-        self.tessera
-            .backend()
-            .get_session_data(self.handle())
-            .await
-            .map_err(|e| self.engine_error(e))
+        Ok(self.0.session_data().await?)
     }
 
     /// Replaces the session's server-side data.
     pub async fn update_session_data(&self, data: Value) -> Result<(), Error> {
-        self.tessera
-            .backend()
-            .update_session_data(self.handle(), data)
-            .await
-            .map_err(|e| self.engine_error(e))
+        Ok(self.0.update_session_data(data).await?)
     }
 
     /// Replaces the custom claims and re-signs the access token (same expiry). The client sees
@@ -79,171 +59,23 @@ impl Session {
         &mut self,
         payload: Map<String, Value>,
     ) -> Result<SessionHeaders, Error> {
-        let config = self.tessera.config();
-        let regenerated = self
-            .tessera
-            .backend()
-            .regenerate_access_token(&self.access_token, Some(payload))
-            .await
-            .map_err(|e| self.engine_error(e))?;
-        let Some(access_token) = regenerated.access_token else {
-            return Err(Error::new(
-                ErrorKind::TryRefreshToken("access token expired"),
-                config,
-            ));
-        };
-        let headers = token_headers(
-            config,
-            self.transport,
-            &NewTokens {
-                user_id: &regenerated.session.user_id,
-                access_token: &access_token,
-                refresh_token: None,
-                anti_csrf: self.verified.anti_csrf_token.as_ref(),
-            },
-        )
-        .map_err(|kind| Error::new(kind, config))?;
-        self.verified.access_token_payload = regenerated.session.access_token_payload;
-        self.access_token = access_token.token;
-        Ok(headers)
+        Ok(self.0.update_access_token_payload(payload).await?.into())
     }
 
     /// Revokes the session and returns the headers that make the client forget it.
     pub async fn revoke(&self) -> Result<SessionHeaders, Error> {
-        self.tessera
-            .backend()
-            .revoke_session(self.handle())
-            .await
-            .map_err(|e| self.engine_error(e))?;
-        Ok(clear_headers(
-            self.tessera.config(),
-            ClearScope::Only(self.transport),
-        ))
-    }
-
-    fn engine_error(&self, err: tessera_core::SessionError) -> Error {
-        Error::from_engine(err, self.tessera.config(), ClearScope::Only(self.transport))
+        Ok(self.0.revoke().await?.into())
     }
 }
 
 /// Verifies the request's access token; `Ok(None)` when it carries none.
 async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
-    let config = tessera.config();
-    let RequestTokens { presented, legacy } = read_tokens(&parts.headers, ACCESS_TOKEN_COOKIE);
-    let verified = match verify_tokens(tessera, parts, presented).await {
-        // A pre-2022 session holds the old marker and no access token of today's kind: the
-        // refresh route issues today's cookies.
-        Ok(None) if legacy => Err(Error::new(
-            ErrorKind::TryRefreshToken("legacy sIdRefreshToken cookie"),
-            config,
-        )),
-        other => other,
+    let request = RequestView {
+        is_get: parts.method == Method::GET,
+        headers: &parts.headers,
+        reissue: parts.extensions.get::<ReissueSlot>(),
     };
-    match verified {
-        Ok(session) => {
-            // A valid session is served whatever else the browser holds: a marker this server
-            // cannot remove (another cookie domain set it) must not block the user for good.
-            if legacy {
-                if let Some(slot) = parts.extensions.get::<ReissueSlot>() {
-                    slot.put(clear_legacy_cookie(config));
-                }
-            }
-            Ok(session)
-        }
-        Err(e) => {
-            let e = if legacy {
-                e.with_headers(clear_legacy_cookie(config))
-            } else {
-                e
-            };
-            Err(if is_page_navigation(parts) {
-                e.for_navigation(config)
-            } else {
-                e
-            })
-        }
-    }
-}
-
-async fn verify_tokens(
-    tessera: &Tessera,
-    parts: &Parts,
-    presented: Option<Presented>,
-) -> Result<Option<Session>, Error> {
-    let config = tessera.config();
-    let Some(presented) = presented else {
-        return Ok(None);
-    };
-    // Browsers attach cookies to forged cross-site requests, never Authorization headers, and a
-    // GET must not change state; so only non-GET cookie requests need the CSRF proof.
-    let needs_csrf_proof = parts.method != Method::GET && presented.transport == Transport::Cookie;
-    let mode = config.anti_csrf();
-    if needs_csrf_proof && mode == AntiCsrfMode::ViaCustomHeader && parts.headers.get(RID).is_none()
-    {
-        return Err(Error::new(
-            ErrorKind::TryRefreshToken("missing rid header"),
-            config,
-        ));
-    }
-    let do_anti_csrf_check = needs_csrf_proof && mode == AntiCsrfMode::ViaToken;
-    let anti_csrf = do_anti_csrf_check
-        .then(|| header_str(&parts.headers, ANTI_CSRF).map(AntiCsrfToken::new))
-        .flatten();
-    let options = VerifyOptions {
-        do_anti_csrf_check,
-        check_database: config.check_database(),
-    };
-    let access_token = AccessToken::new(presented.token);
-    let verified = tessera
-        .backend()
-        .get_session(&access_token, anti_csrf.as_ref(), options)
-        .await
-        .map_err(|e| Error::from_engine(e, config, ClearScope::Only(presented.transport)))?;
-    if let Some(reissued) = &verified.new_access_token {
-        deliver_reissued(config, parts, presented.transport, &verified, reissued);
-    }
-    Ok(Some(Session {
-        tessera: tessera.clone(),
-        verified,
-        access_token,
-        transport: presented.transport,
-    }))
-}
-
-/// Hands a token minted during verification (the first verification of a refreshed token, or the
-/// session's claims changed) to [`TokenReissueLayer`], which puts it in the response. Without the
-/// layer the client keeps its token until the next refresh; the handler sees the new claims
-/// either way.
-fn deliver_reissued(
-    config: &SessionLayerConfig,
-    parts: &Parts,
-    transport: Transport,
-    verified: &VerifiedSession,
-    reissued: &Issued<AccessToken>,
-) {
-    let Some(slot) = parts.extensions.get::<ReissueSlot>() else {
-        // Still correct without the layer, but every request with a refreshed token then goes to
-        // the store until the next refresh: say so once.
-        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!(
-                handle = %verified.handle,
-                "re-minted access token not delivered: apply TokenReissueLayer to the routes that \
-                 take a Session"
-            );
-        }
-        return;
-    };
-    let tokens = NewTokens {
-        user_id: &verified.user_id,
-        access_token: reissued,
-        refresh_token: None,
-        anti_csrf: verified.anti_csrf_token.as_ref(),
-    };
-    match token_headers(config, transport, &tokens) {
-        Ok(headers) => slot.put(headers),
-        Err(e) => tracing::warn!(error = %e, "re-minted access token not delivered"),
-    }
+    Ok(tessera.layer().verify_request(request).await?.map(Session))
 }
 
 impl<S> FromRequestParts<S> for Session
@@ -255,10 +87,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let tessera = Tessera::from_ref(state);
-        verify(&tessera, parts).await?.ok_or_else(|| {
-            // No token is not a broken session: nothing to clear.
-            Error::new(ErrorKind::Unauthorised("no access token"), tessera.config())
-        })
+        verify(&tessera, parts)
+            .await?
+            .ok_or_else(|| tessera.layer().no_access_token().into())
     }
 }
 

@@ -1,4 +1,4 @@
-//! Tessera sessions for axum, speaking what the SuperTokens frontend SDK (supertokens-website
+//! Tessera sessions for axum, a thin adapter over the framework-neutral `tessera-http`, speaking what the SuperTokens frontend SDK (supertokens-website
 //! 20.1.x) expects of a backend (`docs/design.md` in the repository has the rotation rules).
 //!
 //! - [`Session`] is an extractor: a handler taking it is protected; `Option<Session>` is optional.
@@ -82,38 +82,27 @@
 //! [`Sessions`]: tessera_core::Sessions
 #![warn(missing_docs)]
 
-mod backend;
-mod config;
 mod cors;
-mod device;
 mod error;
 mod extractor;
-mod fault;
-mod front_token;
-mod html_refresh;
+mod headers;
 mod reissue;
 mod routes;
-mod sign_in;
-mod signed_out;
 mod state;
-mod transport;
 
-pub use backend::Backend;
-#[cfg(feature = "remote")]
-pub use backend::{RemoteConfig, RemoteSessions};
-pub use config::{AntiCsrfMode, DeviceBindingConfig, SameSite, SessionLayerConfig};
-pub use cors::{cors_layer, SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS};
-pub use device::{
-    CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER, SKIPPED_HEADER,
-};
+pub use cors::cors_layer;
 pub use error::{Error, ErrorKind};
 pub use extractor::Session;
-pub use html_refresh::HtmlRefresh;
+pub use headers::SessionHeaders;
 pub use reissue::{TokenReissue, TokenReissueLayer};
-pub use signed_out::{ENDED_BY_THEFT, SESSION_ENDED_COOKIE};
 pub use state::Tessera;
-pub use transport::{
-    SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,
-    AUTH_MODE_HEADER, FRONT_TOKEN_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
-    REFRESH_TOKEN_HEADER, RID_HEADER,
+pub use tessera_http::{
+    AntiCsrfMode, Backend, DeviceBindingConfig, HtmlRefresh, SameSite, SessionLayerConfig,
+    Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER, AUTH_MODE_HEADER,
+    CHALLENGE_HEADER, ENDED_BY_THEFT, FRONT_TOKEN_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE,
+    REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, RID_HEADER,
+    SDK_REQUEST_HEADERS, SDK_RESPONSE_HEADERS, SESSION_ENDED_COOKIE, SESSION_ID_HEADER,
+    SKIPPED_HEADER,
 };
+#[cfg(feature = "remote")]
+pub use tessera_http::{RemoteConfig, RemoteSessions};

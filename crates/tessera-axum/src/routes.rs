@@ -1,22 +1,13 @@
-//! The two routes the frontend SDK calls by itself: `POST {base}/session/refresh` and
-//! `POST {base}/signout`.
+//! The routes the frontend SDK (and, with device binding, the browser) calls by itself, mounted
+//! at the configured paths: `POST {base}/session/refresh` and `POST {base}/signout`.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
-use serde_json::json;
-use tessera_core::{AntiCsrfToken, RefreshOptions, RefreshToken};
+use axum::Router;
 
-use crate::config::AntiCsrfMode;
-use crate::error::{Error, ErrorKind};
-use crate::extractor::Session;
 use crate::state::Tessera;
-use crate::transport::{
-    clear_legacy_cookie, has_legacy_cookie, header_str, read_token, token_headers, ClearScope,
-    NewTokens, SessionHeaders, Transport, ANTI_CSRF, REFRESH_TOKEN_COOKIE, RID,
-};
 
 impl Tessera {
     /// The refresh and signout routes under the configured base path, ready to `merge` into the
@@ -31,11 +22,8 @@ impl Tessera {
             .route(&config.signout_path(), post(signout));
         if config.device_binding().is_some() {
             router = router
-                .route(
-                    &config.device_registration_path(),
-                    post(crate::device::register),
-                )
-                .route(&config.device_refresh_path(), post(crate::device::refresh));
+                .route(&config.device_registration_path(), post(register_device))
+                .route(&config.device_refresh_path(), post(refresh_device));
         }
         router.with_state(self.clone())
     }
@@ -51,85 +39,26 @@ impl Tessera {
     }
 }
 
-/// Rotates the refresh token. Every failure answers 401, which the SDK reads as "logged out";
-/// a 5xx would make it probe again before every request.
 async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
-    // Whatever the outcome, a leftover pre-2022 marker cookie goes.
-    let legacy = has_legacy_cookie(&headers).then(|| clear_legacy_cookie(tessera.config()));
-    if let Some(later) = crate::device::skipped_renewal(&tessera, &headers).await {
-        return later;
-    }
-    match rotate(&tessera, &headers).await {
-        Ok(new_tokens) => (new_tokens, legacy, Json(json!({}))).into_response(),
-        Err(mut e) => {
-            if e.clears_tokens() {
-                if let Some(why) = crate::signed_out::why_signed_out(&tessera, &headers).await {
-                    e = e.with_headers(why);
-                }
-            }
-            match legacy {
-                Some(clear) => e.with_headers(clear).into_response(),
-                None => e.into_response(),
-            }
-        }
-    }
+    tessera.layer().refresh(&headers).await.into_response()
 }
 
-async fn rotate(tessera: &Tessera, headers: &HeaderMap) -> Result<SessionHeaders, Error> {
-    let config = tessera.config();
-    let Some(presented) = read_token(headers, REFRESH_TOKEN_COOKIE) else {
-        // Includes a fresh browser's first probe: the SDK must learn there is no session, in
-        // whichever mode it runs.
-        return Err(Error::clearing(
-            ErrorKind::Unauthorised("no refresh token"),
-            config,
-            ClearScope::Both,
-        ));
-    };
-    let transport = presented.transport;
-    let cookie_mode = transport == Transport::Cookie;
-    if cookie_mode {
-        if let Some(unchanged) = crate::device::refresh_without_renewal(tessera, headers).await {
-            return Ok(unchanged);
-        }
-    }
-    let mode = config.anti_csrf();
-    if cookie_mode && mode == AntiCsrfMode::ViaCustomHeader && headers.get(RID).is_none() {
-        // A forged cross-site request must not be able to log the user out: keep the tokens.
-        return Err(Error::new(
-            ErrorKind::Unauthorised("missing rid header"),
-            config,
-        ));
-    }
-    let anti_csrf = header_str(headers, ANTI_CSRF).map(AntiCsrfToken::new);
-    let options = RefreshOptions {
-        check_anti_csrf: cookie_mode && mode == AntiCsrfMode::ViaToken,
-        ..RefreshOptions::default()
-    };
-    let tokens = tessera
-        .backend()
-        .refresh_session_with(
-            &RefreshToken::new(presented.token),
-            anti_csrf.as_ref(),
-            options,
-        )
+async fn signout(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+    tessera.layer().sign_out(&headers).await.into_response()
+}
+
+async fn register_device(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+    tessera
+        .layer()
+        .register_device(&headers)
         .await
-        .map_err(|e| match e {
-            // The refresh route has no "try again": anything but success is a lost session.
-            tessera_core::SessionError::TryRefreshToken { reason } => Error::clearing(
-                ErrorKind::Unauthorised(reason),
-                config,
-                ClearScope::Only(transport),
-            ),
-            other => Error::from_engine(other, config, ClearScope::Only(transport)),
-        })?;
-    token_headers(config, transport, &NewTokens::from(&tokens))
-        .map_err(|kind| Error::new(kind, config))
+        .into_response()
 }
 
-/// Revokes the session. An expired access token earns "try refresh" first (the SDK refreshes and
-/// retries), so signout always revokes the session the client actually holds.
-async fn signout(session: Session) -> Result<impl IntoResponse, Error> {
-    let clear = session.revoke().await?;
-    Ok((clear, Json(json!({"status": "OK"}))))
+async fn refresh_device(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+    tessera
+        .layer()
+        .refresh_device(&headers)
+        .await
+        .into_response()
 }

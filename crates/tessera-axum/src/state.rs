@@ -1,69 +1,98 @@
 //! [`Tessera`]: the session back end and the HTTP settings, shared by the extractor, the routes
 //! and login handlers.
 
-use serde_json::Value;
-use std::sync::Arc;
-use tessera_core::Sessions;
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+use tessera_core::{NewSession, Sessions};
+use tessera_http::{Backend, SessionLayerConfig};
 
-use crate::backend::Backend;
-
-use crate::config::SessionLayerConfig;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+use crate::headers::SessionHeaders;
 
 /// The session back end plus the HTTP settings. Cheap to clone (one `Arc`); use it as the router
 /// state, or as part of yours with `FromRef`.
-#[derive(Clone)]
-pub struct Tessera {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    backend: Backend,
-    config: SessionLayerConfig,
-}
-
-impl std::fmt::Debug for Tessera {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tessera")
-            .field("backend", &self.inner.backend)
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct Tessera(tessera_http::Tessera);
 
 impl Tessera {
     /// Wraps a back end with HTTP settings: the in-process engine ([`Sessions`]) or, with the
     /// `remote` feature, a `tessera` server ([`RemoteSessions`](crate::RemoteSessions)).
     pub fn new(backend: impl Into<Backend>, config: SessionLayerConfig) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                backend: backend.into(),
-                config,
-            }),
-        }
+        Self(tessera_http::Tessera::new(backend, config))
+    }
+
+    /// The framework-neutral layer underneath.
+    pub fn layer(&self) -> &tessera_http::Tessera {
+        &self.0
     }
 
     /// The back end, for calls this layer does not wrap (listing or revoking a user's sessions).
     pub fn backend(&self) -> &Backend {
-        &self.inner.backend
+        self.0.backend()
     }
 
     /// The in-process engine, when that is the back end.
     pub fn sessions(&self) -> Option<&Sessions> {
-        self.inner.backend.sessions()
+        self.0.sessions()
     }
 
     /// The HTTP settings.
     pub fn config(&self) -> &SessionLayerConfig {
-        &self.inner.config
+        self.0.config()
     }
 
     /// A 403 "invalid claim" rejection carrying the failed claims, for routes that check claims
     /// of a valid session themselves.
     pub fn invalid_claim(&self, claim_validation_errors: Vec<Value>) -> Error {
-        Error::new(
-            ErrorKind::InvalidClaim(claim_validation_errors),
-            self.config(),
-        )
+        self.0.invalid_claim(claim_validation_errors).into()
+    }
+
+    /// Starts a session for `user_id` in a login handler and returns the headers that hand its
+    /// tokens to the client: cookies, or `st-access-token`/`st-refresh-token` when the request
+    /// says `st-auth-mode: header`; always a `front-token`; an `anti-csrf` header in `ViaToken`
+    /// mode. Return them as a response part: `Ok((headers, Json(body)))`.
+    pub async fn create_new_session(
+        &self,
+        request_headers: &HeaderMap,
+        user_id: impl Into<String>,
+        access_token_payload: Map<String, Value>,
+        session_data: Value,
+    ) -> Result<SessionHeaders, Error> {
+        Ok(self
+            .0
+            .create_new_session(request_headers, user_id, access_token_payload, session_data)
+            .await?
+            .into())
+    }
+
+    /// [`create_new_session`](Self::create_new_session) from a [`NewSession`] builder: for a
+    /// session in a tenant chosen per request (an app serving several tenants takes it from the
+    /// path, a subdomain or the login form), or a static signing key. Whether the session gets an
+    /// anti-CSRF token follows this layer's [`AntiCsrfMode`](crate::AntiCsrfMode).
+    ///
+    /// ```no_run
+    /// use axum::{extract::{Path, State}, http::HeaderMap, response::IntoResponse, Json};
+    /// use serde_json::json;
+    /// use tessera_axum::{Error, Tessera};
+    /// use tessera_core::NewSession;
+    ///
+    /// // `.route("/{tenant}/login", post(login))`
+    /// async fn login(
+    ///     State(tessera): State<Tessera>,
+    ///     Path(tenant): Path<String>,
+    ///     headers: HeaderMap,
+    /// ) -> Result<impl IntoResponse, Error> {
+    ///     // Check the user's credentials for this tenant here.
+    ///     let new = NewSession::new("alice").tenant_id(tenant);
+    ///     let tokens = tessera.start_session(&headers, new).await?;
+    ///     Ok((tokens, Json(json!({"status": "OK"}))))
+    /// }
+    /// ```
+    pub async fn start_session(
+        &self,
+        request_headers: &HeaderMap,
+        new: NewSession,
+    ) -> Result<SessionHeaders, Error> {
+        Ok(self.0.start_session(request_headers, new).await?.into())
     }
 }

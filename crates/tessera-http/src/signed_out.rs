@@ -5,12 +5,13 @@
 //! another copy of it was used" instead of a bare sign-in form. The cookie carries no secret,
 //! only that cause.
 
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue};
 use cookie::time::{Duration, OffsetDateTime};
 use cookie::{Cookie, Expiration};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderValue};
 use tessera_core::AccessToken;
 
+use crate::request::RequestHeaders;
 use crate::state::Tessera;
 use crate::transport::{read_token, SessionHeaders, Transport, ACCESS_TOKEN_COOKIE};
 
@@ -25,7 +26,7 @@ const SAYS_WHY_FOR: Duration = Duration::minutes(10);
 /// Best effort: a back end that cannot answer only leaves the reason unsaid.
 pub(crate) async fn why_signed_out(
     tessera: &Tessera,
-    headers: &HeaderMap,
+    headers: &impl RequestHeaders,
 ) -> Option<SessionHeaders> {
     let presented = read_token(headers, ACCESS_TOKEN_COOKIE)?;
     if presented.transport != Transport::Cookie {

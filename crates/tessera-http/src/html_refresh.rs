@@ -2,10 +2,9 @@
 //! (`docs/protocol.md`). The refresh cookie is only sent to the refresh route, so the navigation itself
 //! cannot refresh: the page loads the frontend SDK, refreshes, and reloads the URL.
 
-use axum::http::header::ACCEPT;
-use axum::http::request::Parts;
-use axum::http::Method;
 use serde_json::json;
+
+use crate::request::{RequestHeader, RequestHeaders};
 
 /// Turns "try refresh token" for page navigations into a small HTML page whose script refreshes
 /// the session with the frontend SDK and reloads, or goes to the login page if that fails.
@@ -77,16 +76,14 @@ impl HtmlRefresh {
 
 /// Whether a request is a browser loading a page (not the SDK's or an app's `fetch`): a GET that
 /// browsers mark as a navigation, or, from browsers without Fetch Metadata, one accepting HTML.
-pub(crate) fn is_page_navigation(parts: &Parts) -> bool {
-    if parts.method != Method::GET {
+pub(crate) fn is_page_navigation(is_get: bool, headers: &impl RequestHeaders) -> bool {
+    if !is_get {
         return false;
     }
-    match parts.headers.get("sec-fetch-mode") {
-        Some(mode) => mode.as_bytes() == b"navigate",
-        None => parts
-            .headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
+    match headers.header(RequestHeader::SecFetchMode) {
+        Some(mode) => mode == b"navigate",
+        None => headers
+            .header_str(RequestHeader::Accept)
             .is_some_and(|accept| accept.contains("text/html")),
     }
 }
@@ -102,39 +99,39 @@ fn html_attribute(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::Request;
+    use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-    fn parts(method: Method, headers: &[(&str, &str)]) -> Parts {
-        let mut builder = Request::builder().method(method).uri("/page");
+    fn is_navigation(method: Method, headers: &[(&'static str, &str)]) -> bool {
+        let mut map = HeaderMap::new();
         for (name, value) in headers {
-            builder = builder.header(*name, *value);
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
-        builder.body(()).unwrap().into_parts().0
+        is_page_navigation(method == Method::GET, &map)
     }
 
     #[test]
     fn navigations_are_told_apart_from_fetches() {
-        assert!(is_page_navigation(&parts(
+        assert!(is_navigation(
             Method::GET,
             &[("sec-fetch-mode", "navigate"), ("accept", "text/html")]
-        )));
-        assert!(is_page_navigation(&parts(
+        ));
+        assert!(is_navigation(
             Method::GET,
             &[("accept", "text/html,application/xhtml+xml")]
-        )));
+        ));
         // The SDK's fetch from a page: Fetch Metadata says cors/same-origin, even if it accepts HTML.
-        assert!(!is_page_navigation(&parts(
+        assert!(!is_navigation(
             Method::GET,
             &[("sec-fetch-mode", "cors"), ("accept", "text/html")]
-        )));
-        assert!(!is_page_navigation(&parts(
-            Method::GET,
-            &[("accept", "*/*")]
-        )));
-        assert!(!is_page_navigation(&parts(
+        ));
+        assert!(!is_navigation(Method::GET, &[("accept", "*/*")]));
+        assert!(!is_navigation(
             Method::POST,
             &[("sec-fetch-mode", "navigate"), ("accept", "text/html")]
-        )));
+        ));
     }
 
     #[test]

@@ -14,13 +14,10 @@
 //! does the SDK's own refresh. The frontend SDK does not see these requests, so their answers also
 //! set its `sFrontToken` cookie to the new access token's front token.
 
-use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cookie::time::OffsetDateTime;
 use cookie::{Cookie, Expiration};
+use http::header::{ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, RETRY_AFTER, SET_COOKIE};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{
     AccessToken, DeviceError, Issued, RefreshOptions, RefreshToken, SessionError, SessionTokens,
@@ -31,6 +28,8 @@ use crate::config::{SameSite, SessionLayerConfig};
 use crate::error::Error;
 use crate::fault::Fault;
 use crate::front_token;
+use crate::reply::{self, Reply};
+use crate::request::{RequestHeader, RequestHeaders};
 use crate::state::Tessera;
 use crate::transport::{
     bound_cookie_expiry, clear_headers, read_token, session_cookie, token_headers, value,
@@ -70,12 +69,12 @@ pub(crate) async fn registration_offer(
 }
 
 /// `POST {refresh}/device/register`.
-pub(crate) async fn register(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+pub async fn register(tessera: &Tessera, headers: &impl RequestHeaders) -> Reply {
     let config = tessera.config();
-    let Some(refresh_token) = refresh_cookie(&headers) else {
+    let Some(refresh_token) = refresh_cookie(headers) else {
         return refusal(StatusCode::UNAUTHORIZED, "no refresh token");
     };
-    let Some(proof) = proof(&headers) else {
+    let Some(proof) = proof(headers) else {
         return refusal(StatusCode::BAD_REQUEST, "no Secure-Session-Response proof");
     };
     let binding = match tessera.backend().bind_device(&refresh_token, &proof).await {
@@ -92,7 +91,7 @@ pub(crate) async fn register(State(tessera): State<Tessera>, headers: HeaderMap)
     let mut response_headers = HeaderMap::new();
     // The access token of the sign-in becomes the bound credential: the same token, with the
     // bound cookie's lifetime.
-    if let Some(access) = access_cookie(&headers) {
+    if let Some(access) = access_cookie(headers) {
         let verified = tessera
             .backend()
             .get_session(&access, None, VerifyOptions::default())
@@ -105,12 +104,12 @@ pub(crate) async fn register(State(tessera): State<Tessera>, headers: HeaderMap)
             if let Err(kind) =
                 set_bound_cookie(&mut response_headers, config, token.expose(), expiry)
             {
-                return Error::new(kind, config).into_response();
+                return Error::new(kind, config).reply();
             }
         }
     }
     add_challenge(
-        &tessera,
+        tessera,
         &mut response_headers,
         &refresh_token,
         &binding.session_handle,
@@ -123,24 +122,24 @@ pub(crate) async fn register(State(tessera): State<Tessera>, headers: HeaderMap)
 }
 
 /// `POST {refresh}/device`.
-pub(crate) async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) -> Response {
+pub async fn refresh(tessera: &Tessera, headers: &impl RequestHeaders) -> Reply {
     let config = tessera.config();
-    let Some(session_id) = unquoted(&headers, SESSION_ID_HEADER) else {
+    let Some(session_id) = unquoted(headers, RequestHeader::SecureSessionId) else {
         return refusal(StatusCode::BAD_REQUEST, "no Sec-Secure-Session-Id");
     };
-    let Some(refresh_token) = refresh_cookie(&headers) else {
+    let Some(refresh_token) = refresh_cookie(headers) else {
         return end(&session_id, None);
     };
-    let Some(proof) = proof(&headers) else {
-        return challenge(&tessera, &refresh_token, &session_id).await;
+    let Some(proof) = proof(headers) else {
+        return challenge(tessera, &refresh_token, &session_id).await;
     };
     match tessera
         .backend()
         .refresh_bound_session(&refresh_token, &proof, RefreshOptions::default())
         .await
     {
-        Ok(tokens) => renewed(&tessera, tokens).await,
-        Err(DeviceError::Challenge(_)) => challenge(&tessera, &refresh_token, &session_id).await,
+        Ok(tokens) => renewed(tessera, tokens).await,
+        Err(DeviceError::Challenge(_)) => challenge(tessera, &refresh_token, &session_id).await,
         Err(DeviceError::Session(SessionError::General(error))) => {
             // A transient fault: the browser keeps its session and tries again later.
             tracing::error!(%error, "device refresh failed");
@@ -159,7 +158,7 @@ pub(crate) async fn refresh(State(tessera): State<Tessera>, headers: HeaderMap) 
 
 /// 403 with a challenge for the refresh token presented, when it belongs to the bound session
 /// the browser names; `"continue": false` for any other.
-async fn challenge(tessera: &Tessera, refresh_token: &RefreshToken, session_id: &str) -> Response {
+async fn challenge(tessera: &Tessera, refresh_token: &RefreshToken, session_id: &str) -> Reply {
     match tessera.backend().device_challenge(refresh_token).await {
         Ok(challenge) if challenge.bound && challenge.session_handle == session_id => {
             let mut headers = HeaderMap::new();
@@ -167,7 +166,7 @@ async fn challenge(tessera: &Tessera, refresh_token: &RefreshToken, session_id: 
                 headers.insert(HeaderName::from_static(CHALLENGE_HEADER), header);
             }
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            (StatusCode::FORBIDDEN, headers).into_response()
+            reply::empty(StatusCode::FORBIDDEN, headers)
         }
         // The cookie jar holds another session now (signed out and in again): the browser's
         // bound session is over, the cookies are not.
@@ -182,16 +181,16 @@ async fn challenge(tessera: &Tessera, refresh_token: &RefreshToken, session_id: 
 
 /// The answer to a proven refresh: every token cookie, the bound one with its lifetime, the SDK's
 /// front token, the next challenge, and the session's configuration again.
-async fn renewed(tessera: &Tessera, tokens: SessionTokens) -> Response {
+async fn renewed(tessera: &Tessera, tokens: SessionTokens) -> Reply {
     let config = tessera.config();
     let mut headers = match token_headers(config, Transport::Cookie, &NewTokens::from(&tokens)) {
         Ok(headers) => headers.into_headers(),
-        Err(kind) => return Error::new(kind, config).into_response(),
+        Err(kind) => return Error::new(kind, config).reply(),
     };
     // token_headers wrote the access-token cookie with the bound lifetime (binding is on).
     let access = &tokens.access_token;
     if let Err(fault) = set_front_token_cookie(&mut headers, &tokens.session.user_id, access) {
-        return Error::new(fault, config).into_response();
+        return Error::new(fault, config).reply();
     }
     let handle = tokens.session.handle.clone();
     add_challenge(tessera, &mut headers, &tokens.refresh_token.token, &handle).await;
@@ -206,7 +205,7 @@ async fn renewed(tessera: &Tessera, tokens: SessionTokens) -> Response {
 /// usual refresh then handles (a bound session's refresh token without a proof is theft).
 pub(crate) async fn refresh_without_renewal(
     tessera: &Tessera,
-    headers: &HeaderMap,
+    headers: &impl RequestHeaders,
 ) -> Option<SessionHeaders> {
     let config = tessera.config();
     config.device_binding()?;
@@ -239,7 +238,7 @@ pub(crate) async fn refresh_without_renewal(
         value(&front).ok()?,
     );
     response.insert(
-        axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("front-token"),
     );
     Some(SessionHeaders::from_headers(response))
@@ -250,9 +249,12 @@ pub(crate) async fn refresh_without_renewal(
 /// reported. The browser still holds the key; the next renewal it manages goes through. A copy
 /// of the jar elsewhere gains nothing by sending the header: it is not renewed either. `None`
 /// for every other request.
-pub(crate) async fn skipped_renewal(tessera: &Tessera, headers: &HeaderMap) -> Option<Response> {
+pub(crate) async fn skipped_renewal(
+    tessera: &Tessera,
+    headers: &impl RequestHeaders,
+) -> Option<Reply> {
     tessera.config().device_binding()?;
-    headers.get(SKIPPED_HEADER)?;
+    headers.header(RequestHeader::SecureSessionSkipped)?;
     let refresh_token = refresh_cookie(headers)?;
     let challenge = tessera
         .backend()
@@ -270,35 +272,34 @@ pub(crate) async fn skipped_renewal(tessera: &Tessera, headers: &HeaderMap) -> O
         StatusCode::SERVICE_UNAVAILABLE,
         "the browser could not renew its device-bound session; try again later",
     );
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        HeaderValue::from_static("5"),
-    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
     Some(response)
 }
 
 /// `{"session_identifier": …, "continue": false}`: the browser ends its bound session. With
 /// `clear`, the session's cookies go too (it was revoked or stolen).
-fn end(session_id: &str, clear: Option<&SessionLayerConfig>) -> Response {
+fn end(session_id: &str, clear: Option<&SessionLayerConfig>) -> Reply {
     let mut headers = match clear {
         Some(config) => clear_headers(config, ClearScope::Only(Transport::Cookie)).into_headers(),
         None => HeaderMap::new(),
     };
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    (
+    reply::json(
+        StatusCode::OK,
         headers,
-        Json(json!({"session_identifier": session_id, "continue": false})),
+        &json!({"session_identifier": session_id, "continue": false}),
     )
-        .into_response()
 }
 
-fn answer(mut headers: HeaderMap, body: Value) -> Response {
+fn answer(mut headers: HeaderMap, body: Value) -> Reply {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    (headers, Json(body)).into_response()
+    reply::json(StatusCode::OK, headers, &body)
 }
 
-fn refusal(status: StatusCode, message: &'static str) -> Response {
-    (status, Json(json!({"message": message}))).into_response()
+fn refusal(status: StatusCode, message: &'static str) -> Reply {
+    reply::json(status, HeaderMap::new(), &json!({"message": message}))
 }
 
 /// The session's DBSC configuration: the access-token cookie is the bound credential, renewed
@@ -394,25 +395,25 @@ fn challenge_header(challenge: &str, session_id: &str) -> Result<HeaderValue, Fa
     value(&format!("\"{challenge}\";id=\"{session_id}\""))
 }
 
-fn refresh_cookie(headers: &HeaderMap) -> Option<RefreshToken> {
+fn refresh_cookie(headers: &impl RequestHeaders) -> Option<RefreshToken> {
     read_token(headers, REFRESH_TOKEN_COOKIE)
         .filter(|presented| presented.transport == Transport::Cookie)
         .map(|presented| RefreshToken::new(presented.token))
 }
 
-fn access_cookie(headers: &HeaderMap) -> Option<AccessToken> {
+fn access_cookie(headers: &impl RequestHeaders) -> Option<AccessToken> {
     read_token(headers, ACCESS_TOKEN_COOKIE)
         .filter(|presented| presented.transport == Transport::Cookie)
         .map(|presented| AccessToken::new(presented.token))
 }
 
 /// The proof, as Chromium sends it (raw) or as the draft writes it (a quoted string).
-fn proof(headers: &HeaderMap) -> Option<String> {
-    unquoted(headers, RESPONSE_HEADER)
+fn proof(headers: &impl RequestHeaders) -> Option<String> {
+    unquoted(headers, RequestHeader::SecureSessionResponse)
 }
 
-fn unquoted(headers: &HeaderMap, name: &str) -> Option<String> {
-    let text = headers.get(name)?.to_str().ok()?.trim();
+fn unquoted(headers: &impl RequestHeaders, name: RequestHeader) -> Option<String> {
+    let text = headers.header_str(name)?.trim();
     let text = text
         .strip_prefix('"')
         .and_then(|inner| inner.strip_suffix('"'))

@@ -1,17 +1,16 @@
 //! How tokens travel: cookies or the header mode, reading them from requests and writing (or
 //! clearing) them on responses exactly as `docs/protocol.md` describes.
 
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::response::{IntoResponseParts, ResponseParts};
 use cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use cookie::{Cookie, Expiration};
-use std::convert::Infallible;
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use tessera_core::{AccessToken, AntiCsrfToken, Issued, RefreshToken};
 
 use crate::config::{AntiCsrfMode, SameSite, SessionLayerConfig};
 use crate::fault::Fault;
 use crate::front_token;
+use crate::request::{RequestHeader, RequestHeaders};
 
 /// The access-token cookie.
 pub const ACCESS_TOKEN_COOKIE: &str = "sAccessToken";
@@ -33,12 +32,6 @@ pub const AUTH_MODE_HEADER: &str = "st-auth-mode";
 /// The recipe id the SDK puts on every request; `ViaCustomHeader` only checks it is present.
 pub const RID_HEADER: &str = "rid";
 
-/// The request headers every protected request looks up, as parsed names: a lookup by `&str`
-/// parses the name again each time.
-pub(crate) const AUTH_MODE: HeaderName = HeaderName::from_static(AUTH_MODE_HEADER);
-pub(crate) const ANTI_CSRF: HeaderName = HeaderName::from_static(ANTI_CSRF_HEADER);
-pub(crate) const RID: HeaderName = HeaderName::from_static(RID_HEADER);
-
 /// Cross-origin frontends can read only the response headers they are told they may.
 const EXPOSED: &str = "front-token, anti-csrf, st-access-token, st-refresh-token";
 
@@ -54,8 +47,8 @@ pub enum Transport {
 impl Transport {
     /// The transport for a new session: header mode only when the client asks for it, as the
     /// frontend SDK sends `st-auth-mode` on every request and cookies are its default.
-    pub fn requested(headers: &HeaderMap) -> Self {
-        match headers.get(AUTH_MODE).map(HeaderValue::as_bytes) {
+    pub fn requested(headers: &impl RequestHeaders) -> Self {
+        match headers.header(RequestHeader::AuthMode) {
             Some(b"header") => Self::Header,
             _ => Self::Cookie,
         }
@@ -80,7 +73,7 @@ pub(crate) struct Presented {
 /// both are present the SDK's `st-auth-mode` decides, so that an app's own `Authorization` header
 /// does not shadow a cookie session; without it the bearer token wins, as the SDK sends one only
 /// in header mode.
-pub(crate) fn read_token(headers: &HeaderMap, cookie_name: &str) -> Option<Presented> {
+pub(crate) fn read_token(headers: &impl RequestHeaders, cookie_name: &str) -> Option<Presented> {
     read_tokens(headers, cookie_name).presented
 }
 
@@ -91,7 +84,7 @@ pub(crate) struct RequestTokens {
     pub legacy: bool,
 }
 
-pub(crate) fn read_tokens(headers: &HeaderMap, cookie_name: &str) -> RequestTokens {
+pub(crate) fn read_tokens(headers: &impl RequestHeaders, cookie_name: &str) -> RequestTokens {
     let mut cookie = None;
     let mut legacy = false;
     for (name, value) in request_cookies(headers) {
@@ -118,15 +111,15 @@ pub(crate) fn read_tokens(headers: &HeaderMap, cookie_name: &str) -> RequestToke
             transport: Transport::Cookie,
         })
     };
-    let presented = match headers.get(AUTH_MODE).map(HeaderValue::as_bytes) {
+    let presented = match headers.header(RequestHeader::AuthMode) {
         Some(b"cookie") => from_cookie().or_else(from_bearer),
         _ => from_bearer().or_else(from_cookie),
     };
     RequestTokens { presented, legacy }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+fn bearer(headers: &impl RequestHeaders) -> Option<String> {
+    let value = headers.header_str(RequestHeader::Authorization)?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
@@ -139,11 +132,10 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// after checking the whole header is text, cost more instructions than the cached verification
 /// itself. The rules are the same: pairs split on `;` (found with SIMD), a pair without `=`
 /// skipped, whitespace around names and values trimmed, no decoding.
-fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
+fn request_cookies(headers: &impl RequestHeaders) -> impl Iterator<Item = (&[u8], &[u8])> {
     headers
-        .get_all(COOKIE)
-        .iter()
-        .flat_map(|header| cookie_pairs(header.as_bytes()))
+        .header_values(RequestHeader::Cookie)
+        .flat_map(cookie_pairs)
 }
 
 fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
@@ -160,7 +152,7 @@ fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 }
 
 /// Whether the request still carries the legacy `sIdRefreshToken` cookie.
-pub(crate) fn has_legacy_cookie(headers: &HeaderMap) -> bool {
+pub(crate) fn has_legacy_cookie(headers: &impl RequestHeaders) -> bool {
     request_cookies(headers)
         .any(|(name, value)| name == LEGACY_ID_REFRESH_TOKEN_COOKIE.as_bytes() && !value.is_empty())
 }
@@ -185,11 +177,6 @@ pub(crate) fn clear_legacy_cookie(config: &SessionLayerConfig) -> SessionHeaders
         }
     }
     SessionHeaders(headers)
-}
-
-/// A request header as a string, if present and valid.
-pub(crate) fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Response headers that hand tokens to the client or take them away. Use as a response part:
@@ -218,7 +205,7 @@ impl SessionHeaders {
     }
 
     /// Adds `other`'s headers (Set-Cookie lines accumulate; a later single value wins).
-    pub(crate) fn extend(&mut self, other: SessionHeaders) {
+    pub fn extend(&mut self, other: SessionHeaders) {
         let mut last = None;
         for (name, value) in other.0 {
             let Some(name) = name.or(last.take()) else {
@@ -231,17 +218,6 @@ impl SessionHeaders {
             }
             last = Some(name);
         }
-    }
-}
-
-impl IntoResponseParts for SessionHeaders {
-    type Error = Infallible;
-
-    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Infallible> {
-        for (name, value) in &self.0 {
-            res.headers_mut().append(name.clone(), value.clone());
-        }
-        Ok(res)
     }
 }
 
@@ -339,7 +315,10 @@ pub(crate) fn token_headers(
     headers.insert(HeaderName::from_static(FRONT_TOKEN_HEADER), value(&front)?);
     if config.anti_csrf() == AntiCsrfMode::ViaToken {
         if let Some(anti_csrf) = tokens.anti_csrf {
-            headers.insert(ANTI_CSRF, value(anti_csrf.expose())?);
+            headers.insert(
+                HeaderName::from_static(ANTI_CSRF_HEADER),
+                value(anti_csrf.expose())?,
+            );
         }
     }
     expose(&mut headers);
@@ -389,7 +368,7 @@ pub(crate) fn clear_headers(config: &SessionLayerConfig, scope: ClearScope) -> S
 
 fn expose(headers: &mut HeaderMap) {
     headers.insert(
-        axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static(EXPOSED),
     );
 }
@@ -431,6 +410,7 @@ pub(crate) fn value(s: &str) -> Result<HeaderValue, Fault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::{AUTHORIZATION, COOKIE};
 
     #[test]
     fn reads_bearer_before_cookie() {

@@ -1,12 +1,12 @@
 //! Starting sessions in login handlers: the tokens handed to the client, and with device binding
 //! the browser's invitation to bind the session to its key.
 
-use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use tessera_core::NewSession;
 
 use crate::config::AntiCsrfMode;
 use crate::error::Error;
+use crate::request::RequestHeaders;
 use crate::state::Tessera;
 use crate::transport::{token_headers, ClearScope, NewTokens, SessionHeaders, Transport};
 
@@ -17,7 +17,7 @@ impl Tessera {
     /// mode. Return them as a response part: `Ok((headers, Json(body)))`.
     pub async fn create_new_session(
         &self,
-        request_headers: &HeaderMap,
+        request_headers: &impl RequestHeaders,
         user_id: impl Into<String>,
         access_token_payload: Map<String, Value>,
         session_data: Value,
@@ -32,28 +32,9 @@ impl Tessera {
     /// session in a tenant chosen per request (an app serving several tenants takes it from the
     /// path, a subdomain or the login form), or a static signing key. Whether the session gets an
     /// anti-CSRF token follows this layer's [`AntiCsrfMode`].
-    ///
-    /// ```no_run
-    /// use axum::{extract::{Path, State}, http::HeaderMap, response::IntoResponse, Json};
-    /// use serde_json::json;
-    /// use tessera_axum::{Error, Tessera};
-    /// use tessera_core::NewSession;
-    ///
-    /// // `.route("/{tenant}/login", post(login))`
-    /// async fn login(
-    ///     State(tessera): State<Tessera>,
-    ///     Path(tenant): Path<String>,
-    ///     headers: HeaderMap,
-    /// ) -> Result<impl IntoResponse, Error> {
-    ///     // Check the user's credentials for this tenant here.
-    ///     let new = NewSession::new("alice").tenant_id(tenant);
-    ///     let tokens = tessera.start_session(&headers, new).await?;
-    ///     Ok((tokens, Json(json!({"status": "OK"}))))
-    /// }
-    /// ```
     pub async fn start_session(
         &self,
-        request_headers: &HeaderMap,
+        request_headers: &impl RequestHeaders,
         new: NewSession,
     ) -> Result<SessionHeaders, Error> {
         let config = self.config();
@@ -80,7 +61,7 @@ impl Tessera {
             .await
             .map_err(|e| Error::from_engine(e, config, ClearScope::Only(transport)))?;
             headers.insert_header(
-                axum::http::HeaderName::from_static(crate::device::REGISTRATION_HEADER),
+                http::HeaderName::from_static(crate::device::REGISTRATION_HEADER),
                 offer,
             );
         }

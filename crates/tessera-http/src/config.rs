@@ -3,7 +3,7 @@
 //! The defaults are what the SuperTokens frontend SDK assumes when initialised with nothing but
 //! `apiDomain`, so a default backend works unchanged.
 
-use axum::http::StatusCode;
+use http::StatusCode;
 
 use crate::html_refresh::HtmlRefresh;
 
