@@ -40,6 +40,9 @@ mod state;
 mod transport;
 mod verify;
 
+/// The `http` crate whose types this layer reads and writes (version 1).
+pub use http;
+
 pub use backend::Backend;
 #[cfg(feature = "remote")]
 pub use backend::{RemoteConfig, RemoteSessions};

@@ -1,0 +1,129 @@
+//! The [`Session`] extractor: a handler that takes `Session` is protected; one that takes
+//! [`MaybeSession`] serves both visitors and signed-in users.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use serde_json::{Map, Value};
+use tessera_http::{ReissueSlot, RequestView, Transport};
+
+use crate::error::Error;
+use crate::headers::SessionHeaders;
+use crate::request::ActixHeaders;
+use crate::state::Tessera;
+
+/// A verified session. Verification reads only the signed access token, never the store, so
+/// protected routes cost no database round trip; the data methods do touch the store.
+#[derive(Debug)]
+pub struct Session(tessera_http::Session);
+
+impl Session {
+    /// The user the session belongs to.
+    pub fn user_id(&self) -> &str {
+        self.0.user_id()
+    }
+
+    /// The session's handle (stable across refreshes).
+    pub fn handle(&self) -> &str {
+        self.0.handle()
+    }
+
+    /// The tenant.
+    pub fn tenant_id(&self) -> &str {
+        self.0.tenant_id()
+    }
+
+    /// The custom claims of the access token.
+    pub fn access_token_payload(&self) -> &Map<String, Value> {
+        self.0.access_token_payload()
+    }
+
+    /// Where the tokens came from; new tokens and clears go the same way.
+    pub fn transport(&self) -> Transport {
+        self.0.transport()
+    }
+
+    /// The session's server-side data (reads the store).
+    pub async fn session_data(&self) -> Result<Value, Error> {
+        Ok(self.0.session_data().await?)
+    }
+
+    /// Replaces the session's server-side data.
+    pub async fn update_session_data(&self, data: Value) -> Result<(), Error> {
+        Ok(self.0.update_session_data(data).await?)
+    }
+
+    /// Replaces the custom claims and re-signs the access token (same expiry). The client sees
+    /// the change only through the returned headers (new token and `front-token`), so put them
+    /// on the response.
+    pub async fn update_access_token_payload(
+        &mut self,
+        payload: Map<String, Value>,
+    ) -> Result<SessionHeaders, Error> {
+        Ok(self.0.update_access_token_payload(payload).await?.into())
+    }
+
+    /// Revokes the session and returns the headers that make the client forget it.
+    pub async fn revoke(&self) -> Result<SessionHeaders, Error> {
+        Ok(self.0.revoke().await?.into())
+    }
+}
+
+/// A session if the request carries an access token, `None` for a visitor. A request with a bad
+/// or expired token is still rejected, so the frontend refreshes instead of silently losing the
+/// session (actix-web's own `Option<Session>` would turn every rejection into `None`).
+#[derive(Debug)]
+pub struct MaybeSession(pub Option<Session>);
+
+type Verification<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+
+/// Verifies the request's access token; `Ok(None)` when it carries none.
+async fn verify(request: HttpRequest) -> Result<(Tessera, Option<Session>), actix_web::Error> {
+    let Some(tessera) = request.app_data::<web::Data<Tessera>>() else {
+        return Err(actix_web::error::ErrorInternalServerError(
+            "tessera_actix::Tessera is not installed: App::new().configure(tessera.configure())",
+        ));
+    };
+    let tessera = Tessera::clone(tessera);
+    // Cloned out of the extensions, so that no borrow of them is held across the verification.
+    let slot = request.extensions().get::<ReissueSlot>().cloned();
+    let view = RequestView {
+        is_get: request.method() == Method::GET,
+        headers: &ActixHeaders(request.headers()),
+        reissue: slot.as_ref(),
+    };
+    let session = tessera
+        .layer()
+        .verify_request(view)
+        .await
+        .map_err(Error::from)?;
+    Ok((tessera, session.map(Session)))
+}
+
+impl FromRequest for Session {
+    type Error = actix_web::Error;
+    type Future = Verification<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            match verify(request).await? {
+                (_, Some(session)) => Ok(session),
+                (tessera, None) => Err(Error::from(tessera.layer().no_access_token()).into()),
+            }
+        })
+    }
+}
+
+impl FromRequest for MaybeSession {
+    type Error = actix_web::Error;
+    type Future = Verification<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move { Ok(Self(verify(request).await?.1)) })
+    }
+}
