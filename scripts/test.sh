@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, then the real SuperTokens backend SDKs against `tessera serve`,
-# then the axum demo in Debian's Chromium with the real SuperTokens frontend SDK.
+# then the axum and actix-web demos in Debian's Chromium with the real SuperTokens frontend SDK.
 # The PostgreSQL and MySQL suites run when TESSERA_TEST_POSTGRES_URL / TESSERA_TEST_MYSQL_URL are set
 # and report themselves skipped otherwise (.ci/run sets both and forbids skipping).
 # PROPTEST_CASES sets the rotation model test's schedule count (default 10000).

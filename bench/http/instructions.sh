@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # What protecting a route costs in the app's own instructions, free of the machine's noise:
-# runs the benchmark's tessera-axum app under valgrind's callgrind, drives `/plain` and then
+# runs the benchmark's Tessera app under valgrind's callgrind, drives `/plain` and then
 # `/api/feed` with wrk (the session cookie on both, as in run.sh), and prints the user-space
 # instructions per request of each route. Kernel work (the sockets) is the same for both routes and
 # not counted. Instruction counts repeat from run to run where timings do not.
 #
 #   bench/http/instructions.sh [SECONDS]      (default 5 s per route)
+#
+# FRAMEWORK=actix counts the tessera-actix app instead (default: axum, the tessera-axum app).
 #
 # Needs valgrind, wrk and curl. Builds the app in release mode under bench/http/target.
 set -euo pipefail
@@ -15,19 +17,26 @@ for tool in valgrind callgrind_control wrk curl; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (Debian packages valgrind, wrk, curl)" >&2; exit 1; }
 done
 
+case "${FRAMEWORK:-axum}" in
+  axum) app=tessera-app bin=bench-http-tessera ;;
+  actix) app=actix-tessera-app bin=bench-http-actix-tessera ;;
+  *) echo "FRAMEWORK must be axum or actix" >&2; exit 1 ;;
+esac
 export CARGO_TARGET_DIR="$PWD/target"
-cargo build --release --quiet --manifest-path tessera-app/Cargo.toml
+cargo build --release --quiet --manifest-path "$app/Cargo.toml"
 
 work=$(mktemp -d)
 pid=
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+# KEEP_PROFILE=DIR keeps the callgrind dumps there, for callgrind_annotate.
+[[ -n ${KEEP_PROFILE:-} ]] && trap 'cp "$work"/callgrind.out.* "$KEEP_PROFILE"/; cleanup' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Uncompressed names: each dump must name its functions itself to be read on its own.
 valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
   --callgrind-out-file="$work/callgrind.out" \
-  "$CARGO_TARGET_DIR/release/bench-http-tessera" "$port" "$work/tessera.db" >"$work/valgrind.log" 2>&1 &
+  "$CARGO_TARGET_DIR/release/$bin" "$port" "$work/tessera.db" >"$work/valgrind.log" 2>&1 &
 pid=$!
 url="http://127.0.0.1:$port"
 for _ in $(seq 300); do curl -fs -o /dev/null "$url/plain" && break; sleep 0.2; done

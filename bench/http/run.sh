@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Side-by-side HTTP benchmark: the same small axum app (login, a protected feed, an unprotected
-# route with the same body bytes) built on tessera-axum and on tower-sessions with its rusqlite
-# store, both driven by wrk in one run, alternating rounds at 16 and 64 connections; prints the
-# median requests per second of each route and the ratios. Every request carries the app's session
+# Side-by-side HTTP benchmark: the same small app (login, a protected feed, an unprotected route
+# with the same body bytes) built on Tessera and on the framework's usual session crate, both
+# driven by wrk in one run, alternating rounds at 16 and 64 connections; prints the median
+# requests per second of each route and the ratios. Every request carries the app's session
 # cookie, protected route or not, as a signed-in browser's do (the cookies' path is `/`): the
 # difference between the two routes is then what protecting a route costs.
 #
 #   bench/http/run.sh [ROUNDS] [SECONDS]      (defaults: 3 rounds of 5 s per route and count)
+#
+# FRAMEWORK picks the pair: `axum` (default): tessera-axum against tower-sessions with its
+# rusqlite store; `actix`: tessera-actix against actix-session with its Redis store (REDIS_URL,
+# default redis://127.0.0.1:6379). Tessera keeps its sessions in SQLite in both.
 #
 # Needs wrk (Debian package `wrk`) and curl. Builds both apps in release mode under
 # bench/http/target; each app has its own workspace and lock file.
@@ -16,9 +20,20 @@ rounds="${1:-3}"
 seconds="${2:-5}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
+framework="${FRAMEWORK:-axum}"
+case "$framework" in
+  axum)
+    tessera_app=tessera-app tessera_bin=bench-http-tessera
+    other_app=tower-sessions-app other_bin=bench-http-tower-sessions other_name=tower-sessions ;;
+  actix)
+    tessera_app=actix-tessera-app tessera_bin=bench-http-actix-tessera
+    other_app=actix-session-app other_bin=bench-http-actix-session other_name=actix-session ;;
+  *) echo "FRAMEWORK must be axum or actix, not $framework" >&2; exit 1 ;;
+esac
+
 export CARGO_TARGET_DIR="$PWD/target"
-cargo build --release --quiet --manifest-path tessera-app/Cargo.toml
-cargo build --release --quiet --manifest-path tower-sessions-app/Cargo.toml
+cargo build --release --quiet --manifest-path "$tessera_app/Cargo.toml"
+cargo build --release --quiet --manifest-path "$other_app/Cargo.toml"
 
 work=$(mktemp -d)
 pids=()
@@ -31,22 +46,25 @@ wait_up() { for _ in $(seq 100); do curl -fs -o /dev/null "$1/plain" && return 0
 login_cookie() { curl -fs -D - -o /dev/null -X POST "$1/login" | tr -d '\r' | sed -n "s/^[Ss]et-[Cc]ookie: $2=\([^;]*\).*/\1/p" | head -n1; }
 
 tessera_port=$(free_port)
-"$CARGO_TARGET_DIR/release/bench-http-tessera" "$tessera_port" "$work/tessera.db" & pids+=($!)
-tower_port=$(free_port)
-"$CARGO_TARGET_DIR/release/bench-http-tower-sessions" "$tower_port" "$work/tower.db" & pids+=($!)
+"$CARGO_TARGET_DIR/release/$tessera_bin" "$tessera_port" "$work/tessera.db" & pids+=($!)
+other_port=$(free_port)
+# The other app's store: its own SQLite file, or the machine's Redis.
+other_store="$work/other.db"
+[[ $framework == actix ]] && other_store="${REDIS_URL:-redis://127.0.0.1:6379}"
+"$CARGO_TARGET_DIR/release/$other_bin" "$other_port" "$other_store" & pids+=($!)
 tessera="http://127.0.0.1:$tessera_port"
-tower="http://127.0.0.1:$tower_port"
-wait_up "$tessera"; wait_up "$tower"
+other="http://127.0.0.1:$other_port"
+wait_up "$tessera"; wait_up "$other"
 
 tessera_cookie="sAccessToken=$(login_cookie "$tessera" sAccessToken)"
-tower_cookie="id=$(login_cookie "$tower" id)"
-for check in "$tessera $tessera_cookie" "$tower $tower_cookie"; do
+other_cookie="id=$(login_cookie "$other" id)"
+for check in "$tessera $tessera_cookie" "$other $other_cookie"; do
   set -- $check
   curl -fs -o /dev/null -H "Cookie: $2" "$1/api/feed" || { echo "signed-in feed refused at $1" >&2; exit 1; }
   code=$(curl -s -o /dev/null -w '%{http_code}' "$1/api/feed")
   [[ $code == 401 ]] || { echo "feed without a session answered $code at $1" >&2; exit 1; }
 done
-cmp <(curl -fs -H "Cookie: $tessera_cookie" "$tessera/api/feed") <(curl -fs -H "Cookie: $tower_cookie" "$tower/api/feed")
+cmp <(curl -fs -H "Cookie: $tessera_cookie" "$tessera/api/feed") <(curl -fs -H "Cookie: $other_cookie" "$other/api/feed")
 
 results="$work/results"
 ticks=$(getconf CLK_TCK)
@@ -70,8 +88,8 @@ measure() { # label connections url cookie pid
 runs=(
   "tessera-plain $tessera/plain $tessera_cookie ${pids[0]}"
   "tessera-feed $tessera/api/feed $tessera_cookie ${pids[0]}"
-  "tower-plain $tower/plain $tower_cookie ${pids[1]}"
-  "tower-feed $tower/api/feed $tower_cookie ${pids[1]}"
+  "other-plain $other/plain $other_cookie ${pids[1]}"
+  "other-feed $other/api/feed $other_cookie ${pids[1]}"
 )
 for round in $(seq "$rounds"); do
   for connections in 16 64; do
@@ -87,25 +105,27 @@ for round in $(seq "$rounds"); do
   done
 done
 
-python3 - "$results" "$rounds" "$seconds" <<'PY'
+python3 - "$results" "$rounds" "$seconds" "$framework" "$other_name" <<'PY'
 import statistics, sys
+framework, other = sys.argv[4], sys.argv[5]
+print(f"{framework}: Tessera against {other}")
 runs, cpu = {}, {}
 for line in open(sys.argv[1]):
     route, connections, rps, us = line.split()
     runs.setdefault((route, int(connections)), []).append(float(rps))
     cpu.setdefault((route, int(connections)), []).append(float(us))
 print(f"median req/s over {sys.argv[2]} rounds of {sys.argv[3]} s (wrk -t2)")
-print(f"{'connections':>11} {'tessera plain':>14} {'tessera feed':>13} {'tower plain':>12} {'tower feed':>11} {'feed/plain':>11} {'tessera/tower feed':>19}")
+print(f"{'connections':>11} {'tessera plain':>14} {'tessera feed':>13} {'other plain':>12} {'other feed':>11} {'feed/plain':>11} {'tessera/other feed':>19}")
 for c in sorted({c for _, c in runs}):
     m = {r: statistics.median(runs[(r, c)]) for r, cc in runs if cc == c}
-    print(f"{c:>11} {m['tessera-plain']:>14.0f} {m['tessera-feed']:>13.0f} {m['tower-plain']:>12.0f} {m['tower-feed']:>11.0f}"
-          f" {m['tessera-feed']/m['tessera-plain']:>10.1%} {m['tessera-feed']/m['tower-feed']:>18.2f}x")
-    print(f"{'':>11} (tower-sessions feed/plain: {m['tower-feed']/m['tower-plain']:.1%})")
+    print(f"{c:>11} {m['tessera-plain']:>14.0f} {m['tessera-feed']:>13.0f} {m['other-plain']:>12.0f} {m['other-feed']:>11.0f}"
+          f" {m['tessera-feed']/m['tessera-plain']:>10.1%} {m['tessera-feed']/m['other-feed']:>18.2f}x")
+    print(f"{'':>11} ({other} feed/plain: {m['other-feed']/m['other-plain']:.1%})")
 print()
 print("median app CPU time per request, microseconds (user + system)")
-print(f"{'connections':>11} {'tessera plain':>14} {'tessera feed':>13} {'tower plain':>12} {'tower feed':>11} {'plain/feed':>11}")
+print(f"{'connections':>11} {'tessera plain':>14} {'tessera feed':>13} {'other plain':>12} {'other feed':>11} {'plain/feed':>11}")
 for c in sorted({c for _, c in cpu}):
     m = {r: statistics.median(cpu[(r, c)]) for r, cc in cpu if cc == c}
-    print(f"{c:>11} {m['tessera-plain']:>14.2f} {m['tessera-feed']:>13.2f} {m['tower-plain']:>12.2f} {m['tower-feed']:>11.2f}"
+    print(f"{c:>11} {m['tessera-plain']:>14.2f} {m['tessera-feed']:>13.2f} {m['other-plain']:>12.2f} {m['other-feed']:>11.2f}"
           f" {m['tessera-plain']/m['tessera-feed']:>10.1%}")
 PY

@@ -7,9 +7,9 @@ use http::header::{ACCEPT, AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName};
 
 /// The request headers this layer reads. An enum rather than names so that each map looks them
-/// up by a name it parsed once, not by text parsed on every request.
+/// up by a name it parsed once, not by text parsed on every request. Exhaustive on purpose: an
+/// adapter's map must know every header the layer reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum RequestHeader {
     /// `Cookie` (every line).
     Cookie,
@@ -50,13 +50,35 @@ impl RequestHeader {
         }
     }
 
-    /// The name as an `http` 1 header name, built without parsing.
-    pub const fn http_name(self) -> HeaderName {
+    /// The name as an `http` 1 header name, parsed once for the whole process.
+    pub fn http_name(self) -> &'static HeaderName {
+        // Statics, not `HeaderName::from_static` calls: those would check the name on every
+        // request.
+        static COOKIE_NAME: HeaderName = COOKIE;
+        static AUTHORIZATION_NAME: HeaderName = AUTHORIZATION;
+        static AUTH_MODE: HeaderName = HeaderName::from_static(RequestHeader::AuthMode.name());
+        static ANTI_CSRF: HeaderName = HeaderName::from_static(RequestHeader::AntiCsrf.name());
+        static RID: HeaderName = HeaderName::from_static(RequestHeader::Rid.name());
+        static SEC_FETCH_MODE: HeaderName =
+            HeaderName::from_static(RequestHeader::SecFetchMode.name());
+        static ACCEPT_NAME: HeaderName = ACCEPT;
+        static SECURE_SESSION_ID: HeaderName =
+            HeaderName::from_static(RequestHeader::SecureSessionId.name());
+        static SECURE_SESSION_RESPONSE: HeaderName =
+            HeaderName::from_static(RequestHeader::SecureSessionResponse.name());
+        static SECURE_SESSION_SKIPPED: HeaderName =
+            HeaderName::from_static(RequestHeader::SecureSessionSkipped.name());
         match self {
-            Self::Cookie => COOKIE,
-            Self::Authorization => AUTHORIZATION,
-            Self::Accept => ACCEPT,
-            other => HeaderName::from_static(other.name()),
+            Self::Cookie => &COOKIE_NAME,
+            Self::Authorization => &AUTHORIZATION_NAME,
+            Self::AuthMode => &AUTH_MODE,
+            Self::AntiCsrf => &ANTI_CSRF,
+            Self::Rid => &RID,
+            Self::SecFetchMode => &SEC_FETCH_MODE,
+            Self::Accept => &ACCEPT_NAME,
+            Self::SecureSessionId => &SECURE_SESSION_ID,
+            Self::SecureSessionResponse => &SECURE_SESSION_RESPONSE,
+            Self::SecureSessionSkipped => &SECURE_SESSION_SKIPPED,
         }
     }
 }
