@@ -80,27 +80,26 @@ pub struct MaybeSession(pub Option<Session>);
 
 type Verification<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
-/// Verifies the request's access token; `Ok(None)` when it carries none.
-async fn verify(request: HttpRequest) -> Result<(Tessera, Option<Session>), actix_web::Error> {
-    let Some(tessera) = request.app_data::<web::Data<Tessera>>() else {
-        return Err(actix_web::error::ErrorInternalServerError(
+/// The app's Tessera, or the error that says it was not installed.
+fn installed(request: &HttpRequest) -> Result<Tessera, actix_web::Error> {
+    match request.app_data::<web::Data<Tessera>>() {
+        Some(tessera) => Ok(Tessera::clone(tessera)),
+        None => Err(actix_web::error::ErrorInternalServerError(
             "tessera_actix::Tessera is not installed: App::new().configure(tessera.configure())",
-        ));
-    };
-    let tessera = Tessera::clone(tessera);
-    // Cloned out of the extensions, so that no borrow of them is held across the verification.
+        )),
+    }
+}
+
+/// Verifies the request's access token; `Ok(None)` when it carries none.
+async fn verify(tessera: Tessera, request: HttpRequest) -> Result<Option<Session>, Error> {
+    // Cloned out of the extensions, so that no borrow of them is held across the await.
     let slot = request.extensions().get::<ReissueSlot>().cloned();
     let view = RequestView {
         is_get: request.method() == Method::GET,
         headers: &ActixHeaders(request.headers()),
         reissue: slot.as_ref(),
     };
-    let session = tessera
-        .layer()
-        .verify_request(view)
-        .await
-        .map_err(Error::from)?;
-    Ok((tessera, session.map(Session)))
+    Ok(tessera.layer().verify_request(view).await?.map(Session))
 }
 
 impl FromRequest for Session {
@@ -110,9 +109,10 @@ impl FromRequest for Session {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            match verify(request).await? {
-                (_, Some(session)) => Ok(session),
-                (tessera, None) => Err(Error::from(tessera.layer().no_access_token()).into()),
+            let tessera = installed(&request)?;
+            match verify(tessera.clone(), request).await? {
+                Some(session) => Ok(session),
+                None => Err(Error::from(tessera.layer().no_access_token()).into()),
             }
         })
     }
@@ -124,6 +124,9 @@ impl FromRequest for MaybeSession {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
-        Box::pin(async move { Ok(Self(verify(request).await?.1)) })
+        Box::pin(async move {
+            let tessera = installed(&request)?;
+            Ok(Self(verify(tessera, request).await?))
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use serde_json::{Map, Value};
 use tessera_http::{ReissueSlot, RequestView, Transport};
 
@@ -68,14 +68,13 @@ impl Session {
     }
 }
 
-/// Verifies the request's access token; `Ok(None)` when it carries none.
-async fn verify(tessera: &Tessera, parts: &Parts) -> Result<Option<Session>, Error> {
-    let request = RequestView {
+/// What verification reads of the request.
+fn view(parts: &Parts) -> RequestView<'_, HeaderMap> {
+    RequestView {
         is_get: parts.method == Method::GET,
         headers: &parts.headers,
         reissue: parts.extensions.get::<ReissueSlot>(),
-    };
-    Ok(tessera.layer().verify_request(request).await?.map(Session))
+    }
 }
 
 impl<S> FromRequestParts<S> for Session
@@ -87,9 +86,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let tessera = Tessera::from_ref(state);
-        verify(&tessera, parts)
-            .await?
-            .ok_or_else(|| tessera.layer().no_access_token().into())
+        match tessera.layer().verify_request(view(parts)).await? {
+            Some(session) => Ok(Session(session)),
+            // No token is not a broken session: nothing to clear.
+            None => Err(tessera.layer().no_access_token().into()),
+        }
     }
 }
 
@@ -103,6 +104,7 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
-        verify(&Tessera::from_ref(state), parts).await
+        let tessera = Tessera::from_ref(state);
+        Ok(tessera.layer().verify_request(view(parts)).await?.map(Session))
     }
 }

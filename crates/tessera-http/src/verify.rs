@@ -1,6 +1,8 @@
 //! Verifying a request's session: what each framework's `Session` extractor runs, and the
 //! [`Session`] it yields, with the calls a handler makes on it.
 
+use std::future::Future;
+
 use serde_json::{Map, Value};
 use tessera_core::{AccessToken, AntiCsrfToken, Issued, VerifiedSession, VerifyOptions};
 
@@ -146,11 +148,14 @@ impl<H> Copy for RequestView<'_, H> {}
 
 impl Tessera {
     /// Verifies the request's access token; `Ok(None)` when it carries none (a visitor).
-    pub async fn verify_request<H: RequestHeaders>(
-        &self,
-        request: RequestView<'_, H>,
-    ) -> Result<Option<Session>, Error> {
-        verify(self, request).await
+    ///
+    /// A plain function returning the verification's future, not an `async fn` around it: every
+    /// layer of future would be one more state machine copied on each protected request.
+    pub fn verify_request<'a, H: RequestHeaders>(
+        &'a self,
+        request: RequestView<'a, H>,
+    ) -> impl Future<Output = Result<Option<Session>, Error>> + 'a {
+        verify(self, request)
     }
 
     /// The rejection of a protected route's request that carries no access token (nothing to
