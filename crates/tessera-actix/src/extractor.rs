@@ -8,7 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde_json::{Map, Value};
-use tessera_http::{ReissueSlot, RequestView, Transport};
+use tessera_http::{ReissueSlot, RequestView};
 
 use crate::error::Error;
 use crate::headers::SessionHeaders;
@@ -16,36 +16,22 @@ use crate::request::ActixHeaders;
 use crate::state::Tessera;
 
 /// A verified session. Verification reads only the signed access token, never the store, so
-/// protected routes cost no database round trip; the data methods do touch the store.
+/// protected routes cost no database round trip; the data methods do touch the store. What it
+/// says of the session (`user_id`, `handle`, `tenant_id`, `access_token_payload`, `transport`)
+/// is the neutral [`tessera_http::Session`]'s, reached through `Deref`; the calls that answer
+/// with this framework's errors and headers are its own.
 #[derive(Debug)]
 pub struct Session(tessera_http::Session);
 
+impl std::ops::Deref for Session {
+    type Target = tessera_http::Session;
+
+    fn deref(&self) -> &tessera_http::Session {
+        &self.0
+    }
+}
+
 impl Session {
-    /// The user the session belongs to.
-    pub fn user_id(&self) -> &str {
-        self.0.user_id()
-    }
-
-    /// The session's handle (stable across refreshes).
-    pub fn handle(&self) -> &str {
-        self.0.handle()
-    }
-
-    /// The tenant.
-    pub fn tenant_id(&self) -> &str {
-        self.0.tenant_id()
-    }
-
-    /// The custom claims of the access token.
-    pub fn access_token_payload(&self) -> &Map<String, Value> {
-        self.0.access_token_payload()
-    }
-
-    /// Where the tokens came from; new tokens and clears go the same way.
-    pub fn transport(&self) -> Transport {
-        self.0.transport()
-    }
-
     /// The session's server-side data (reads the store).
     pub async fn session_data(&self) -> Result<Value, Error> {
         Ok(self.0.session_data().await?)

@@ -1,36 +1,16 @@
 //! actix-web's header map, read by the neutral layer.
 
-use actix_web::http::header::{HeaderMap, HeaderName, ACCEPT, AUTHORIZATION, COOKIE};
+use std::sync::LazyLock;
+
+use actix_web::http::header::{HeaderMap, HeaderName};
 use tessera_http::{RequestHeader, RequestHeaders};
 
 /// actix-web's name for a header, parsed once for the whole process: a lookup by text would
 /// check the name again on every request.
 fn name(header: RequestHeader) -> &'static HeaderName {
-    static COOKIE_NAME: HeaderName = COOKIE;
-    static AUTHORIZATION_NAME: HeaderName = AUTHORIZATION;
-    static AUTH_MODE: HeaderName = HeaderName::from_static(RequestHeader::AuthMode.name());
-    static ANTI_CSRF: HeaderName = HeaderName::from_static(RequestHeader::AntiCsrf.name());
-    static RID: HeaderName = HeaderName::from_static(RequestHeader::Rid.name());
-    static SEC_FETCH_MODE: HeaderName = HeaderName::from_static(RequestHeader::SecFetchMode.name());
-    static ACCEPT_NAME: HeaderName = ACCEPT;
-    static SECURE_SESSION_ID: HeaderName =
-        HeaderName::from_static(RequestHeader::SecureSessionId.name());
-    static SECURE_SESSION_RESPONSE: HeaderName =
-        HeaderName::from_static(RequestHeader::SecureSessionResponse.name());
-    static SECURE_SESSION_SKIPPED: HeaderName =
-        HeaderName::from_static(RequestHeader::SecureSessionSkipped.name());
-    match header {
-        RequestHeader::Cookie => &COOKIE_NAME,
-        RequestHeader::Authorization => &AUTHORIZATION_NAME,
-        RequestHeader::AuthMode => &AUTH_MODE,
-        RequestHeader::AntiCsrf => &ANTI_CSRF,
-        RequestHeader::Rid => &RID,
-        RequestHeader::SecFetchMode => &SEC_FETCH_MODE,
-        RequestHeader::Accept => &ACCEPT_NAME,
-        RequestHeader::SecureSessionId => &SECURE_SESSION_ID,
-        RequestHeader::SecureSessionResponse => &SECURE_SESSION_RESPONSE,
-        RequestHeader::SecureSessionSkipped => &SECURE_SESSION_SKIPPED,
-    }
+    static NAMES: LazyLock<[HeaderName; RequestHeader::ALL.len()]> =
+        LazyLock::new(|| RequestHeader::ALL.map(|header| HeaderName::from_static(header.name())));
+    &NAMES[header as usize]
 }
 
 /// actix-web keeps its own header map (over `http` 0.2's names and values); this reads it in

@@ -3,7 +3,7 @@
 
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
-use tessera_core::{NewSession, Sessions};
+use tessera_core::NewSession;
 use tessera_http::{Backend, SessionLayerConfig};
 
 use crate::error::Error;
@@ -14,8 +14,19 @@ use crate::headers::SessionHeaders;
 #[derive(Clone, Debug)]
 pub struct Tessera(tessera_http::Tessera);
 
+/// The back end, the settings and the neutral layer's calls (`backend`, `sessions`, `config`)
+/// are [`tessera_http::Tessera`]'s, reached through `Deref`.
+impl std::ops::Deref for Tessera {
+    type Target = tessera_http::Tessera;
+
+    fn deref(&self) -> &tessera_http::Tessera {
+        &self.0
+    }
+}
+
 impl Tessera {
-    /// Wraps a back end with HTTP settings: the in-process engine ([`Sessions`]) or, with the
+    /// Wraps a back end with HTTP settings: the in-process engine
+    /// ([`Sessions`](tessera_core::Sessions)) or, with the
     /// `remote` feature, a `tessera` server ([`RemoteSessions`](crate::RemoteSessions)).
     pub fn new(backend: impl Into<Backend>, config: SessionLayerConfig) -> Self {
         Self(tessera_http::Tessera::new(backend, config))
@@ -24,21 +35,6 @@ impl Tessera {
     /// The framework-neutral layer underneath.
     pub fn layer(&self) -> &tessera_http::Tessera {
         &self.0
-    }
-
-    /// The back end, for calls this layer does not wrap (listing or revoking a user's sessions).
-    pub fn backend(&self) -> &Backend {
-        self.0.backend()
-    }
-
-    /// The in-process engine, when that is the back end.
-    pub fn sessions(&self) -> Option<&Sessions> {
-        self.0.sessions()
-    }
-
-    /// The HTTP settings.
-    pub fn config(&self) -> &SessionLayerConfig {
-        self.0.config()
     }
 
     /// A 403 "invalid claim" rejection carrying the failed claims, for routes that check claims

@@ -156,8 +156,9 @@ impl SessionLayerConfig {
     }
 
     /// Offers browsers device-bound sessions (default off). Sign-in responses then carry a DBSC
-    /// registration header, and [`router`](crate::Tessera::router) adds the registration and
-    /// device-refresh routes under the refresh path. Needs HTTPS (`Secure` cookies). Browsers
+    /// registration header, and each adapter mounts the registration and device-refresh routes
+    /// ([`Tessera::register_device`](crate::Tessera::register_device),
+    /// [`Tessera::refresh_device`](crate::Tessera::refresh_device)) under the refresh path. Needs HTTPS (`Secure` cookies). Browsers
     /// without DBSC keep unbound sessions, as with the setting off.
     pub fn with_device_binding(mut self, binding: DeviceBindingConfig) -> Self {
         self.device_binding = Some(binding);

@@ -3,7 +3,8 @@
 //! over `http` 0.2's), so each adapter implements [`RequestHeaders`] for its map and nothing here
 //! copies a request.
 
-use http::header::{ACCEPT, AUTHORIZATION, COOKIE};
+use std::sync::LazyLock;
+
 use http::{HeaderMap, HeaderName};
 
 /// The request headers this layer reads. An enum rather than names so that each map looks them
@@ -50,36 +51,28 @@ impl RequestHeader {
         }
     }
 
-    /// The name as an `http` 1 header name, parsed once for the whole process.
+    /// Every header this layer reads, in declaration order (`header as usize` is its index),
+    /// for adapters that parse each name once into their own type.
+    pub const ALL: [RequestHeader; 10] = [
+        Self::Cookie,
+        Self::Authorization,
+        Self::AuthMode,
+        Self::AntiCsrf,
+        Self::Rid,
+        Self::SecFetchMode,
+        Self::Accept,
+        Self::SecureSessionId,
+        Self::SecureSessionResponse,
+        Self::SecureSessionSkipped,
+    ];
+
+    /// The name as an `http` 1 header name, parsed once for the whole process (a lookup by text
+    /// would check the name again on every request).
     pub fn http_name(self) -> &'static HeaderName {
-        // Statics, not `HeaderName::from_static` calls: those would check the name on every
-        // request.
-        static COOKIE_NAME: HeaderName = COOKIE;
-        static AUTHORIZATION_NAME: HeaderName = AUTHORIZATION;
-        static AUTH_MODE: HeaderName = HeaderName::from_static(RequestHeader::AuthMode.name());
-        static ANTI_CSRF: HeaderName = HeaderName::from_static(RequestHeader::AntiCsrf.name());
-        static RID: HeaderName = HeaderName::from_static(RequestHeader::Rid.name());
-        static SEC_FETCH_MODE: HeaderName =
-            HeaderName::from_static(RequestHeader::SecFetchMode.name());
-        static ACCEPT_NAME: HeaderName = ACCEPT;
-        static SECURE_SESSION_ID: HeaderName =
-            HeaderName::from_static(RequestHeader::SecureSessionId.name());
-        static SECURE_SESSION_RESPONSE: HeaderName =
-            HeaderName::from_static(RequestHeader::SecureSessionResponse.name());
-        static SECURE_SESSION_SKIPPED: HeaderName =
-            HeaderName::from_static(RequestHeader::SecureSessionSkipped.name());
-        match self {
-            Self::Cookie => &COOKIE_NAME,
-            Self::Authorization => &AUTHORIZATION_NAME,
-            Self::AuthMode => &AUTH_MODE,
-            Self::AntiCsrf => &ANTI_CSRF,
-            Self::Rid => &RID,
-            Self::SecFetchMode => &SEC_FETCH_MODE,
-            Self::Accept => &ACCEPT_NAME,
-            Self::SecureSessionId => &SECURE_SESSION_ID,
-            Self::SecureSessionResponse => &SECURE_SESSION_RESPONSE,
-            Self::SecureSessionSkipped => &SECURE_SESSION_SKIPPED,
-        }
+        static NAMES: LazyLock<[HeaderName; RequestHeader::ALL.len()]> = LazyLock::new(|| {
+            RequestHeader::ALL.map(|header| HeaderName::from_static(header.name()))
+        });
+        &NAMES[self as usize]
     }
 }
 
@@ -107,5 +100,24 @@ impl RequestHeaders for HeaderMap {
         self.get_all(header.http_name())
             .iter()
             .map(|value| value.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adapters index their parsed names by `header as usize`: `ALL` must list every header at
+    /// its own index, the last one included.
+    #[test]
+    fn all_lists_every_header_at_its_index() {
+        for (index, header) in RequestHeader::ALL.iter().enumerate() {
+            assert_eq!(*header as usize, index);
+            assert_eq!(header.http_name().as_str(), header.name());
+        }
+        assert_eq!(
+            RequestHeader::ALL.len(),
+            RequestHeader::SecureSessionSkipped as usize + 1
+        );
     }
 }

@@ -14,7 +14,7 @@ impl Tessera {
     /// Starts a session for `user_id` in a login handler and returns the headers that hand its
     /// tokens to the client: cookies, or `st-access-token`/`st-refresh-token` when the request
     /// says `st-auth-mode: header`; always a `front-token`; an `anti-csrf` header in `ViaToken`
-    /// mode. Return them as a response part: `Ok((headers, Json(body)))`.
+    /// mode. Each adapter puts them on its framework's response.
     pub async fn create_new_session(
         &self,
         request_headers: &impl RequestHeaders,

@@ -179,8 +179,8 @@ pub(crate) fn clear_legacy_cookie(config: &SessionLayerConfig) -> SessionHeaders
     SessionHeaders(headers)
 }
 
-/// Response headers that hand tokens to the client or take them away. Use as a response part:
-/// `(session_headers, Json(body))`. Set-Cookie values are appended, never replacing the app's own.
+/// Response headers that hand tokens to the client or take them away. Each adapter adds them to
+/// its framework's response; Set-Cookie values are appended, never replacing the app's own.
 #[derive(Debug, Clone, Default)]
 #[must_use = "the tokens reach the client only if these headers are part of the response"]
 pub struct SessionHeaders(HeaderMap);
