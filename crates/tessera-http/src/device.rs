@@ -38,13 +38,6 @@ use crate::transport::{
 
 /// Response header that offers registration.
 pub const REGISTRATION_HEADER: &str = "secure-session-registration";
-/// Request header carrying the browser's proof.
-pub const RESPONSE_HEADER: &str = "secure-session-response";
-/// Request header naming the browser's bound session on a refresh.
-pub const SESSION_ID_HEADER: &str = "sec-secure-session-id";
-/// Request header with which the browser says it could not renew its bound session (the server
-/// answered 5xx, or its signing quota is spent) and sends the request without the bound cookie.
-pub const SKIPPED_HEADER: &str = "secure-session-skipped";
 /// Response header carrying a challenge for the next proof.
 pub const CHALLENGE_HEADER: &str = "secure-session-challenge";
 /// The frontend SDK's cookie holding the front token.

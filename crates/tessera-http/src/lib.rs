@@ -47,20 +47,20 @@ pub use backend::Backend;
 #[cfg(feature = "remote")]
 pub use backend::{RemoteConfig, RemoteSessions};
 pub use config::{AntiCsrfMode, DeviceBindingConfig, SameSite, SessionLayerConfig};
-pub use device::{
-    CHALLENGE_HEADER, REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER, SKIPPED_HEADER,
-};
+pub use device::{CHALLENGE_HEADER, REGISTRATION_HEADER};
 pub use error::{Error, ErrorKind};
 pub use html_refresh::HtmlRefresh;
 pub use reissue::{merge_reissued, Merge, ReissueSlot};
 pub use reply::Reply;
-pub use request::{RequestHeader, RequestHeaders};
+pub use request::{
+    RequestHeader, RequestHeaders, ANTI_CSRF_HEADER, AUTH_MODE_HEADER, RESPONSE_HEADER, RID_HEADER,
+    SESSION_ID_HEADER, SKIPPED_HEADER,
+};
 pub use signed_out::{ENDED_BY_THEFT, SESSION_ENDED_COOKIE};
 pub use state::Tessera;
 pub use transport::{
-    SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, ANTI_CSRF_HEADER,
-    AUTH_MODE_HEADER, FRONT_TOKEN_HEADER, LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
-    REFRESH_TOKEN_HEADER, RID_HEADER,
+    SessionHeaders, Transport, ACCESS_TOKEN_COOKIE, ACCESS_TOKEN_HEADER, FRONT_TOKEN_HEADER,
+    LEGACY_ID_REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE, REFRESH_TOKEN_HEADER,
 };
 pub use verify::{RequestView, Session};
 

@@ -7,6 +7,20 @@ use std::sync::LazyLock;
 
 use http::{HeaderMap, HeaderName};
 
+/// The anti-CSRF token (both directions, `ViaToken` mode only).
+pub const ANTI_CSRF_HEADER: &str = "anti-csrf";
+/// The client's choice of transport for new sessions (request).
+pub const AUTH_MODE_HEADER: &str = "st-auth-mode";
+/// The recipe id the SDK puts on every request; `ViaCustomHeader` only checks it is present.
+pub const RID_HEADER: &str = "rid";
+/// Request header carrying the browser's proof.
+pub const RESPONSE_HEADER: &str = "secure-session-response";
+/// Request header naming the browser's bound session on a refresh.
+pub const SESSION_ID_HEADER: &str = "sec-secure-session-id";
+/// Request header with which the browser says it could not renew its bound session (the server
+/// answered 5xx, or its signing quota is spent) and sends the request without the bound cookie.
+pub const SKIPPED_HEADER: &str = "secure-session-skipped";
+
 /// The request headers this layer reads. An enum rather than names so that each map looks them
 /// up by a name it parsed once, not by text parsed on every request. Exhaustive on purpose: an
 /// adapter's map must know every header the layer reads.
@@ -40,14 +54,14 @@ impl RequestHeader {
         match self {
             Self::Cookie => "cookie",
             Self::Authorization => "authorization",
-            Self::AuthMode => crate::transport::AUTH_MODE_HEADER,
-            Self::AntiCsrf => crate::transport::ANTI_CSRF_HEADER,
-            Self::Rid => crate::transport::RID_HEADER,
+            Self::AuthMode => AUTH_MODE_HEADER,
+            Self::AntiCsrf => ANTI_CSRF_HEADER,
+            Self::Rid => RID_HEADER,
             Self::SecFetchMode => "sec-fetch-mode",
             Self::Accept => "accept",
-            Self::SecureSessionId => crate::device::SESSION_ID_HEADER,
-            Self::SecureSessionResponse => crate::device::RESPONSE_HEADER,
-            Self::SecureSessionSkipped => crate::device::SKIPPED_HEADER,
+            Self::SecureSessionId => SESSION_ID_HEADER,
+            Self::SecureSessionResponse => RESPONSE_HEADER,
+            Self::SecureSessionSkipped => SKIPPED_HEADER,
         }
     }
 

@@ -10,7 +10,7 @@ use tessera_core::{AccessToken, AntiCsrfToken, Issued, RefreshToken};
 use crate::config::{AntiCsrfMode, SameSite, SessionLayerConfig};
 use crate::fault::Fault;
 use crate::front_token;
-use crate::request::{RequestHeader, RequestHeaders};
+use crate::request::{RequestHeader, RequestHeaders, ANTI_CSRF_HEADER};
 
 /// The access-token cookie.
 pub const ACCESS_TOKEN_COOKIE: &str = "sAccessToken";
@@ -25,12 +25,6 @@ pub const ACCESS_TOKEN_HEADER: &str = "st-access-token";
 pub const REFRESH_TOKEN_HEADER: &str = "st-refresh-token";
 /// The frontend's view of the session (response); `remove` logs the frontend out.
 pub const FRONT_TOKEN_HEADER: &str = "front-token";
-/// The anti-CSRF token (both directions, `ViaToken` mode only).
-pub const ANTI_CSRF_HEADER: &str = "anti-csrf";
-/// The client's choice of transport for new sessions (request).
-pub const AUTH_MODE_HEADER: &str = "st-auth-mode";
-/// The recipe id the SDK puts on every request; `ViaCustomHeader` only checks it is present.
-pub const RID_HEADER: &str = "rid";
 
 /// Cross-origin frontends can read only the response headers they are told they may.
 const EXPOSED: &str = "front-token, anti-csrf, st-access-token, st-refresh-token";
@@ -410,6 +404,7 @@ pub(crate) fn value(s: &str) -> Result<HeaderValue, Fault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::AUTH_MODE_HEADER;
     use http::header::{AUTHORIZATION, COOKIE};
 
     #[test]

@@ -1,5 +1,5 @@
 //! How a storage contract is declared: [`contract!`] writes the trait as given and, from the same
-//! declaration, the [`ObservedStore`](crate::ObservedStore) pass-through that counts its calls. So
+//! declaration, the [`ObservedStore`](super::ObservedStore) pass-through that counts its calls. So
 //! adding a method to a contract touches the contract, each store, and the conformance suite —
 //! the observer follows by itself instead of being a fourth place to keep in step.
 
@@ -41,7 +41,7 @@ macro_rules! contract {
         }
 
         #[async_trait::async_trait]
-        impl $contract for crate::observed_store::ObservedStore {
+        impl $contract for super::ObservedStore {
             $(
                 async fn $method(&self $(, $arg: $arg_ty)*) -> $ret {
                     self.observe(stringify!($method));

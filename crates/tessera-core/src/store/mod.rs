@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod contract;
+mod observed;
 mod revocation_log;
 mod session_records;
 mod signing_key_store;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use observed::ObservedStore;
 pub use revocation_log::RevocationLog;
 pub use session_records::SessionRecords;
 pub use signing_key_store::SigningKeyStore;

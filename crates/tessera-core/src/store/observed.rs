@@ -2,11 +2,11 @@
 //! in its metrics through it, and tests show through it which paths stay off the database.
 //!
 //! Its pass-through for each contract method is written by the contract's own declaration (see
-//! `store/contract.rs`), so it never falls out of step with the contracts.
+//! `contract.rs` beside it), so it never falls out of step with the contracts.
 
 use std::sync::Arc;
 
-use crate::store::SessionStore;
+use super::SessionStore;
 
 /// Wraps a store and calls `observe` with each call's operation name (the contract method's name)
 /// before passing the call on.
