@@ -26,8 +26,9 @@ use tessera_core::constant_time_eq;
 
 #[path = "../../../tessera-axum/examples/demo/shared.rs"]
 mod shared;
+#[path = "../../../tessera-axum/examples/demo/tls.rs"]
 mod tls;
-use shared::{html_escape, Settings, PASSWORD, SDK_PATH};
+use shared::{Settings, PASSWORD, SDK_PATH};
 
 /// What the page needs besides the session layer.
 struct Assets {
@@ -62,36 +63,16 @@ async fn login(
 }
 
 async fn feed(tessera: web::Data<Tessera>, session: Session) -> HttpResponse {
-    let user = session.user_id();
-    // One store read, for the page to show whether the session is bound to this browser's key.
-    let device_key = match tessera.backend().device_thumbprint(session.handle()).await {
-        Ok(key) => key,
-        Err(error) => {
-            eprintln!("tessera demo: reading the session's device key failed: {error}");
-            return HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR);
-        }
-    };
-    HttpResponse::Ok().json(json!({
-        "userId": user,
-        "sessionHandle": session.handle(),
-        "deviceKey": device_key,
-        "items": [
-            format!("Welcome back, {user}."),
-            "This came from GET /api/feed, behind the Session extractor.".to_owned(),
-        ],
-    }))
+    match shared::feed(&tessera, &session).await {
+        Some(body) => HttpResponse::Ok().json(body),
+        None => HttpResponse::new(StatusCode::INTERNAL_SERVER_ERROR),
+    }
 }
 
-/// A server-rendered page behind the session: with an expired access token the layer answers
-/// its refresh-and-reload page instead (`HtmlRefresh`).
 async fn home(session: Session) -> HttpResponse {
-    let user = html_escape(session.user_id());
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(format!(
-            "<!doctype html><meta charset=utf-8><title>Home</title>\
-             <h1 id=greeting>Hello, {user}</h1><p><a href=\"/\">Back to the app</a></p>"
-        ))
+        .body(shared::home_page(&session))
 }
 
 async fn serve_page(assets: web::Data<Assets>) -> HttpResponse {

@@ -51,7 +51,7 @@ use tessera_core::constant_time_eq;
 
 mod shared;
 mod tls;
-use shared::{html_escape, Settings, PASSWORD, SDK_PATH};
+use shared::{Settings, PASSWORD, SDK_PATH};
 
 /// The app's state: the session layer plus what the page needs.
 #[derive(Clone)]
@@ -94,36 +94,14 @@ async fn login(
 }
 
 async fn feed(State(demo): State<Demo>, session: Session) -> Result<Json<Value>, StatusCode> {
-    let user = session.user_id();
-    // One store read, for the page to show whether the session is bound to this browser's key.
-    let device_key = demo
-        .tessera
-        .backend()
-        .device_thumbprint(session.handle())
+    shared::feed(&demo.tessera, &session)
         .await
-        .map_err(|error| {
-            eprintln!("tessera demo: reading the session's device key failed: {error}");
-            StatusCode::INTERNAL_SERVER_ERROR
-        })?;
-    Ok(Json(json!({
-        "userId": user,
-        "sessionHandle": session.handle(),
-        "deviceKey": device_key,
-        "items": [
-            format!("Welcome back, {user}."),
-            "This came from GET /api/feed, behind the Session extractor.".to_owned(),
-        ],
-    })))
+        .map(Json)
+        .ok_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// A server-rendered page behind the session: with an expired access token the layer answers
-/// its refresh-and-reload page instead (`HtmlRefresh`).
 async fn home(session: Session) -> Html<String> {
-    let user = html_escape(session.user_id());
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Home</title>\
-         <h1 id=greeting>Hello, {user}</h1><p><a href=\"/\">Back to the app</a></p>"
-    ))
+    Html(shared::home_page(&session))
 }
 
 async fn serve_page(State(demo): State<Demo>) -> impl IntoResponse {
@@ -192,7 +170,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Serves over HTTPS with a certificate made now, printing its address and SPKI hash.
 async fn serve_https(port: u16, app: Router) -> Result<(), Box<dyn std::error::Error>> {
-    let tls = tls::self_signed().await?;
+    let tls = tls::self_signed()?;
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     let address = listener.local_addr()?;
     println!(
@@ -205,7 +183,10 @@ async fn serve_https(port: u16, app: Router) -> Result<(), Box<dyn std::error::E
         let _ = tokio::signal::ctrl_c().await;
         stopping.graceful_shutdown(Some(Duration::from_secs(5)));
     });
-    axum_server::from_tcp_rustls(listener, tls.config)
+    let mut config = tls.config;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+    axum_server::from_tcp_rustls(listener, config)
         .handle(handle)
         .serve(app.into_make_service())
         .await?;

@@ -254,9 +254,45 @@ pub fn page(settings: &Settings, layer: &SessionLayerConfig) -> String {
 }
 
 /// Escapes text for HTML.
-pub fn html_escape(s: &str) -> String {
+fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `GET /api/feed`'s answer for a verified session; `None` when the store read behind it failed
+/// (said on stderr).
+pub async fn feed(
+    tessera: &tessera_http::Tessera,
+    session: &tessera_http::Session,
+) -> Option<Value> {
+    let user = session.user_id();
+    // One store read, for the page to show whether the session is bound to this browser's key.
+    let device_key = match tessera.backend().device_thumbprint(session.handle()).await {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("tessera demo: reading the session's device key failed: {error}");
+            return None;
+        }
+    };
+    Some(json!({
+        "userId": user,
+        "sessionHandle": session.handle(),
+        "deviceKey": device_key,
+        "items": [
+            format!("Welcome back, {user}."),
+            "This came from GET /api/feed, behind the Session extractor.".to_owned(),
+        ],
+    }))
+}
+
+/// `GET /home`, a server-rendered page behind the session: with an expired access token the
+/// layer answers its refresh-and-reload page instead (`HtmlRefresh`).
+pub fn home_page(session: &tessera_http::Session) -> String {
+    let user = html_escape(session.user_id());
+    format!(
+        "<!doctype html><meta charset=utf-8><title>Home</title>\
+         <h1 id=greeting>Hello, {user}</h1><p><a href=\"/\">Back to the app</a></p>"
+    )
 }
