@@ -1,9 +1,10 @@
 //! The [`Session`] extractor: a handler that takes `Session` is protected; one that takes
 //! [`MaybeSession`] serves both visitors and signed-in users.
 
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 
+use actix_utils::future::Either;
 use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
@@ -64,28 +65,61 @@ impl Session {
 #[derive(Debug)]
 pub struct MaybeSession(pub Option<Session>);
 
-type Verification<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+/// An extractor's future: ready at once on the hot path (a token verified before, nothing to ask
+/// the store), boxed only when verification awaits.
+type Verification<T> = Either<
+    Ready<Result<T, actix_web::Error>>,
+    Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>,
+>;
 
 /// The app's Tessera, or the error that says it was not installed.
-fn installed(request: &HttpRequest) -> Result<Tessera, actix_web::Error> {
+fn installed(request: &HttpRequest) -> Result<&Tessera, actix_web::Error> {
     match request.app_data::<web::Data<Tessera>>() {
-        Some(tessera) => Ok(Tessera::clone(tessera)),
+        Some(tessera) => Ok(tessera),
         None => Err(actix_web::error::ErrorInternalServerError(
             "tessera_actix::Tessera is not installed: App::new().configure(tessera.configure())",
         )),
     }
 }
 
-/// Verifies the request's access token; `Ok(None)` when it carries none.
-async fn verify(tessera: Tessera, request: HttpRequest) -> Result<Option<Session>, Error> {
-    // Cloned out of the extensions, so that no borrow of them is held across the await.
-    let slot = request.extensions().get::<ReissueSlot>().cloned();
-    let view = RequestView {
-        is_get: request.method() == Method::GET,
-        headers: &ActixHeaders(request.headers()),
-        reissue: slot.as_ref(),
+/// What verification found: a session, none (a visitor), or the answer to refuse with.
+type Outcome = Result<Option<tessera_http::Session>, tessera_http::Error>;
+
+/// Verifies the request's access token (`Ok(None)` when it carries none) and hands the outcome
+/// to `then`: at once when verification awaits nothing, else in a boxed future.
+fn verify<T: 'static>(
+    request: &HttpRequest,
+    then: fn(&Tessera, Outcome) -> Result<T, actix_web::Error>,
+) -> Verification<T> {
+    let tessera = match installed(request) {
+        Ok(tessera) => tessera,
+        Err(e) => return Either::left(ready(Err(e))),
     };
-    Ok(tessera.layer().verify_request(view).await?.map(Session))
+    let is_get = request.method() == Method::GET;
+    let done = {
+        let extensions = request.extensions();
+        let view = RequestView {
+            is_get,
+            headers: &ActixHeaders(request.headers()),
+            reissue: extensions.get::<ReissueSlot>(),
+        };
+        tessera.layer().verify_request_now(view)
+    };
+    if let Some(done) = done {
+        return Either::left(ready(then(tessera, done)));
+    }
+    let (tessera, request) = (tessera.clone(), request.clone());
+    Either::right(Box::pin(async move {
+        // Cloned out of the extensions, so that no borrow of them is held across the await.
+        let slot = request.extensions().get::<ReissueSlot>().cloned();
+        let view = RequestView {
+            is_get,
+            headers: &ActixHeaders(request.headers()),
+            reissue: slot.as_ref(),
+        };
+        let outcome = tessera.layer().verify_request(view).await;
+        then(&tessera, outcome)
+    }))
 }
 
 impl FromRequest for Session {
@@ -93,13 +127,10 @@ impl FromRequest for Session {
     type Future = Verification<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let tessera = installed(&request)?;
-            match verify(tessera.clone(), request).await? {
-                Some(session) => Ok(session),
-                None => Err(Error::from(tessera.layer().no_access_token()).into()),
-            }
+        verify(request, |tessera, outcome| match outcome {
+            Ok(Some(session)) => Ok(Session(session)),
+            Ok(None) => Err(Error::from(tessera.layer().no_access_token()).into()),
+            Err(e) => Err(Error::from(e).into()),
         })
     }
 }
@@ -109,10 +140,9 @@ impl FromRequest for MaybeSession {
     type Future = Verification<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let tessera = installed(&request)?;
-            Ok(Self(verify(tessera, request).await?))
+        verify(request, |_, outcome| match outcome {
+            Ok(session) => Ok(Self(session.map(Session))),
+            Err(e) => Err(Error::from(e).into()),
         })
     }
 }

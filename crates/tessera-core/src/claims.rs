@@ -5,7 +5,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::GeneralError;
+use crate::secret::AntiCsrfToken;
+use crate::time::Timestamp;
 use crate::token_version::AccessTokenVersion;
+use crate::types::SessionClaims;
 
 /// Claim names Tessera sets itself; a custom payload may not use them. `iss` is not among them: the
 /// SuperTokens backend SDKs put their API domain there in every session's payload.
@@ -72,6 +75,22 @@ impl AccessTokenClaims {
         claims
             .claims
             .map(|claims| AccessTokenClaims { version, ..claims })
+    }
+}
+
+impl From<AccessTokenClaims> for SessionClaims {
+    fn from(claims: AccessTokenClaims) -> Self {
+        SessionClaims {
+            handle: claims.session_handle,
+            user_id: claims.user_id,
+            tenant_id: claims.tenant_id,
+            access_token_payload: claims.payload,
+            access_token_expiry: Timestamp::from_secs(claims.exp),
+            refresh_token_hash1: claims.refresh_token_hash1,
+            parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
+            anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
+            token_version: claims.version,
+        }
     }
 }
 

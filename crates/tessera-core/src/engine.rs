@@ -30,24 +30,17 @@ use crate::time::Timestamp;
 use crate::token_cache::{Entry as CachedToken, VerifiedTokens};
 use crate::token_version::AccessTokenVersion;
 use crate::types::{
-    Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
-    SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
+    Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionClaims, SessionInfo,
+    SessionSummary, SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
 };
-use crate::verify::{check_cached_claims, check_claims};
+use crate::verify::check_claims;
 
-/// The claims of a token whose signature holds: just checked, or shared from the cache.
-enum SignedClaims {
-    Cached(Arc<CachedToken>),
-    Checked(Box<AccessTokenClaims>),
-}
-
-impl SignedClaims {
-    fn into_claims(self) -> AccessTokenClaims {
-        match self {
-            Self::Cached(entry) => entry.claims.clone(),
-            Self::Checked(claims) => *claims,
-        }
-    }
+/// What a verification asks the store after the token's own checks.
+enum StoreStep {
+    /// The first verification of a refreshed token: commit its refresh token (or find theft).
+    FirstUse,
+    /// The caller, or a stale view of revocations, wants the session confirmed.
+    Confirm,
 }
 
 /// How long SDKs of protocol versions before 2.21 may cache the static key.
@@ -286,34 +279,74 @@ impl Sessions {
         options: VerifyOptions,
     ) -> Result<VerifiedSession, SessionError> {
         let now = self.now();
-        // A token verified before, with nothing to confirm in the store, is the hot path and
-        // awaits nothing. The other paths are boxed so that this future stays small: it lives
-        // inside every protected request's handler future, which the router moves into a box per
-        // request, and it would otherwise carry the store and signing futures' space.
-        let verified = match self.cached(access_token) {
-            Some(entry) => check_cached_claims(
-                &entry.claims,
-                anti_csrf_token,
-                options.do_anti_csrf_check,
-                now,
-            )?,
-            None => {
-                let claims = Box::pin(self.check_signature(access_token, now)).await?;
-                check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?
-            }
+        // The paths that await are boxed so that this future stays small: it lives inside every
+        // protected request's handler future, which the router moves into a box per request, and
+        // it would otherwise carry the store and signing futures' space.
+        let claims = match self.cached(access_token) {
+            Some(entry) => Arc::clone(&entry.claims),
+            None => Box::pin(self.check_signature(access_token, now)).await?,
         };
+        let verified = self.checked(claims, anti_csrf_token, options, now)?;
+        match self.store_step(&verified, options, now) {
+            None => Ok(verified),
+            Some(StoreStep::FirstUse) => {
+                let mint_as = self.mint_as_presented(access_token, verified.token_version);
+                Box::pin(self.first_use(verified, mint_as)).await
+            }
+            Some(StoreStep::Confirm) => {
+                let mint_as = self.mint_as_presented(access_token, verified.token_version);
+                Box::pin(self.confirm_in_store(verified, now, mint_as)).await
+            }
+        }
+    }
+
+    /// [`get_session`](Self::get_session) when it can finish without awaiting, the hot path of
+    /// every protected request: the token was verified before and nothing needs the store.
+    /// `None` means it cannot; then call `get_session`. For callers whose every await costs (a
+    /// web framework that boxes each extractor's future).
+    pub fn get_session_now(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Option<Result<VerifiedSession, SessionError>> {
+        let now = self.now();
+        let claims = Arc::clone(&self.cached(access_token)?.claims);
+        match self.checked(claims, anti_csrf_token, options, now) {
+            Ok(verified) if self.store_step(&verified, options, now).is_some() => None,
+            done => Some(done),
+        }
+    }
+
+    /// The checks on a token whose signature holds: expiry, anti-CSRF, revocation.
+    fn checked(
+        &self,
+        claims: Arc<SessionClaims>,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+        now: Timestamp,
+    ) -> Result<VerifiedSession, SessionError> {
+        let verified = check_claims(claims, anti_csrf_token, options.do_anti_csrf_check, now)?;
         if self.inner.revocations.is_revoked(&verified.handle) {
             return Err(SessionError::unauthorised("session revoked"));
         }
+        Ok(verified)
+    }
+
+    /// What a verification must still ask the store, if anything.
+    fn store_step(
+        &self,
+        verified: &VerifiedSession,
+        options: VerifyOptions,
+        now: Timestamp,
+    ) -> Option<StoreStep> {
         if verified.parent_refresh_token_hash1.is_some() {
-            let mint_as = self.mint_as_presented(access_token, verified.token_version);
-            return Box::pin(self.first_use(verified, mint_as)).await;
+            Some(StoreStep::FirstUse)
+        } else if options.check_database || self.must_check_store(now) {
+            Some(StoreStep::Confirm)
+        } else {
+            None
         }
-        if !options.check_database && !self.must_check_store(now) {
-            return Ok(verified);
-        }
-        let mint_as = self.mint_as_presented(access_token, verified.token_version);
-        Box::pin(self.confirm_in_store(verified, now, mint_as)).await
     }
 
     /// A verification the caller (or a stale view of revocations) wants confirmed by the store:
@@ -400,8 +433,9 @@ impl Sessions {
                 mint_as,
             )
             .await?;
-        verified.parent_refresh_token_hash1 = None;
-        verified.access_token_payload = session.access_token_payload.clone();
+        let claims = verified.claims_mut();
+        claims.parent_refresh_token_hash1 = None;
+        claims.access_token_payload = session.access_token_payload.clone();
         verified.new_access_token = Some(reissued);
         Ok(verified)
     }
@@ -782,29 +816,25 @@ impl Sessions {
         new_payload: Option<Map<String, Value>>,
     ) -> Result<RegeneratedAccessToken, SessionError> {
         let now = self.now();
-        let claims = self
-            .verify_signature(access_token, now)
-            .await?
-            .into_claims();
+        let claims = self.verify_signature(access_token, now).await?;
         if let Some(payload) = new_payload {
-            self.update_access_token_payload(&claims.session_handle, payload)
+            self.update_access_token_payload(&claims.handle, payload)
                 .await?;
         }
-        let session = self.live_session(&claims.session_handle).await?;
-        let expiry = Timestamp::from_secs(claims.exp);
+        let session = self.live_session(&claims.handle).await?;
+        let expiry = claims.access_token_expiry;
         let access_token = if expiry > now {
-            let anti_csrf = claims.anti_csrf_token.clone().map(AntiCsrfToken::new);
             Some(
                 self.mint_access_token(
                     &session,
                     TokenLinks {
                         refresh_token_hash1: &claims.refresh_token_hash1,
                         parent_refresh_token_hash1: claims.parent_refresh_token_hash1.as_deref(),
-                        anti_csrf: anti_csrf.as_ref(),
+                        anti_csrf: claims.anti_csrf_token.as_ref(),
                     },
                     now,
                     Some(expiry),
-                    self.mint_as_presented(access_token, claims.version),
+                    self.mint_as_presented(access_token, claims.token_version),
                 )
                 .await?,
             )
@@ -987,15 +1017,12 @@ impl Sessions {
     /// Whether the session of this access token (genuine, expired or not) was ended by a detected
     /// theft whose report is still kept: what an app tells a user signed out by it.
     pub async fn ended_by_theft(&self, access_token: &AccessToken) -> Result<bool, SessionError> {
-        let claims = self
-            .verify_signature(access_token, self.now())
-            .await?
-            .into_claims();
+        let claims = self.verify_signature(access_token, self.now()).await?;
         let reports = self
             .inner
             .store
             .theft_reports(&TheftQuery {
-                session_handle: Some(claims.session_handle),
+                session_handle: Some(claims.handle.clone()),
                 limit: 1,
                 ..TheftQuery::default()
             })
@@ -1048,12 +1075,10 @@ impl Sessions {
         &self,
         access_token: &AccessToken,
         now: Timestamp,
-    ) -> Result<SignedClaims, SessionError> {
+    ) -> Result<Arc<SessionClaims>, SessionError> {
         match self.cached(access_token) {
-            Some(entry) => Ok(SignedClaims::Cached(entry)),
-            None => Ok(SignedClaims::Checked(Box::new(
-                self.check_signature(access_token, now).await?,
-            ))),
+            Some(entry) => Ok(Arc::clone(&entry.claims)),
+            None => self.check_signature(access_token, now).await,
         }
     }
 
@@ -1085,7 +1110,7 @@ impl Sessions {
         &self,
         access_token: &AccessToken,
         now: Timestamp,
-    ) -> Result<AccessTokenClaims, SessionError> {
+    ) -> Result<Arc<SessionClaims>, SessionError> {
         let raw = access_token.expose();
         let inner = &self.inner;
         if legacy_jwt::version_of(raw).is_some() {
@@ -1115,8 +1140,7 @@ impl Sessions {
                 (claims, key)
             }
         };
-        inner.verified.insert(raw, &key.kid, &claims);
-        Ok(claims)
+        Ok(inner.verified.insert(raw, &key.kid, claims))
     }
 
     /// [`check_signature`](Self::check_signature) for the legacy layouts, which name no key: each
@@ -1125,7 +1149,7 @@ impl Sessions {
         &self,
         raw: &str,
         now: Timestamp,
-    ) -> Result<AccessTokenClaims, SessionError> {
+    ) -> Result<Arc<SessionClaims>, SessionError> {
         let inner = &self.inner;
         let mut keys = inner.keys.newest_first();
         let mut verified = legacy_jwt::verify(raw, &keys).map(|(c, k)| (c, Arc::clone(k)));
@@ -1139,8 +1163,7 @@ impl Sessions {
             verified = legacy_jwt::verify(raw, &keys).map(|(c, k)| (c, Arc::clone(k)));
         }
         let (claims, key) = verified.map_err(SessionError::try_refresh)?;
-        inner.verified.insert(raw, &key.kid, &claims);
-        Ok(claims)
+        Ok(inner.verified.insert(raw, &key.kid, claims))
     }
 
     /// The public keys handed to SDKs of protocol versions before 2.21 (`/handshake` and the

@@ -88,7 +88,7 @@ pub use theft::{
 pub use time::{duration_micros, duration_millis, Timestamp};
 pub use token_version::AccessTokenVersion;
 pub use types::{
-    Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionInfo, SessionSummary,
-    SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
+    Issued, NewSession, RefreshOptions, RegeneratedAccessToken, SessionClaims, SessionInfo,
+    SessionSummary, SessionTokens, VerifiedSession, VerifyOptions, DEFAULT_TENANT,
 };
 pub use verify::{JwksVerifier, JwksVerifyError};

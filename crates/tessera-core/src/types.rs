@@ -1,5 +1,7 @@
 //! The values the engine's calls take and return.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::config::KeyKind;
@@ -159,9 +161,10 @@ pub struct SessionTokens {
     pub anti_csrf_token: Option<AntiCsrfToken>,
 }
 
-/// A session whose access token verified.
-#[derive(Debug, Clone)]
-pub struct VerifiedSession {
+/// What a verified access token says of its session. The verified-token cache holds it once per
+/// token and every verification of that token shares it, so a protected request copies no string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionClaims {
     /// The session handle.
     pub handle: String,
     /// The user.
@@ -183,10 +186,52 @@ pub struct VerifiedSession {
     pub anti_csrf_token: Option<AntiCsrfToken>,
     /// The presented access token's layout; a replacement keeps it.
     pub token_version: AccessTokenVersion,
+}
+
+/// A session whose access token verified: its [`SessionClaims`] (read through `Deref`, shared
+/// with the verified-token cache) and, when verification minted one, a replacement token.
+#[derive(Debug, Clone)]
+pub struct VerifiedSession {
+    claims: Arc<SessionClaims>,
     /// A replacement access token: after the first verification of a refreshed access token
     /// (without `parentRefreshTokenHash1`), or when the stored payload changed since the presented
     /// one was minted (with `check_database`).
     pub new_access_token: Option<Issued<AccessToken>>,
+}
+
+impl VerifiedSession {
+    /// A verification of a token with these claims that minted nothing.
+    pub fn new(claims: impl Into<Arc<SessionClaims>>) -> Self {
+        Self {
+            claims: claims.into(),
+            new_access_token: None,
+        }
+    }
+
+    /// The claims, shared.
+    pub fn claims(&self) -> &Arc<SessionClaims> {
+        &self.claims
+    }
+
+    /// The claims and the replacement token, taken apart: the claims are moved out when this
+    /// verification holds the only reference, copied when the cache shares them.
+    pub fn into_parts(self) -> (SessionClaims, Option<Issued<AccessToken>>) {
+        (Arc::unwrap_or_clone(self.claims), self.new_access_token)
+    }
+
+    /// The claims to change, copied first if they are shared (as the cache's are): changes
+    /// describe a replacement token and stay with this verification.
+    pub fn claims_mut(&mut self) -> &mut SessionClaims {
+        Arc::make_mut(&mut self.claims)
+    }
+}
+
+impl std::ops::Deref for VerifiedSession {
+    type Target = SessionClaims;
+
+    fn deref(&self) -> &SessionClaims {
+        &self.claims
+    }
 }
 
 /// Everything stored about a session, for [`Sessions::get_session_info`](crate::Sessions::get_session_info).

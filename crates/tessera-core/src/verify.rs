@@ -2,13 +2,13 @@
 //! signature, and [`JwksVerifier`] for a process that holds a server's JWKS instead of its store.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::claims::AccessTokenClaims;
 use crate::config::SigningAlgorithm;
 use crate::error::{GeneralError, SessionError};
 use crate::jwt::UnverifiedToken;
@@ -16,74 +16,30 @@ use crate::keys::{Jwks, VerifyingKey};
 use crate::secret::{constant_time_eq, AccessToken, AntiCsrfToken};
 use crate::time::Timestamp;
 use crate::token_cache::VerifiedTokens;
-use crate::types::VerifiedSession;
+use crate::types::{SessionClaims, VerifiedSession};
 
 /// The checks after a good signature, shared by the engine and [`JwksVerifier`] so both are
 /// exactly as strict: expiry, then the anti-CSRF token when asked for and the token carries one.
+/// The claims are shared, not copied: they are the verified-token cache's on the hot path.
 pub(crate) fn check_claims(
-    claims: AccessTokenClaims,
+    claims: Arc<SessionClaims>,
     anti_csrf_token: Option<&AntiCsrfToken>,
     do_anti_csrf_check: bool,
     now: Timestamp,
 ) -> Result<VerifiedSession, SessionError> {
-    check_fresh(&claims, anti_csrf_token, do_anti_csrf_check, now)?;
-    Ok(VerifiedSession {
-        handle: claims.session_handle,
-        user_id: claims.user_id,
-        tenant_id: claims.tenant_id,
-        access_token_payload: claims.payload,
-        access_token_expiry: Timestamp::from_secs(claims.exp),
-        refresh_token_hash1: claims.refresh_token_hash1,
-        parent_refresh_token_hash1: claims.parent_refresh_token_hash1,
-        anti_csrf_token: claims.anti_csrf_token.map(AntiCsrfToken::new),
-        token_version: claims.version,
-        new_access_token: None,
-    })
-}
-
-/// [`check_claims`] for claims held by the verified-token cache: copies only what the session
-/// needs, after the checks.
-pub(crate) fn check_cached_claims(
-    claims: &AccessTokenClaims,
-    anti_csrf_token: Option<&AntiCsrfToken>,
-    do_anti_csrf_check: bool,
-    now: Timestamp,
-) -> Result<VerifiedSession, SessionError> {
-    check_fresh(claims, anti_csrf_token, do_anti_csrf_check, now)?;
-    Ok(VerifiedSession {
-        handle: claims.session_handle.clone(),
-        user_id: claims.user_id.clone(),
-        tenant_id: claims.tenant_id.clone(),
-        access_token_payload: claims.payload.clone(),
-        access_token_expiry: Timestamp::from_secs(claims.exp),
-        refresh_token_hash1: claims.refresh_token_hash1.clone(),
-        parent_refresh_token_hash1: claims.parent_refresh_token_hash1.clone(),
-        anti_csrf_token: claims.anti_csrf_token.clone().map(AntiCsrfToken::new),
-        token_version: claims.version,
-        new_access_token: None,
-    })
-}
-
-/// Expiry and, when asked, the anti-CSRF token.
-fn check_fresh(
-    claims: &AccessTokenClaims,
-    anti_csrf_token: Option<&AntiCsrfToken>,
-    do_anti_csrf_check: bool,
-    now: Timestamp,
-) -> Result<(), SessionError> {
-    if Timestamp::from_secs(claims.exp) <= now {
+    if claims.access_token_expiry <= now {
         return Err(SessionError::try_refresh("access token expired"));
     }
     if do_anti_csrf_check {
         if let Some(expected) = &claims.anti_csrf_token {
             let matches = anti_csrf_token
-                .is_some_and(|supplied| constant_time_eq(supplied.expose(), expected));
+                .is_some_and(|supplied| constant_time_eq(supplied.expose(), expected.expose()));
             if !matches {
                 return Err(SessionError::try_refresh("anti-csrf check failed"));
             }
         }
     }
-    Ok(())
+    Ok(VerifiedSession::new(claims))
 }
 
 /// Why [`JwksVerifier::verify`] refused a token.
@@ -261,8 +217,8 @@ impl JwksVerifier {
         let raw = access_token.expose();
         if let Some(entry) = cache.and_then(|cache| cache.get(raw)) {
             if self.keys.contains_key(&*entry.kid) {
-                return Ok(check_cached_claims(
-                    &entry.claims,
+                return Ok(check_claims(
+                    Arc::clone(&entry.claims),
                     anti_csrf_token,
                     do_anti_csrf_check,
                     now,
@@ -278,9 +234,10 @@ impl JwksVerifier {
         let claims = token
             .verify(&header.algorithm, key, header.version)
             .map_err(SessionError::try_refresh)?;
-        if let Some(cache) = cache {
-            cache.insert(raw, &header.kid, &claims);
-        }
+        let claims = match cache {
+            Some(cache) => cache.insert(raw, &header.kid, claims),
+            None => Arc::new(SessionClaims::from(claims)),
+        };
         Ok(check_claims(
             claims,
             anti_csrf_token,

@@ -89,8 +89,8 @@ pub async fn register(tessera: &Tessera, headers: &impl RequestHeaders) -> Reply
             .backend()
             .get_session(&access, None, VerifyOptions::default())
             .await;
-        if let Ok(verified) = verified {
-            let (token, expiry) = match verified.new_access_token {
+        if let Ok(mut verified) = verified {
+            let (token, expiry) = match verified.new_access_token.take() {
                 Some(reissued) => (reissued.token, reissued.expiry),
                 None => (access, verified.access_token_expiry),
             };
@@ -204,7 +204,7 @@ pub(crate) async fn refresh_without_renewal(
     config.device_binding()?;
     let access = access_cookie(headers)?;
     let backend = tessera.backend();
-    let verified = backend
+    let mut verified = backend
         .get_session(&access, None, VerifyOptions::default())
         .await
         .ok()?;
@@ -212,7 +212,7 @@ pub(crate) async fn refresh_without_renewal(
     let mut response = HeaderMap::new();
     // A token minted by a device refresh and not yet used comes back re-minted by this first
     // use (as on any protected route); the browser gets it as the bound cookie.
-    let (token, expiry) = match verified.new_access_token {
+    let (token, expiry) = match verified.new_access_token.take() {
         Some(reissued) => {
             set_bound_cookie(
                 &mut response,

@@ -50,9 +50,16 @@ impl From<crate::fault::Fault> for ErrorKind {
 /// A failed session request, carrying what its response needs: the configured session-expired
 /// status, and the clear headers when the client must drop its tokens. Each framework's adapter
 /// turns it into that framework's error response, through [`reply`](Self::reply).
+///
+/// Boxed, so that the results of verification, which every protected request moves through a
+/// few functions and futures, stay the size of a session.
 #[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
-pub struct Error {
+#[error("{}", .0.kind)]
+pub struct Error(Box<Failure>);
+
+/// What an [`Error`] holds.
+#[derive(Debug)]
+struct Failure {
     kind: ErrorKind,
     expired_status: StatusCode,
     clear: Option<SessionHeaders>,
@@ -64,28 +71,28 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(kind: impl Into<ErrorKind>, config: &SessionLayerConfig) -> Self {
-        Self {
+        Self(Box::new(Failure {
             kind: kind.into(),
             expired_status: config.session_expired_status(),
             clear: None,
             extra_headers: None,
             html: None,
-        }
+        }))
     }
 
     /// Adds headers to the response (kept apart from the clear, which only some errors carry).
     pub(crate) fn with_headers(mut self, headers: SessionHeaders) -> Self {
-        match self.extra_headers.as_mut() {
+        match self.0.extra_headers.as_mut() {
             Some(held) => held.extend(headers),
-            None => self.extra_headers = Some(headers),
+            None => self.0.extra_headers = Some(headers),
         }
         self
     }
 
     /// For a page navigation: answers "try refresh token" with the configured refresh page.
     pub(crate) fn for_navigation(mut self, config: &SessionLayerConfig) -> Self {
-        if let (ErrorKind::TryRefreshToken(_), Some(page)) = (&self.kind, config.html_refresh()) {
-            self.html = Some(page.render(config.api_base_path(), self.expired_status.as_u16()));
+        if let (ErrorKind::TryRefreshToken(_), Some(page)) = (&self.0.kind, config.html_refresh()) {
+            self.0.html = Some(page.render(config.api_base_path(), self.0.expired_status.as_u16()));
         }
         self
     }
@@ -95,10 +102,9 @@ impl Error {
         config: &SessionLayerConfig,
         scope: ClearScope,
     ) -> Self {
-        Self {
-            clear: Some(clear_headers(config, scope)),
-            ..Self::new(kind, config)
-        }
+        let mut error = Self::new(kind, config);
+        error.0.clear = Some(clear_headers(config, scope));
+        error
     }
 
     /// Maps an engine error: `Unauthorised{clear_tokens}` and theft clear the client's tokens in
@@ -141,27 +147,30 @@ impl Error {
 
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Whether the response tells the client to drop its tokens.
     pub fn clears_tokens(&self) -> bool {
-        self.clear.is_some()
+        self.0.clear.is_some()
     }
 }
 
 impl Error {
     /// The response the frontend SDK acts on.
     pub fn reply(&self) -> Reply {
-        let (status, body) = match &self.kind {
-            ErrorKind::TryRefreshToken(_) => {
-                (self.expired_status, json!({"message": "try refresh token"}))
-            }
+        let (status, body) = match &self.0.kind {
+            ErrorKind::TryRefreshToken(_) => (
+                self.0.expired_status,
+                json!({"message": "try refresh token"}),
+            ),
             // Every answer the frontend SDK acts on uses the configured session-expired status:
             // an SDK set up for 440 takes a 401 for an ordinary error and would not sign out.
-            ErrorKind::Unauthorised(_) => (self.expired_status, json!({"message": "unauthorised"})),
+            ErrorKind::Unauthorised(_) => {
+                (self.0.expired_status, json!({"message": "unauthorised"}))
+            }
             ErrorKind::TokenTheftDetected { .. } => (
-                self.expired_status,
+                self.0.expired_status,
                 json!({"message": "token theft detected"}),
             ),
             ErrorKind::InvalidClaim(errors) => (
@@ -170,7 +179,7 @@ impl Error {
             ),
             ErrorKind::Engine(_) | ErrorKind::Internal(_) => {
                 // The detail goes to the log only: it may name storage internals.
-                tracing::error!(error = %self.kind, "session request failed");
+                tracing::error!(error = %self.0.kind, "session request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     json!({"message": "internal error"}),
@@ -178,12 +187,12 @@ impl Error {
             }
         };
         let mut headers = HeaderMap::new();
-        for held in [&self.clear, &self.extra_headers].into_iter().flatten() {
+        for held in [&self.0.clear, &self.0.extra_headers].into_iter().flatten() {
             for (name, value) in held.headers() {
                 headers.append(name.clone(), value.clone());
             }
         }
-        if let Some(page) = &self.html {
+        if let Some(page) = &self.0.html {
             // Never cached in place of the page it stands for, and never run inside another
             // site's frame, where it would refresh the session on that site's say-so.
             for (name, value) in [

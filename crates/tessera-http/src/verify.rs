@@ -102,7 +102,7 @@ impl Session {
             },
         )
         .map_err(|kind| Error::new(kind, config))?;
-        self.verified.access_token_payload = regenerated.session.access_token_payload;
+        self.verified.claims_mut().access_token_payload = regenerated.session.access_token_payload;
         self.access_token = access_token.token;
         Ok(headers)
     }
@@ -158,6 +158,29 @@ impl Tessera {
         verify(self, request)
     }
 
+    /// [`verify_request`](Self::verify_request) when it can finish without awaiting, as it does
+    /// for a token verified before with nothing to ask the store or the server: the hot path of
+    /// every protected request. `None` means call `verify_request`. For adapters whose
+    /// extractors would otherwise box a future per request (actix-web's).
+    pub fn verify_request_now<H: RequestHeaders>(
+        &self,
+        request: RequestView<'_, H>,
+    ) -> Option<Result<Option<Session>, Error>> {
+        let RequestTokens { presented, legacy } = read_tokens(request.headers, ACCESS_TOKEN_COOKIE);
+        let outcome = match question(self, request, presented) {
+            Ok(Some(question)) => {
+                let verified = self.backend().get_session_now(
+                    &question.access_token,
+                    question.anti_csrf.as_ref(),
+                    question.options,
+                )?;
+                answer(self, request, question, verified).map(Some)
+            }
+            other => other.map(|_| None),
+        };
+        Some(finish(self, request, legacy, outcome))
+    }
+
     /// The rejection of a protected route's request that carries no access token (nothing to
     /// clear: no token is not a broken session).
     pub fn no_access_token(&self) -> Error {
@@ -169,48 +192,39 @@ async fn verify<H: RequestHeaders>(
     tessera: &Tessera,
     request: RequestView<'_, H>,
 ) -> Result<Option<Session>, Error> {
-    let config = tessera.config();
     let RequestTokens { presented, legacy } = read_tokens(request.headers, ACCESS_TOKEN_COOKIE);
-    let verified = match verify_tokens(tessera, request, presented).await {
-        // A pre-2022 session holds the old marker and no access token of today's kind: the
-        // refresh route issues today's cookies.
-        Ok(None) if legacy => Err(Error::new(
-            ErrorKind::TryRefreshToken("legacy sIdRefreshToken cookie"),
-            config,
-        )),
-        other => other,
+    let outcome = match question(tessera, request, presented) {
+        Ok(Some(question)) => {
+            let verified = tessera
+                .backend()
+                .get_session(
+                    &question.access_token,
+                    question.anti_csrf.as_ref(),
+                    question.options,
+                )
+                .await;
+            answer(tessera, request, question, verified).map(Some)
+        }
+        other => other.map(|_| None),
     };
-    match verified {
-        Ok(session) => {
-            // A valid session is served whatever else the browser holds: a marker this server
-            // cannot remove (another cookie domain set it) must not block the user for good.
-            if legacy {
-                if let Some(slot) = request.reissue {
-                    slot.put(clear_legacy_cookie(config));
-                }
-            }
-            Ok(session)
-        }
-        Err(e) => {
-            let e = if legacy {
-                e.with_headers(clear_legacy_cookie(config))
-            } else {
-                e
-            };
-            Err(if is_page_navigation(request.is_get, request.headers) {
-                e.for_navigation(config)
-            } else {
-                e
-            })
-        }
-    }
+    finish(tessera, request, legacy, outcome)
 }
 
-async fn verify_tokens<H: RequestHeaders>(
+/// What the back end is asked about a request's access token.
+struct Question {
+    access_token: AccessToken,
+    anti_csrf: Option<AntiCsrfToken>,
+    options: VerifyOptions,
+    transport: Transport,
+}
+
+/// The back end's question for the presented token; `Ok(None)` when there is none, and an error
+/// when the request fails the CSRF rules before any token is looked at.
+fn question<H: RequestHeaders>(
     tessera: &Tessera,
     request: RequestView<'_, H>,
     presented: Option<Presented>,
-) -> Result<Option<Session>, Error> {
+) -> Result<Option<Question>, Error> {
     let config = tessera.config();
     let Some(presented) = presented else {
         return Ok(None);
@@ -237,31 +251,86 @@ async fn verify_tokens<H: RequestHeaders>(
                 .map(AntiCsrfToken::new)
         })
         .flatten();
-    let options = VerifyOptions {
-        do_anti_csrf_check,
-        check_database: config.check_database(),
-    };
-    let access_token = AccessToken::new(presented.token);
-    let verified = tessera
-        .backend()
-        .get_session(&access_token, anti_csrf.as_ref(), options)
-        .await
-        .map_err(|e| Error::from_engine(e, config, ClearScope::Only(presented.transport)))?;
+    Ok(Some(Question {
+        access_token: AccessToken::new(presented.token),
+        anti_csrf,
+        options: VerifyOptions {
+            do_anti_csrf_check,
+            check_database: config.check_database(),
+        },
+        transport: presented.transport,
+    }))
+}
+
+/// The session the back end's verification makes, or the error it is answered with; a token
+/// the verification re-minted goes to the adapter's middleware.
+fn answer<H: RequestHeaders>(
+    tessera: &Tessera,
+    request: RequestView<'_, H>,
+    question: Question,
+    verified: Result<VerifiedSession, tessera_core::SessionError>,
+) -> Result<Session, Error> {
+    let config = tessera.config();
+    let verified = verified
+        .map_err(|e| Error::from_engine(e, config, ClearScope::Only(question.transport)))?;
     if let Some(reissued) = &verified.new_access_token {
         deliver_reissued(
             config,
             request.reissue,
-            presented.transport,
+            question.transport,
             &verified,
             reissued,
         );
     }
-    Ok(Some(Session {
+    Ok(Session {
         tessera: tessera.clone(),
         verified,
-        access_token,
-        transport: presented.transport,
-    }))
+        access_token: question.access_token,
+        transport: question.transport,
+    })
+}
+
+/// What the request's legacy cookie and kind change in the outcome.
+fn finish<H: RequestHeaders>(
+    tessera: &Tessera,
+    request: RequestView<'_, H>,
+    legacy: bool,
+    outcome: Result<Option<Session>, Error>,
+) -> Result<Option<Session>, Error> {
+    let config = tessera.config();
+    let outcome = match outcome {
+        // A pre-2022 session holds the old marker and no access token of today's kind: the
+        // refresh route issues today's cookies.
+        Ok(None) if legacy => Err(Error::new(
+            ErrorKind::TryRefreshToken("legacy sIdRefreshToken cookie"),
+            config,
+        )),
+        other => other,
+    };
+    match outcome {
+        Ok(session) => {
+            // A valid session is served whatever else the browser holds: a marker this server
+            // cannot remove (another cookie domain set it) must not block the user for good.
+            if legacy {
+                if let Some(slot) = request.reissue {
+                    slot.put(clear_legacy_cookie(config));
+                }
+            }
+            Ok(session)
+        }
+        Err(e) => {
+            let e = if legacy {
+                e.with_headers(clear_legacy_cookie(config))
+            } else {
+                e
+            };
+            Err(if is_page_navigation(request.is_get, request.headers) {
+                e.for_navigation(config)
+            } else {
+                e
+            })
+        }
+    }
 }
 
 /// Hands a token minted during verification (the first verification of a refreshed token, or the

@@ -90,6 +90,23 @@ impl Backend {
         dispatch!(self.get_session(access_token, anti_csrf_token, options))
     }
 
+    /// [`get_session`](Self::get_session) when it can finish without awaiting (a token verified
+    /// before, nothing to ask the store or the server); `None` means call `get_session`.
+    pub fn get_session_now(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Option<Result<VerifiedSession, SessionError>> {
+        match self {
+            Self::Local(sessions) => {
+                sessions.get_session_now(access_token, anti_csrf_token, options)
+            }
+            #[cfg(feature = "remote")]
+            Self::Remote(remote) => remote.get_session_now(access_token, anti_csrf_token, options),
+        }
+    }
+
     /// Rotates both tokens; a replayed rotated refresh token is `TokenTheftDetected`.
     pub async fn refresh_session_with(
         &self,

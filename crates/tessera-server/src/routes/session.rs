@@ -72,13 +72,16 @@ pub async fn verify(
         )
         .await;
     let (label, mut reply) = match outcome {
-        Ok(v) => (
-            "ok",
-            crate::wire::session_reply(
-                SessionJson::new(v.handle, v.user_id, v.tenant_id, v.access_token_payload),
-                v.new_access_token,
-            ),
-        ),
+        Ok(verified) => {
+            let (v, new_access_token) = verified.into_parts();
+            (
+                "ok",
+                crate::wire::session_reply(
+                    SessionJson::new(v.handle, v.user_id, v.tenant_id, v.access_token_payload),
+                    new_access_token,
+                ),
+            )
+        }
         Err(SessionError::TryRefreshToken { reason }) => {
             ("try_refresh_token", SessionReply::try_refresh(reason))
         }

@@ -102,6 +102,28 @@ impl JwksCache {
         verify(&keys).map_err(SessionError::from)
     }
 
+    /// [`verify`](Self::verify) when the keys held are fresh and know the token's `kid`; `None`
+    /// when the keys must be read first.
+    pub(super) fn verify_now(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        do_anti_csrf_check: bool,
+    ) -> Option<Result<VerifiedSession, SessionError>> {
+        let guard = self.keys.load();
+        let keys = guard.as_ref().filter(|keys| keys.is_fresh())?;
+        match keys.verifier.verify_cached(
+            &self.verified,
+            access_token,
+            anti_csrf_token,
+            do_anti_csrf_check,
+            SystemClock.now(),
+        ) {
+            Err(JwksVerifyError::UnknownKey) => None,
+            other => Some(other.map_err(SessionError::from)),
+        }
+    }
+
     /// Reads the keys now, whatever the rate limit (start-up).
     pub(super) async fn load(&self, http: &Http) -> Result<(), SessionError> {
         let mut last_fetch = self.last_fetch.lock().await;

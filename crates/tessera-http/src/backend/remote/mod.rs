@@ -173,6 +173,37 @@ impl RemoteSessions {
         )
     }
 
+    /// [`get_session`](Self::get_session) when it can finish without awaiting: the keys held
+    /// verify the token and the server need not be asked. `None` means call `get_session`.
+    pub fn get_session_now(
+        &self,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Option<Result<VerifiedSession, SessionError>> {
+        let verified = self.inner.jwks.verify_now(
+            access_token,
+            anti_csrf_token,
+            options.do_anti_csrf_check,
+        )?;
+        match verified.and_then(|verified| self.check_revoked(&verified).map(|()| verified)) {
+            Ok(verified) if needs_server(&verified, options) => None,
+            done => Some(done),
+        }
+    }
+
+    /// A session revoked here (this process follows the server's revocations) is refused
+    /// without asking the server.
+    fn check_revoked(&self, verified: &VerifiedSession) -> Result<(), SessionError> {
+        if self.inner.revocations.is_revoked(&verified.handle) {
+            return Err(SessionError::Unauthorised {
+                clear_tokens: true,
+                reason: "session revoked",
+            });
+        }
+        Ok(())
+    }
+
     /// Verifies the access token locally (signature against the cached JWKS, expiry, anti-CSRF).
     /// With `check_database` the server then confirms the session still exists, and hands over
     /// a re-signed token when its payload changed.
@@ -192,16 +223,8 @@ impl RemoteSessions {
                 options.do_anti_csrf_check,
             )
             .await?;
-        if self.inner.revocations.is_revoked(&verified.handle) {
-            return Err(SessionError::Unauthorised {
-                clear_tokens: true,
-                reason: "session revoked",
-            });
-        }
-        // An access token minted by a refresh names the token it replaced until its first
-        // verification, which must reach the server: it commits the new refresh token there (and
-        // finds theft), as supertokens-node does for the same claim.
-        if !options.check_database && verified.parent_refresh_token_hash1.is_none() {
+        self.check_revoked(&verified)?;
+        if !needs_server(&verified, options) {
             return Ok(verified);
         }
         // The anti-CSRF token was checked above; the server need not see it.
@@ -220,11 +243,11 @@ impl RemoteSessions {
             .ok()?;
         let session = session(&mut reply)?;
         if let Some(payload) = session.user_data_in_jwt {
-            verified.access_token_payload = payload;
+            verified.claims_mut().access_token_payload = payload;
         }
         verified.new_access_token = reply.access_token.take().map(wire::access);
         if verified.new_access_token.is_some() {
-            verified.parent_refresh_token_hash1 = None;
+            verified.claims_mut().parent_refresh_token_hash1 = None;
         }
         Ok(verified)
     }
@@ -474,4 +497,12 @@ impl RemoteSessions {
             access_token: reply.access_token.take().map(wire::access),
         })
     }
+}
+
+/// Whether a locally verified token must still reach the server: with `check_database`, and for
+/// an access token minted by a refresh, which names the token it replaced until its first
+/// verification; that verification commits the new refresh token on the server (and finds
+/// theft), as supertokens-node does for the same claim.
+fn needs_server(verified: &VerifiedSession, options: VerifyOptions) -> bool {
+    options.check_database || verified.parent_refresh_token_hash1.is_some()
 }

@@ -486,13 +486,13 @@ macro_rules! session_records_tests {
                 .unwrap();
             h.clock.advance(Duration::from_secs(10));
             let calls = h.calls();
-            let first = h
+            let mut first = h
                 .sessions
                 .get_session(&child.access_token.token, None, VerifyOptions::default())
                 .await
                 .unwrap();
             assert_eq!(h.calls(), calls + 1, "one presentation");
-            let reissued = first.new_access_token.expect("a token without the claim");
+            let reissued = first.new_access_token.take().expect("a token without the claim");
             assert_eq!(first.access_token_payload, object(json!({"plan": 1})));
             // A full lifetime from the first use.
             assert_eq!(
