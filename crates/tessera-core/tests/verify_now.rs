@@ -11,7 +11,7 @@ use std::time::Duration;
 use tessera_core::testing::MemoryStore;
 use tessera_core::{
     AccessToken, AntiCsrfToken, Clock, ManualClock, NewSession, ObservedStore, SessionConfig,
-    SessionError, SessionStore, Sessions, Timestamp, VerifiedSession, VerifyOptions,
+    SessionError, SessionStore, SessionTokens, Sessions, Timestamp, VerifiedSession, VerifyOptions,
 };
 
 const START: Timestamp = Timestamp::from_millis(1_767_229_200_000);
@@ -61,6 +61,30 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    async fn sign_in(&self) -> SessionTokens {
+        self.sessions
+            .create_new_session(NewSession::new("alice"))
+            .await
+            .unwrap()
+    }
+
+    /// `get_session_now` settles the token, and `get_session` ends the same way.
+    async fn settled(
+        &self,
+        token: &AccessToken,
+        anti_csrf: Option<&AntiCsrfToken>,
+        options: VerifyOptions,
+    ) -> Result<VerifiedSession, SessionError> {
+        let settled = self
+            .now(token, anti_csrf, options)
+            .expect("settled in memory");
+        let awaited = self.sessions.get_session(token, anti_csrf, options).await;
+        same_outcome(&settled, &awaited);
+        settled
+    }
+}
+
 /// Both verifications of the same token end the same way (the same session, or the same kind
 /// of refusal).
 fn same_outcome(
@@ -84,40 +108,27 @@ fn same_outcome(
 #[tokio::test]
 async fn a_token_verified_before_is_settled_as_get_session_settles_it() {
     let f = fixture(SessionConfig::default());
-    let created = f
-        .sessions
-        .create_new_session(NewSession::new("alice"))
-        .await
-        .unwrap();
+    let created = f.sign_in().await;
     let token = &created.access_token.token;
     let options = VerifyOptions::default();
     assert!(
         f.now(token, None, options).is_none(),
         "a token never verified here needs its signature checked"
     );
-    let awaited = f.sessions.get_session(token, None, options).await;
-    let settled = f.now(token, None, options).expect("settled in memory");
-    same_outcome(&settled, &awaited);
+    f.sessions.get_session(token, None, options).await.unwrap();
+    let settled = f.settled(token, None, options).await;
     assert_eq!(settled.unwrap().user_id, "alice");
 
     // Expired: the same refusal, still without the store.
     f.clock.advance(Duration::from_secs(3600));
-    let settled = f.now(token, None, options).expect("settled in memory");
+    let settled = f.settled(token, None, options).await;
     assert!(matches!(settled, Err(SessionError::TryRefreshToken { .. })));
-    same_outcome(
-        &settled,
-        &f.sessions.get_session(token, None, options).await,
-    );
 }
 
 #[tokio::test]
 async fn a_revoked_session_is_refused_without_the_store() {
     let f = fixture(SessionConfig::default());
-    let created = f
-        .sessions
-        .create_new_session(NewSession::new("alice"))
-        .await
-        .unwrap();
+    let created = f.sign_in().await;
     let token = &created.access_token.token;
     let options = VerifyOptions::default();
     f.sessions.get_session(token, None, options).await.unwrap();
@@ -125,25 +136,17 @@ async fn a_revoked_session_is_refused_without_the_store() {
         .revoke_session(&created.session.handle)
         .await
         .unwrap();
-    let settled = f.now(token, None, options).expect("settled in memory");
+    let settled = f.settled(token, None, options).await;
     assert!(
         matches!(settled, Err(SessionError::Unauthorised { .. })),
         "{settled:?}"
-    );
-    same_outcome(
-        &settled,
-        &f.sessions.get_session(token, None, options).await,
     );
 }
 
 #[tokio::test]
 async fn a_refreshed_token_is_left_to_get_session_until_it_stops_naming_its_parent() {
     let f = fixture(SessionConfig::default());
-    let created = f
-        .sessions
-        .create_new_session(NewSession::new("alice"))
-        .await
-        .unwrap();
+    let created = f.sign_in().await;
     let child = f
         .sessions
         .refresh_session(&created.refresh_token.token, None)
@@ -177,11 +180,7 @@ async fn a_refreshed_token_is_left_to_get_session_until_it_stops_naming_its_pare
 #[tokio::test]
 async fn check_database_is_left_to_get_session() {
     let f = fixture(SessionConfig::default());
-    let created = f
-        .sessions
-        .create_new_session(NewSession::new("alice"))
-        .await
-        .unwrap();
+    let created = f.sign_in().await;
     let token = &created.access_token.token;
     f.sessions
         .get_session(token, None, VerifyOptions::default())
@@ -200,11 +199,7 @@ async fn the_anti_csrf_token_is_checked_in_memory_too() {
         anti_csrf: true,
         ..SessionConfig::default()
     });
-    let created = f
-        .sessions
-        .create_new_session(NewSession::new("alice"))
-        .await
-        .unwrap();
+    let created = f.sign_in().await;
     let token = &created.access_token.token;
     let right = created.anti_csrf_token.clone().expect("an anti-CSRF token");
     let wrong = AntiCsrfToken::new("not-the-token".to_owned());
