@@ -287,16 +287,13 @@ impl Sessions {
             None => Box::pin(self.check_signature(access_token, now)).await?,
         };
         let verified = self.checked(claims, anti_csrf_token, options, now)?;
-        match self.store_step(&verified, options, now) {
-            None => Ok(verified),
-            Some(StoreStep::FirstUse) => {
-                let mint_as = self.mint_as_presented(access_token, verified.token_version);
-                Box::pin(self.first_use(verified, mint_as)).await
-            }
-            Some(StoreStep::Confirm) => {
-                let mint_as = self.mint_as_presented(access_token, verified.token_version);
-                Box::pin(self.confirm_in_store(verified, now, mint_as)).await
-            }
+        let Some(step) = self.store_step(&verified, options, now) else {
+            return Ok(verified);
+        };
+        let mint_as = self.mint_as_presented(access_token, verified.token_version);
+        match step {
+            StoreStep::FirstUse => Box::pin(self.first_use(verified, mint_as)).await,
+            StoreStep::Confirm => Box::pin(self.confirm_in_store(verified, now, mint_as)).await,
         }
     }
 
