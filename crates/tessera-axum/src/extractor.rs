@@ -63,18 +63,6 @@ fn view(parts: &Parts) -> RequestView<'_, HeaderMap> {
     }
 }
 
-/// Verifies the request's access token; `Ok(None)` when it carries none. Finished without
-/// awaiting when it can be (a token verified before: the hot path).
-async fn verify(
-    tessera: &Tessera,
-    parts: &Parts,
-) -> Result<Option<tessera_http::Session>, tessera_http::Error> {
-    match tessera.layer().verify_request_now(view(parts)) {
-        Some(done) => done,
-        None => tessera.layer().verify_request(view(parts)).await,
-    }
-}
-
 impl<S> FromRequestParts<S> for Session
 where
     Tessera: FromRef<S>,
@@ -84,7 +72,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let tessera = Tessera::from_ref(state);
-        match verify(&tessera, parts).await? {
+        match tessera.layer().verify_request(view(parts)).await? {
             Some(session) => Ok(Session(session)),
             // No token is not a broken session: nothing to clear.
             None => Err(tessera.layer().no_access_token().into()),
@@ -103,6 +91,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
         let tessera = Tessera::from_ref(state);
-        Ok(verify(&tessera, parts).await?.map(Session))
+        Ok(tessera
+            .layer()
+            .verify_request(view(parts))
+            .await?
+            .map(Session))
     }
 }

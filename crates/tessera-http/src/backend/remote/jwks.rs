@@ -78,13 +78,7 @@ impl JwksCache {
         do_anti_csrf_check: bool,
     ) -> Result<VerifiedSession, SessionError> {
         let verify = |keys: &Fetched| {
-            keys.verifier.verify_cached(
-                &self.verified,
-                access_token,
-                anti_csrf_token,
-                do_anti_csrf_check,
-                SystemClock.now(),
-            )
+            self.verify_with(keys, access_token, anti_csrf_token, do_anti_csrf_check)
         };
         let mut seen = self.keys.load_full();
         if seen.as_ref().is_none_or(|keys| !keys.is_fresh()) {
@@ -112,16 +106,27 @@ impl JwksCache {
     ) -> Option<Result<VerifiedSession, SessionError>> {
         let guard = self.keys.load();
         let keys = guard.as_ref().filter(|keys| keys.is_fresh())?;
-        match keys.verifier.verify_cached(
+        match self.verify_with(keys, access_token, anti_csrf_token, do_anti_csrf_check) {
+            Err(JwksVerifyError::UnknownKey) => None,
+            other => Some(other.map_err(SessionError::from)),
+        }
+    }
+
+    /// The token checked against `keys`, through the verified-token cache.
+    fn verify_with(
+        &self,
+        keys: &Fetched,
+        access_token: &AccessToken,
+        anti_csrf_token: Option<&AntiCsrfToken>,
+        do_anti_csrf_check: bool,
+    ) -> Result<VerifiedSession, JwksVerifyError> {
+        keys.verifier.verify_cached(
             &self.verified,
             access_token,
             anti_csrf_token,
             do_anti_csrf_check,
             SystemClock.now(),
-        ) {
-            Err(JwksVerifyError::UnknownKey) => None,
-            other => Some(other.map_err(SessionError::from)),
-        }
+        )
     }
 
     /// Reads the keys now, whatever the rate limit (start-up).
